@@ -1,0 +1,161 @@
+//! The thin tokio shell: turns device events into session inputs and carries
+//! out the session's actions on devices behind small traits.
+//!
+//! Devices report back only by sending [`Input`]s into the one bounded
+//! channel the loop reads. Nothing here blocks the runtime.
+
+use crate::session::{
+    Action, Cue, EndReason, Input, JournalEvent, Led, Line, PlaybackId, Priority, Session,
+};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Something that says phrases and plays cue sounds. When a phrase has been
+/// said completely, the implementation sends `Input::PlaybackFinished(id)`.
+/// A stopped phrase reports nothing.
+pub trait Speaker {
+    fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority);
+    fn stop(&mut self);
+    fn cue(&mut self, cue: Cue);
+}
+
+/// The LED (or whatever shows the coach's state).
+pub trait Indicator {
+    fn set(&mut self, led: Led);
+}
+
+/// Where the session's journal events go.
+pub trait Journal {
+    fn record(&mut self, at: Duration, event: &JournalEvent);
+}
+
+/// The size of the input channel: enough for bursts of button bounces and
+/// recogniser results; senders use `try_send` and drop on overflow.
+pub const INPUT_QUEUE: usize = 64;
+
+/// Drive `session` until it ends, or until every input sender is gone and
+/// the session has nothing left to wait for. Returns why it ended.
+pub async fn run(
+    session: &mut Session,
+    speaker: &mut dyn Speaker,
+    indicator: &mut dyn Indicator,
+    journal: &mut dyn Journal,
+    inputs: &mut mpsc::Receiver<Input>,
+) -> Option<EndReason> {
+    let started = Instant::now();
+    let mut open = true;
+    loop {
+        let deadline = session.next_deadline().map(Instant::from_std);
+        let input = tokio::select! {
+            biased;
+            received = inputs.recv(), if open => match received {
+                Some(i) => i,
+                None => { open = false; continue; }
+            },
+            _ = sleep_until_opt(deadline), if deadline.is_some() => Input::DeadlineReached,
+            else => return None,
+        };
+        let now = Instant::now();
+        for action in session.handle(now.into_std(), input) {
+            match action {
+                Action::Speak { id, line, priority } => speaker.speak(id, &line, priority),
+                Action::StopSpeech => speaker.stop(),
+                Action::Cue(c) => speaker.cue(c),
+                Action::SetLed(l) => indicator.set(l),
+                Action::Journal(e) => journal.record(now - started, &e),
+                Action::End(reason) => return Some(reason),
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A speaker that paces phrases like speech: one after the other, each
+/// lasting as long as a calm voice takes, and hands each text to `show` as
+/// it starts. The terminal demo shows them on screen; tests record them.
+pub struct PacedSpeaker {
+    commands: mpsc::UnboundedSender<PacedCommand>,
+}
+
+enum PacedCommand {
+    Speak(PlaybackId, Line, Priority),
+    Stop,
+    Cue(Cue),
+}
+
+/// What a paced speaker reports to its display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    Said(Line, Priority),
+    Cue(Cue),
+    Stopped,
+}
+
+impl PacedSpeaker {
+    /// Spawn the pacing task on the current runtime.
+    pub fn spawn(
+        inputs: mpsc::Sender<Input>,
+        mut show: impl FnMut(Shown) + Send + 'static,
+    ) -> PacedSpeaker {
+        let (tx, mut rx) = mpsc::unbounded_channel::<PacedCommand>();
+        tokio::spawn(async move {
+            let mut queue: std::collections::VecDeque<(PlaybackId, Line, Priority)> =
+                Default::default();
+            let mut current: Option<(PlaybackId, Instant)> = None;
+            loop {
+                if current.is_none() {
+                    if let Some((id, line, priority)) = queue.pop_front() {
+                        let end = Instant::now() + crate::session::estimate_speech(&line.text);
+                        show(Shown::Said(line, priority));
+                        current = Some((id, end));
+                    }
+                }
+                let end = current.map(|(_, e)| e);
+                tokio::select! {
+                    cmd = rx.recv() => match cmd {
+                        Some(PacedCommand::Speak(id, line, p)) => queue.push_back((id, line, p)),
+                        Some(PacedCommand::Stop) => {
+                            queue.clear();
+                            current = None;
+                            show(Shown::Stopped);
+                        }
+                        Some(PacedCommand::Cue(c)) => show(Shown::Cue(c)),
+                        None => return,
+                    },
+                    _ = sleep_until_opt(end), if end.is_some() => {
+                        if let Some((id, _)) = current.take() {
+                            // The loop may be gone at shutdown; nothing to tell then.
+                            let _ = inputs.try_send(Input::PlaybackFinished(id));
+                        }
+                    }
+                }
+            }
+        });
+        PacedSpeaker { commands: tx }
+    }
+}
+
+impl Speaker for PacedSpeaker {
+    fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority) {
+        // The task lives as long as the speaker; a failed send means the
+        // runtime is shutting down.
+        let _ = self
+            .commands
+            .send(PacedCommand::Speak(id, line.clone(), priority));
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.send(PacedCommand::Stop);
+    }
+
+    fn cue(&mut self, cue: Cue) {
+        let _ = self.commands.send(PacedCommand::Cue(cue));
+    }
+}

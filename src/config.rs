@@ -1,0 +1,365 @@
+//! `config/matcoach.toml`: parsed, validated, and unknown keys warned about.
+
+use crate::content::Lang;
+use crate::session::SessionConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A problem with the config file. Each says where and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read the config: {source}\n  fix: check the path, or pass --config FILE (the commented example is config/matcoach.toml)", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}\n  fix: {fix}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        fix: String,
+    },
+}
+
+/// The whole config. Every section has defaults, so an empty file is valid.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// The language the coach speaks: "en" or "nl".
+    pub language: Lang,
+    /// The program the button starts.
+    pub program: String,
+    /// Where the content (exercises, programs, phrases) lives.
+    pub content_dir: PathBuf,
+    pub timing: Timing,
+    pub coach: Coach,
+    pub audio: Audio,
+    pub voice: Voice,
+    pub gpio: Gpio,
+    pub journal: Journal,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            language: Lang::En,
+            program: "morning_mobility".into(),
+            content_dir: PathBuf::from("content"),
+            timing: Timing::default(),
+            coach: Coach::default(),
+            audio: Audio::default(),
+            voice: Voice::default(),
+            gpio: Gpio::default(),
+            journal: Journal::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Timing {
+    pub get_ready_secs: u32,
+    pub gap_ms: u32,
+    pub switch_sides_secs: u32,
+    pub default_rest_secs: u32,
+    pub default_up_secs: u32,
+    pub default_down_secs: u32,
+    pub count_every_second_up_to_secs: u32,
+    pub long_press_ms: u32,
+    pub echo_tail_ms: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        let s = SessionConfig::default();
+        Timing {
+            get_ready_secs: s.get_ready.as_secs() as u32,
+            gap_ms: s.gap.as_millis() as u32,
+            switch_sides_secs: s.switch_sides.as_secs() as u32,
+            default_rest_secs: s.default_rest_secs,
+            default_up_secs: s.default_up_secs,
+            default_down_secs: s.default_down_secs,
+            count_every_second_up_to_secs: s.count_every_second_up_to,
+            long_press_ms: s.long_press.as_millis() as u32,
+            echo_tail_ms: s.echo_tail.as_millis() as u32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Coach {
+    /// Include exercises the brochures reserve for a strong, stable back.
+    pub include_advanced: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Audio {
+    /// Output device name ("default" = the system's default).
+    pub output_device: String,
+    /// 0.0 (silent) to 1.0 (full).
+    pub volume: f32,
+}
+
+impl Default for Audio {
+    fn default() -> Self {
+        Audio {
+            output_device: "default".into(),
+            volume: 0.8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Voice {
+    /// Listen for voice commands at all.
+    pub enabled: bool,
+    /// Input device name ("default" = the system's default).
+    pub input_device: String,
+    /// Directory of the speech-recognition model ("" = the default place).
+    pub model_dir: PathBuf,
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        Voice {
+            enabled: true,
+            input_device: "default".into(),
+            model_dir: PathBuf::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum GpioBackend {
+    #[default]
+    None,
+    Rppal,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Gpio {
+    pub backend: GpioBackend,
+    /// BCM pin of the push button (to ground; internal pull-up).
+    pub button_pin: u8,
+    /// BCM pin of the LED (through a resistor to ground).
+    pub led_pin: u8,
+    pub debounce_ms: u32,
+}
+
+impl Default for Gpio {
+    fn default() -> Self {
+        Gpio {
+            backend: GpioBackend::None,
+            button_pin: 17,
+            led_pin: 27,
+            debounce_ms: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Journal {
+    /// The journal database ("" = the default place).
+    pub path: PathBuf,
+}
+
+impl Config {
+    /// The session settings this config asks for.
+    pub fn session(&self) -> SessionConfig {
+        let t = &self.timing;
+        let ms = |v: u32| Duration::from_millis(u64::from(v));
+        let s = |v: u32| Duration::from_secs(u64::from(v));
+        SessionConfig {
+            get_ready: s(t.get_ready_secs),
+            gap: ms(t.gap_ms),
+            switch_sides: s(t.switch_sides_secs),
+            default_rest_secs: t.default_rest_secs,
+            default_up_secs: t.default_up_secs,
+            default_down_secs: t.default_down_secs,
+            count_every_second_up_to: t.count_every_second_up_to_secs,
+            long_press: ms(t.long_press_ms),
+            echo_tail: ms(t.echo_tail_ms),
+            include_advanced: self.coach.include_advanced,
+        }
+    }
+
+    /// Parse `text` (from `path`, for messages). Returns the config and a
+    /// warning for each unknown key.
+    pub fn parse(path: &Path, text: &str) -> Result<(Config, Vec<String>), ConfigError> {
+        let invalid = |offset: usize, message: String, fix: String| {
+            let before = text.get(..offset.min(text.len())).unwrap_or("");
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: before.matches('\n').count() + 1,
+                column: before
+                    .rsplit('\n')
+                    .next()
+                    .map_or(1, |l| l.chars().count() + 1),
+                message,
+                fix,
+            }
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            invalid(
+                e.span().map_or(0, |s| s.start),
+                e.message().trim().to_string(),
+                "fix the TOML syntax here (see the commented example config/matcoach.toml)".into(),
+            )
+        })?;
+        let mut unknown = Vec::new();
+        let config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+            .map_err(|e| {
+                let msg = e.message().trim().to_string();
+                let fix = if msg.contains("unknown variant") {
+                    "use one of the values the message lists".to_string()
+                } else {
+                    "give the value the type the message asks for (see config/matcoach.toml)"
+                        .to_string()
+                };
+                invalid(e.span().map_or(0, |s| s.start), msg, fix)
+            })?;
+        let warnings = unknown
+            .into_iter()
+            .map(|key| {
+                let leaf = key.rsplit('.').next().unwrap_or(&key).to_string();
+                let offset = find_key(text, &leaf).unwrap_or(0);
+                let before = text.get(..offset).unwrap_or("");
+                let line = before.matches('\n').count() + 1;
+                format!(
+                    "{}:{line}: warning: unknown key `{key}` is ignored; check its spelling against config/matcoach.toml",
+                    path.display()
+                )
+            })
+            .collect();
+        config.validate(&|key: &str, message: String, fix: String| {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            invalid(find_key(text, leaf).unwrap_or(0), message, fix)
+        })?;
+        Ok((config, warnings))
+    }
+
+    /// Read and parse a config file.
+    pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    fn validate(
+        &self,
+        err: &dyn Fn(&str, String, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let t = &self.timing;
+        let positive = [
+            ("timing.get_ready_secs", t.get_ready_secs),
+            ("timing.default_rest_secs", t.default_rest_secs),
+            ("timing.default_up_secs", t.default_up_secs),
+            ("timing.default_down_secs", t.default_down_secs),
+            ("timing.long_press_ms", t.long_press_ms),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(err(
+                    key,
+                    format!("`{key}` is 0"),
+                    "use a whole number above zero".into(),
+                ));
+            }
+        }
+        if t.long_press_ms < 500 {
+            return Err(err(
+                "timing.long_press_ms",
+                format!(
+                    "`timing.long_press_ms` = {} is too short to tell from a normal press",
+                    t.long_press_ms
+                ),
+                "use at least 500 (the default is 2000: two seconds)".into(),
+            ));
+        }
+        if self.program.trim().is_empty() {
+            return Err(err(
+                "program",
+                "`program` is empty".into(),
+                "name a program (see `matcoach programs`)".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.audio.volume) || self.audio.volume.is_nan() {
+            return Err(err(
+                "audio.volume",
+                format!(
+                    "`audio.volume` = {} is outside 0.0 to 1.0",
+                    self.audio.volume
+                ),
+                "use a value from 0.0 (silent) to 1.0 (full)".into(),
+            ));
+        }
+        for (key, pin) in [
+            ("gpio.button_pin", self.gpio.button_pin),
+            ("gpio.led_pin", self.gpio.led_pin),
+        ] {
+            if pin > 27 {
+                return Err(err(
+                    key,
+                    format!("`{key}` = {pin} is not a GPIO pin of the 40-pin header"),
+                    "use a BCM number from 0 to 27 (the defaults are 17 for the button, 27 for the LED)".into(),
+                ));
+            }
+        }
+        if self.gpio.button_pin == self.gpio.led_pin {
+            return Err(err(
+                "gpio.led_pin",
+                format!("the button and the LED both use GPIO {}", self.gpio.led_pin),
+                "give the LED its own pin".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Byte offset of `key` used as a key (at a line start, before `=`).
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                return Some(offset + (line.len() - trimmed.len()));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        let (c, w) = Config::parse(Path::new("x.toml"), "").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn finds_keys_only_at_line_start() {
+        let text = "# volume = 3\n[audio]\n  volume = 2\n";
+        assert_eq!(
+            find_key(text, "volume"),
+            Some(text.find("  volume").unwrap() + 2)
+        );
+    }
+}

@@ -1,0 +1,527 @@
+//! The serde model of `content/`: exercises, programs, safety rules and the
+//! coach's own phrases. Everything that can be checked while parsing is
+//! checked here, so that the TOML parser reports it with a line and column.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::num::NonZeroU32;
+use toml::Spanned;
+
+/// A language the coach speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Nl,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Nl];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Nl => "nl",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Some(Lang::En),
+            "nl" | "dutch" | "nederlands" => Some(Lang::Nl),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A string that may not be empty or only white space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NonEmpty(String);
+
+impl NonEmpty {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom(
+                "text is empty: write the sentence in this language",
+            ));
+        }
+        Ok(NonEmpty(s.trim().to_string()))
+    }
+}
+
+/// A text in both languages. Both are required.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub nl: NonEmpty,
+    pub en: NonEmpty,
+}
+
+impl Text {
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => self.en.as_str(),
+            Lang::Nl => self.nl.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Mobilising,
+    Stabilising,
+    Strengthening,
+    Stretching,
+    Posture,
+    Relaxation,
+}
+
+impl Category {
+    /// Exercises that prepare the back: what "warm up first" asks for.
+    pub fn is_warm_up(self) -> bool {
+        matches!(
+            self,
+            Category::Mobilising | Category::Stretching | Category::Relaxation | Category::Posture
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    Basic,
+    Advanced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DoseOrigin {
+    /// Every number is in the source brochure.
+    Source,
+    /// The source gives no numbers; we chose conservative ones.
+    Default,
+    /// Some numbers are ours; `defaulted` lists them.
+    Mixed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sides {
+    /// No sides: both together or symmetrical.
+    None,
+    /// The full dose on one side, then the full dose on the other.
+    Both,
+    /// Left and right alternate rep by rep; `reps` counts per side.
+    Alternating,
+}
+
+/// The names of the dose fields, for `defaulted = [...]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoseField {
+    Reps,
+    RepsMax,
+    Sets,
+    HoldSecs,
+    RestSecs,
+    Sides,
+    UpSecs,
+    DownSecs,
+    DurationSecs,
+    TimesPerDay,
+    TimesPerDayMax,
+    TimesPerWeek,
+    TimesPerWeekMax,
+    Startgetal,
+}
+
+/// How much of an exercise to do. Every number is above zero (the parser
+/// rejects a zero with its line and column).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dose {
+    pub reps: Option<NonZeroU32>,
+    pub reps_max: Option<NonZeroU32>,
+    pub sets: Option<NonZeroU32>,
+    pub hold_secs: Option<NonZeroU32>,
+    pub rest_secs: Option<NonZeroU32>,
+    pub sides: Option<Sides>,
+    pub up_secs: Option<NonZeroU32>,
+    pub down_secs: Option<NonZeroU32>,
+    pub duration_secs: Option<NonZeroU32>,
+    pub times_per_day: Option<NonZeroU32>,
+    pub times_per_day_max: Option<NonZeroU32>,
+    pub times_per_week: Option<NonZeroU32>,
+    pub times_per_week_max: Option<NonZeroU32>,
+    pub startgetal: Option<bool>,
+}
+
+impl Dose {
+    /// `self` with every field it leaves open taken from `base`.
+    pub fn over(&self, base: &Dose) -> Dose {
+        Dose {
+            reps: self.reps.or(base.reps),
+            reps_max: self.reps_max.or(base.reps_max),
+            sets: self.sets.or(base.sets),
+            hold_secs: self.hold_secs.or(base.hold_secs),
+            rest_secs: self.rest_secs.or(base.rest_secs),
+            sides: self.sides.or(base.sides),
+            up_secs: self.up_secs.or(base.up_secs),
+            down_secs: self.down_secs.or(base.down_secs),
+            duration_secs: self.duration_secs.or(base.duration_secs),
+            times_per_day: self.times_per_day.or(base.times_per_day),
+            times_per_day_max: self.times_per_day_max.or(base.times_per_day_max),
+            times_per_week: self.times_per_week.or(base.times_per_week),
+            times_per_week_max: self.times_per_week_max.or(base.times_per_week_max),
+            startgetal: self.startgetal.or(base.startgetal),
+        }
+    }
+
+    pub fn sets_or_one(&self) -> u32 {
+        self.sets.map_or(1, NonZeroU32::get)
+    }
+
+    pub fn sides_or_none(&self) -> Sides {
+        self.sides.unwrap_or(Sides::None)
+    }
+
+    /// A one-line English summary, e.g. `2×15 reps, hold 3 s, rest 30 s, each side`.
+    pub fn summary(&self) -> String {
+        let range = |lo: Option<NonZeroU32>, hi: Option<NonZeroU32>| match (lo, hi) {
+            (Some(l), Some(h)) if h != l => format!("{l}–{h}"),
+            (Some(l), _) => l.to_string(),
+            (None, Some(h)) => h.to_string(),
+            (None, None) => String::new(),
+        };
+        let mut parts = Vec::new();
+        let sets = self.sets_or_one();
+        let reps = range(self.reps, self.reps_max);
+        if !reps.is_empty() {
+            let noun = if reps == "1" { "rep" } else { "reps" };
+            let what = if self.startgetal == Some(true) {
+                format!("{reps} {noun} (startgetal: ⅓ of your max)")
+            } else {
+                format!("{reps} {noun}")
+            };
+            parts.push(if sets > 1 {
+                format!("{sets}×{what}")
+            } else {
+                what
+            });
+        } else if sets > 1 {
+            parts.push(format!("{sets} sets"));
+        }
+        if let Some(d) = self.duration_secs {
+            let d = d.get();
+            parts.push(if d >= 60 && d % 60 == 0 {
+                format!("{} min", d / 60)
+            } else {
+                format!("{d} s")
+            });
+        }
+        if let Some(h) = self.hold_secs {
+            parts.push(format!("hold {h} s"));
+        }
+        if let (Some(u), Some(d)) = (self.up_secs, self.down_secs) {
+            parts.push(format!("tempo {u} up/{d} down"));
+        }
+        if let Some(r) = self.rest_secs {
+            parts.push(format!("rest {r} s"));
+        }
+        match self.sides_or_none() {
+            Sides::Both => parts.push("each side".into()),
+            Sides::Alternating => parts.push("alternating sides".into()),
+            Sides::None => {}
+        }
+        let day = range(self.times_per_day, self.times_per_day_max);
+        if !day.is_empty() {
+            parts.push(format!("{day}×/day"));
+        }
+        let week = range(self.times_per_week, self.times_per_week_max);
+        if !week.is_empty() {
+            parts.push(format!("{week}×/week"));
+        }
+        parts.join(", ")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub id: Spanned<String>,
+    pub source: Spanned<String>,
+    pub category: Category,
+    #[serde(default)]
+    pub level: Level,
+    pub dose_origin: DoseOrigin,
+    #[serde(default)]
+    pub defaulted: Vec<DoseField>,
+    pub name: Text,
+    pub position: Text,
+    pub movement: Text,
+    #[serde(default)]
+    pub cues: Vec<Text>,
+    #[serde(default)]
+    pub cautions: Vec<Text>,
+    #[serde(default)]
+    pub variants: Vec<Text>,
+    #[serde(default)]
+    pub notes: Vec<Text>,
+    pub easier: Option<Spanned<String>>,
+    pub harder: Option<Spanned<String>>,
+    pub always_followed_by: Option<Spanned<String>>,
+    pub dose: Dose,
+}
+
+impl Exercise {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+}
+
+/// One `content/exercises/*.toml` file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseFile {
+    #[serde(default)]
+    pub exercise: Vec<Exercise>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Acute,
+    Improving,
+    Stiff,
+    Maintenance,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramItem {
+    pub exercise: Spanned<String>,
+    #[serde(default)]
+    pub dose: Dose,
+}
+
+/// One `content/programs/*.toml` file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub id: Spanned<String>,
+    pub sources: Vec<Spanned<String>>,
+    pub name: Text,
+    pub description: Text,
+    pub phase: Option<Phase>,
+    pub times_per_day: Option<NonZeroU32>,
+    pub times_per_day_max: Option<NonZeroU32>,
+    pub condition: Option<Text>,
+    #[serde(rename = "item")]
+    pub items: Vec<ProgramItem>,
+}
+
+impl Program {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+}
+
+/// A safety rule: where it comes from and what the coach says about it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub sources: Vec<Spanned<String>>,
+    /// What the coach says when the rule applies.
+    pub says: Text,
+}
+
+/// `content/safety.toml`: the rules the engine and the validator apply. Each
+/// field is one rule the code knows; a missing or misspelt one is an error.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// Pain during an exercise ends that exercise at once.
+    pub pain_stops_exercise: Rule,
+    /// Pain that spreads below the knee: end and see a (manual) therapist.
+    pub pain_below_knee: Rule,
+    /// Pain that lingers after an exercise: skip it next time.
+    pub persistent_pain_skip: Rule,
+    /// Pain reported this many times in one session ends the session.
+    pub repeated_pain_ends_session: Rule,
+    pub pain_events_to_end: NonZeroU32,
+    /// Strengthening never comes first in a program (checked at load).
+    pub strength_not_first: Rule,
+    /// Warm up (mobilise) before strength work (checked at load).
+    pub warm_up_before_strength: Rule,
+    /// Advanced exercises only when the back is stable (config opt-in).
+    pub advanced_only_when_stable: Rule,
+}
+
+/// A phrase with `{placeholders}` in both languages.
+pub type Template = Text;
+
+/// `content/phrases.toml`: everything the coach says around the exercises.
+/// Placeholders are checked at load against what each phrase may use.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phrases {
+    pub welcome: Template,
+    pub exercise_of: Template,
+    pub get_ready: Template,
+    pub side_first: Template,
+    pub side_second: Template,
+    pub set_of: Template,
+    pub rep: Template,
+    pub count: Template,
+    pub tempo_back: Template,
+    pub hold: Template,
+    pub release: Template,
+    pub time_left_secs: Template,
+    pub time_left_mins: Template,
+    pub time_left_mins_secs: Template,
+    pub time_up: Template,
+    pub rest: Template,
+    pub exercise_done: Template,
+    pub skipped_advanced: Template,
+    pub paused: Template,
+    pub resuming: Template,
+    pub moving_on: Template,
+    pub ending_by_user: Template,
+    pub summary: Template,
+    pub summary_pain: Template,
+    pub goodbye: Template,
+}
+
+impl Phrases {
+    /// Every phrase with its name and the placeholders it may use.
+    pub fn table(&self) -> Vec<(&'static str, &Template, &'static [&'static str])> {
+        vec![
+            (
+                "welcome",
+                &self.welcome,
+                &["program", "exercises", "minutes"],
+            ),
+            ("exercise_of", &self.exercise_of, &["n", "total"]),
+            ("get_ready", &self.get_ready, &[]),
+            ("side_first", &self.side_first, &[]),
+            ("side_second", &self.side_second, &[]),
+            ("set_of", &self.set_of, &["n", "total"]),
+            ("rep", &self.rep, &["n"]),
+            ("count", &self.count, &["n"]),
+            ("tempo_back", &self.tempo_back, &[]),
+            ("hold", &self.hold, &[]),
+            ("release", &self.release, &[]),
+            ("time_left_secs", &self.time_left_secs, &["secs"]),
+            ("time_left_mins", &self.time_left_mins, &["mins"]),
+            (
+                "time_left_mins_secs",
+                &self.time_left_mins_secs,
+                &["mins", "secs"],
+            ),
+            ("time_up", &self.time_up, &[]),
+            ("rest", &self.rest, &["secs"]),
+            ("exercise_done", &self.exercise_done, &[]),
+            ("skipped_advanced", &self.skipped_advanced, &["exercise"]),
+            ("paused", &self.paused, &[]),
+            ("resuming", &self.resuming, &[]),
+            ("moving_on", &self.moving_on, &[]),
+            ("ending_by_user", &self.ending_by_user, &[]),
+            ("summary", &self.summary, &["done", "total", "minutes"]),
+            ("summary_pain", &self.summary_pain, &["count"]),
+            ("goodbye", &self.goodbye, &[]),
+        ]
+    }
+}
+
+/// Fill `{name}` placeholders. Unknown placeholders are left as they are
+/// (the loader rejects them, so this only matters for hand-built phrases).
+pub fn fill(template: &str, args: &[(&str, &dyn fmt::Display)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let key = &after[..close];
+                match args.iter().find(|(k, _)| *k == key) {
+                    Some((_, v)) => out.push_str(&v.to_string()),
+                    None => {
+                        out.push('{');
+                        out.push_str(key);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `{placeholders}` a template uses.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                found.push(&after[..close]);
+                rest = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_known_and_keeps_unknown() {
+        let s = fill("Set {n} of {total}, {x}", &[("n", &2), ("total", &3)]);
+        assert_eq!(s, "Set 2 of 3, {x}");
+        assert_eq!(placeholders("a {b} c {d}"), vec!["b", "d"]);
+    }
+
+    #[test]
+    fn dose_override_takes_open_fields_from_base() {
+        let base = Dose {
+            reps: NonZeroU32::new(10),
+            hold_secs: NonZeroU32::new(5),
+            ..Dose::default()
+        };
+        let over = Dose {
+            reps: NonZeroU32::new(3),
+            ..Dose::default()
+        };
+        let d = over.over(&base);
+        assert_eq!(d.reps, NonZeroU32::new(3));
+        assert_eq!(d.hold_secs, NonZeroU32::new(5));
+    }
+}

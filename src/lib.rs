@@ -1,0 +1,17 @@
+//! matcoach: a hands-free, voice-guided exercise coach for low-back pain.
+//!
+//! The core ([`session`]) is a pure state machine; [`content`] loads and
+//! validates the exercises; [`sim`] runs sessions in virtual time; [`app`] is
+//! the thin tokio shell that wires devices to the core.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::exit)
+)]
+
+pub mod app;
+pub mod command;
+pub use command::Command;
+pub mod config;
+pub mod content;
+pub mod session;
+pub mod sim;

@@ -1,0 +1,21 @@
+//! `matcoach`: the command line. Parses arguments, loads config and content,
+//! and hands over to the command. The only place that exits.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::exit)]
+
+mod cli;
+mod demo;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("matcoach: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,888 @@
+//! The session state machine: `handle(now, input) -> actions`.
+
+use super::script::{estimate_speech, Emit, Mark, Script, StepKind, Timed, TimedKind};
+use super::*;
+use crate::content::{fill, Lang, Phrases, Safety};
+use std::time::Instant;
+
+/// A phrase the session is waiting to hear finished; `deadline` is the
+/// fallback if the "finished" never comes (a broken speaker must not hang
+/// the session).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Wait {
+    id: PlaybackId,
+    deadline: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum StepState {
+    Speaking { wait: Wait, gap: Duration },
+    Gap { until: Instant },
+    GetReadySpeaking { wait: Wait, timeout: Duration },
+    GetReadyWaiting { until: Instant },
+    Timed { anchor: Instant, next: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ResumeAt {
+    cursor: usize,
+    offset: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Idle,
+    Step(StepState),
+    /// Saying the safety line after "pain"; then on to `then`.
+    Interlude {
+        wait: Wait,
+        then: usize,
+    },
+    Paused {
+        resume: ResumeAt,
+    },
+    Resuming {
+        wait: Wait,
+        resume: ResumeAt,
+    },
+    Closing {
+        wait: Wait,
+        reason: EndReason,
+    },
+    Finished,
+}
+
+#[derive(Debug, Clone)]
+struct Playing {
+    id: PlaybackId,
+    text: String,
+    /// When it finished; `None` while it still plays.
+    finished: Option<Instant>,
+}
+
+/// One guided session. See the module documentation of [`crate::session`].
+#[derive(Debug, Clone)]
+pub struct Session {
+    script: Script,
+    cfg: SessionConfig,
+    phrases: Phrases,
+    safety: Safety,
+    state: State,
+    cursor: usize,
+    next_id: u64,
+    playing: Vec<Playing>,
+    last_instruction: Option<Line>,
+    pressed_at: Option<Instant>,
+    long_fired: bool,
+    started: Option<Instant>,
+    pains: u32,
+    exercises_done: u32,
+    /// Repetitions finished in the current timed step.
+    reps_done: u32,
+    /// Exercises cut short (by "next" in a set, or by pain).
+    incomplete: Vec<bool>,
+}
+
+impl Session {
+    pub fn new(script: Script, cfg: SessionConfig, phrases: Phrases, safety: Safety) -> Self {
+        let n = script.exercises.len();
+        Session {
+            script,
+            cfg,
+            phrases,
+            safety,
+            state: State::Idle,
+            cursor: 0,
+            next_id: 0,
+            playing: Vec::new(),
+            last_instruction: None,
+            pressed_at: None,
+            long_fired: false,
+            started: None,
+            pains: 0,
+            exercises_done: 0,
+            reps_done: 0,
+            incomplete: vec![false; n],
+        }
+    }
+
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.script.lang
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Idle
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    pub fn is_paused(&self) -> bool {
+        matches!(self.state, State::Paused { .. })
+    }
+
+    pub fn long_press(&self) -> Duration {
+        self.cfg.long_press
+    }
+
+    pub fn pain_events(&self) -> u32 {
+        self.pains
+    }
+
+    /// When the session next needs a [`Input::DeadlineReached`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let long = match (self.pressed_at, self.long_fired) {
+            (Some(at), false) if !matches!(self.state, State::Idle | State::Finished) => {
+                Some(at + self.cfg.long_press)
+            }
+            _ => None,
+        };
+        let state = match &self.state {
+            State::Step(StepState::Speaking { wait, .. })
+            | State::Step(StepState::GetReadySpeaking { wait, .. })
+            | State::Interlude { wait, .. }
+            | State::Resuming { wait, .. }
+            | State::Closing { wait, .. } => Some(wait.deadline),
+            State::Step(StepState::Gap { until })
+            | State::Step(StepState::GetReadyWaiting { until }) => Some(*until),
+            State::Step(StepState::Timed { anchor, next }) => self
+                .timed()
+                .map(|t| *anchor + t.events.get(*next).map_or(t.length, |e| e.at)),
+            State::Idle | State::Paused { .. } | State::Finished => None,
+        };
+        match (long, state) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Feed one input; get what to do.
+    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        let mut out = Vec::new();
+        match input {
+            Input::ButtonPressed => {
+                self.pressed_at = Some(now);
+                self.long_fired = false;
+            }
+            Input::ButtonReleased => {
+                if let Some(at) = self.pressed_at.take() {
+                    if !self.long_fired {
+                        if now.saturating_duration_since(at) >= self.cfg.long_press {
+                            self.long_pressed(now, &mut out);
+                        } else {
+                            self.short_press(now, &mut out);
+                        }
+                    }
+                }
+                self.long_fired = false;
+            }
+            Input::Heard(cmd) => self.heard(now, cmd, &mut out),
+            Input::PlaybackFinished(id) => self.finished(now, id, &mut out),
+            Input::DeadlineReached => self.deadline(now, &mut out),
+        }
+        out
+    }
+
+    // ---- speech bookkeeping -------------------------------------------
+
+    fn speak(
+        &mut self,
+        now: Instant,
+        line: Line,
+        priority: Priority,
+        out: &mut Vec<Action>,
+    ) -> Wait {
+        self.next_id += 1;
+        let id = PlaybackId(self.next_id);
+        let deadline = now + estimate_speech(&line.text) * 3 + Duration::from_secs(5);
+        // Forget phrases whose echo has died away.
+        let tail = self.cfg.echo_tail;
+        self.playing
+            .retain(|p| p.finished.is_none_or(|f| now < f + tail));
+        self.playing.push(Playing {
+            id,
+            text: line.text.clone(),
+            finished: None,
+        });
+        out.push(Action::Speak { id, line, priority });
+        Wait { id, deadline }
+    }
+
+    fn instruction(&mut self, now: Instant, line: Line, out: &mut Vec<Action>) -> Wait {
+        self.last_instruction = Some(line.clone());
+        self.speak(now, line, Priority::Instruction, out)
+    }
+
+    fn stop_speech(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for p in &mut self.playing {
+            p.finished.get_or_insert(now);
+        }
+        out.push(Action::StopSpeech);
+    }
+
+    /// Whether the coach is saying `cmd`'s word right now (or just did, and
+    /// its echo may still be in the room).
+    fn saying(&self, now: Instant, cmd: Command) -> bool {
+        let lang = self.script.lang;
+        self.playing.iter().any(|p| {
+            p.finished.is_none_or(|f| now < f + self.cfg.echo_tail) && cmd.spoken_in(&p.text, lang)
+        })
+    }
+
+    fn safety_line(&self, name: &str, text: &crate::content::Text) -> Line {
+        Line {
+            id: PhraseId(format!("safety.{name}")),
+            text: text.get(self.script.lang).to_string(),
+        }
+    }
+
+    fn sys_line(&self, key: &str, template: &crate::content::Text) -> Line {
+        Line {
+            id: PhraseId(format!("sys.{key}")),
+            text: template.get(self.script.lang).to_string(),
+        }
+    }
+
+    fn journal(&self, out: &mut Vec<Action>, e: JournalEvent) {
+        out.push(Action::Journal(e));
+    }
+
+    fn exercise_at(&self, cursor: usize) -> Option<usize> {
+        self.script.steps.get(cursor).and_then(|s| s.exercise)
+    }
+
+    fn exercise_id(&self, idx: Option<usize>) -> Option<String> {
+        idx.and_then(|i| self.script.exercises.get(i))
+            .map(|e| e.id.clone())
+    }
+
+    fn timed(&self) -> Option<&Timed> {
+        match self.script.steps.get(self.cursor).map(|s| &s.kind) {
+            Some(StepKind::Timed(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------
+
+    fn short_press(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match &self.state {
+            State::Idle => self.start(now, out),
+            State::Step(StepState::GetReadySpeaking { .. })
+            | State::Step(StepState::GetReadyWaiting { .. }) => {
+                // The button is "I'm ready" while the coach waits for it.
+                self.stop_speech(now, out);
+                self.cursor += 1;
+                self.enter(now, out);
+            }
+            State::Paused { .. } => self.resume(now, out),
+            State::Step(_) | State::Interlude { .. } | State::Resuming { .. } => {
+                self.pause(now, out)
+            }
+            State::Closing { .. } | State::Finished => {}
+        }
+    }
+
+    fn long_pressed(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state {
+            State::Idle | State::Closing { .. } | State::Finished => {}
+            _ => self.end(now, EndReason::EndedByUser, out),
+        }
+    }
+
+    fn heard(&mut self, now: Instant, cmd: Command, out: &mut Vec<Action>) {
+        if matches!(
+            self.state,
+            State::Idle | State::Finished | State::Closing { .. }
+        ) {
+            return;
+        }
+        if self.saying(now, cmd) {
+            self.journal(
+                out,
+                JournalEvent::CommandIgnored {
+                    command: cmd,
+                    reason: "the coach is saying this word itself".into(),
+                },
+            );
+            return;
+        }
+        self.journal(out, JournalEvent::CommandHeard { command: cmd });
+        match cmd {
+            Command::Pain => self.pain(now, out),
+            Command::Stop => {
+                if self.is_paused() {
+                    self.end(now, EndReason::EndedByUser, out);
+                } else {
+                    self.pause(now, out);
+                }
+            }
+            Command::Pause => {
+                if !self.is_paused() {
+                    self.pause(now, out);
+                }
+            }
+            Command::Resume => {
+                if self.is_paused() {
+                    self.resume(now, out);
+                }
+            }
+            Command::Next => self.next(now, out),
+            Command::Repeat => self.repeat(now, out),
+        }
+    }
+
+    fn finished(&mut self, now: Instant, id: PlaybackId, out: &mut Vec<Action>) {
+        if let Some(p) = self.playing.iter_mut().find(|p| p.id == id) {
+            p.finished.get_or_insert(now);
+        }
+        let waited = match &self.state {
+            State::Step(StepState::Speaking { wait, .. })
+            | State::Step(StepState::GetReadySpeaking { wait, .. })
+            | State::Interlude { wait, .. }
+            | State::Resuming { wait, .. }
+            | State::Closing { wait, .. } => Some(wait.id),
+            _ => None,
+        };
+        // A "finished" for anything but the phrase we wait for is late or
+        // irrelevant: ignore it.
+        if waited == Some(id) {
+            self.advance_wait(now, out);
+        }
+    }
+
+    fn deadline(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if let (Some(at), false) = (self.pressed_at, self.long_fired) {
+            if now >= at + self.cfg.long_press
+                && !matches!(self.state, State::Idle | State::Finished)
+            {
+                self.long_fired = true;
+                self.long_pressed(now, out);
+            }
+        }
+        // Several things may be due at once (e.g. after a slow wake-up):
+        // handle them all, in order.
+        for _ in 0..10_000 {
+            let Some(due) = self.next_deadline() else {
+                break;
+            };
+            if due > now {
+                break;
+            }
+            if self.pressed_at.is_some()
+                && !self.long_fired
+                && due == self.pressed_at.map_or(due, |a| a + self.cfg.long_press)
+            {
+                break;
+            }
+            match &self.state {
+                State::Step(StepState::Timed { .. }) => self.timed_due(now, out),
+                State::Step(StepState::Gap { .. })
+                | State::Step(StepState::GetReadyWaiting { .. }) => {
+                    self.cursor += 1;
+                    self.enter(now, out);
+                }
+                _ => self.advance_wait(now, out),
+            }
+        }
+    }
+
+    /// The phrase being waited for was said (or its fallback deadline passed).
+    fn advance_wait(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state.clone() {
+            State::Step(StepState::Speaking { gap, .. }) => {
+                self.state = State::Step(StepState::Gap { until: now + gap });
+            }
+            State::Step(StepState::GetReadySpeaking { timeout, .. }) => {
+                self.state = State::Step(StepState::GetReadyWaiting {
+                    until: now + timeout,
+                });
+            }
+            State::Interlude { then, .. } => {
+                self.cursor = then;
+                self.enter(now, out);
+            }
+            State::Resuming { resume, .. } => self.enter_at(now, resume, out),
+            State::Closing { reason, .. } => {
+                self.state = State::Finished;
+                out.push(Action::Cue(Cue::SessionEnd));
+                out.push(Action::SetLed(Led::Idle));
+                out.push(Action::End(reason));
+            }
+            _ => {}
+        }
+    }
+
+    // ---- moving through the script -------------------------------------
+
+    fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.started = Some(now);
+        out.push(Action::SetLed(Led::Running));
+        self.journal(
+            out,
+            JournalEvent::SessionStarted {
+                program: self.script.program_id.clone(),
+                lang: self.script.lang.code().into(),
+            },
+        );
+        self.cursor = 0;
+        self.enter(now, out);
+    }
+
+    /// Begin the step at the cursor (and any zero-time steps after it).
+    fn enter(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.enter_at(
+            now,
+            ResumeAt {
+                cursor: self.cursor,
+                offset: None,
+            },
+            out,
+        );
+    }
+
+    fn enter_at(&mut self, now: Instant, at: ResumeAt, out: &mut Vec<Action>) {
+        self.cursor = at.cursor;
+        loop {
+            let Some(step) = self.script.steps.get(self.cursor).cloned() else {
+                self.end(now, EndReason::Completed, out);
+                return;
+            };
+            match step.kind {
+                StepKind::Mark(mark) => {
+                    self.mark(mark, step.exercise, out);
+                    self.cursor += 1;
+                }
+                StepKind::Say { line, gap } => {
+                    let wait = self.instruction(now, line, out);
+                    self.state = State::Step(StepState::Speaking { wait, gap });
+                    return;
+                }
+                StepKind::GetReady { line, timeout } => {
+                    let wait = self.instruction(now, line, out);
+                    self.state = State::Step(StepState::GetReadySpeaking { wait, timeout });
+                    return;
+                }
+                StepKind::Timed(t) => {
+                    let offset = if self.cursor == at.cursor {
+                        at.offset.unwrap_or(Duration::ZERO)
+                    } else {
+                        Duration::ZERO
+                    };
+                    let next = t
+                        .events
+                        .iter()
+                        .position(|e| e.at >= offset)
+                        .unwrap_or(t.events.len());
+                    self.reps_done = t.events[..next]
+                        .iter()
+                        .filter(|e| matches!(e.emit, Emit::RepDone(_)))
+                        .count() as u32;
+                    let anchor = now.checked_sub(offset).unwrap_or(now);
+                    self.state = State::Step(StepState::Timed { anchor, next });
+                    self.timed_due(now, out);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn mark(&mut self, mark: Mark, exercise: Option<usize>, out: &mut Vec<Action>) {
+        let Some(id) = self.exercise_id(exercise) else {
+            return;
+        };
+        match mark {
+            Mark::ExerciseStarted => {
+                self.journal(out, JournalEvent::ExerciseStarted { exercise: id });
+            }
+            Mark::ExerciseDone => {
+                let complete = !exercise.is_some_and(|i| self.incomplete[i]);
+                self.exercises_done += 1;
+                self.journal(
+                    out,
+                    JournalEvent::ExerciseDone {
+                        exercise: id,
+                        complete,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Emit every event of the timed step that is due at `now`.
+    fn timed_due(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let State::Step(StepState::Timed { anchor, mut next }) = self.state else {
+            return;
+        };
+        let Some(t) = self.timed().cloned() else {
+            return;
+        };
+        while let Some(e) = t.events.get(next) {
+            if anchor + e.at > now {
+                break;
+            }
+            match &e.emit {
+                Emit::Speak(line, priority) => {
+                    if *priority == Priority::Instruction {
+                        self.last_instruction = Some(line.clone());
+                    }
+                    self.speak(now, line.clone(), *priority, out);
+                }
+                Emit::Cue(c) => out.push(Action::Cue(*c)),
+                Emit::RepDone(k) => self.reps_done = *k,
+            }
+            next += 1;
+        }
+        self.state = State::Step(StepState::Timed { anchor, next });
+        if next >= t.events.len() && anchor + t.length <= now {
+            self.finish_timed(&t, now - anchor, true, out);
+            self.cursor += 1;
+            self.enter(now, out);
+        }
+    }
+
+    fn finish_timed(
+        &mut self,
+        t: &Timed,
+        elapsed: Duration,
+        complete: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let TimedKind::Work {
+            set,
+            side,
+            reps_planned,
+        } = t.kind
+        else {
+            return;
+        };
+        let exercise = self.exercise_at(self.cursor);
+        if !complete {
+            if let Some(i) = exercise {
+                self.incomplete[i] = true;
+            }
+        }
+        if let Some(id) = self.exercise_id(exercise) {
+            self.journal(
+                out,
+                JournalEvent::SetDone {
+                    exercise: id,
+                    set,
+                    side,
+                    reps_done: self.reps_done,
+                    reps_planned,
+                    secs_done: elapsed.min(t.length).as_secs(),
+                    complete,
+                },
+            );
+        }
+        self.reps_done = 0;
+    }
+
+    /// The first step of the group after the current one.
+    fn next_group_start(&self) -> usize {
+        let group = self.script.steps.get(self.cursor).map(|s| s.group);
+        let mut i = self.cursor;
+        while i < self.script.steps.len() && Some(self.script.steps[i].group) == group {
+            i += 1;
+        }
+        i
+    }
+
+    /// The first step after the current exercise.
+    fn next_exercise_start(&self) -> usize {
+        let ex = self.exercise_at(self.cursor);
+        let mut i = self.cursor;
+        while i < self.script.steps.len() && self.script.steps[i].exercise == ex {
+            i += 1;
+        }
+        i
+    }
+
+    fn next(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state.clone() {
+            State::Step(StepState::Timed { anchor, .. }) => {
+                if let Some(t) = self.timed().cloned() {
+                    self.finish_timed(&t, now.saturating_duration_since(anchor), false, out);
+                }
+                self.stop_speech(now, out);
+                self.cursor = self.next_group_start();
+                self.enter(now, out);
+            }
+            State::Step(_) => {
+                self.stop_speech(now, out);
+                self.cursor = self.next_group_start();
+                self.enter(now, out);
+            }
+            State::Interlude { then, .. } => {
+                self.stop_speech(now, out);
+                self.cursor = then;
+                self.enter(now, out);
+            }
+            State::Paused { resume } | State::Resuming { resume, .. } => {
+                // "next" while paused: go on, with the following step.
+                out.push(Action::SetLed(Led::Running));
+                let ex = self.exercise_id(self.exercise_at(resume.cursor));
+                self.journal(out, JournalEvent::Resumed { exercise: ex });
+                self.stop_speech(now, out);
+                self.cursor = resume.cursor;
+                if matches!(
+                    self.script.steps.get(resume.cursor).map(|s| &s.kind),
+                    Some(StepKind::Timed(_))
+                ) {
+                    if let Some(i) = self.exercise_at(resume.cursor) {
+                        self.incomplete[i] = true;
+                    }
+                }
+                self.cursor = self.next_group_start();
+                self.enter(now, out);
+            }
+            State::Idle | State::Closing { .. } | State::Finished => {}
+        }
+    }
+
+    fn repeat(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state.clone() {
+            State::Step(StepState::Speaking { gap, .. }) => {
+                // Start the current instruction over.
+                self.stop_speech(now, out);
+                if let Some(line) = self.last_instruction.clone() {
+                    let wait = self.instruction(now, line, out);
+                    self.state = State::Step(StepState::Speaking { wait, gap });
+                }
+            }
+            State::Step(StepState::GetReadySpeaking { .. })
+            | State::Step(StepState::GetReadyWaiting { .. }) => {
+                // Waiting for the user: say the starting position again.
+                self.stop_speech(now, out);
+                let ex = self.exercise_at(self.cursor);
+                let position = self.script.steps[..self.cursor]
+                    .iter()
+                    .rev()
+                    .take_while(|s| s.exercise == ex)
+                    .find_map(|s| match &s.kind {
+                        StepKind::Say { line, .. } if line.id.0.ends_with(".position") => {
+                            Some(line.clone())
+                        }
+                        _ => None,
+                    });
+                if let Some(line) = position.or_else(|| self.last_instruction.clone()) {
+                    let timeout = self.cfg.get_ready;
+                    let wait = self.speak(now, line, Priority::Instruction, out);
+                    self.state = State::Step(StepState::GetReadySpeaking { wait, timeout });
+                }
+            }
+            State::Step(_) => {
+                if let Some(line) = self.last_instruction.clone() {
+                    self.speak(now, line, Priority::Instruction, out);
+                }
+            }
+            State::Paused { .. } => {
+                let line = self.sys_line("paused", &self.phrases.paused.clone());
+                self.speak(now, line, Priority::Instruction, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn pause(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let resume = match &self.state {
+            State::Step(StepState::Timed { anchor, .. }) => {
+                let elapsed = now.saturating_duration_since(*anchor);
+                let offset = self.timed().map(|t| t.resume_offset(elapsed));
+                ResumeAt {
+                    cursor: self.cursor,
+                    offset,
+                }
+            }
+            State::Interlude { then, .. } => ResumeAt {
+                cursor: *then,
+                offset: None,
+            },
+            State::Resuming { resume, .. } => *resume,
+            State::Step(StepState::GetReadyWaiting { .. }) => ResumeAt {
+                cursor: self.cursor,
+                offset: None,
+            },
+            _ => ResumeAt {
+                cursor: self.cursor,
+                offset: None,
+            },
+        };
+        self.stop_speech(now, out);
+        out.push(Action::SetLed(Led::Paused));
+        let ex = self.exercise_id(self.exercise_at(resume.cursor));
+        self.journal(out, JournalEvent::Paused { exercise: ex });
+        let line = self.sys_line("paused", &self.phrases.paused.clone());
+        self.speak(now, line, Priority::Instruction, out);
+        self.state = State::Paused { resume };
+    }
+
+    fn resume(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let State::Paused { resume } = self.state else {
+            return;
+        };
+        self.stop_speech(now, out);
+        out.push(Action::SetLed(Led::Running));
+        let ex = self.exercise_id(self.exercise_at(resume.cursor));
+        self.journal(out, JournalEvent::Resumed { exercise: ex });
+        let line = self.sys_line("resuming", &self.phrases.resuming.clone());
+        let wait = self.speak(now, line, Priority::Instruction, out);
+        self.state = State::Resuming { wait, resume };
+    }
+
+    fn pain(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let cursor = match &self.state {
+            State::Paused { resume } | State::Resuming { resume, .. } => resume.cursor,
+            State::Interlude { then, .. } => then.saturating_sub(1),
+            _ => self.cursor,
+        };
+        // Record the set in progress as cut short.
+        if let State::Step(StepState::Timed { anchor, .. }) = self.state.clone() {
+            if let Some(t) = self.timed().cloned() {
+                self.finish_timed(&t, now.saturating_duration_since(anchor), false, out);
+            }
+        }
+        self.stop_speech(now, out);
+        self.pains += 1;
+        let exercise = self.exercise_at(cursor);
+        let (set, side) = match self.script.steps.get(cursor).map(|s| &s.kind) {
+            Some(StepKind::Timed(Timed {
+                kind: TimedKind::Work { set, side, .. },
+                ..
+            })) => (Some(*set), *side),
+            _ => (None, None),
+        };
+        self.journal(
+            out,
+            JournalEvent::Pain {
+                exercise: self.exercise_id(exercise),
+                set,
+                side,
+            },
+        );
+        if let Some(i) = exercise {
+            self.incomplete[i] = true;
+        }
+        out.push(Action::SetLed(Led::Running));
+        let stop_line =
+            self.safety_line("pain_stops_exercise", &self.safety.pain_stops_exercise.says);
+        self.speak(now, stop_line, Priority::Safety, out);
+        if self.pains >= self.safety.pain_events_to_end.get() {
+            let end_line = self.safety_line(
+                "repeated_pain_ends_session",
+                &self.safety.repeated_pain_ends_session.says,
+            );
+            self.speak(now, end_line, Priority::Safety, out);
+            self.close(now, EndReason::EndedForPain, out);
+            return;
+        }
+        let knee = self.safety_line("pain_below_knee", &self.safety.pain_below_knee.says);
+        self.speak(now, knee, Priority::Safety, out);
+        if let Some(id) = self.exercise_id(exercise) {
+            self.journal(
+                out,
+                JournalEvent::ExerciseSkipped {
+                    exercise: id,
+                    reason: "pain".into(),
+                },
+            );
+        }
+        // Go on with the following exercise (or the closing words).
+        self.cursor = cursor;
+        let then = if exercise.is_some() {
+            self.next_exercise_start()
+        } else {
+            cursor
+        };
+        let more = self.script.steps[then.min(self.script.steps.len())..]
+            .iter()
+            .any(|s| s.exercise.is_some());
+        let wait = if more {
+            let line = self.sys_line("moving_on", &self.phrases.moving_on.clone());
+            self.speak(now, line, Priority::Safety, out)
+        } else {
+            let last = self
+                .playing
+                .last()
+                .map_or(PlaybackId(self.next_id), |p| p.id);
+            Wait {
+                id: last,
+                deadline: now + Duration::from_secs(30),
+            }
+        };
+        self.state = State::Interlude { wait, then };
+    }
+
+    /// End now, at the user's wish: cut speech, say goodbye.
+    fn end(&mut self, now: Instant, reason: EndReason, out: &mut Vec<Action>) {
+        if let State::Step(StepState::Timed { anchor, .. }) = self.state.clone() {
+            if let Some(t) = self.timed().cloned() {
+                self.finish_timed(&t, now.saturating_duration_since(anchor), false, out);
+            }
+        }
+        if reason == EndReason::EndedByUser {
+            self.stop_speech(now, out);
+            let line = self.sys_line("ending_by_user", &self.phrases.ending_by_user.clone());
+            self.speak(now, line, Priority::Safety, out);
+        }
+        self.close(now, reason, out);
+    }
+
+    /// The closing summary, then `End` once it has been said.
+    fn close(&mut self, now: Instant, reason: EndReason, out: &mut Vec<Action>) {
+        let started = self.started.unwrap_or(now);
+        let minutes = (now.saturating_duration_since(started).as_secs() + 30) / 60;
+        let total = self.script.exercises.len();
+        let p = &self.phrases;
+        let lang = self.script.lang;
+        let summary = Line {
+            id: PhraseId(format!(
+                "sys.summary.{}.{total}.{minutes}",
+                self.exercises_done
+            )),
+            text: fill(
+                p.summary.get(lang),
+                &[
+                    ("done", &self.exercises_done),
+                    ("total", &total),
+                    ("minutes", &minutes),
+                ],
+            ),
+        };
+        let mut lines = vec![summary];
+        if self.pains > 0 {
+            lines.push(Line {
+                id: PhraseId(format!("sys.summary_pain.{}", self.pains)),
+                text: fill(p.summary_pain.get(lang), &[("count", &self.pains)]),
+            });
+            lines.push(self.safety_line(
+                "persistent_pain_skip",
+                &self.safety.persistent_pain_skip.says,
+            ));
+        }
+        lines.push(self.sys_line("goodbye", &self.phrases.goodbye.clone()));
+        self.journal(
+            out,
+            JournalEvent::SessionEnded {
+                reason,
+                exercises_done: self.exercises_done,
+                pain_events: self.pains,
+            },
+        );
+        let mut wait = None;
+        for line in lines {
+            wait = Some(self.speak(now, line, Priority::Instruction, out));
+        }
+        if let Some(mut wait) = wait {
+            // The fallback covers all the closing lines together.
+            wait.deadline = now + Duration::from_secs(60);
+            self.state = State::Closing { wait, reason };
+        }
+    }
+}

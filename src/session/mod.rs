@@ -1,0 +1,224 @@
+//! The coach's brain: a pure, deterministic session state machine.
+//!
+//! It is fed [`Input`]s (past-tense facts) with an explicit `now` and returns
+//! [`Action`]s (imperatives). It never reads the clock, sleeps, or touches a
+//! device or file; [`Session::next_deadline`] tells the caller when it next
+//! wants a [`Input::DeadlineReached`]. That makes whole sessions testable in
+//! microseconds of virtual time.
+
+mod machine;
+pub mod script;
+
+pub use crate::command::Command;
+pub use machine::Session;
+pub use script::{compile, estimate_speech, Script, ScriptError};
+
+use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+
+/// Identifies one playback, so that a late "finished" from an old clip is
+/// recognised and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PlaybackId(pub u64);
+
+/// A stable name for something the coach says, e.g. `ex.hf_bridge.position`
+/// or `sys.count.7`. Recorded clips and the speech cache are keyed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PhraseId(pub String);
+
+impl fmt::Display for PhraseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A phrase and its text in the session's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub id: PhraseId,
+    pub text: String,
+}
+
+/// How a phrase may interrupt or be interrupted by others: safety lines cut
+/// anything off; counts never cut off an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Count,
+    Instruction,
+    Safety,
+}
+
+/// Short non-verbal sounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cue {
+    Start,
+    HoldEnd,
+    RestEnd,
+    SessionEnd,
+}
+
+/// What the LED shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Led {
+    Idle,
+    Running,
+    Paused,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Completed,
+    EndedByUser,
+    EndedForPain,
+}
+
+/// Facts the shell reports to the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    ButtonPressed,
+    ButtonReleased,
+    Heard(Command),
+    PlaybackFinished(PlaybackId),
+    DeadlineReached,
+}
+
+/// What the session records, as it happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JournalEvent {
+    SessionStarted {
+        program: String,
+        lang: String,
+    },
+    ExerciseStarted {
+        exercise: String,
+    },
+    SetDone {
+        exercise: String,
+        set: u32,
+        side: Option<Side>,
+        reps_done: u32,
+        reps_planned: u32,
+        secs_done: u64,
+        complete: bool,
+    },
+    ExerciseDone {
+        exercise: String,
+        complete: bool,
+    },
+    ExerciseSkipped {
+        exercise: String,
+        reason: String,
+    },
+    Pain {
+        exercise: Option<String>,
+        set: Option<u32>,
+        side: Option<Side>,
+    },
+    Paused {
+        exercise: Option<String>,
+    },
+    Resumed {
+        exercise: Option<String>,
+    },
+    CommandHeard {
+        command: Command,
+    },
+    CommandIgnored {
+        command: Command,
+        reason: String,
+    },
+    SessionEnded {
+        reason: EndReason,
+        exercises_done: u32,
+        pain_events: u32,
+    },
+}
+
+impl JournalEvent {
+    /// The exercise the event is about, if any.
+    pub fn exercise(&self) -> Option<&str> {
+        match self {
+            JournalEvent::ExerciseStarted { exercise }
+            | JournalEvent::SetDone { exercise, .. }
+            | JournalEvent::ExerciseDone { exercise, .. }
+            | JournalEvent::ExerciseSkipped { exercise, .. } => Some(exercise),
+            JournalEvent::Pain { exercise, .. }
+            | JournalEvent::Paused { exercise }
+            | JournalEvent::Resumed { exercise } => exercise.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Imperatives for the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Speak {
+        id: PlaybackId,
+        line: Line,
+        priority: Priority,
+    },
+    StopSpeech,
+    Cue(Cue),
+    SetLed(Led),
+    Journal(JournalEvent),
+    End(EndReason),
+}
+
+/// Timing and behaviour settings of a session (from the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// How long the get-ready wait lasts before going on by itself.
+    pub get_ready: Duration,
+    /// Silence after each instruction.
+    pub gap: Duration,
+    /// Time to turn over between the sides.
+    pub switch_sides: Duration,
+    /// Rest between sets where the source gives none.
+    pub default_rest_secs: u32,
+    /// Tempo where the source gives none.
+    pub default_up_secs: u32,
+    pub default_down_secs: u32,
+    /// Holds up to this long are counted every second; longer ones announce
+    /// the time left and count down the last five seconds.
+    pub count_every_second_up_to: u32,
+    /// A press at least this long ends the session.
+    pub long_press: Duration,
+    /// How long after a phrase ends its echo may still reach the microphone.
+    pub echo_tail: Duration,
+    /// Include exercises marked advanced.
+    pub include_advanced: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            get_ready: Duration::from_secs(15),
+            gap: Duration::from_millis(700),
+            switch_sides: Duration::from_secs(5),
+            default_rest_secs: 30,
+            default_up_secs: 2,
+            default_down_secs: 2,
+            count_every_second_up_to: 20,
+            long_press: Duration::from_secs(2),
+            echo_tail: Duration::from_millis(500),
+            include_advanced: false,
+        }
+    }
+}

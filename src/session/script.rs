@@ -1,0 +1,587 @@
+//! Turns a program into a script: the linear list of steps a session walks
+//! through. Every text is rendered here, in the session's language, with a
+//! stable phrase id, so the session itself only moves a cursor and a clock.
+
+use super::{Cue, Line, PhraseId, Priority, SessionConfig, Side};
+use crate::content::{fill, Content, Dose, Exercise, Lang, Level, Phrases, Program, Sides, Text};
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// What the coach does in one step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// Say an instruction, wait until it has been said, then `gap`.
+    Say { line: Line, gap: Duration },
+    /// Say the get-ready prompt, then wait for "next", the button, or `timeout`.
+    GetReady { line: Line, timeout: Duration },
+    /// Events on a fixed schedule from the step's start: counts, rests.
+    Timed(Timed),
+    /// A journal mark; takes no time.
+    Mark(Mark),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    ExerciseStarted,
+    ExerciseDone,
+}
+
+/// One step, with the exercise it belongs to and its group: "next" skips to
+/// the first step of the following group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub exercise: Option<usize>,
+    pub group: usize,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimedKind {
+    /// A set of repetitions or a timed position.
+    Work {
+        set: u32,
+        side: Option<Side>,
+        reps_planned: u32,
+    },
+    Rest,
+}
+
+/// Something said or played at a fixed offset from the step's start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Emit {
+    Speak(Line, Priority),
+    Cue(Cue),
+    /// Repetition n is complete (for the journal; says nothing).
+    RepDone(u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    pub at: Duration,
+    pub emit: Emit,
+}
+
+/// A step whose events are all placed at `start + offset`: nothing is
+/// chained, so nothing drifts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed {
+    pub kind: TimedKind,
+    pub events: Vec<TimedEvent>,
+    pub length: Duration,
+    /// Where a paused step picks up again: the start of the repetition that
+    /// was interrupted. Empty: continue from the whole second it paused at.
+    pub restart_points: Vec<Duration>,
+}
+
+impl Timed {
+    /// The offset to continue from after a pause at `elapsed`.
+    pub fn resume_offset(&self, elapsed: Duration) -> Duration {
+        if self.restart_points.is_empty() {
+            Duration::from_secs(elapsed.as_secs()).min(self.length)
+        } else {
+            self.restart_points
+                .iter()
+                .copied()
+                .filter(|p| *p <= elapsed)
+                .max()
+                .unwrap_or(Duration::ZERO)
+        }
+    }
+}
+
+/// An exercise as it appears in this session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptExercise {
+    pub id: String,
+    pub name: String,
+    pub first_step: usize,
+}
+
+/// A whole session, ready to run.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub lang: Lang,
+    pub program_id: String,
+    pub program_name: String,
+    pub exercises: Vec<ScriptExercise>,
+    pub steps: Vec<Step>,
+    /// Estimated length with no interruptions.
+    pub estimated: Duration,
+}
+
+/// Why a program cannot become a script.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    #[error("program `{program}` names exercise `{exercise}`, which is not in the content\n  fix: run `matcoach check` and correct the program")]
+    UnknownExercise { program: String, exercise: String },
+    #[error("program `{program}` has no exercise left to do (advanced ones are left out)\n  fix: choose another program, or set coach.include_advanced = true if your back is strong and stable")]
+    Empty { program: String },
+}
+
+/// A rough speaking time for `text`, used for plans and for the simulated
+/// speaker: a calm coach says about 13 characters a second.
+pub fn estimate_speech(text: &str) -> Duration {
+    let chars = text.chars().count() as u64;
+    Duration::from_millis(250 + chars * 75)
+}
+
+fn secs(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n))
+}
+
+fn get(n: Option<NonZeroU32>) -> Option<u32> {
+    n.map(NonZeroU32::get)
+}
+
+struct Builder<'a> {
+    lang: Lang,
+    phrases: &'a Phrases,
+    cfg: &'a SessionConfig,
+    steps: Vec<Step>,
+    group: usize,
+    exercise: Option<usize>,
+}
+
+impl Builder<'_> {
+    fn line(&self, key: &str, template: &Text, args: &[(&str, &dyn fmt::Display)]) -> Line {
+        let id = std::iter::once(key.to_string())
+            .chain(args.iter().map(|(_, v)| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(".");
+        Line {
+            id: PhraseId(format!("sys.{id}")),
+            text: fill(template.get(self.lang), args),
+        }
+    }
+
+    fn exercise_line(&self, ex: &Exercise, what: &str, text: &Text) -> Line {
+        Line {
+            id: PhraseId(format!("ex.{}.{what}", ex.id())),
+            text: text.get(self.lang).to_string(),
+        }
+    }
+
+    fn new_group(&mut self) {
+        self.group += 1;
+    }
+
+    fn push(&mut self, kind: StepKind) {
+        self.steps.push(Step {
+            exercise: self.exercise,
+            group: self.group,
+            kind,
+        });
+    }
+
+    fn say(&mut self, line: Line) {
+        let gap = self.cfg.gap;
+        self.push(StepKind::Say { line, gap });
+    }
+
+    fn count(&self, n: u32) -> Line {
+        self.line("count", &self.phrases.count, &[("n", &n)])
+    }
+
+    fn time_left(&self, left: u32) -> Line {
+        let p = self.phrases;
+        let (mins, s) = (left / 60, left % 60);
+        if mins == 0 {
+            self.line("time_left_secs", &p.time_left_secs, &[("secs", &s)])
+        } else if s == 0 {
+            self.line("time_left_mins", &p.time_left_mins, &[("mins", &mins)])
+        } else {
+            self.line(
+                "time_left_mins_secs",
+                &p.time_left_mins_secs,
+                &[("mins", &mins), ("secs", &s)],
+            )
+        }
+    }
+
+    /// The events of holding still (or moving) for `len` seconds from
+    /// `start`: short holds are counted every second, long ones announce the
+    /// time left and count down the last five seconds.
+    fn hold_events(&self, start: Duration, len: u32, end_line: Line) -> Vec<TimedEvent> {
+        let mut ev = Vec::new();
+        let at = |k: u32| start + secs(k);
+        if len <= self.cfg.count_every_second_up_to {
+            for k in 1..=len {
+                ev.push(TimedEvent {
+                    at: at(k),
+                    emit: Emit::Speak(self.count(k), Priority::Count),
+                });
+            }
+        } else {
+            let every = if len <= 60 { 15 } else { 30 };
+            let mut t = every;
+            while t + 7 <= len {
+                ev.push(TimedEvent {
+                    at: at(t),
+                    emit: Emit::Speak(self.time_left(len - t), Priority::Count),
+                });
+                t += every;
+            }
+            for k in (1..=5).rev() {
+                ev.push(TimedEvent {
+                    at: at(len - k),
+                    emit: Emit::Speak(self.count(k), Priority::Count),
+                });
+            }
+        }
+        ev.push(TimedEvent {
+            at: at(len),
+            emit: Emit::Cue(Cue::HoldEnd),
+        });
+        ev.push(TimedEvent {
+            at: at(len),
+            emit: Emit::Speak(end_line, Priority::Instruction),
+        });
+        ev
+    }
+
+    /// One set: repetitions at the source's tempo, each with its hold, or
+    /// one timed position.
+    fn work(&self, dose: &Dose, reps: Option<u32>, set: u32, side: Option<Side>) -> Timed {
+        let p = self.phrases;
+        let mut events = vec![TimedEvent {
+            at: Duration::ZERO,
+            emit: Emit::Cue(Cue::Start),
+        }];
+        let mut restart_points = Vec::new();
+        let hold = get(dose.hold_secs);
+        let length;
+        let reps_planned;
+        match (reps, get(dose.duration_secs)) {
+            (Some(reps), _) => {
+                let total = if dose.sides_or_none() == Sides::Alternating {
+                    reps * 2
+                } else {
+                    reps
+                };
+                reps_planned = total;
+                let tempo_given = dose.up_secs.is_some() || dose.down_secs.is_some();
+                let up = get(dose.up_secs).unwrap_or(self.cfg.default_up_secs);
+                let down = get(dose.down_secs).unwrap_or(self.cfg.default_down_secs);
+                let period = up + hold.unwrap_or(0) + down;
+                for k in 1..=total {
+                    let base = secs((k - 1) * period);
+                    restart_points.push(base);
+                    match hold {
+                        Some(h) => {
+                            if total > 1 {
+                                let rep = self.line("rep", &p.rep, &[("n", &k)]);
+                                events.push(TimedEvent {
+                                    at: base,
+                                    emit: Emit::Speak(rep, Priority::Count),
+                                });
+                            }
+                            events.push(TimedEvent {
+                                at: base + secs(up),
+                                emit: Emit::Speak(self.line("hold", &p.hold, &[]), Priority::Count),
+                            });
+                            let release = self.line("release", &p.release, &[]);
+                            events.extend(self.hold_events(base + secs(up), h, release));
+                        }
+                        None => {
+                            events.push(TimedEvent {
+                                at: base,
+                                emit: Emit::Speak(self.count(k), Priority::Count),
+                            });
+                            if tempo_given {
+                                events.push(TimedEvent {
+                                    at: base + secs(up),
+                                    emit: Emit::Speak(
+                                        self.line("tempo_back", &p.tempo_back, &[]),
+                                        Priority::Count,
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                    events.push(TimedEvent {
+                        at: secs(k * period),
+                        emit: Emit::RepDone(k),
+                    });
+                }
+                length = secs(total * period);
+                if hold.is_none() {
+                    events.push(TimedEvent {
+                        at: length,
+                        emit: Emit::Cue(Cue::HoldEnd),
+                    });
+                }
+            }
+            (None, Some(d)) => {
+                reps_planned = 0;
+                let end = self.line("time_up", &p.time_up, &[]);
+                events.extend(self.hold_events(Duration::ZERO, d, end));
+                length = secs(d);
+            }
+            (None, None) => {
+                // The validator rejects this; an empty set is the safe reading.
+                reps_planned = 0;
+                length = Duration::ZERO;
+            }
+        }
+        events.sort_by_key(|e| e.at);
+        Timed {
+            kind: TimedKind::Work {
+                set,
+                side,
+                reps_planned,
+            },
+            events,
+            length,
+            restart_points,
+        }
+    }
+
+    fn rest(&self, n: u32) -> Timed {
+        let p = self.phrases;
+        let mut events = vec![TimedEvent {
+            at: Duration::ZERO,
+            emit: Emit::Speak(
+                self.line("rest", &p.rest, &[("secs", &n)]),
+                Priority::Instruction,
+            ),
+        }];
+        if n > 5 {
+            for k in (1..=3).rev() {
+                events.push(TimedEvent {
+                    at: secs(n - k),
+                    emit: Emit::Speak(self.count(k), Priority::Count),
+                });
+            }
+        }
+        events.push(TimedEvent {
+            at: secs(n),
+            emit: Emit::Cue(Cue::RestEnd),
+        });
+        Timed {
+            kind: TimedKind::Rest,
+            events,
+            length: secs(n),
+            restart_points: Vec::new(),
+        }
+    }
+
+    fn exercise(
+        &mut self,
+        content: &Content,
+        ex: &Exercise,
+        dose: &Dose,
+        reps: Option<u32>,
+        n: usize,
+        total: usize,
+    ) {
+        let p = self.phrases;
+        self.new_group();
+        self.push(StepKind::Mark(Mark::ExerciseStarted));
+        self.say(self.line(
+            "exercise_of",
+            &p.exercise_of,
+            &[("n", &n), ("total", &total)],
+        ));
+        self.say(self.exercise_line(ex, "name", &ex.name));
+        self.say(self.exercise_line(ex, "position", &ex.position));
+        if ex.level == Level::Advanced {
+            let rule = &content.safety.advanced_only_when_stable.says;
+            self.say(Line {
+                id: PhraseId("safety.advanced_only_when_stable".into()),
+                text: rule.get(self.lang).to_string(),
+            });
+        }
+        for (i, c) in ex.cautions.iter().enumerate() {
+            self.say(self.exercise_line(ex, &format!("caution.{i}"), c));
+        }
+        self.new_group();
+        let line = self.line("get_ready", &p.get_ready, &[]);
+        let timeout = self.cfg.get_ready;
+        self.push(StepKind::GetReady { line, timeout });
+        self.new_group();
+        self.say(self.exercise_line(ex, "movement", &ex.movement));
+        for (i, c) in ex.cues.iter().enumerate() {
+            self.say(self.exercise_line(ex, &format!("cue.{i}"), c));
+        }
+        let sides: &[Option<Side>] = match dose.sides_or_none() {
+            Sides::Both => &[Some(Side::Left), Some(Side::Right)],
+            Sides::None | Sides::Alternating => &[None],
+        };
+        let sets = dose.sets_or_one();
+        for side in sides {
+            match side {
+                Some(Side::Left) => {
+                    self.new_group();
+                    self.say(self.line("side_first", &p.side_first, &[]));
+                }
+                Some(Side::Right) => {
+                    self.new_group();
+                    let line = self.line("side_second", &p.side_second, &[]);
+                    let gap = self.cfg.switch_sides;
+                    self.push(StepKind::Say { line, gap });
+                }
+                None => {}
+            }
+            for set in 1..=sets {
+                self.new_group();
+                if sets > 1 {
+                    self.say(self.line("set_of", &p.set_of, &[("n", &set), ("total", &sets)]));
+                }
+                let work = self.work(dose, reps, set, *side);
+                self.push(StepKind::Timed(work));
+                if set < sets {
+                    let rest = get(dose.rest_secs).unwrap_or(self.cfg.default_rest_secs);
+                    self.new_group();
+                    self.push(StepKind::Timed(self.rest(rest)));
+                }
+            }
+        }
+        self.new_group();
+        self.say(self.line("exercise_done", &p.exercise_done, &[]));
+        self.push(StepKind::Mark(Mark::ExerciseDone));
+    }
+}
+
+/// Per-user numbers that change a dose: the tested maximum for exercises
+/// that use the startgetal (one third of the maximum).
+pub trait Personal {
+    fn max_reps(&self, exercise: &str) -> Option<u32>;
+}
+
+impl Personal for () {
+    fn max_reps(&self, _: &str) -> Option<u32> {
+        None
+    }
+}
+
+impl Personal for std::collections::HashMap<String, u32> {
+    fn max_reps(&self, exercise: &str) -> Option<u32> {
+        self.get(exercise).copied()
+    }
+}
+
+/// The number of repetitions per set: the startgetal (a third of the tested
+/// maximum, at least one) where the exercise uses it and a maximum is known.
+pub fn reps_for(ex: &Exercise, dose: &Dose, personal: &dyn Personal) -> Option<u32> {
+    let base = get(dose.reps);
+    if dose.startgetal == Some(true) {
+        if let Some(max) = personal.max_reps(ex.id()) {
+            return Some((max / 3).max(1));
+        }
+    }
+    base
+}
+
+/// Build the script of `program` in `lang`.
+pub fn compile(
+    content: &Content,
+    program: &Program,
+    lang: Lang,
+    cfg: &SessionConfig,
+    personal: &dyn Personal,
+) -> Result<Script, ScriptError> {
+    let phrases = &content.phrases;
+    let mut chosen = Vec::new();
+    let mut skipped = Vec::new();
+    for item in &program.items {
+        let ex = content.exercise(item.exercise.get_ref()).ok_or_else(|| {
+            ScriptError::UnknownExercise {
+                program: program.id().to_string(),
+                exercise: item.exercise.get_ref().clone(),
+            }
+        })?;
+        if ex.level == Level::Advanced && !cfg.include_advanced {
+            skipped.push(ex);
+        } else {
+            chosen.push((ex, item.dose.over(&ex.dose)));
+        }
+    }
+    if chosen.is_empty() {
+        return Err(ScriptError::Empty {
+            program: program.id().to_string(),
+        });
+    }
+    let mut b = Builder {
+        lang,
+        phrases,
+        cfg,
+        steps: Vec::new(),
+        group: 0,
+        exercise: None,
+    };
+    let total = chosen.len();
+    let program_name = program.name.get(lang).to_string();
+    // The welcome line says the minutes, so it is added once the rest is
+    // built and its length known.
+    for ex in &skipped {
+        let name = ex.name.get(lang).to_string();
+        b.say(b.line(
+            "skipped_advanced",
+            &phrases.skipped_advanced,
+            &[("exercise", &name)],
+        ));
+        if let Some(last) = b.steps.last_mut() {
+            if let StepKind::Say { line, .. } = &mut last.kind {
+                line.id = PhraseId(format!("sys.skipped_advanced.{}", ex.id()));
+            }
+        }
+    }
+    let mut exercises = Vec::new();
+    for (n, (ex, dose)) in chosen.iter().enumerate() {
+        b.exercise = Some(n);
+        exercises.push(ScriptExercise {
+            id: ex.id().to_string(),
+            name: ex.name.get(lang).to_string(),
+            first_step: b.steps.len() + 1,
+        });
+        let reps = reps_for(ex, dose, personal);
+        b.exercise(content, ex, dose, reps, n + 1, total);
+    }
+    let body: Duration = b.steps.iter().map(|s| step_estimate(&s.kind)).sum();
+    // Rounded to the nearest minute, with the welcome and closing words.
+    let minutes = ((body.as_secs() + 15 + 30) / 60).max(1);
+    let welcome = Line {
+        id: PhraseId(format!(
+            "sys.welcome.{}.{}.{}",
+            program.id(),
+            total,
+            minutes
+        )),
+        text: fill(
+            phrases.welcome.get(lang),
+            &[
+                ("program", &program_name),
+                ("exercises", &total),
+                ("minutes", &minutes),
+            ],
+        ),
+    };
+    let mut steps = vec![Step {
+        exercise: None,
+        group: 0,
+        kind: StepKind::Say {
+            line: welcome,
+            gap: cfg.gap,
+        },
+    }];
+    steps.extend(b.steps);
+    let estimated = steps.iter().map(|s| step_estimate(&s.kind)).sum();
+    Ok(Script {
+        lang,
+        program_id: program.id().to_string(),
+        program_name,
+        exercises,
+        steps,
+        estimated,
+    })
+}
+
+fn step_estimate(kind: &StepKind) -> Duration {
+    match kind {
+        StepKind::Say { line, gap } => estimate_speech(&line.text) + *gap,
+        StepKind::GetReady { line, timeout } => estimate_speech(&line.text) + *timeout,
+        StepKind::Timed(t) => t.length,
+        StepKind::Mark(_) => Duration::ZERO,
+    }
+}

@@ -1,0 +1,276 @@
+//! Running a session in virtual time: scripted inputs, a simulated speaker
+//! that takes as long as a calm voice would, and the session's own deadlines.
+//! `matcoach sim` and `matcoach plan` print what it records; the tests assert
+//! on it.
+
+use crate::command::Command;
+use crate::session::{estimate_speech, Action, Input, PlaybackId, Session};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// One scripted user action at a time from the session's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptedEvent {
+    pub at: Duration,
+    pub what: UserAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// A short press (down, then up 150 ms later).
+    Press,
+    /// A press held for `long_press` plus half a second.
+    LongPress,
+    Heard(Command),
+}
+
+/// A bad `--events` SPEC: which item, and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--events item {index} `{item}`: {problem}\n  fix: write items as TIME:press, TIME:long_press or TIME:heard=COMMAND, e.g. `0s:press,95s:heard=pain,2m10s:heard=stop` (commands: next, pain, stop, pause, resume, repeat)")]
+pub struct SpecError {
+    pub index: usize,
+    pub item: String,
+    pub problem: String,
+}
+
+/// Parse `1m30s`, `95s`, `1500ms`, `2m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let value: f64 = num.parse().ok()?;
+        num.clear();
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                0.001
+            }
+            ('m', _) => 60.0,
+            ('s', _) => 1.0,
+            ('h', _) => 3600.0,
+            _ => return None,
+        };
+        total += Duration::from_secs_f64(value * unit);
+        any = true;
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    any.then_some(total)
+}
+
+/// Parse an `--events` SPEC such as `0s:press,95s:heard=pain,400s:long_press`.
+pub fn parse_spec(spec: &str) -> Result<Vec<ScriptedEvent>, SpecError> {
+    let mut out = Vec::new();
+    for (i, raw) in spec.split(',').enumerate() {
+        let item = raw.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let err = |problem: &str| SpecError {
+            index: i + 1,
+            item: item.to_string(),
+            problem: problem.to_string(),
+        };
+        let (time, what) = item
+            .split_once(':')
+            .ok_or_else(|| err("no `:` between the time and the action"))?;
+        let at =
+            parse_duration(time).ok_or_else(|| err("the time is not like 95s, 1500ms or 2m10s"))?;
+        let what = match what.trim() {
+            "press" => UserAction::Press,
+            "long_press" | "longpress" => UserAction::LongPress,
+            other => match other.strip_prefix("heard=") {
+                Some(word) => UserAction::Heard(
+                    Command::parse(word).ok_or_else(|| err("unknown command after heard="))?,
+                ),
+                None => return Err(err("unknown action")),
+            },
+        };
+        out.push(ScriptedEvent { at, what });
+    }
+    out.sort_by_key(|e| e.at);
+    Ok(out)
+}
+
+/// An action and when the session asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub t: Duration,
+    pub action: Action,
+}
+
+impl Record {
+    /// One line of `matcoach sim` output.
+    pub fn to_json(&self) -> Value {
+        let t_ms = self.t.as_millis() as u64;
+        match &self.action {
+            Action::Speak { id, line, priority } => json!({
+                "t_ms": t_ms, "action": "speak", "id": id, "phrase": line.id,
+                "text": line.text, "priority": priority,
+            }),
+            Action::StopSpeech => json!({"t_ms": t_ms, "action": "stop_speech"}),
+            Action::Cue(c) => json!({"t_ms": t_ms, "action": "cue", "cue": c}),
+            Action::SetLed(l) => json!({"t_ms": t_ms, "action": "led", "led": l}),
+            Action::Journal(e) => {
+                let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                if let Value::Object(m) = &mut v {
+                    m.insert("t_ms".into(), json!(t_ms));
+                    m.insert("action".into(), json!("journal"));
+                    m.entry("exercise").or_insert(Value::Null);
+                }
+                v
+            }
+            Action::End(r) => json!({"t_ms": t_ms, "action": "end", "reason": r}),
+        }
+    }
+}
+
+/// A speaker that says one phrase after the other, each taking
+/// `estimate_speech`, and forgets its queue on StopSpeech (a stopped clip
+/// reports no "finished").
+#[derive(Debug, Default)]
+struct SimSpeaker {
+    busy_until: Duration,
+    queue: VecDeque<(Duration, PlaybackId)>,
+}
+
+impl SimSpeaker {
+    fn speak(&mut self, now: Duration, id: PlaybackId, text: &str) {
+        let start = self.busy_until.max(now);
+        self.busy_until = start + estimate_speech(text);
+        self.queue.push_back((self.busy_until, id));
+    }
+
+    fn stop(&mut self, now: Duration) {
+        self.queue.clear();
+        self.busy_until = now;
+    }
+}
+
+/// Run `session` with `events`, until it ends or `limit` of virtual time.
+pub fn run(session: &mut Session, events: &[ScriptedEvent], limit: Duration) -> Vec<Record> {
+    let epoch = Instant::now();
+    let long = session_long_press(session);
+    // Expand user actions into button edges and heard words.
+    let mut inputs: Vec<(Duration, Input)> = Vec::new();
+    for e in events {
+        match e.what {
+            UserAction::Press => {
+                inputs.push((e.at, Input::ButtonPressed));
+                inputs.push((e.at + Duration::from_millis(150), Input::ButtonReleased));
+            }
+            UserAction::LongPress => {
+                inputs.push((e.at, Input::ButtonPressed));
+                inputs.push((
+                    e.at + long + Duration::from_millis(500),
+                    Input::ButtonReleased,
+                ));
+            }
+            UserAction::Heard(c) => inputs.push((e.at, Input::Heard(c))),
+        }
+    }
+    inputs.sort_by_key(|(t, _)| *t);
+    let mut inputs: VecDeque<_> = inputs.into();
+    let mut speaker = SimSpeaker::default();
+    let mut records = Vec::new();
+    let mut now = Duration::ZERO;
+    loop {
+        let deadline = session
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(epoch));
+        let finished = speaker.queue.front().map(|(t, _)| *t);
+        let scripted = inputs.front().map(|(t, _)| *t);
+        // Earliest of the three; on a tie, a user input first, then a
+        // finished phrase, then the session's deadline.
+        let candidates = [(scripted, 0), (finished, 1), (deadline, 2)];
+        let Some((t, which)) = candidates
+            .iter()
+            .filter_map(|(t, w)| t.map(|t| (t, *w)))
+            .min()
+        else {
+            break;
+        };
+        if t > limit {
+            break;
+        }
+        now = now.max(t);
+        let input = match which {
+            0 => match inputs.pop_front() {
+                Some((_, i)) => i,
+                None => break,
+            },
+            1 => match speaker.queue.pop_front() {
+                Some((_, id)) => Input::PlaybackFinished(id),
+                None => break,
+            },
+            _ => Input::DeadlineReached,
+        };
+        let actions = session.handle(epoch + now, input);
+        let mut ended = false;
+        for action in actions {
+            match &action {
+                Action::Speak { id, line, .. } => speaker.speak(now, *id, &line.text),
+                Action::StopSpeech => speaker.stop(now),
+                Action::End(_) => ended = true,
+                _ => {}
+            }
+            records.push(Record { t: now, action });
+        }
+        if ended {
+            break;
+        }
+    }
+    records
+}
+
+fn session_long_press(session: &Session) -> Duration {
+    session.long_press()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        let cases = [
+            ("95s", Some(95_000)),
+            ("1500ms", Some(1500)),
+            ("2m", Some(120_000)),
+            ("1m30s", Some(90_000)),
+            ("0s", Some(0)),
+            ("1.5s", Some(1500)),
+            ("", None),
+            ("12", None),
+            ("5x", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_duration(s).map(|d| d.as_millis() as u64), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn spec_parses_and_reports_the_bad_item() {
+        let ev = parse_spec("0s:press,95s:heard=pain,140s:heard=stop,400s:long_press").unwrap();
+        assert_eq!(ev.len(), 4);
+        assert_eq!(ev[1].what, UserAction::Heard(Command::Pain));
+        let e = parse_spec("0s:press,95:heard=pain").unwrap_err();
+        assert_eq!(e.index, 2);
+        let e = parse_spec("1s:heard=banana").unwrap_err();
+        assert!(e.to_string().contains("unknown command"), "{e}");
+        let e = parse_spec("1s:jump").unwrap_err();
+        assert!(e.to_string().contains("unknown action"), "{e}");
+    }
+}

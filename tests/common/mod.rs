@@ -1,0 +1,169 @@
+//! Shared helpers for the integration tests: the real content, sessions
+//! built from it, and queries over what a simulated session did.
+#![allow(dead_code)]
+
+use matcoach::content::{self, Content, Lang};
+use matcoach::session::{self, Action, EndReason, JournalEvent, Led, Session, SessionConfig};
+use matcoach::sim::{self, Record, ScriptedEvent, UserAction};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn content() -> &'static Content {
+    static CONTENT: OnceLock<Content> = OnceLock::new();
+    CONTENT.get_or_init(|| match content::load_dir(&root().join("content")) {
+        Ok(c) => c,
+        Err(e) => panic!("the shipped content must load:\n{e}"),
+    })
+}
+
+pub fn session_with(program: &str, lang: Lang, cfg: SessionConfig) -> Session {
+    let c = content();
+    let p = c
+        .program(program)
+        .unwrap_or_else(|| panic!("no program {program}"));
+    let script = session::compile(c, p, lang, &cfg, &()).unwrap();
+    Session::new(script, cfg, c.phrases.clone(), c.safety.clone())
+}
+
+pub fn session(program: &str, lang: Lang) -> Session {
+    session_with(program, lang, SessionConfig::default())
+}
+
+pub const LIMIT: Duration = Duration::from_secs(6 * 3600);
+
+pub fn press_at(at: Duration) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::Press,
+    }
+}
+
+/// The uninterrupted run of a program.
+pub fn plan(program: &str, lang: Lang) -> Run {
+    let mut s = session(program, lang);
+    Run(sim::run(&mut s, &[press_at(Duration::ZERO)], LIMIT))
+}
+
+pub fn simulate(program: &str, lang: Lang, events: &[ScriptedEvent]) -> Run {
+    let mut s = session(program, lang);
+    Run(sim::run(&mut s, events, LIMIT))
+}
+
+pub fn simulate_spec(program: &str, lang: Lang, spec: &str) -> Run {
+    simulate(program, lang, &sim::parse_spec(spec).unwrap())
+}
+
+/// What a simulated session did, with queries for assertions.
+#[derive(Debug, Clone)]
+pub struct Run(pub Vec<Record>);
+
+impl Run {
+    /// Times at which a phrase whose id starts with `prefix` was said.
+    pub fn said(&self, prefix: &str) -> Vec<Duration> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Speak { line, .. } if line.id.0.starts_with(prefix) => Some(r.t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Times at which exactly the phrase `id` was said.
+    pub fn said_id(&self, id: &str) -> Vec<Duration> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Speak { line, .. } if line.id.0 == id => Some(r.t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn first_said(&self, prefix: &str) -> Duration {
+        *self
+            .said(prefix)
+            .first()
+            .unwrap_or_else(|| panic!("nothing said with id {prefix}:\n{}", self.dump()))
+    }
+
+    /// Phrase ids in order.
+    pub fn phrases(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Speak { line, .. } => Some(line.id.0.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn texts(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Speak { line, .. } => Some(line.text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn journal(&self) -> Vec<(Duration, JournalEvent)> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::Journal(e) => Some((r.t, e.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn leds(&self) -> Vec<Led> {
+        self.0
+            .iter()
+            .filter_map(|r| match &r.action {
+                Action::SetLed(l) => Some(*l),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn stops(&self) -> Vec<Duration> {
+        self.0
+            .iter()
+            .filter(|r| r.action == Action::StopSpeech)
+            .map(|r| r.t)
+            .collect()
+    }
+
+    pub fn end(&self) -> Option<(Duration, EndReason)> {
+        self.0.iter().find_map(|r| match r.action {
+            Action::End(reason) => Some((r.t, reason)),
+            _ => None,
+        })
+    }
+
+    pub fn started(&self) -> Vec<String> {
+        self.journal()
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                JournalEvent::ExerciseStarted { exercise } => Some(exercise),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Everything, one line per record, for failure messages.
+    pub fn dump(&self) -> String {
+        self.0
+            .iter()
+            .map(|r| r.to_json().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

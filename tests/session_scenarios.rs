@@ -1,0 +1,324 @@
+//! Table-driven session scenarios, run in virtual time: each one scripts
+//! the user's presses and words against the uninterrupted plan of a program,
+//! then checks what the coach did.
+
+mod common;
+
+use common::*;
+use matcoach::content::Lang;
+use matcoach::session::{Action, EndReason, JournalEvent, Led, Priority, Side};
+use matcoach::sim::{ScriptedEvent, UserAction};
+use matcoach::Command;
+use std::time::Duration;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn heard(at: Duration, c: Command) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::Heard(c),
+    }
+}
+
+fn press(at: Duration) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::Press,
+    }
+}
+
+fn long_press(at: Duration) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::LongPress,
+    }
+}
+
+struct Scenario {
+    name: &'static str,
+    program: &'static str,
+    /// The user's actions, placed against the uninterrupted plan.
+    events: fn(&Run) -> Vec<ScriptedEvent>,
+    /// Checks on (plan, run).
+    check: fn(&Run, &Run),
+}
+
+/// The first bridge hold of `hf_mobilise_then_stabilise` (cat back has none).
+fn first_hold(plan: &Run) -> Duration {
+    plan.first_said("sys.hold")
+}
+
+fn speaks_after(run: &Run, t: Duration) -> Vec<(Duration, String, Priority)> {
+    run.0
+        .iter()
+        .filter(|r| r.t >= t)
+        .filter_map(|r| match &r.action {
+            Action::Speak { line, priority, .. } => Some((r.t, line.id.0.clone(), *priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn counts_between(run: &Run, from: Duration, to: Duration) -> Vec<Duration> {
+    run.said("sys.count.")
+        .into_iter()
+        .filter(|t| *t > from && *t < to)
+        .collect()
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "pause mid-hold: silence, then the repetition starts over, counts on the second",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| {
+            let h = first_hold(plan);
+            vec![press(Duration::ZERO), heard(h + ms(3500), Command::Pause), heard(h + ms(20_000), Command::Resume)]
+        },
+        check: |plan, run| {
+            let h = first_hold(plan);
+            let paused = h + ms(3500);
+            let resumed = h + ms(20_000);
+            assert!(run.stops().contains(&paused), "speech cut at the pause");
+            assert!(run.leds().contains(&Led::Paused));
+            assert!(counts_between(run, paused + ms(1), resumed).is_empty(), "no counting while paused");
+            let back = run.said("sys.resuming");
+            assert_eq!(back, vec![resumed]);
+            // The interrupted repetition (round 1) starts over after "here we go again".
+            let rounds: Vec<_> = run.said_id("sys.rep.1").into_iter().filter(|t| *t > resumed).collect();
+            assert_eq!(rounds.len(), 1, "round 1 again:\n{}", run.dump());
+            let hold = run.said("sys.hold").into_iter().find(|t| *t > resumed).unwrap();
+            let counts = counts_between(run, hold, hold + ms(10_500));
+            assert_eq!(counts.len(), 10);
+            for (k, t) in counts.iter().enumerate() {
+                assert_eq!(*t - hold, ms(1000 * (k as u64 + 1)), "count {} on the second", k + 1);
+            }
+            let j = run.journal();
+            assert!(j.iter().any(|(_, e)| matches!(e, JournalEvent::Paused { exercise: Some(x) } if x == "hf_bridge")));
+            assert!(j.iter().any(|(_, e)| matches!(e, JournalEvent::Resumed { .. })));
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "pain during a hold: cut off at once, calm safety line, recorded, on to the next exercise",
+        program: "quick",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("sys.hold") + ms(4000), Command::Pain)],
+        check: |plan, run| {
+            let at = plan.first_said("sys.hold") + ms(4000);
+            assert!(run.stops().contains(&at), "speech stopped the moment pain was heard");
+            let after = speaks_after(run, at);
+            assert_eq!(after[0].1, "safety.pain_stops_exercise");
+            assert_eq!(after[0].0, at, "the safety line starts at once");
+            assert_eq!(after[0].2, Priority::Safety);
+            assert_eq!(after[1].1, "safety.pain_below_knee");
+            let pain = run.journal().into_iter().find_map(|(t, e)| match e {
+                JournalEvent::Pain { exercise, set, .. } => Some((t, exercise, set)),
+                _ => None,
+            });
+            assert_eq!(pain, Some((at, Some("th_knees_to_chest".to_string()), Some(1))));
+            assert!(run.journal().iter().any(|(_, e)| matches!(e,
+                JournalEvent::ExerciseSkipped { exercise, reason } if exercise == "th_knees_to_chest" && reason == "pain")));
+            // The hurting exercise is not finished or counted further; the next one starts.
+            assert!(!run.journal().iter().any(|(_, e)| matches!(e,
+                JournalEvent::ExerciseDone { exercise, .. } if exercise == "th_knees_to_chest")));
+            assert_eq!(run.started(), vec!["th_knees_to_chest", "an_knee_rolls", "hf_cat_back"]);
+            let next = run.first_said("ex.an_knee_rolls.name");
+            assert!(next > at && next < at + ms(40_000), "moved on promptly");
+            assert!(run.said("safety.persistent_pain_skip").len() == 1, "the closing words advise skipping it next time");
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "a second pain ends the session kindly",
+        program: "quick",
+        events: |plan| {
+            let first = plan.first_said("sys.hold") + ms(2000);
+            // Knee rolls start later once the first exercise is cut short; say
+            // pain well inside them.
+            vec![press(Duration::ZERO), heard(first, Command::Pain), heard(first + ms(70_000), Command::Pain)]
+        },
+        check: |_, run| {
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedForPain), "{}", run.dump());
+            assert_eq!(run.said("safety.repeated_pain_ends_session").len(), 1);
+            let pains = run.journal().iter().filter(|(_, e)| matches!(e, JournalEvent::Pain { .. })).count();
+            assert_eq!(pains, 2);
+            assert_eq!(run.started(), vec!["th_knees_to_chest", "an_knee_rolls"], "no third exercise");
+            let ended = run.journal().into_iter().find_map(|(_, e)| match e {
+                JournalEvent::SessionEnded { reason, pain_events, .. } => Some((reason, pain_events)),
+                _ => None,
+            });
+            assert_eq!(ended, Some((EndReason::EndedForPain, 2)));
+            assert_eq!(run.leds().last(), Some(&Led::Idle));
+        },
+    },
+    Scenario {
+        name: "stop during a rest pauses; the button goes on with the rest where it was",
+        program: "sr_warmup",
+        events: |plan| {
+            let rest = plan.first_said("sys.rest.");
+            vec![press(Duration::ZERO), heard(rest + ms(2500), Command::Stop), press(rest + ms(30_000))]
+        },
+        check: |plan, run| {
+            let rest = plan.first_said("sys.rest.");
+            let stop = rest + ms(2500);
+            assert!(run.stops().contains(&stop));
+            assert!(run.said("sys.paused").contains(&stop));
+            assert!(run.leds().contains(&Led::Paused));
+            // The rest (10 s) picks up at its 2nd second once "here we go again" is said.
+            let back = run.said("sys.resuming")[0];
+            assert!(back >= rest + ms(30_000));
+            let ends: Vec<_> = run.0.iter().filter(|r| r.t > back && r.action == Action::Cue(matcoach::session::Cue::RestEnd)).map(|r| r.t).collect();
+            let resumed_at = back + matcoach::session::estimate_speech(&run.texts()[run.phrases().iter().position(|p| p == "sys.resuming").unwrap()]);
+            assert_eq!(ends[0] - resumed_at, ms(8000), "the rest continues from where it was stopped");
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "stop twice ends the session",
+        program: "sr_warmup",
+        events: |plan| {
+            let rest = plan.first_said("sys.rest.");
+            vec![press(Duration::ZERO), heard(rest + ms(1000), Command::Stop), heard(rest + ms(9000), Command::Stop)]
+        },
+        check: |plan, run| {
+            let second = plan.first_said("sys.rest.") + ms(9000);
+            assert_eq!(run.said("sys.ending_by_user"), vec![second]);
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
+        },
+    },
+    Scenario {
+        name: "repeat says the last instruction again",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("ex.hf_cat_back.position") + ms(1000), Command::Repeat)],
+        check: |plan, run| {
+            let at = plan.first_said("ex.hf_cat_back.position") + ms(1000);
+            assert!(run.stops().contains(&at));
+            assert_eq!(run.said("ex.hf_cat_back.position").len(), 2);
+            assert_eq!(run.said("ex.hf_cat_back.position")[1], at);
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "next during the briefing skips to get-ready",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("ex.hf_cat_back.name") + ms(300), Command::Next)],
+        check: |plan, run| {
+            let at = plan.first_said("ex.hf_cat_back.name") + ms(300);
+            assert!(run.stops().contains(&at));
+            assert!(run.said("ex.hf_cat_back.position").is_empty(), "the position was skipped");
+            assert_eq!(run.first_said("sys.get_ready"), at);
+        },
+    },
+    Scenario {
+        name: "next while waiting to get ready starts the movement at once",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("sys.get_ready") + ms(8000), Command::Next)],
+        check: |plan, run| {
+            let at = plan.first_said("sys.get_ready") + ms(8000);
+            assert_eq!(run.first_said("ex.hf_cat_back.movement"), at);
+            assert!(plan.first_said("ex.hf_cat_back.movement") > at + ms(5000), "the plan would have waited");
+        },
+    },
+    Scenario {
+        name: "the button while waiting to get ready means 'ready'",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), press(plan.first_said("sys.get_ready") + ms(8000))],
+        check: |plan, run| {
+            let released = plan.first_said("sys.get_ready") + ms(8150);
+            assert_eq!(run.first_said("ex.hf_cat_back.movement"), released);
+            assert!(!run.leds().contains(&Led::Paused));
+        },
+    },
+    Scenario {
+        name: "the button pauses and resumes",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| {
+            let c = plan.said("sys.count.")[3];
+            vec![press(Duration::ZERO), press(c + ms(500)), press(c + ms(10_000))]
+        },
+        check: |_, run| {
+            assert_eq!(run.leds(), vec![Led::Running, Led::Paused, Led::Running, Led::Idle]);
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "a long press ends the session",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), long_press(plan.first_said("sys.hold") + ms(2000))],
+        check: |plan, run| {
+            // The end comes while the button is still held: at 2 s.
+            let at = plan.first_said("sys.hold") + ms(4000);
+            assert!(run.stops().contains(&at));
+            assert_eq!(run.first_said("sys.ending_by_user"), at);
+            assert!(run.said("sys.summary.").len() == 1);
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
+            assert!(!run.leds().contains(&Led::Paused), "a long press is not also a short one");
+        },
+    },
+    Scenario {
+        name: "the coach does not obey its own 'say next'",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("sys.get_ready") + ms(1500), Command::Next)],
+        check: |plan, run| {
+            assert_eq!(run.first_said("ex.hf_cat_back.movement"), plan.first_said("ex.hf_cat_back.movement"));
+            assert!(run.journal().iter().any(|(_, e)| matches!(e, JournalEvent::CommandIgnored { command: Command::Next, .. })));
+        },
+    },
+    Scenario {
+        name: "'pain' works while the coach is talking",
+        program: "hf_mobilise_then_stabilise",
+        events: |plan| vec![press(Duration::ZERO), heard(plan.first_said("ex.hf_cat_back.position") + ms(500), Command::Pain)],
+        check: |plan, run| {
+            let at = plan.first_said("ex.hf_cat_back.position") + ms(500);
+            assert!(run.stops().contains(&at));
+            assert_eq!(run.first_said("safety.pain_stops_exercise"), at);
+            assert_eq!(run.started(), vec!["hf_cat_back", "hf_bridge"]);
+        },
+    },
+    Scenario {
+        name: "words before the start are ignored; the button starts",
+        program: "quick",
+        events: |_| vec![heard(Duration::ZERO, Command::Next), heard(ms(100), Command::Pain), press(ms(1000))],
+        check: |_, run| {
+            assert_eq!(run.first_said("sys.welcome"), ms(1150));
+            assert!(run.journal().iter().all(|(_, e)| !matches!(e, JournalEvent::Pain { .. })));
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    Scenario {
+        name: "sides: the full dose on each side, with the switch announced",
+        program: "th_mobility_and_stretching",
+        events: |_| vec![press(Duration::ZERO)],
+        check: |_, run| {
+            let sets: Vec<_> = run.journal().into_iter().filter_map(|(_, e)| match e {
+                JournalEvent::SetDone { exercise, side, secs_done, complete, .. } if exercise == "th_single_knee_to_chest" => Some((side, secs_done, complete)),
+                _ => None,
+            }).collect();
+            assert_eq!(sets.len(), 2);
+            assert_eq!(sets[0].0, Some(Side::Left));
+            assert_eq!(sets[1].0, Some(Side::Right));
+            assert_eq!(sets[0].1, sets[1].1, "the same time on both sides");
+            assert!(sets.iter().all(|s| s.2));
+            assert!(!run.said("sys.side_second").is_empty());
+        },
+    },
+];
+
+#[test]
+fn scenarios() {
+    let mut failed = Vec::new();
+    for s in SCENARIOS {
+        let plan = plan(s.program, Lang::En);
+        let run = simulate(s.program, Lang::En, &(s.events)(&plan));
+        if std::panic::catch_unwind(|| (s.check)(&plan, &run)).is_err() {
+            failed.push(s.name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} scenarios failed: {failed:#?}",
+        failed.len(),
+        SCENARIOS.len()
+    );
+}
