@@ -65,16 +65,52 @@ enum Cmd {
         /// e.g. 0s:press,95s:heard=pain,140s:heard=stop,150s:press,400s:long_press
         #[arg(long, value_name = "SPEC")]
         events: Option<String>,
-        /// Also print what was said as readable text on stderr
-        #[arg(long)]
-        json: bool,
     },
-    /// A real-time session in the terminal (space = button, keys = voice)
+    /// A real-time session in the terminal (space = button, keys = voice),
+    /// spoken through the default sound device when there is one
     Demo {
         program: Option<String>,
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// Write the sound to this WAV file instead of a device
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Show the text only; no sound
+        #[arg(long)]
+        silent: bool,
     },
+    /// Render a whole session to a WAV file, sample-accurately, in virtual time
+    RenderSession {
+        program: String,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// Scripted inputs, as for `sim` (default: a press at 0 s)
+        #[arg(long, value_name = "SPEC")]
+        events: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Sample rate of the file
+        #[arg(long, default_value_t = 22_050)]
+        rate: u32,
+        /// Also print the session's actions as JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render every phrase ahead of time into the speech cache
+    Render {
+        /// Only this language (default: both)
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+    },
+    /// List every phrase id with its text, e.g. for recording your own voice
+    Phrases {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the sound output and input devices
+    Devices,
     /// Validate the content and the config; non-zero exit on errors
     Check,
 }
@@ -186,7 +222,6 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             program,
             lang,
             events,
-            json: _,
         } => {
             let l = load(args)?;
             let mut s = session_for(&l, program, *lang)?;
@@ -201,13 +236,118 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             print_records(&records, true)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Demo { program, lang } => {
+        Cmd::Demo {
+            program,
+            lang,
+            out,
+            silent,
+        } => {
             let l = load(args)?;
             let id = program.clone().unwrap_or_else(|| l.config.program.clone());
             let s = session_for(&l, &id, *lang)?;
-            crate::demo::run(s)?;
+            let sound = if *silent {
+                crate::demo::Sound::Silent
+            } else {
+                let speech = speech(&l.config)?;
+                match out {
+                    Some(path) => crate::demo::Sound::File(speech, path.clone()),
+                    None => crate::demo::Sound::Device(speech),
+                }
+            };
+            crate::demo::run(s, &l.content, &l.config, sound)?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::RenderSession {
+            program,
+            lang,
+            events,
+            out,
+            rate,
+            json,
+        } => {
+            let l = load(args)?;
+            if !(8_000..=192_000).contains(rate) {
+                bail!("--rate {rate} is outside 8000 to 192000\n  fix: use e.g. 22050 or 48000");
+            }
+            let mut s = session_for(&l, program, *lang)?;
+            let lang = s.lang();
+            let events = match events {
+                Some(spec) => sim::parse_spec(spec)?,
+                None => vec![ScriptedEvent {
+                    at: Duration::ZERO,
+                    what: UserAction::Press,
+                }],
+            };
+            let speech = speech(&l.config)?;
+            speech.check(lang)?;
+            let mut lines = session::script_lines(s.script());
+            lines.extend(
+                session::FixedLines::new(&l.content.phrases, &l.content.safety, lang).all(),
+            );
+            let stats = speech.render_all(&lines, lang, matcoach::speech::default_jobs())?;
+            eprintln!(
+                "phrases: {} rendered, {} cached, {} recorded",
+                stats.rendered, stats.cached, stats.recorded
+            );
+            let mut clips = |line: &session::Line| speech.clip(line, lang);
+            let rendered = matcoach::render::render_session(
+                &mut s,
+                &events,
+                *rate,
+                l.config.audio.volume,
+                &mut clips,
+            )?;
+            rendered.to_clip().write_wav(out)?;
+            if *json {
+                print_records(&rendered.records, true)?;
+            }
+            eprintln!(
+                "wrote {} ({:.1} s of audio at {} Hz)",
+                out.display(),
+                rendered.samples.len() as f64 / f64::from(*rate),
+                rate
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Render { lang } => {
+            let l = load(args)?;
+            let speech = speech(&l.config)?;
+            let langs = lang.map_or(Lang::ALL.to_vec(), |x| vec![x]);
+            for lang in langs {
+                speech.check(lang)?;
+                let lines = session::all_lines(&l.content, lang, &l.config.session());
+                let stats = speech.render_all(&lines, lang, matcoach::speech::default_jobs())?;
+                check_count_lengths(&speech, &lines, lang)?;
+                outln!(
+                    "{lang}: {} phrases: {} rendered, {} cached, {} recorded, in {:.1} s (cache: {})",
+                    lines.len(),
+                    stats.rendered,
+                    stats.cached,
+                    stats.recorded,
+                    stats.elapsed.as_secs_f64(),
+                    speech.cache.dir().display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Phrases { lang, json } => {
+            let l = load(args)?;
+            let lang = lang.unwrap_or(l.config.language);
+            let lines = session::all_lines(&l.content, lang, &l.config.session());
+            if *json {
+                let v: Vec<_> = lines
+                    .iter()
+                    .map(|x| serde_json::json!({"id": x.id, "text": x.text}))
+                    .collect();
+                outln!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for x in &lines {
+                    outln!("{:<48} {}", x.id, x.text);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Devices => devices(),
     }
 }
 
@@ -332,4 +472,61 @@ fn print_records(records: &[Record], json: bool) -> std::io::Result<()> {
         outln!("{stamp}  {what}");
     }
     Ok(())
+}
+
+fn speech(config: &Config) -> Result<matcoach::speech::Speech> {
+    Ok(matcoach::speech::Speech::from_config(
+        &config.speech,
+        std::path::Path::new("."),
+    )?)
+}
+
+/// Counts come every second: a count clip that lasts longer would run into
+/// the next one.
+fn check_count_lengths(
+    speech: &matcoach::speech::Speech,
+    lines: &[session::Line],
+    lang: Lang,
+) -> Result<()> {
+    let interval = Duration::from_secs(1);
+    for line in lines.iter().filter(|l| l.id.0.starts_with("sys.count.")) {
+        let clip = speech.clip(line, lang)?;
+        if clip.duration() >= interval {
+            return Err(matcoach::speech::SpeechError::TooLong {
+                phrase: line.id.0.clone(),
+                lang,
+                clip_ms: clip.duration().as_millis() as u64,
+                interval_ms: interval.as_millis() as u64,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "speaker-rodio")]
+fn devices() -> Result<ExitCode> {
+    let (outs, ins) = matcoach::audio::output::devices()?;
+    outln!("outputs (audio.output_device):");
+    if outs.is_empty() {
+        outln!("  (none)");
+    }
+    for d in &outs {
+        let mark = if d.is_default { " (default)" } else { "" };
+        outln!("  {:<40} {}{mark}", d.name, d.description);
+    }
+    outln!("inputs (voice.input_device):");
+    if ins.is_empty() {
+        outln!("  (none)");
+    }
+    for d in &ins {
+        let mark = if d.is_default { " (default)" } else { "" };
+        outln!("  {:<40} {}{mark}", d.name, d.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "speaker-rodio"))]
+fn devices() -> Result<ExitCode> {
+    bail!("this build has no sound support\n  fix: build with the default features (cargo build --release)")
 }

@@ -72,9 +72,21 @@ impl Command {
     /// recogniser restricted to the command words may well hear as the word.
     pub fn spoken_in(self, text: &str, lang: Lang) -> bool {
         let lower = text.to_lowercase();
-        lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| self.words(lang).iter().any(|cw| w.starts_with(cw)))
+        let stems = self.stems(lang);
+        lower.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            self.words(lang).iter().any(|cw| w.starts_with(cw))
+                || stems.iter().any(|s| w.starts_with(s))
+        })
+    }
+
+    /// Inflected forms that sound like the word but do not start with it
+    /// ("herhalen" for "herhaal").
+    fn stems(self, lang: Lang) -> &'static [&'static str] {
+        match (self, lang) {
+            (Command::Repeat, Lang::Nl) => &["herhal"],
+            (Command::Pause, Lang::Nl) => &["pauzer"],
+            _ => &[],
+        }
     }
 }
 
@@ -117,6 +129,8 @@ mod tests {
             ("Span je buik aan", Command::Pain, Lang::Nl, false),
             ("Ga verder", Command::Resume, Lang::Nl, true),
             ("Ga door", Command::Resume, Lang::Nl, false),
+            ("Dit herhalen we", Command::Repeat, Lang::Nl, true),
+            ("Herhaling drie", Command::Repeat, Lang::Nl, true),
             ("Nextdoor", Command::Next, Lang::En, true),
             ("painting", Command::Pain, Lang::En, true),
             ("spain", Command::Pain, Lang::En, false),

@@ -37,6 +37,7 @@ pub struct Config {
     pub content_dir: PathBuf,
     pub timing: Timing,
     pub coach: Coach,
+    pub speech: Speech,
     pub audio: Audio,
     pub voice: Voice,
     pub gpio: Gpio,
@@ -51,6 +52,7 @@ impl Default for Config {
             content_dir: PathBuf::from("content"),
             timing: Timing::default(),
             coach: Coach::default(),
+            speech: Speech::default(),
             audio: Audio::default(),
             voice: Voice::default(),
             gpio: Gpio::default(),
@@ -95,6 +97,56 @@ impl Default for Timing {
 pub struct Coach {
     /// Include exercises the brochures reserve for a strong, stable back.
     pub include_advanced: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeechEngine {
+    /// espeak-ng, the Debian package (default).
+    #[default]
+    Espeak,
+    /// piper: a binary and a voice model per language.
+    Piper,
+}
+
+/// How the coach's voice is made.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Speech {
+    pub engine: SpeechEngine,
+    /// espeak-ng voice for English and for Dutch (`espeak-ng --voices`).
+    pub espeak_voice_en: String,
+    pub espeak_voice_nl: String,
+    /// Speaking rate in words per minute (espeak-ng); calm is 140 to 160.
+    pub rate_wpm: u32,
+    /// The piper program, and its voice model (.onnx) per language.
+    pub piper_binary: PathBuf,
+    pub piper_model_en: PathBuf,
+    pub piper_model_nl: PathBuf,
+    /// Recorded voice: clips in audio/voices/<name>/<lang>/<phrase-id>.wav
+    /// replace the synthesised phrases they name ("" = none).
+    pub recorded_voice: String,
+    /// Where recorded voices live.
+    pub voices_dir: PathBuf,
+    /// Where rendered phrases are cached ("" = the default place).
+    pub cache_dir: PathBuf,
+}
+
+impl Default for Speech {
+    fn default() -> Self {
+        Speech {
+            engine: SpeechEngine::Espeak,
+            espeak_voice_en: "en-gb".into(),
+            espeak_voice_nl: "nl".into(),
+            rate_wpm: 150,
+            piper_binary: PathBuf::from("piper"),
+            piper_model_en: PathBuf::new(),
+            piper_model_nl: PathBuf::new(),
+            recorded_voice: String::new(),
+            voices_dir: PathBuf::from("audio/voices"),
+            cache_dir: PathBuf::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -231,8 +283,7 @@ impl Config {
         let warnings = unknown
             .into_iter()
             .map(|key| {
-                let leaf = key.rsplit('.').next().unwrap_or(&key).to_string();
-                let offset = find_key(text, &leaf).unwrap_or(0);
+                let offset = find_key(text, &key).unwrap_or(0);
                 let before = text.get(..offset).unwrap_or("");
                 let line = before.matches('\n').count() + 1;
                 format!(
@@ -241,9 +292,10 @@ impl Config {
                 )
             })
             .collect();
-        config.validate(&|key: &str, message: String, fix: String| {
-            let leaf = key.rsplit('.').next().unwrap_or(key);
-            invalid(find_key(text, leaf).unwrap_or(0), message, fix)
+        config.validate(&|keys: &str, message: String, fix: String| {
+            // `keys` may name several places, best first: `gpio.led_pin|gpio.button_pin`.
+            let offset = keys.split('|').find_map(|k| find_key(text, k)).unwrap_or(0);
+            invalid(offset, message, fix)
         })?;
         Ok((config, warnings))
     }
@@ -288,6 +340,16 @@ impl Config {
                 "use at least 500 (the default is 2000: two seconds)".into(),
             ));
         }
+        if !(80..=400).contains(&self.speech.rate_wpm) {
+            return Err(err(
+                "speech.rate_wpm",
+                format!(
+                    "`speech.rate_wpm` = {} is outside 80 to 400",
+                    self.speech.rate_wpm
+                ),
+                "use a speaking rate from 80 to 400 words per minute (calm is about 150)".into(),
+            ));
+        }
         if self.program.trim().is_empty() {
             return Err(err(
                 "program",
@@ -319,7 +381,7 @@ impl Config {
         }
         if self.gpio.button_pin == self.gpio.led_pin {
             return Err(err(
-                "gpio.led_pin",
+                "gpio.led_pin|gpio.button_pin",
                 format!("the button and the LED both use GPIO {}", self.gpio.led_pin),
                 "give the LED its own pin".into(),
             ));
@@ -328,17 +390,37 @@ impl Config {
     }
 }
 
-/// Byte offset of `key` used as a key (at a line start, before `=`).
-fn find_key(text: &str, key: &str) -> Option<usize> {
+/// Byte offset of a dotted key path in the TOML text: `timing.foo` is the
+/// line `foo = …` inside `[timing]`; a section path is its `[header]`; a
+/// top-level key is looked for before the first header.
+fn find_key(text: &str, path: &str) -> Option<usize> {
+    let (section, key) = match path.rsplit_once('.') {
+        Some((s, k)) => (s, k),
+        None => ("", path),
+    };
     let mut offset = 0;
+    let mut current = String::new();
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
+        let at = offset + (line.len() - trimmed.len());
+        offset += line.len();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            let name = header.split(']').next().unwrap_or("").trim().to_string();
+            // `[timings]` itself, when the unknown key is a whole section.
+            if name == path {
+                return Some(at);
+            }
+            current = name;
+            continue;
+        }
+        if current != section {
+            continue;
+        }
         if let Some(rest) = trimmed.strip_prefix(key) {
             if rest.trim_start().starts_with('=') {
-                return Some(offset + (line.len() - trimmed.len()));
+                return Some(at);
             }
         }
-        offset += line.len();
     }
     None
 }
@@ -355,11 +437,16 @@ mod tests {
     }
 
     #[test]
-    fn finds_keys_only_at_line_start() {
-        let text = "# volume = 3\n[audio]\n  volume = 2\n";
+    fn finds_keys_in_their_own_section() {
+        let text = "# volume = 3\nenabled = 1\n[audio]\n  volume = 2\n[voice]\nenabled = true\n[journal]\nenabled = x\n";
+        let at = |needle: &str| text.find(needle);
         assert_eq!(
-            find_key(text, "volume"),
-            Some(text.find("  volume").unwrap() + 2)
+            find_key(text, "audio.volume"),
+            at("  volume").map(|o| o + 2)
         );
+        assert_eq!(find_key(text, "journal.enabled"), at("enabled = x"));
+        assert_eq!(find_key(text, "enabled"), at("enabled = 1"));
+        assert_eq!(find_key(text, "voice"), at("[voice]"));
+        assert_eq!(find_key(text, "audio.nope"), None);
     }
 }

@@ -5,9 +5,17 @@
 use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use matcoach::app::{self, Indicator, Journal, PacedSpeaker, Shown};
-use matcoach::session::{Command, Cue, Input, JournalEvent, Led, Priority, Session};
+use matcoach::app::{self, Indicator, Journal, PacedSpeaker, Shown, Speaker};
+use matcoach::config::Config;
+use matcoach::content::Content;
+use matcoach::session::{
+    self, Command, Cue, Input, JournalEvent, Led, Line, PlaybackId, Priority, Session,
+};
+use matcoach::speaker::{ClipSpeaker, FileSink};
+use matcoach::speech::Speech;
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -83,17 +91,178 @@ impl Drop for RawGuard {
     }
 }
 
-pub fn run(session: Session) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// How the demo sounds.
+pub enum Sound {
+    /// Text only.
+    Silent,
+    /// Through the configured output device (text only if there is none).
+    Device(Speech),
+    /// Into a WAV file, in real time.
+    File(Speech, PathBuf),
+}
+
+/// Shows each phrase as it is handed to the real speaker.
+struct Showing<S> {
+    inner: S,
+    show: Box<dyn FnMut(Shown) + Send>,
+}
+
+impl<S: Speaker> Speaker for Showing<S> {
+    fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority) {
+        (self.show)(Shown::Said(line.clone(), priority));
+        self.inner.speak(id, line, priority);
+    }
+
+    fn stop(&mut self) {
+        (self.show)(Shown::Stopped);
+        self.inner.stop();
+    }
+
+    fn cue(&mut self, cue: Cue) {
+        (self.show)(Shown::Cue(cue));
+        self.inner.cue(cue);
+    }
+}
+
+fn shower(raw: bool) -> impl FnMut(Shown) + Send + 'static {
+    let started = std::time::Instant::now();
+    move |shown| {
+        let t = started.elapsed().as_secs();
+        let stamp = format!("{:>2}:{:02}", t / 60, t % 60);
+        match shown {
+            Shown::Said(line, Priority::Count) => say(raw, &format!("{stamp}    {}", line.text)),
+            Shown::Said(line, Priority::Safety) => say(raw, &format!("{stamp}  ⚠ {}", line.text)),
+            Shown::Said(line, Priority::Instruction) => {
+                say(raw, &format!("{stamp}  {}", line.text))
+            }
+            Shown::Cue(Cue::Start) => say(raw, &format!("{stamp}    ♪ go")),
+            Shown::Cue(Cue::HoldEnd) => say(raw, &format!("{stamp}    ♪ done")),
+            Shown::Cue(Cue::RestEnd) => say(raw, &format!("{stamp}    ♪ rest over")),
+            Shown::Cue(Cue::SessionEnd) => say(raw, &format!("{stamp}    ♪ session end")),
+            Shown::Stopped => say(raw, &format!("{stamp}    (speech cut off)")),
+        }
+    }
+}
+
+/// Everything a sounding speaker needs kept alive until the end.
+enum Keep {
+    None,
+    #[cfg(feature = "speaker-rodio")]
+    Device(matcoach::audio::output::RodioOutput),
+    File(FileSink),
+}
+
+fn lines_of(session: &Session, content: &Content) -> Vec<Line> {
+    let mut lines = session::script_lines(session.script());
+    lines.extend(session::FixedLines::new(&content.phrases, &content.safety, session.lang()).all());
+    lines
+}
+
+pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let _enter = rt.enter();
     let raw = std::io::stdin().is_terminal();
-    rt.block_on(run_async(session, raw))
+    let (tx, rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+    let lang = session.lang();
+    let volume = config.audio.volume;
+    let text_only = |why: Option<String>| -> Box<dyn Speaker> {
+        if let Some(why) = why {
+            say(false, &why);
+            say(
+                false,
+                "Showing the text only. To hear it without a sound card, write it to a file: matcoach demo --out session.wav",
+            );
+        }
+        Box::new(PacedSpeaker::spawn(tx.clone(), shower(raw)))
+    };
+    let (speaker, keep): (Box<dyn Speaker>, Keep) = match sound {
+        Sound::Silent => (text_only(None), Keep::None),
+        Sound::File(speech, path) => {
+            speech.check(lang)?;
+            let sink = FileSink::create(&path, 22_050, volume, tx.clone())?;
+            let mut clip = ClipSpeaker::new(sink.clone(), Arc::new(speech), lang, tx.clone());
+            say(false, "preparing the voice…");
+            clip.preload(&lines_of(&session, content))?;
+            say(false, &format!("writing the sound to {}", path.display()));
+            let shown = Showing {
+                inner: clip,
+                show: Box::new(shower(raw)),
+            };
+            (Box::new(shown), Keep::File(sink))
+        }
+        Sound::Device(speech) => device_speaker(speech, &session, content, config, &tx, raw)
+            .unwrap_or_else(|why| (text_only(Some(why)), Keep::None)),
+    };
+    let result = rt.block_on(run_async(session, raw, speaker, tx, rx));
+    match keep {
+        Keep::File(sink) => {
+            let path = sink.finish()?;
+            say(false, &format!("sound written to {}", path.display()));
+        }
+        #[cfg(feature = "speaker-rodio")]
+        Keep::Device(out) => {
+            // Let the goodbye be heard before the stream closes.
+            std::thread::sleep(Duration::from_millis(2500));
+            drop(out);
+        }
+        Keep::None => {}
+    }
+    result
 }
 
-async fn run_async(mut session: Session, raw: bool) -> Result<()> {
-    let (tx, mut rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+#[cfg(feature = "speaker-rodio")]
+fn device_speaker(
+    speech: Speech,
+    session: &Session,
+    content: &Content,
+    config: &Config,
+    tx: &mpsc::Sender<Input>,
+    raw: bool,
+) -> Result<(Box<dyn Speaker>, Keep), String> {
+    use matcoach::audio::output::RodioOutput;
+    let lang = session.lang();
+    speech.check(lang).map_err(|e| format!("no voice: {e}"))?;
+    let (out, handle) =
+        RodioOutput::open(&config.audio.output_device, config.audio.volume, tx.clone())
+            .map_err(|e| format!("no sound: {e}"))?;
+    let mut clip = ClipSpeaker::new(handle, Arc::new(speech), lang, tx.clone());
+    say(false, "preparing the voice…");
+    clip.preload(&lines_of(session, content))
+        .map_err(|e| format!("no voice: {e}"))?;
+    say(
+        false,
+        &format!("speaking through {} ({} Hz)", out.device, out.rate),
+    );
+    let shown = Showing {
+        inner: clip,
+        show: Box::new(shower(raw)),
+    };
+    Ok((Box::new(shown), Keep::Device(out)))
+}
+
+#[cfg(not(feature = "speaker-rodio"))]
+fn device_speaker(
+    _speech: Speech,
+    _session: &Session,
+    _content: &Content,
+    _config: &Config,
+    _tx: &mpsc::Sender<Input>,
+    _raw: bool,
+) -> Result<(Box<dyn Speaker>, Keep), String> {
+    Err("this build has no sound support (built without the speaker-rodio feature)".into())
+}
+
+async fn run_async(
+    mut session: Session,
+    raw: bool,
+    mut speaker: Box<dyn Speaker>,
+    tx: mpsc::Sender<Input>,
+    mut rx: mpsc::Receiver<Input>,
+) -> Result<()> {
     let long_press = session.long_press() + Duration::from_millis(300);
     let _guard = if raw {
         terminal::enable_raw_mode().context("switching the terminal to raw mode")?;
@@ -113,23 +282,6 @@ async fn run_async(mut session: Session, raw: bool) -> Result<()> {
     let keys = tx.clone();
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || read_keys(keys, raw, long_press, quit_tx));
-    let started = tokio::time::Instant::now();
-    let mut speaker = PacedSpeaker::spawn(tx.clone(), move |shown| {
-        let t = started.elapsed().as_secs();
-        let stamp = format!("{:>2}:{:02}", t / 60, t % 60);
-        match shown {
-            Shown::Said(line, Priority::Count) => say(raw, &format!("{stamp}    {}", line.text)),
-            Shown::Said(line, Priority::Safety) => say(raw, &format!("{stamp}  ⚠ {}", line.text)),
-            Shown::Said(line, Priority::Instruction) => {
-                say(raw, &format!("{stamp}  {}", line.text))
-            }
-            Shown::Cue(Cue::Start) => say(raw, &format!("{stamp}    ♪ go")),
-            Shown::Cue(Cue::HoldEnd) => say(raw, &format!("{stamp}    ♪ done")),
-            Shown::Cue(Cue::RestEnd) => say(raw, &format!("{stamp}    ♪ rest over")),
-            Shown::Cue(Cue::SessionEnd) => say(raw, &format!("{stamp}    ♪ session end")),
-            Shown::Stopped => say(raw, &format!("{stamp}    (speech cut off)")),
-        }
-    });
     // The demo starts at once, as if the button had been pressed.
     tx.send(Input::ButtonPressed).await.ok();
     tx.send(Input::ButtonReleased).await.ok();
@@ -137,7 +289,7 @@ async fn run_async(mut session: Session, raw: bool) -> Result<()> {
     let mut led = TerminalLed { raw };
     let mut journal = TerminalJournal { raw };
     let reason = tokio::select! {
-        r = app::run(&mut session, &mut speaker, &mut led, &mut journal, &mut rx) => r,
+        r = app::run(&mut session, speaker.as_mut(), &mut led, &mut journal, &mut rx) => r,
         Ok(()) = quit_rx => {
             say(raw, "quit");
             return Ok(());
@@ -171,7 +323,14 @@ fn read_keys(
 ) {
     if !raw {
         for line in std::io::stdin().lock().lines().map_while(Result::ok) {
-            let c = line.trim().chars().next().unwrap_or(' ');
+            // A blank line is nothing; a line with a space is the button.
+            let Some(c) = line
+                .trim_end_matches(['\r', '\n'])
+                .chars()
+                .find(|c| !c.is_control())
+            else {
+                continue;
+            };
             if c == 'q' {
                 let _ = quit.send(());
                 return;

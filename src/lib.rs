@@ -9,9 +9,13 @@
 )]
 
 pub mod app;
+pub mod audio;
 pub mod command;
 pub use command::Command;
 pub mod config;
 pub mod content;
+pub mod render;
 pub mod session;
 pub mod sim;
+pub mod speaker;
+pub mod speech;

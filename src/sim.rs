@@ -137,32 +137,70 @@ impl Record {
     }
 }
 
+/// A speaker living in virtual time, for `run_with`.
+pub trait VirtualSpeaker {
+    /// Carry out `action` (Speak, StopSpeech, Cue) at virtual time `now`.
+    fn act(&mut self, now: Duration, action: &Action);
+    /// The next "finished" this speaker will report, and when.
+    fn next_finished(&self) -> Option<(Duration, PlaybackId)>;
+    /// Everything up to `t` has happened (e.g. audio rendered); report the
+    /// finished phrase due at `t`, if `take` asks for it.
+    fn advance(&mut self, t: Duration, take: bool) -> Option<PlaybackId>;
+}
+
 /// A speaker that says one phrase after the other, each taking
 /// `estimate_speech`, and forgets its queue on StopSpeech (a stopped clip
 /// reports no "finished").
 #[derive(Debug, Default)]
-struct SimSpeaker {
+pub struct SimSpeaker {
     busy_until: Duration,
     queue: VecDeque<(Duration, PlaybackId)>,
 }
 
-impl SimSpeaker {
-    fn speak(&mut self, now: Duration, id: PlaybackId, text: &str) {
-        let start = self.busy_until.max(now);
-        self.busy_until = start + estimate_speech(text);
-        self.queue.push_back((self.busy_until, id));
+impl VirtualSpeaker for SimSpeaker {
+    fn act(&mut self, now: Duration, action: &Action) {
+        match action {
+            Action::Speak { id, line, .. } => {
+                let start = self.busy_until.max(now);
+                self.busy_until = start + estimate_speech(&line.text);
+                self.queue.push_back((self.busy_until, *id));
+            }
+            Action::StopSpeech => {
+                self.queue.clear();
+                self.busy_until = now;
+            }
+            _ => {}
+        }
     }
 
-    fn stop(&mut self, now: Duration) {
-        self.queue.clear();
-        self.busy_until = now;
+    fn next_finished(&self) -> Option<(Duration, PlaybackId)> {
+        self.queue.front().copied()
+    }
+
+    fn advance(&mut self, _t: Duration, take: bool) -> Option<PlaybackId> {
+        if take {
+            self.queue.pop_front().map(|(_, id)| id)
+        } else {
+            None
+        }
     }
 }
 
-/// Run `session` with `events`, until it ends or `limit` of virtual time.
+/// Run `session` with `events`, until it ends or `limit` of virtual time,
+/// with the simulated speaker.
 pub fn run(session: &mut Session, events: &[ScriptedEvent], limit: Duration) -> Vec<Record> {
+    run_with(session, events, limit, &mut SimSpeaker::default())
+}
+
+/// Run `session` with `events` and `speaker`, until it ends or `limit`.
+pub fn run_with(
+    session: &mut Session,
+    events: &[ScriptedEvent],
+    limit: Duration,
+    speaker: &mut dyn VirtualSpeaker,
+) -> Vec<Record> {
     let epoch = Instant::now();
-    let long = session_long_press(session);
+    let long = session.long_press();
     // Expand user actions into button edges and heard words.
     let mut inputs: Vec<(Duration, Input)> = Vec::new();
     for e in events {
@@ -183,14 +221,13 @@ pub fn run(session: &mut Session, events: &[ScriptedEvent], limit: Duration) -> 
     }
     inputs.sort_by_key(|(t, _)| *t);
     let mut inputs: VecDeque<_> = inputs.into();
-    let mut speaker = SimSpeaker::default();
     let mut records = Vec::new();
     let mut now = Duration::ZERO;
     loop {
         let deadline = session
             .next_deadline()
             .map(|d| d.saturating_duration_since(epoch));
-        let finished = speaker.queue.front().map(|(t, _)| *t);
+        let finished = speaker.next_finished().map(|(t, _)| t);
         let scripted = inputs.front().map(|(t, _)| *t);
         // Earliest of the three; on a tie, a user input first, then a
         // finished phrase, then the session's deadline.
@@ -206,26 +243,23 @@ pub fn run(session: &mut Session, events: &[ScriptedEvent], limit: Duration) -> 
             break;
         }
         now = now.max(t);
+        let reported = speaker.advance(now, which == 1);
         let input = match which {
             0 => match inputs.pop_front() {
                 Some((_, i)) => i,
                 None => break,
             },
-            1 => match speaker.queue.pop_front() {
-                Some((_, id)) => Input::PlaybackFinished(id),
-                None => break,
+            1 => match reported {
+                Some(id) => Input::PlaybackFinished(id),
+                None => continue,
             },
             _ => Input::DeadlineReached,
         };
         let actions = session.handle(epoch + now, input);
         let mut ended = false;
         for action in actions {
-            match &action {
-                Action::Speak { id, line, .. } => speaker.speak(now, *id, &line.text),
-                Action::StopSpeech => speaker.stop(now),
-                Action::End(_) => ended = true,
-                _ => {}
-            }
+            speaker.act(now, &action);
+            ended |= matches!(action, Action::End(_));
             records.push(Record { t: now, action });
         }
         if ended {
@@ -233,10 +267,6 @@ pub fn run(session: &mut Session, events: &[ScriptedEvent], limit: Duration) -> 
         }
     }
     records
-}
-
-fn session_long_press(session: &Session) -> Duration {
-    session.long_press()
 }
 
 #[cfg(test)]

@@ -216,6 +216,15 @@ fn toml_files(dir: &Path, errors: &mut Vec<ContentError>) -> Vec<PathBuf> {
 /// Load and validate `dir` (normally `content/`).
 pub fn load_dir(dir: &Path) -> Result<Content, ContentErrors> {
     let mut errors = Vec::new();
+    if !dir.is_dir() {
+        let source = std::fs::metadata(dir).err().unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory")
+        });
+        return Err(ContentErrors(vec![ContentError::Read {
+            path: dir.to_path_buf(),
+            source,
+        }]));
+    }
     let mut files = Vec::new();
     let mut exercises = Vec::new();
     let mut programs = Vec::new();
@@ -274,6 +283,11 @@ pub fn load_dir(dir: &Path) -> Result<Content, ContentErrors> {
     else {
         return Err(ContentErrors(errors));
     };
+    // A file that did not parse lost all its entries: checking references
+    // now would only echo that one problem many times.
+    if !errors.is_empty() {
+        return Err(ContentErrors(errors));
+    }
     let safety_idx = files.len();
     files.push(safety_file);
     let phrases_idx = files.len();

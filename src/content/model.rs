@@ -383,6 +383,8 @@ pub type Template = Text;
 #[serde(deny_unknown_fields)]
 pub struct Phrases {
     pub welcome: Template,
+    pub one_minute: Template,
+    pub n_minutes: Template,
     pub exercise_of: Template,
     pub get_ready: Template,
     pub side_first: Template,
@@ -394,6 +396,8 @@ pub struct Phrases {
     pub hold: Template,
     pub release: Template,
     pub time_left_secs: Template,
+    pub time_left_min: Template,
+    pub time_left_min_secs: Template,
     pub time_left_mins: Template,
     pub time_left_mins_secs: Template,
     pub time_up: Template,
@@ -410,6 +414,15 @@ pub struct Phrases {
 }
 
 impl Phrases {
+    /// "1 minute" or "N minutes" in `lang`.
+    pub fn minutes(&self, n: u64, lang: Lang) -> String {
+        if n == 1 {
+            self.one_minute.get(lang).to_string()
+        } else {
+            fill(self.n_minutes.get(lang), &[("n", &n)])
+        }
+    }
+
     /// Every phrase with its name and the placeholders it may use.
     pub fn table(&self) -> Vec<(&'static str, &Template, &'static [&'static str])> {
         vec![
@@ -418,6 +431,8 @@ impl Phrases {
                 &self.welcome,
                 &["program", "exercises", "minutes"],
             ),
+            ("one_minute", &self.one_minute, &[]),
+            ("n_minutes", &self.n_minutes, &["n"]),
             ("exercise_of", &self.exercise_of, &["n", "total"]),
             ("get_ready", &self.get_ready, &[]),
             ("side_first", &self.side_first, &[]),
@@ -429,6 +444,8 @@ impl Phrases {
             ("hold", &self.hold, &[]),
             ("release", &self.release, &[]),
             ("time_left_secs", &self.time_left_secs, &["secs"]),
+            ("time_left_min", &self.time_left_min, &[]),
+            ("time_left_min_secs", &self.time_left_min_secs, &["secs"]),
             ("time_left_mins", &self.time_left_mins, &["mins"]),
             (
                 "time_left_mins_secs",

@@ -265,7 +265,7 @@ impl Checker<'_> {
                             prog.file,
                             &item.exercise,
                             msg,
-                            "put a mobilising, stretching or relaxation exercise before it",
+                            "put a mobilising, stretching, relaxation or posture exercise before it",
                         );
                     }
                 }

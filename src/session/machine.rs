@@ -1,6 +1,6 @@
 //! The session state machine: `handle(now, input) -> actions`.
 
-use super::script::{estimate_speech, Emit, Mark, Script, StepKind, Timed, TimedKind};
+use super::script::{estimate_speech, Emit, FixedLines, Mark, Script, StepKind, Timed, TimedKind};
 use super::*;
 use crate::content::{fill, Lang, Phrases, Safety};
 use std::time::Instant;
@@ -67,6 +67,7 @@ pub struct Session {
     cfg: SessionConfig,
     phrases: Phrases,
     safety: Safety,
+    fixed: FixedLines,
     state: State,
     cursor: usize,
     next_id: u64,
@@ -86,11 +87,13 @@ pub struct Session {
 impl Session {
     pub fn new(script: Script, cfg: SessionConfig, phrases: Phrases, safety: Safety) -> Self {
         let n = script.exercises.len();
+        let fixed = FixedLines::new(&phrases, &safety, script.lang);
         Session {
             script,
             cfg,
             phrases,
             safety,
+            fixed,
             state: State::Idle,
             cursor: 0,
             next_id: 0,
@@ -232,20 +235,6 @@ impl Session {
         self.playing.iter().any(|p| {
             p.finished.is_none_or(|f| now < f + self.cfg.echo_tail) && cmd.spoken_in(&p.text, lang)
         })
-    }
-
-    fn safety_line(&self, name: &str, text: &crate::content::Text) -> Line {
-        Line {
-            id: PhraseId(format!("safety.{name}")),
-            text: text.get(self.script.lang).to_string(),
-        }
-    }
-
-    fn sys_line(&self, key: &str, template: &crate::content::Text) -> Line {
-        Line {
-            id: PhraseId(format!("sys.{key}")),
-            text: template.get(self.script.lang).to_string(),
-        }
     }
 
     fn journal(&self, out: &mut Vec<Action>, e: JournalEvent) {
@@ -683,7 +672,7 @@ impl Session {
                 }
             }
             State::Paused { .. } => {
-                let line = self.sys_line("paused", &self.phrases.paused.clone());
+                let line = self.fixed.paused.clone();
                 self.speak(now, line, Priority::Instruction, out);
             }
             _ => {}
@@ -718,7 +707,7 @@ impl Session {
         out.push(Action::SetLed(Led::Paused));
         let ex = self.exercise_id(self.exercise_at(resume.cursor));
         self.journal(out, JournalEvent::Paused { exercise: ex });
-        let line = self.sys_line("paused", &self.phrases.paused.clone());
+        let line = self.fixed.paused.clone();
         self.speak(now, line, Priority::Instruction, out);
         self.state = State::Paused { resume };
     }
@@ -731,7 +720,7 @@ impl Session {
         out.push(Action::SetLed(Led::Running));
         let ex = self.exercise_id(self.exercise_at(resume.cursor));
         self.journal(out, JournalEvent::Resumed { exercise: ex });
-        let line = self.sys_line("resuming", &self.phrases.resuming.clone());
+        let line = self.fixed.resuming.clone();
         let wait = self.speak(now, line, Priority::Instruction, out);
         self.state = State::Resuming { wait, resume };
     }
@@ -770,19 +759,15 @@ impl Session {
             self.incomplete[i] = true;
         }
         out.push(Action::SetLed(Led::Running));
-        let stop_line =
-            self.safety_line("pain_stops_exercise", &self.safety.pain_stops_exercise.says);
+        let stop_line = self.fixed.pain_stops_exercise.clone();
         self.speak(now, stop_line, Priority::Safety, out);
         if self.pains >= self.safety.pain_events_to_end.get() {
-            let end_line = self.safety_line(
-                "repeated_pain_ends_session",
-                &self.safety.repeated_pain_ends_session.says,
-            );
+            let end_line = self.fixed.repeated_pain_ends_session.clone();
             self.speak(now, end_line, Priority::Safety, out);
             self.close(now, EndReason::EndedForPain, out);
             return;
         }
-        let knee = self.safety_line("pain_below_knee", &self.safety.pain_below_knee.says);
+        let knee = self.fixed.pain_below_knee.clone();
         self.speak(now, knee, Priority::Safety, out);
         if let Some(id) = self.exercise_id(exercise) {
             self.journal(
@@ -804,7 +789,7 @@ impl Session {
             .iter()
             .any(|s| s.exercise.is_some());
         let wait = if more {
-            let line = self.sys_line("moving_on", &self.phrases.moving_on.clone());
+            let line = self.fixed.moving_on.clone();
             self.speak(now, line, Priority::Safety, out)
         } else {
             let last = self
@@ -828,7 +813,7 @@ impl Session {
         }
         if reason == EndReason::EndedByUser {
             self.stop_speech(now, out);
-            let line = self.sys_line("ending_by_user", &self.phrases.ending_by_user.clone());
+            let line = self.fixed.ending_by_user.clone();
             self.speak(now, line, Priority::Safety, out);
         }
         self.close(now, reason, out);
@@ -851,7 +836,7 @@ impl Session {
                 &[
                     ("done", &self.exercises_done),
                     ("total", &total),
-                    ("minutes", &minutes),
+                    ("minutes", &p.minutes(minutes, lang)),
                 ],
             ),
         };
@@ -861,12 +846,9 @@ impl Session {
                 id: PhraseId(format!("sys.summary_pain.{}", self.pains)),
                 text: fill(p.summary_pain.get(lang), &[("count", &self.pains)]),
             });
-            lines.push(self.safety_line(
-                "persistent_pain_skip",
-                &self.safety.persistent_pain_skip.says,
-            ));
+            lines.push(self.fixed.persistent_pain_skip.clone());
         }
-        lines.push(self.sys_line("goodbye", &self.phrases.goodbye.clone()));
+        lines.push(self.fixed.goodbye.clone());
         self.journal(
             out,
             JournalEvent::SessionEnded {

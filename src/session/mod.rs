@@ -11,7 +11,9 @@ pub mod script;
 
 pub use crate::command::Command;
 pub use machine::Session;
-pub use script::{compile, estimate_speech, Script, ScriptError};
+pub use script::{
+    all_lines, compile, estimate_speech, script_lines, FixedLines, Script, ScriptError,
+};
 
 use serde::Serialize;
 use std::fmt;

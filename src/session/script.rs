@@ -3,7 +3,9 @@
 //! stable phrase id, so the session itself only moves a cursor and a clock.
 
 use super::{Cue, Line, PhraseId, Priority, SessionConfig, Side};
-use crate::content::{fill, Content, Dose, Exercise, Lang, Level, Phrases, Program, Sides, Text};
+use crate::content::{
+    fill, Content, Dose, Exercise, Lang, Level, Phrases, Program, Safety, Sides, Text,
+};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -188,6 +190,10 @@ impl Builder<'_> {
         let (mins, s) = (left / 60, left % 60);
         if mins == 0 {
             self.line("time_left_secs", &p.time_left_secs, &[("secs", &s)])
+        } else if mins == 1 && s == 0 {
+            self.line("time_left_min", &p.time_left_min, &[])
+        } else if mins == 1 {
+            self.line("time_left_min_secs", &p.time_left_min_secs, &[("secs", &s)])
         } else if s == 0 {
             self.line("time_left_mins", &p.time_left_mins, &[("mins", &mins)])
         } else {
@@ -229,10 +235,14 @@ impl Builder<'_> {
                 });
             }
         }
-        ev.push(TimedEvent {
-            at: at(len),
-            emit: Emit::Cue(Cue::HoldEnd),
-        });
+        // A long hold ends with a tone; a counted one with its last count,
+        // which the tone would only muddle.
+        if len > self.cfg.count_every_second_up_to {
+            ev.push(TimedEvent {
+                at: at(len),
+                emit: Emit::Cue(Cue::HoldEnd),
+            });
+        }
         ev.push(TimedEvent {
             at: at(len),
             emit: Emit::Speak(end_line, Priority::Instruction),
@@ -553,7 +563,7 @@ pub fn compile(
             &[
                 ("program", &program_name),
                 ("exercises", &total),
-                ("minutes", &minutes),
+                ("minutes", &phrases.minutes(minutes, lang)),
             ],
         ),
     };
@@ -584,4 +594,109 @@ fn step_estimate(kind: &StepKind) -> Duration {
         StepKind::Timed(t) => t.length,
         StepKind::Mark(_) => Duration::ZERO,
     }
+}
+
+/// The lines a session says outside the script: around pauses, pain and the
+/// end. Built once per session; `all_lines` lists them too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedLines {
+    pub paused: Line,
+    pub resuming: Line,
+    pub moving_on: Line,
+    pub ending_by_user: Line,
+    pub goodbye: Line,
+    pub pain_stops_exercise: Line,
+    pub pain_below_knee: Line,
+    pub repeated_pain_ends_session: Line,
+    pub persistent_pain_skip: Line,
+}
+
+impl FixedLines {
+    pub fn new(phrases: &Phrases, safety: &Safety, lang: Lang) -> FixedLines {
+        let sys = |key: &str, t: &Text| Line {
+            id: PhraseId(format!("sys.{key}")),
+            text: t.get(lang).to_string(),
+        };
+        let rule = |key: &str, t: &Text| Line {
+            id: PhraseId(format!("safety.{key}")),
+            text: t.get(lang).to_string(),
+        };
+        FixedLines {
+            paused: sys("paused", &phrases.paused),
+            resuming: sys("resuming", &phrases.resuming),
+            moving_on: sys("moving_on", &phrases.moving_on),
+            ending_by_user: sys("ending_by_user", &phrases.ending_by_user),
+            goodbye: sys("goodbye", &phrases.goodbye),
+            pain_stops_exercise: rule("pain_stops_exercise", &safety.pain_stops_exercise.says),
+            pain_below_knee: rule("pain_below_knee", &safety.pain_below_knee.says),
+            repeated_pain_ends_session: rule(
+                "repeated_pain_ends_session",
+                &safety.repeated_pain_ends_session.says,
+            ),
+            persistent_pain_skip: rule("persistent_pain_skip", &safety.persistent_pain_skip.says),
+        }
+    }
+
+    pub fn all(&self) -> Vec<Line> {
+        vec![
+            self.paused.clone(),
+            self.resuming.clone(),
+            self.moving_on.clone(),
+            self.ending_by_user.clone(),
+            self.goodbye.clone(),
+            self.pain_stops_exercise.clone(),
+            self.pain_below_knee.clone(),
+            self.repeated_pain_ends_session.clone(),
+            self.persistent_pain_skip.clone(),
+        ]
+    }
+}
+
+/// Every line of a script, in order (duplicates included).
+pub fn script_lines(script: &Script) -> Vec<Line> {
+    let mut out = Vec::new();
+    for step in &script.steps {
+        match &step.kind {
+            StepKind::Say { line, .. } | StepKind::GetReady { line, .. } => out.push(line.clone()),
+            StepKind::Timed(t) => {
+                for e in &t.events {
+                    if let Emit::Speak(line, _) = &e.emit {
+                        out.push(line.clone());
+                    }
+                }
+            }
+            StepKind::Mark(_) => {}
+        }
+    }
+    out
+}
+
+/// Every phrase any session can say in `lang`, once each, by phrase id:
+/// every program (with and without the advanced exercises) and the fixed
+/// lines. Not included: the closing summary, whose numbers are only known at
+/// the end (it is rendered then).
+pub fn all_lines(content: &Content, lang: Lang, cfg: &SessionConfig) -> Vec<Line> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut add = |line: Line| {
+        if seen.insert(line.id.clone()) {
+            out.push(line);
+        }
+    };
+    for advanced in [false, true] {
+        let cfg = SessionConfig {
+            include_advanced: advanced,
+            ..cfg.clone()
+        };
+        for program in &content.programs {
+            if let Ok(script) = compile(content, program, lang, &cfg, &()) {
+                script_lines(&script).into_iter().for_each(&mut add);
+            }
+        }
+    }
+    FixedLines::new(&content.phrases, &content.safety, lang)
+        .all()
+        .into_iter()
+        .for_each(&mut add);
+    out
 }

@@ -1,0 +1,39 @@
+//! Sound: clips, the sample-accurate mixer, cue tones, and (with the
+//! `speaker-rodio` feature) playback through rodio/cpal on ALSA.
+
+pub mod analysis;
+pub mod clip;
+pub mod cues;
+pub mod mixer;
+#[cfg(feature = "speaker-rodio")]
+pub mod output;
+
+pub use clip::Clip;
+
+use std::path::PathBuf;
+
+/// A problem with sound: a file, a device, or the stream. Each says what
+/// failed, where, and the likely fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("{}: cannot read: {source}\n  fix: check that the file exists and is readable", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a usable WAV file ({reason})\n  fix: re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice", path.display())]
+    BadWav { path: PathBuf, reason: String },
+    #[error("{}: cannot write: {reason}\n  fix: check that the directory exists and that there is disk space", path.display())]
+    Write { path: PathBuf, reason: String },
+    #[error("no audio output device: {reason}\n  fix: plug in a speaker or USB sound card, check `aplay -l`, and make sure the user is in the `audio` group (sudo adduser $USER audio); or write the session to a file with --out FILE")]
+    NoOutputDevice { reason: String },
+    #[error("audio output device \"{name}\" not found\n  available: {available}\n  fix: set audio.output_device to one of these (see `matcoach devices`), or to \"default\"")]
+    UnknownDevice { name: String, available: String },
+    #[error("audio output device \"{name}\" cannot be opened: {reason}\n  fix: {fix}")]
+    OpenFailed {
+        name: String,
+        reason: String,
+        fix: String,
+    },
+}

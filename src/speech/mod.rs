@@ -1,0 +1,658 @@
+//! The coach's voice: text to clips. Three backends behind one trait —
+//! espeak-ng (default), piper, and recorded clips that override any phrase —
+//! and a disk cache keyed by voice and text.
+
+pub mod cache;
+pub mod espeak;
+pub mod piper;
+pub mod recorded;
+
+pub use cache::{default_cache_dir, PhraseCache};
+pub use espeak::Espeak;
+pub use piper::Piper;
+pub use recorded::Recorded;
+
+use crate::audio::Clip;
+use crate::config::SpeechEngine;
+use crate::content::Lang;
+use crate::session::Line;
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Something that turns text into speech.
+pub trait Voice: Send + Sync {
+    /// A stable description of the voice and its settings for `lang`
+    /// (engine, voice name, rate, model file…): part of the cache key, so a
+    /// change of voice never plays a stale clip.
+    fn key(&self, lang: Lang) -> String;
+
+    /// Speak `text` in `lang` into a clip.
+    fn render(&self, text: &str, lang: Lang) -> Result<Clip, SpeechError>;
+}
+
+/// A problem making speech. Each says what failed, where, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error("the speech program `{}` was not found\n  fix: {fix}", program.display())]
+    ProgramMissing { program: PathBuf, fix: String },
+    #[error("the {engine} voice `{voice}` for {lang} is not available: {reason}\n  fix: {fix}")]
+    VoiceMissing {
+        engine: String,
+        voice: String,
+        lang: Lang,
+        reason: String,
+        fix: String,
+    },
+    #[error("{engine} could not say {text:?} ({lang}): {reason}\n  fix: {fix}")]
+    RenderFailed {
+        engine: String,
+        text: String,
+        lang: Lang,
+        reason: String,
+        fix: String,
+    },
+    #[error("recorded clip {}: {reason}\n  fix: re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice", path.display())]
+    BadRecording { path: PathBuf, reason: String },
+    #[error("recorded voice directory {} does not exist\n  fix: create it with <lang>/<phrase-id>.wav files (see `matcoach phrases`), or set speech.recorded_voice = \"\"", path.display())]
+    RecordedVoiceMissing { path: PathBuf },
+    #[error("speech cache {}: {reason}\n  fix: check that the directory is writable and the disk has space, or set speech.cache_dir", path.display())]
+    Cache { path: PathBuf, reason: String },
+    #[error("phrase {phrase} ({lang}) lasts {clip_ms} ms but must fit in {interval_ms} ms between counts\n  fix: raise speech.rate_wpm, or choose a faster voice")]
+    TooLong {
+        phrase: String,
+        lang: Lang,
+        clip_ms: u64,
+        interval_ms: u64,
+    },
+}
+
+/// What [`Speech::render_all`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderStats {
+    /// Phrases synthesised now (and stored in the cache).
+    pub rendered: usize,
+    /// Phrases already in the cache.
+    pub cached: usize,
+    /// Lines a recorded clip speaks (checked, not synthesised).
+    pub recorded: usize,
+    /// The time the voice spent rendering, summed over all threads.
+    pub render_time: Duration,
+    /// Wall-clock time of the whole call.
+    pub elapsed: Duration,
+}
+
+/// The coach's voice as the app uses it: a recorded clip for a phrase when
+/// there is one, else the synthesised phrase from the cache, else rendered
+/// now and cached.
+pub struct Speech {
+    pub voice: Box<dyn Voice>,
+    pub recorded: Option<Recorded>,
+    pub cache: PhraseCache,
+}
+
+impl std::fmt::Debug for Speech {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Speech")
+            .field("voice", &"dyn Voice")
+            .field("recorded", &self.recorded)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl Speech {
+    pub fn new(voice: Box<dyn Voice>, recorded: Option<Recorded>, cache: PhraseCache) -> Speech {
+        Speech {
+            voice,
+            recorded,
+            cache,
+        }
+    }
+
+    /// The voice the config asks for. Relative paths (voices_dir, cache_dir,
+    /// the piper models, a piper binary given as a path) are taken from
+    /// `base_dir`; a bare program name is looked up on $PATH. Does not run
+    /// the voice: see [`Speech::check`].
+    pub fn from_config(
+        cfg: &crate::config::Speech,
+        base_dir: &Path,
+    ) -> Result<Speech, SpeechError> {
+        let resolve = |p: &Path| -> PathBuf {
+            if p.as_os_str().is_empty() || p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base_dir.join(p)
+            }
+        };
+        let voice: Box<dyn Voice> = match cfg.engine {
+            SpeechEngine::Espeak => Box::new(Espeak::new(
+                PathBuf::from("espeak-ng"),
+                cfg.espeak_voice_en.clone(),
+                cfg.espeak_voice_nl.clone(),
+                cfg.rate_wpm,
+            )),
+            SpeechEngine::Piper => {
+                let bin = &cfg.piper_binary;
+                let binary = if bin.components().count() > 1 {
+                    resolve(bin)
+                } else {
+                    bin.clone()
+                };
+                Box::new(Piper::new(
+                    binary,
+                    resolve(&cfg.piper_model_en),
+                    resolve(&cfg.piper_model_nl),
+                ))
+            }
+        };
+        let name = cfg.recorded_voice.trim();
+        let recorded = if name.is_empty() {
+            None
+        } else {
+            Some(Recorded::open(&resolve(&cfg.voices_dir), name)?)
+        };
+        let cache = if cfg.cache_dir.as_os_str().is_empty() {
+            PhraseCache::new(default_cache_dir())
+        } else {
+            PhraseCache::new(resolve(&cfg.cache_dir))
+        };
+        Ok(Speech::new(voice, recorded, cache))
+    }
+
+    /// The voice's cache key for `lang`.
+    pub fn key(&self, lang: Lang) -> String {
+        self.voice.key(lang)
+    }
+
+    /// Render a short word in `lang` (bypassing the cache) to show that the
+    /// program and the voice are there; the error says how to fix it.
+    pub fn check(&self, lang: Lang) -> Result<(), SpeechError> {
+        let probe = match lang {
+            Lang::En => "one",
+            Lang::Nl => "een",
+        };
+        self.voice.render(probe, lang).map(|_| ())
+    }
+
+    /// The clip for `line`: its recorded clip (by phrase id) if there is
+    /// one, else the cached rendering of its text, else rendered now and
+    /// cached.
+    pub fn clip(&self, line: &Line, lang: Lang) -> Result<Clip, SpeechError> {
+        if let Some(found) = self.recorded_clip(line, lang) {
+            return found;
+        }
+        let key = self.voice.key(lang);
+        self.synth(&key, &line.text, lang)
+    }
+
+    /// The recorded clip for `line`, if the recorded voice has one.
+    pub fn recorded_clip(&self, line: &Line, lang: Lang) -> Option<Result<Clip, SpeechError>> {
+        self.recorded.as_ref()?.lookup(&line.id.0, lang)
+    }
+
+    /// Make sure every line can be spoken without waiting: renders the
+    /// phrases that are neither recorded nor cached, on `jobs` threads
+    /// (see [`default_jobs`]). Lines with the same text are rendered once.
+    /// Recorded clips are read to check them. Stops at the first error and
+    /// returns it.
+    pub fn render_all(
+        &self,
+        lines: &[Line],
+        lang: Lang,
+        jobs: usize,
+    ) -> Result<RenderStats, SpeechError> {
+        let start = Instant::now();
+        let mut stats = RenderStats::default();
+        let mut seen_ids = HashSet::new();
+        let mut seen_texts = HashSet::new();
+        let mut todo: Vec<&str> = Vec::new();
+        for line in lines {
+            if !seen_ids.insert(line.id.0.as_str()) {
+                continue;
+            }
+            if let Some(found) = self.recorded_clip(line, lang) {
+                found?;
+                stats.recorded += 1;
+                continue;
+            }
+            if seen_texts.insert(line.text.as_str()) {
+                todo.push(&line.text);
+            }
+        }
+        let key = self.voice.key(lang);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let jobs = jobs.clamp(1, todo.len().max(1));
+        let worker = || -> Result<RenderStats, (usize, SpeechError)> {
+            let mut part = RenderStats::default();
+            while !failed.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(text) = todo.get(i) else { break };
+                match self.ensure(&key, text, lang) {
+                    Ok(None) => part.cached += 1,
+                    Ok(Some(took)) => {
+                        part.rendered += 1;
+                        part.render_time += took;
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err((i, e));
+                    }
+                }
+            }
+            Ok(part)
+        };
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..jobs).map(|_| s.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err((
+                            usize::MAX,
+                            SpeechError::RenderFailed {
+                                engine: "matcoach".into(),
+                                text: String::new(),
+                                lang,
+                                reason: "a rendering thread panicked".into(),
+                                fix: "report this as a bug".into(),
+                            },
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut first_error: Option<(usize, SpeechError)> = None;
+        for r in results {
+            match r {
+                Ok(part) => {
+                    stats.rendered += part.rendered;
+                    stats.cached += part.cached;
+                    stats.render_time += part.render_time;
+                }
+                Err((i, e)) => {
+                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_error = Some((i, e));
+                    }
+                }
+            }
+        }
+        if let Some((_, e)) = first_error {
+            return Err(e);
+        }
+        stats.elapsed = start.elapsed();
+        Ok(stats)
+    }
+
+    /// The synthesised clip for `text`: from the cache, or rendered now and
+    /// stored.
+    fn synth(&self, key: &str, text: &str, lang: Lang) -> Result<Clip, SpeechError> {
+        if let Some(clip) = self.cache.get(key, lang, text) {
+            return Ok(clip);
+        }
+        let clip = self.voice.render(text, lang)?;
+        self.cache.put(key, lang, text, &clip)?;
+        Ok(clip)
+    }
+
+    /// Make sure `text` is in the cache: `None` if it was, else render and
+    /// store it and return the time the voice took.
+    fn ensure(&self, key: &str, text: &str, lang: Lang) -> Result<Option<Duration>, SpeechError> {
+        if self.cache.contains(key, lang, text) {
+            return Ok(None);
+        }
+        let start = Instant::now();
+        let clip = self.voice.render(text, lang)?;
+        let took = start.elapsed();
+        self.cache.put(key, lang, text, &clip)?;
+        Ok(Some(took))
+    }
+}
+
+/// How many rendering threads to use: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Run `cmd` with `input` on its stdin (written from a thread, so a long
+/// text cannot deadlock against a full stdout pipe) and collect its output.
+pub(crate) fn run_with_stdin(cmd: &mut Command, input: &str) -> std::io::Result<Output> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdin = child.stdin.take();
+    let input = input.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // A program that exits early closes the pipe; its exit status
+            // and stderr say why, so a write error here is not the story.
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let output = child.wait_with_output();
+    let _ = writer.join();
+    output
+}
+
+/// Decode WAV bytes. The common case here, complete 16-bit mono PCM (what
+/// espeak-ng and the cache write), is read directly, which matters for
+/// unoptimised test builds; anything else goes through [`Clip::decode_wav`].
+pub(crate) fn decode_wav_bytes(bytes: Vec<u8>) -> Result<Clip, String> {
+    if let Some(clip) = pcm16_mono(&bytes) {
+        return Ok(clip);
+    }
+    Clip::decode_wav(std::io::Cursor::new(bytes))
+}
+
+/// A clip as 16-bit mono PCM WAV bytes (what [`Clip::encode_wav`] writes,
+/// without its per-sample overhead).
+pub(crate) fn encode_wav_bytes(clip: &Clip) -> Vec<u8> {
+    let data = u32::try_from(clip.samples.len() * 2).unwrap_or(u32::MAX - 36) & !1;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&clip.rate.to_le_bytes());
+    out.extend_from_slice(&clip.rate.saturating_mul(2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes()); // block align
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    for s in clip.samples.iter().take(data as usize / 2) {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
+}
+
+/// Whether `bytes` decode to a clip with sound samples in it, without
+/// converting the samples when they are plain 16-bit mono PCM.
+pub(crate) fn wav_is_usable(bytes: Vec<u8>) -> bool {
+    match pcm16_layout(&bytes) {
+        Some((_, data)) => !data.is_empty(),
+        None => decode_wav_bytes(bytes).is_ok_and(|c| !c.is_empty()),
+    }
+}
+
+fn pcm16_mono(b: &[u8]) -> Option<Clip> {
+    let (rate, data) = pcm16_layout(b)?;
+    let samples = b[data]
+        .chunks_exact(2)
+        .map(|s| i16::from_le_bytes([s[0], s[1]]))
+        .collect();
+    Some(Clip::new(rate, samples))
+}
+
+/// The rate and the byte range of the samples of a complete 16-bit mono
+/// PCM WAV file; `None` for anything else (other formats, truncated data).
+fn pcm16_layout(b: &[u8]) -> Option<(u32, std::ops::Range<usize>)> {
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]));
+    let u32_at = |i: usize| {
+        Some(u32::from_le_bytes([
+            *b.get(i)?,
+            *b.get(i + 1)?,
+            *b.get(i + 2)?,
+            *b.get(i + 3)?,
+        ]))
+    };
+    if b.get(0..4)? != b"RIFF" || b.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut rate = None;
+    let mut pos = 12usize;
+    loop {
+        let id = b.get(pos..pos + 4)?;
+        let size = usize::try_from(u32_at(pos + 4)?).ok()?;
+        let body = pos + 8;
+        if id == b"fmt " {
+            let (format, channels, bits) = (u16_at(body)?, u16_at(body + 2)?, u16_at(body + 14)?);
+            if size < 16 || format != 1 || channels != 1 || bits != 16 {
+                return None;
+            }
+            rate = Some(u32_at(body + 4)?).filter(|r| *r > 0);
+        } else if id == b"data" {
+            let end = body.checked_add(size)?;
+            if size % 2 != 0 || end > b.len() {
+                return None;
+            }
+            return Some((rate?, body..end));
+        }
+        pos = body.checked_add(size)?.checked_add(size % 2)?;
+    }
+}
+
+/// The last few lines of a program's stderr, for a message.
+pub(crate) fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(4)..];
+    tail.join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::PhraseId;
+    use std::sync::Mutex;
+
+    /// A voice that makes a tone as long as the text, and remembers what it
+    /// was asked to say.
+    #[derive(Default)]
+    struct Tone {
+        said: Mutex<Vec<String>>,
+        fail_on: Option<&'static str>,
+    }
+
+    impl Voice for Tone {
+        fn key(&self, lang: Lang) -> String {
+            format!("tone/{lang}")
+        }
+        fn render(&self, text: &str, lang: Lang) -> Result<Clip, SpeechError> {
+            if self.fail_on == Some(text) {
+                return Err(SpeechError::RenderFailed {
+                    engine: "tone".into(),
+                    text: text.into(),
+                    lang,
+                    reason: "told to".into(),
+                    fix: "none".into(),
+                });
+            }
+            self.said.lock().unwrap().push(text.to_string());
+            Ok(Clip::new(1000, vec![1000; text.len() * 10]))
+        }
+    }
+
+    fn line(id: &str, text: &str) -> Line {
+        Line {
+            id: PhraseId(id.into()),
+            text: text.into(),
+        }
+    }
+
+    fn speech(dir: &Path, voice: Tone, recorded: bool) -> Speech {
+        let recorded = recorded.then(|| {
+            std::fs::create_dir_all(dir.join("voices/anna/en")).unwrap();
+            Clip::new(1000, vec![500; 50])
+                .write_wav(&dir.join("voices/anna/en/sys.rec.wav"))
+                .unwrap();
+            Recorded::open(&dir.join("voices"), "anna").unwrap()
+        });
+        Speech::new(
+            Box::new(voice),
+            recorded,
+            PhraseCache::new(dir.join("cache")),
+        )
+    }
+
+    #[test]
+    fn recorded_then_cache_then_render() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = speech(dir.path(), Tone::default(), true);
+        let rec = s.clip(&line("sys.rec", "recorded"), Lang::En).unwrap();
+        // 50 samples of sound, padded to 20 ms of silence on each side.
+        assert_eq!(rec.len(), 50 + 2 * 20);
+        let a = s.clip(&line("x.a", "hello"), Lang::En).unwrap();
+        let b = s.clip(&line("x.b", "hello"), Lang::En).unwrap();
+        assert_eq!(a, b);
+        // The recorded clip is English only.
+        s.clip(&line("sys.rec", "recorded"), Lang::Nl).unwrap();
+        assert!(s.cache.get("tone/en", Lang::En, "hello").is_some());
+        assert!(s.cache.get("tone/nl", Lang::Nl, "recorded").is_some());
+        assert!(s.cache.get("tone/en", Lang::En, "recorded").is_none());
+    }
+
+    #[test]
+    fn render_all_dedupes_counts_and_reuses_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = speech(dir.path(), Tone::default(), true);
+        let lines: Vec<Line> = (0..40)
+            .map(|i| line(&format!("x.{i}"), &format!("text {}", i % 25)))
+            .chain([line("sys.rec", "recorded"), line("sys.rec", "recorded")])
+            .collect();
+        let first = s.render_all(&lines, Lang::En, 3).unwrap();
+        assert_eq!((first.rendered, first.cached, first.recorded), (25, 0, 1));
+        let second = s.render_all(&lines, Lang::En, 3).unwrap();
+        assert_eq!(
+            (second.rendered, second.cached, second.recorded),
+            (0, 25, 1)
+        );
+        assert_eq!(second.render_time, Duration::ZERO);
+        let third = s.render_all(&lines, Lang::Nl, 0).unwrap();
+        assert_eq!((third.rendered, third.cached, third.recorded), (26, 0, 0));
+        assert_eq!(s.render_all(&[], Lang::En, 4).unwrap().rendered, 0);
+    }
+
+    #[test]
+    fn render_all_returns_the_first_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Tone {
+            fail_on: Some("bad"),
+            ..Tone::default()
+        };
+        let s = speech(dir.path(), voice, false);
+        let lines = [line("a", "fine"), line("b", "bad"), line("c", "also fine")];
+        match s.render_all(&lines, Lang::En, 2) {
+            Err(SpeechError::RenderFailed { text, .. }) => assert_eq!(text, "bad"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_recording_stops_render_all_and_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = speech(dir.path(), Tone::default(), true);
+        std::fs::write(dir.path().join("voices/anna/en/sys.bad.wav"), b"junk").unwrap();
+        let l = line("sys.bad", "bad one");
+        assert!(matches!(
+            s.clip(&l, Lang::En),
+            Err(SpeechError::BadRecording { .. })
+        ));
+        assert!(matches!(
+            s.render_all(&[l], Lang::En, 1),
+            Err(SpeechError::BadRecording { .. })
+        ));
+    }
+
+    #[test]
+    fn from_config_resolves_paths_against_the_base_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("audio/voices/anna")).unwrap();
+        let cfg = crate::config::Speech {
+            recorded_voice: "anna".into(),
+            cache_dir: PathBuf::from("cache"),
+            ..Default::default()
+        };
+        let s = Speech::from_config(&cfg, dir.path()).unwrap();
+        assert_eq!(s.cache.dir(), dir.path().join("cache"));
+        assert_eq!(
+            s.recorded.as_ref().unwrap().dir(),
+            dir.path().join("audio/voices/anna")
+        );
+        assert!(s.key(Lang::Nl).starts_with("espeak-ng/"));
+        assert!(s.key(Lang::Nl).ends_with("/nl/150"));
+
+        let missing = crate::config::Speech {
+            recorded_voice: "bob".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Speech::from_config(&missing, dir.path()),
+            Err(SpeechError::RecordedVoiceMissing { .. })
+        ));
+
+        let piper = crate::config::Speech {
+            engine: SpeechEngine::Piper,
+            piper_model_en: PathBuf::from("models/en.onnx"),
+            ..Default::default()
+        };
+        let s = Speech::from_config(&piper, dir.path()).unwrap();
+        assert!(s.recorded.is_none());
+        let want = dir.path().join("models/en.onnx");
+        assert!(s.key(Lang::En).contains(&want.display().to_string()));
+        assert!(matches!(
+            s.check(Lang::Nl),
+            Err(SpeechError::VoiceMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn the_fast_wav_path_agrees_with_hound() {
+        let clip = Clip::new(22050, vec![0, 1, -1, 32767, -32768, 1234]);
+        let mut buf = std::io::Cursor::new(Vec::new());
+        clip.encode_wav(&mut buf).unwrap();
+        let bytes = buf.into_inner();
+        assert_eq!(pcm16_mono(&bytes), Some(clip.clone()));
+        assert_eq!(decode_wav_bytes(bytes.clone()).unwrap(), clip);
+        assert_eq!(encode_wav_bytes(&clip), bytes);
+        let decoded = Clip::decode_wav(std::io::Cursor::new(encode_wav_bytes(&clip))).unwrap();
+        assert_eq!(decoded, clip);
+        // Truncated: not taken by the fast path, and hound says why.
+        assert_eq!(pcm16_mono(&bytes[..bytes.len() - 3]), None);
+        assert!(wav_is_usable(bytes.clone()));
+        assert!(!wav_is_usable(bytes[..bytes.len() - 3].to_vec()));
+        assert!(!wav_is_usable(encode_wav_bytes(&Clip::new(8000, vec![]))));
+        assert!(decode_wav_bytes(bytes[..bytes.len() - 3].to_vec()).is_err());
+        for junk in [
+            &b""[..],
+            b"RIFF",
+            b"RIFF\xff\xff\xff\xffWAVEfmt \xff\xff\xff\xff",
+        ] {
+            assert_eq!(pcm16_mono(junk), None);
+            assert!(decode_wav_bytes(junk.to_vec()).is_err());
+        }
+        // Other formats go to hound: stereo is mixed down.
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+        for s in [1000i16, 3000] {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let bytes = buf.into_inner();
+        assert_eq!(pcm16_mono(&bytes), None);
+        assert_eq!(decode_wav_bytes(bytes).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stderr_tail_keeps_the_last_lines() {
+        assert_eq!(stderr_tail(b"a\n\n b \nc\nd\ne\n"), "b / c / d / e");
+        assert_eq!(stderr_tail(b""), "");
+    }
+}

@@ -1,0 +1,469 @@
+//! The command line, run as the real binary against the shipped content and
+//! the example config.
+
+mod fixtures;
+
+use fixtures::*;
+use matcoach::content::{self, Content};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Exit code `code`, and no panic.
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{}", self.show());
+        assert!(!self.stderr.contains("panicked"), "{}", self.show());
+        self
+    }
+
+    fn stderr_has(&self, fragment: &str) -> &Self {
+        assert!(
+            self.stderr.contains(fragment),
+            "stderr lacks {fragment:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// Every stdout line as JSON; each must have `t_ms` and `action`.
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.show()));
+                assert!(v["t_ms"].is_u64(), "no t_ms: {l}");
+                assert!(v["action"].is_string(), "no action: {l}");
+                v
+            })
+            .collect()
+    }
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(root()).args(args);
+    c
+}
+
+fn output(mut c: Command) -> Out {
+    let o = c.output().expect("run matcoach");
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// `matcoach --content content --config config/matcoach.toml ARGS`.
+fn run(args: &[&str]) -> Out {
+    let content = content_dir();
+    let config = example_config();
+    let mut all = vec![
+        "--content",
+        content.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    output(command(&all))
+}
+
+fn shipped() -> &'static Content {
+    static C: OnceLock<Content> = OnceLock::new();
+    C.get_or_init(|| content::load_dir(&content_dir()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = run(args);
+    out.expect_code(0);
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", out.show()))
+}
+
+// ---------------------------------------------------------------------------
+// Listings
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exercises_json_lists_every_exercise_with_its_dose() {
+    let v = ok_json(&["exercises", "--json"]);
+    let list = v.as_array().expect("an array");
+    assert!(list.len() >= 64, "{} exercises", list.len());
+    let want_ids: Vec<&str> = shipped().exercises.iter().map(|e| e.id()).collect();
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|e| e["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids, want_ids);
+    for e in list {
+        let id = &e["id"];
+        for key in ["id", "source", "category", "dose_origin"] {
+            assert!(e[key].is_string(), "{id}: {key} = {}", e[key]);
+        }
+        for lang in ["nl", "en"] {
+            let name = e["name"][lang].as_str().unwrap_or("");
+            assert!(!name.is_empty(), "{id}: name.{lang}");
+        }
+        let dose = e["dose"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{id}: no dose"));
+        for key in [
+            "reps",
+            "sets",
+            "hold_secs",
+            "rest_secs",
+            "sides",
+            "times_per_day",
+            "duration_secs",
+        ] {
+            assert!(
+                dose.contains_key(key),
+                "{id}: dose has no `{key}`: {dose:?}"
+            );
+        }
+        assert!(
+            dose["reps"].is_u64() || dose["duration_secs"].is_u64(),
+            "{id}: neither reps nor duration_secs"
+        );
+    }
+    let find = |id: &str| {
+        list.iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let bridge = &find("hf_bridge")["dose"];
+    assert_eq!(bridge["reps"], 10);
+    assert_eq!(bridge["hold_secs"], 10);
+    assert_eq!(bridge["duration_secs"], Value::Null);
+    let prone = &find("mk_1_prone_lying")["dose"];
+    assert_eq!(prone["duration_secs"], 300);
+    assert_eq!(prone["reps"], Value::Null);
+    assert_eq!(find("hf_bridge")["source"], "000_ab683799f572d549.txt");
+}
+
+#[test]
+fn programs_json_and_human_list_every_program() {
+    let v = ok_json(&["programs", "--json"]);
+    let list = v.as_array().expect("an array");
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|p| p["id"].as_str().unwrap_or(""))
+        .collect();
+    assert!(ids.contains(&"morning_mobility"), "{ids:?}");
+    assert!(ids.contains(&"quick"), "{ids:?}");
+    assert_eq!(ids, shipped().program_ids());
+    for p in list {
+        let n = p["exercises"].as_array().map_or(0, Vec::len);
+        assert!(n > 0, "{}: no exercises", p["id"]);
+        assert!(p["name"]["en"].is_string() && p["name"]["nl"].is_string());
+    }
+
+    let out = run(&["programs"]);
+    out.expect_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), shipped().programs.len(), "{}", out.show());
+    for (line, p) in lines.iter().zip(&shipped().programs) {
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some(p.id()), "{line}");
+        assert_eq!(
+            words.next(),
+            Some(p.items.len().to_string().as_str()),
+            "{line}"
+        );
+        assert_eq!(words.next(), Some("exercises"), "{line}");
+        assert!(line.contains(" min "), "{line}");
+        assert!(line.ends_with(p.name.en.as_str()), "{line}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// plan and sim
+// ---------------------------------------------------------------------------
+
+#[test]
+fn plan_json_runs_to_a_completed_end() {
+    let out = run(&["plan", "quick", "--json"]);
+    out.expect_code(0);
+    let lines = out.json_lines();
+    assert!(lines.len() > 20, "{}", out.show());
+    let last = lines.last().unwrap();
+    assert_eq!(last["action"], "end");
+    assert_eq!(last["reason"], "completed");
+    let ends = lines.iter().filter(|l| l["action"] == "end").count();
+    assert_eq!(ends, 1);
+    let times: Vec<u64> = lines.iter().map(|l| l["t_ms"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time goes back");
+    let first_speak = lines.iter().find(|l| l["action"] == "speak").unwrap();
+    assert!(
+        first_speak["text"].as_str().unwrap().starts_with("Welcome"),
+        "{first_speak}"
+    );
+}
+
+#[test]
+fn plan_speaks_dutch_with_lang_nl() {
+    let nl = run(&["plan", "quick", "--lang", "nl"]);
+    nl.expect_code(0);
+    assert!(nl.stdout.contains("Welkom. Vandaag: "), "{}", nl.show());
+    assert!(!nl.stdout.contains("Welcome"), "{}", nl.show());
+    let en = run(&["plan", "quick"]);
+    en.expect_code(0);
+    assert!(en.stdout.contains("Welcome. Today: "), "{}", en.show());
+    assert!(!en.stdout.contains("Welkom"), "{}", en.show());
+}
+
+#[test]
+fn sim_pain_during_the_bridge_hold_stops_at_once_and_is_journaled() {
+    // Find the bridge's first hold in the uninterrupted run.
+    let plain = run(&["sim", "hf_mobilise_then_stabilise", "--events", "0s:press"]);
+    plain.expect_code(0);
+    let lines = plain.json_lines();
+    let bridge_start = lines
+        .iter()
+        .position(|l| l["event"] == "exercise_started" && l["exercise"] == "hf_bridge")
+        .unwrap_or_else(|| panic!("the bridge never starts\n{}", plain.show()));
+    let hold = lines[bridge_start..]
+        .iter()
+        .find(|l| l["action"] == "speak" && l["phrase"] == "sys.hold")
+        .unwrap_or_else(|| panic!("no hold\n{}", plain.show()));
+    let pain_at = hold["t_ms"].as_u64().unwrap() + 2500;
+
+    let spec = format!("0s:press,{pain_at}ms:heard=pain");
+    let out = run(&["sim", "hf_mobilise_then_stabilise", "--events", &spec]);
+    out.expect_code(0);
+    let lines = out.json_lines();
+    let stop = lines
+        .iter()
+        .position(|l| l["action"] == "stop_speech")
+        .unwrap_or_else(|| panic!("no stop_speech\n{}", out.show()));
+    assert_eq!(lines[stop]["t_ms"], pain_at, "{}", out.show());
+    let safety = lines
+        .iter()
+        .position(|l| l["action"] == "speak" && l["phrase"] == "safety.pain_stops_exercise")
+        .unwrap_or_else(|| panic!("no safety line\n{}", out.show()));
+    assert!(safety > stop, "the safety line comes after stopping speech");
+    assert_eq!(lines[safety]["t_ms"], pain_at);
+    assert_eq!(lines[safety]["priority"], "safety");
+    let pain = lines
+        .iter()
+        .find(|l| l["action"] == "journal" && l["event"] == "pain")
+        .unwrap_or_else(|| panic!("no pain journal\n{}", out.show()));
+    assert_eq!(pain["exercise"], "hf_bridge");
+    assert_eq!(pain["t_ms"], pain_at);
+    // Nothing is counted after the pain in the bridge.
+    let counts_after = lines[safety..]
+        .iter()
+        .filter(|l| {
+            l["action"] == "speak" && l["phrase"].as_str().unwrap_or("").starts_with("sys.count")
+        })
+        .count();
+    assert_eq!(counts_after, 0, "{}", out.show());
+}
+
+#[test]
+fn sim_stop_twice_ends_by_user() {
+    let out = run(&[
+        "sim",
+        "quick",
+        "--events",
+        "0s:press,30s:heard=stop,35s:heard=stop",
+    ]);
+    out.expect_code(0);
+    let lines = out.json_lines();
+    let last = lines.last().unwrap();
+    assert_eq!(last["action"], "end", "{}", out.show());
+    assert_eq!(last["reason"], "ended_by_user", "{}", out.show());
+    assert!(last["t_ms"].as_u64().unwrap() >= 35_000);
+    assert_eq!(lines.iter().filter(|l| l["action"] == "end").count(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_unknown_program_lists_the_available_ones() {
+    let out = run(&["plan", "nope"]);
+    out.expect_code(2)
+        .stderr_has("unknown program `nope`")
+        .stderr_has(&format!(
+            "available: {}",
+            shipped().program_ids().join(", ")
+        ))
+        .stderr_has("fix: ");
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn a_bad_events_spec_names_the_item() {
+    let cases = [
+        (
+            "0s:press,95:heard=pain",
+            "--events item 2 `95:heard=pain`: the time is not like 95s",
+        ),
+        (
+            "0s:press,1s:heard=banana",
+            "--events item 2 `1s:heard=banana`: unknown command after heard=",
+        ),
+        ("0s:jump", "--events item 1 `0s:jump`: unknown action"),
+        ("press", "--events item 1 `press`: no `:`"),
+    ];
+    for (spec, want) in cases {
+        run(&["sim", "quick", "--events", spec])
+            .expect_code(2)
+            .stderr_has(want)
+            .stderr_has("fix: write items as TIME:press");
+    }
+}
+
+#[test]
+fn an_unknown_language_is_refused() {
+    run(&["plan", "quick", "--lang", "de"])
+        .expect_code(2)
+        .stderr_has("unknown language `de`: use `en` or `nl`");
+}
+
+#[test]
+fn a_missing_content_dir_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("no_content");
+    let config = example_config();
+    let out = output(command(&[
+        "--content",
+        dir.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "programs",
+    ]));
+    out.expect_code(2)
+        .stderr_has(&format!("{}: cannot read", dir.display()))
+        .stderr_has("content has 1 problem")
+        .stderr_has("fix: check that the content directory exists");
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("none.toml");
+    let content = content_dir();
+    let out = output(command(&[
+        "--content",
+        content.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "programs",
+    ]));
+    out.expect_code(2)
+        .stderr_has(&format!("{}: cannot read the config", config.display()));
+}
+
+#[test]
+fn check_on_broken_content_exits_1_with_file_and_line() {
+    let s = Scratch::new();
+    let rel = "programs/quick.toml";
+    s.append(rel, "\n[[item]]\nexercise = \"no_such_exercise\"\n");
+    let (line, col) = position(&s.read(rel), "\"no_such_exercise\"", 1, 0);
+    let config = example_config();
+    let out = output(command(&[
+        "--content",
+        s.content().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "check",
+    ]));
+    out.expect_code(1)
+        .stderr_has(&format!(
+            "{}:{line}:{col}: program `quick` names `no_such_exercise`, which is not an exercise",
+            s.path(rel).display()
+        ))
+        .stderr_has("  fix: ");
+    assert!(!out.stdout.contains("ok:"), "{}", out.show());
+}
+
+#[test]
+fn check_passes_on_the_shipped_content() {
+    let out = run(&["check"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.starts_with("ok: 64 exercises, "),
+        "{}",
+        out.show()
+    );
+    let c = shipped();
+    assert!(
+        out.stdout.starts_with(&format!(
+            "ok: {} exercises, {} programs, 0 warnings",
+            c.exercises.len(),
+            c.programs.len()
+        )),
+        "{}",
+        out.show()
+    );
+    assert!(out.stderr.is_empty(), "{}", out.show());
+}
+
+// ---------------------------------------------------------------------------
+// A reader that goes away (`matcoach plan quick | head -1`)
+// ---------------------------------------------------------------------------
+
+fn read_one_line_then_close(args: &[&str]) {
+    let content = content_dir();
+    let config = example_config();
+    let mut all = vec![
+        "--content",
+        content.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let mut child = command(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn matcoach");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.trim().is_empty(), "{args:?}: no first line");
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(
+        status.success(),
+        "{args:?}: a closed stdout is a normal end, got {status}: {stderr}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // `plan quick` may fit in the pipe's buffer; the long plan's JSON (far
+    // more than 64 KiB) cannot, so its writes do hit the closed pipe.
+    read_one_line_then_close(&["plan", "quick"]);
+    read_one_line_then_close(&["plan", "baov_week_three", "--json"]);
+    read_one_line_then_close(&["exercises", "--json"]);
+}

@@ -1,0 +1,476 @@
+//! `config/matcoach.toml` documents every setting with its default; bad
+//! configs are reported with the file, line and a fix.
+
+mod fixtures;
+
+use fixtures::*;
+use matcoach::config::{Config, ConfigError};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn example_text() -> String {
+    std::fs::read_to_string(example_config()).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// The example
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_example_parses_without_warnings_and_documents_the_defaults() {
+    let (c, warnings) =
+        Config::load(&example_config()).unwrap_or_else(|e| panic!("the example must load:\n{e}"));
+    assert!(warnings.is_empty(), "warnings:\n{}", warnings.join("\n"));
+    let d = Config::default();
+    // Field by field first, so that a difference names its place.
+    assert_eq!(
+        c.language, d.language,
+        "`language` differs from the default"
+    );
+    assert_eq!(c.program, d.program, "`program` differs from the default");
+    assert_eq!(
+        c.content_dir, d.content_dir,
+        "`content_dir` differs from the default"
+    );
+    assert_eq!(c.timing, d.timing, "[timing] differs from the defaults");
+    assert_eq!(c.coach, d.coach, "[coach] differs from the defaults");
+    assert_eq!(c.audio, d.audio, "[audio] differs from the defaults");
+    assert_eq!(c.voice, d.voice, "[voice] differs from the defaults");
+    assert_eq!(c.gpio, d.gpio, "[gpio] differs from the defaults");
+    assert_eq!(c.journal, d.journal, "[journal] differs from the defaults");
+    // And as a whole, which also covers sections added later.
+    assert_eq!(c, d, "the example differs from Config::default()");
+    assert_eq!(c.session(), matcoach::session::SessionConfig::default());
+}
+
+/// The keys of `Config`, as `section.key`, read off its pretty `Debug`
+/// output: every field shows there, so a new setting shows up here without
+/// anyone updating a list.
+fn config_keys() -> BTreeSet<String> {
+    let debug = format!("{:#?}", Config::default());
+    let mut keys = BTreeSet::new();
+    let mut path: Vec<String> = Vec::new();
+    for line in debug.lines().skip(1) {
+        let indent = line.len() - line.trim_start().len();
+        let depth = indent / 4;
+        let trimmed = line.trim_start();
+        let Some((name, value)) = trimmed.split_once(": ") else {
+            continue;
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            continue;
+        }
+        path.truncate(depth.saturating_sub(1));
+        if value.ends_with('{') {
+            path.push(name.to_string());
+        } else {
+            let mut key = path.clone();
+            key.push(name.to_string());
+            keys.insert(key.join("."));
+        }
+    }
+    keys
+}
+
+/// The keys the example file sets, as `section.key`.
+fn example_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, table: &toml::Table, out: &mut BTreeSet<String>) {
+        for (k, v) in table {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(t) => walk(&key, t, out),
+                _ => {
+                    out.insert(key);
+                }
+            }
+        }
+    }
+    let table: toml::Table = example_text().parse().unwrap();
+    let mut out = BTreeSet::new();
+    walk("", &table, &mut out);
+    out
+}
+
+#[test]
+fn the_key_list_is_read_correctly_off_config() {
+    // A few keys of each kind, so that the Debug reading cannot silently
+    // come back empty or flat.
+    let keys = config_keys();
+    for k in [
+        "language",
+        "program",
+        "content_dir",
+        "timing.get_ready_secs",
+        "timing.echo_tail_ms",
+        "coach.include_advanced",
+        "audio.volume",
+        "voice.model_dir",
+        "gpio.backend",
+        "gpio.led_pin",
+        "journal.path",
+    ] {
+        assert!(keys.contains(k), "{k} not in {keys:?}");
+    }
+    assert!(keys.len() >= 20, "{keys:?}");
+}
+
+#[test]
+fn the_example_sets_every_key_of_config() {
+    let config = config_keys();
+    let example = example_keys();
+    let missing: Vec<_> = config.difference(&example).collect();
+    let extra: Vec<_> = example.difference(&config).collect();
+    assert!(
+        missing.is_empty(),
+        "config/matcoach.toml does not document {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "config/matcoach.toml sets keys Config does not have: {extra:?}"
+    );
+}
+
+#[test]
+fn every_key_of_the_example_is_known_to_the_parser() {
+    // Each key alone, in its section: no "unknown key" warning.
+    let text = example_text();
+    let table: toml::Table = text.parse().unwrap();
+    for key in example_keys() {
+        let (section, leaf) = match key.split_once('.') {
+            Some((s, l)) => (Some(s), l),
+            None => (None, key.as_str()),
+        };
+        let value = match section {
+            Some(s) => &table[s][leaf],
+            None => &table[leaf],
+        };
+        let doc = match section {
+            Some(s) => format!("[{s}]\n{leaf} = {value}\n"),
+            None => format!("{leaf} = {value}\n"),
+        };
+        let (_, warnings) =
+            Config::parse(Path::new("one.toml"), &doc).unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert!(warnings.is_empty(), "{key}: {warnings:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bad configs
+// ---------------------------------------------------------------------------
+
+enum Want {
+    /// Loads, with exactly this one warning about `key` at the line of
+    /// `needle`.
+    Warning {
+        key: &'static str,
+        needle: &'static str,
+    },
+    /// Fails at `needle` (+ `skip` bytes) with a message and a fix.
+    Error {
+        needle: &'static str,
+        skip: usize,
+        message: &'static str,
+        fix: &'static str,
+    },
+}
+
+struct Bad {
+    name: &'static str,
+    /// (anchor, line start, new line) as for `set_line_in`.
+    edit: (&'static str, &'static str, &'static str),
+    want: Want,
+}
+
+const BAD: &[Bad] = &[
+    Bad {
+        name: "an unknown top-level key",
+        edit: ("", "language = ", "language = \"en\"\nlanguag = \"nl\""),
+        want: Want::Warning {
+            key: "languag",
+            needle: "languag = ",
+        },
+    },
+    Bad {
+        name: "an unknown key in [timing]",
+        edit: ("", "[timing]", "[timing]\nfoo = 1"),
+        want: Want::Warning {
+            key: "timing.foo",
+            needle: "foo = 1",
+        },
+    },
+    Bad {
+        name: "language = \"de\"",
+        edit: ("", "language = ", "language = \"de\""),
+        want: Want::Error {
+            needle: "language = \"de\"",
+            skip: 11,
+            message: "unknown variant `de`, expected `en` or `nl`",
+            fix: "use one of the values the message lists",
+        },
+    },
+    Bad {
+        name: "audio.volume = 3.0",
+        edit: ("[audio]", "volume = ", "volume = 3.0"),
+        want: Want::Error {
+            needle: "volume = 3.0",
+            skip: 0,
+            message: "`audio.volume` = 3 is outside 0.0 to 1.0",
+            fix: "use a value from 0.0 (silent) to 1.0 (full)",
+        },
+    },
+    Bad {
+        name: "audio.volume = -0.5",
+        edit: ("[audio]", "volume = ", "volume = -0.5"),
+        want: Want::Error {
+            needle: "volume = -0.5",
+            skip: 0,
+            message: "`audio.volume` = -0.5 is outside 0.0 to 1.0",
+            fix: "use a value from 0.0 (silent) to 1.0 (full)",
+        },
+    },
+    Bad {
+        name: "audio.volume = nan",
+        edit: ("[audio]", "volume = ", "volume = nan"),
+        want: Want::Error {
+            needle: "volume = nan",
+            skip: 0,
+            message: "`audio.volume` = NaN is outside 0.0 to 1.0",
+            fix: "use a value from 0.0 (silent) to 1.0 (full)",
+        },
+    },
+    Bad {
+        name: "timing.get_ready_secs = 0",
+        edit: ("[timing]", "get_ready_secs = ", "get_ready_secs = 0"),
+        want: Want::Error {
+            needle: "get_ready_secs = 0",
+            skip: 0,
+            message: "`timing.get_ready_secs` is 0",
+            fix: "use a whole number above zero",
+        },
+    },
+    Bad {
+        name: "timing.long_press_ms = 100",
+        edit: ("[timing]", "long_press_ms = ", "long_press_ms = 100"),
+        want: Want::Error {
+            needle: "long_press_ms = 100",
+            skip: 0,
+            message: "`timing.long_press_ms` = 100 is too short to tell from a normal press",
+            fix: "use at least 500",
+        },
+    },
+    Bad {
+        name: "gpio.button_pin = 40",
+        edit: ("[gpio]", "button_pin = ", "button_pin = 40"),
+        want: Want::Error {
+            needle: "button_pin = 40",
+            skip: 0,
+            message: "`gpio.button_pin` = 40 is not a GPIO pin of the 40-pin header",
+            fix: "use a BCM number from 0 to 27",
+        },
+    },
+    Bad {
+        name: "button and LED on the same pin",
+        edit: ("[gpio]", "led_pin = ", "led_pin = 17"),
+        want: Want::Error {
+            needle: "led_pin = 17",
+            skip: 0,
+            message: "the button and the LED both use GPIO 17",
+            fix: "give the LED its own pin",
+        },
+    },
+    Bad {
+        name: "an empty program",
+        edit: ("", "program = ", "program = \" \""),
+        want: Want::Error {
+            needle: "program = \" \"",
+            skip: 0,
+            message: "`program` is empty",
+            fix: "name a program (see `matcoach programs`)",
+        },
+    },
+    Bad {
+        name: "a string where a number is expected",
+        edit: ("[timing]", "gap_ms = ", "gap_ms = \"700\""),
+        want: Want::Error {
+            needle: "gap_ms = \"700\"",
+            skip: 9,
+            message: "invalid type: string \"700\", expected u32",
+            fix: "give the value the type the message asks for",
+        },
+    },
+    Bad {
+        name: "a pin number too big for its type",
+        edit: ("[gpio]", "button_pin = ", "button_pin = 300"),
+        want: Want::Error {
+            needle: "button_pin = 300",
+            skip: 13,
+            message: "invalid value: integer `300`, expected u8",
+            fix: "give the value the type the message asks for",
+        },
+    },
+    Bad {
+        name: "broken TOML syntax",
+        edit: ("", "[timing]", "[timing"),
+        want: Want::Error {
+            needle: "[timing\n",
+            skip: 7,
+            message: "unclosed table, expected `]`",
+            fix: "fix the TOML syntax here",
+        },
+    },
+];
+
+fn check_bad(case: &Bad, path: &Path) -> Result<(), String> {
+    let (anchor, starts, new_line) = case.edit;
+    let text = set_line_in(&example_text(), anchor, starts, new_line);
+    std::fs::write(path, &text).unwrap();
+    let got = Config::load(path);
+    match (&case.want, got) {
+        (Want::Warning { key, needle }, Ok((_, warnings))) => {
+            let (line, _) = position(&text, needle, 1, 0);
+            let want = format!(
+                "{}:{line}: warning: unknown key `{key}` is ignored; check its spelling against config/matcoach.toml",
+                path.display()
+            );
+            if warnings != [want.clone()] {
+                return Err(format!("want [{want:?}], got {warnings:#?}"));
+            }
+            Ok(())
+        }
+        (
+            Want::Error {
+                needle,
+                skip,
+                message,
+                fix,
+            },
+            Err(e),
+        ) => {
+            let (line, col) = position(&text, needle, 1, *skip);
+            let shown = e.to_string();
+            let ConfigError::Invalid {
+                line: l, column: c, ..
+            } = &e
+            else {
+                return Err(format!("not an Invalid error: {shown}"));
+            };
+            if (*l, *c) != (line, col) {
+                return Err(format!("at {l}:{c}, want {line}:{col}: {shown}"));
+            }
+            let head = format!("{}:{line}:{col}: ", path.display());
+            let mut lines = shown.lines();
+            let first = lines.next().unwrap_or("");
+            if !(first.starts_with(&head) && first.contains(message)) {
+                return Err(format!("want `{head}…{message}…`, got:\n{shown}"));
+            }
+            let second = lines.next().unwrap_or("");
+            if !(second.starts_with("  fix: ") && second.contains(fix)) {
+                return Err(format!("want `  fix: …{fix}…`, got:\n{shown}"));
+            }
+            Ok(())
+        }
+        (_, Ok((c, w))) => Err(format!("loaded: {c:?}, warnings {w:?}")),
+        (_, Err(e)) => Err(format!("failed: {e}")),
+    }
+}
+
+#[test]
+fn bad_configs_are_reported_with_file_line_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let failures: Vec<String> = BAD
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let path = dir.path().join(format!("bad_{i}.toml"));
+            check_bad(c, &path)
+                .err()
+                .map(|e| format!("[{}] {e}", c.name))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        BAD.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn a_missing_config_is_a_read_error_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.toml");
+    let e = Config::load(&path).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!("{}: cannot read the config: ", path.display())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\n  fix: check the path, or pass --config FILE"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_empty_config_is_all_defaults() {
+    let (c, w) = Config::parse(Path::new("empty.toml"), "").unwrap();
+    assert_eq!(c, Config::default());
+    assert!(w.is_empty());
+}
+
+#[test]
+fn an_unknown_key_is_reported_at_its_own_line_when_another_section_has_that_key() {
+    let text = set_line_in(
+        &example_text(),
+        "[journal]",
+        "[journal]",
+        "[journal]\nenabled = true",
+    );
+    let (_, warnings) = Config::parse(Path::new("c.toml"), &text).unwrap();
+    let (line, _) = position(&text, "[journal]\nenabled = true", 1, 10);
+    assert_eq!(
+        warnings,
+        [format!(
+            "c.toml:{line}: warning: unknown key `journal.enabled` is ignored; check its spelling against config/matcoach.toml"
+        )]
+    );
+}
+
+#[test]
+fn an_unknown_section_is_reported_at_its_header() {
+    let text = set_line_in(
+        &example_text(),
+        "",
+        "[timing]",
+        "[timings]\nget_ready_secs = 15\n\n[timing]",
+    );
+    let (_, warnings) = Config::parse(Path::new("c.toml"), &text).unwrap();
+    let (line, _) = position(&text, "[timings]", 1, 0);
+    assert_eq!(
+        warnings,
+        [format!(
+            "c.toml:{line}: warning: unknown key `timings` is ignored; check its spelling against config/matcoach.toml"
+        )]
+    );
+}
+
+#[test]
+fn a_shared_pin_is_reported_at_the_key_that_is_in_the_file() {
+    let text = "# my config\n\n[gpio]\nbutton_pin = 27\n";
+    let e = Config::parse(Path::new("c.toml"), text).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("c.toml:4:1: the button and the LED both use GPIO 27"),
+        "{e}"
+    );
+}
