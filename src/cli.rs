@@ -65,6 +65,16 @@ enum Cmd {
         /// e.g. 0s:press,95s:heard=pain,140s:heard=stop,150s:press,400s:long_press
         #[arg(long, value_name = "SPEC")]
         events: Option<String>,
+        /// Adapt today's program from this journal and write the session to
+        /// it (PROGRAM may then be `auto`: the daily rotation)
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// The day the session is on (with --db; default: today)
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<matcoach::journal::Date>,
+        /// Real seconds per virtual second while writing the journal
+        #[arg(long, hide = true)]
+        pace: Option<f64>,
     },
     /// A real-time session in the terminal (space = button, keys = voice),
     /// spoken through the default sound device when there is one
@@ -111,8 +121,81 @@ enum Cmd {
     },
     /// List the sound output and input devices
     Devices,
+    /// Stream a WAV file through the listening pipeline, as fast as it can;
+    /// prints one JSON object per command heard
+    Hear {
+        file: PathBuf,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// vosk or pocketsphinx (default: the config's)
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<matcoach::voice::Engine>,
+        /// What the coach played meanwhile, for echo cancellation
+        #[arg(long, value_name = "REF.wav")]
+        playback: Option<PathBuf>,
+        /// JSON lines (the default is the same; kept for scripts)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download and install the speech-recognition model for a language
+    SetupModel {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Lang,
+        /// Install from a zip downloaded by hand instead
+        #[arg(long, value_name = "ZIP")]
+        from: Option<PathBuf>,
+    },
+    /// Listen on the microphone and print the commands heard (ctrl-c ends)
+    Listen {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<matcoach::voice::Engine>,
+    },
     /// Validate the content and the config; non-zero exit on errors
     Check,
+    /// The journal: sessions with their length and pain, weekly adherence
+    History {
+        #[arg(long)]
+        json: bool,
+        /// Only sessions from this day on
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<matcoach::journal::Date>,
+        /// Print the sessions as CSV instead
+        #[arg(long, value_name = "FORMAT", value_parser = ["csv"])]
+        export: Option<String>,
+        /// The journal (default: the config's journal.path)
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Count adherence up to this day instead of today
+        #[arg(long, hide = true, value_parser = parse_date)]
+        today: Option<matcoach::journal::Date>,
+    },
+    /// The McKenzie phase: show it, or move on to the next (never after pain)
+    Phase {
+        #[arg(value_enum)]
+        action: Option<PhaseAction>,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+    /// The startgetal: tested maxima, enter one, or plan a max test
+    Calibrate {
+        /// Enter a maximum you tested yourself, e.g. sr_abdominals=30
+        #[arg(long, value_name = "EXERCISE=MAX")]
+        set: Vec<String>,
+        /// Make the next strength session a max test
+        #[arg(long)]
+        next: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+}
+
+fn parse_engine(s: &str) -> Result<matcoach::voice::Engine, String> {
+    matcoach::voice::Engine::parse(s)
+        .ok_or_else(|| format!("unknown engine `{s}`: use `vosk` or `pocketsphinx`"))
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -222,7 +305,23 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             program,
             lang,
             events,
+            db,
+            date,
+            pace,
         } => {
+            if db.is_some()
+                || date.is_some()
+                || pace.is_some()
+                || program == matcoach::adapt::AUTO
+                || program == matcoach::adapt::MAX_TEST
+            {
+                let opts = SimJournal {
+                    db: db.as_deref(),
+                    date: *date,
+                    pace: *pace,
+                };
+                return sim_journaled(args, program, *lang, events.as_deref(), &opts);
+            }
             let l = load(args)?;
             let mut s = session_for(&l, program, *lang)?;
             let events = match events {
@@ -348,6 +447,79 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Devices => devices(),
+        Cmd::Hear {
+            file,
+            lang,
+            engine,
+            playback,
+            json: _,
+        } => {
+            let config = load_config(args)?;
+            let lang = lang.unwrap_or(config.language);
+            let engine = engine.unwrap_or(config.voice.engine);
+            hear(&config, file, lang, engine, playback.as_deref())
+        }
+        Cmd::SetupModel { lang, from } => {
+            let config = load_config(args)?;
+            let info = matcoach::voice::model::info(*lang);
+            let dest = matcoach::voice::model::model_dir(&config.voice, *lang);
+            let installed = match from {
+                Some(zip) => matcoach::voice::model::setup_from_file(info, zip, &dest)?,
+                None => {
+                    eprintln!("downloading {} into {}", info.url, dest.display());
+                    let mut last = 0;
+                    let mut progress = |done: u64, total: Option<u64>| {
+                        let step = done / (1 << 20);
+                        if step != last || done == 0 {
+                            last = step;
+                            match total {
+                                Some(t) if t > 0 => eprint!(
+                                    "\r  {:>5.1} of {:.1} MB ({:>3}%)",
+                                    done as f64 / 1e6,
+                                    t as f64 / 1e6,
+                                    done * 100 / t
+                                ),
+                                _ => eprint!("\r  {:>5.1} MB", done as f64 / 1e6),
+                            }
+                        }
+                    };
+                    let r = matcoach::voice::model::setup(info, &dest, &mut progress);
+                    eprintln!();
+                    r?
+                }
+            };
+            outln!("installed {} in {}", info.name, installed.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Listen { lang, engine } => {
+            let config = load_config(args)?;
+            let lang = lang.unwrap_or(config.language);
+            let engine = engine.unwrap_or(config.voice.engine);
+            listen(&config, lang, engine)
+        }
+        Cmd::History {
+            json,
+            since,
+            export,
+            db,
+            today,
+        } => {
+            let opts = HistoryOptions {
+                json: *json,
+                since: *since,
+                csv: export.is_some(),
+                db: db.as_deref(),
+                today: *today,
+            };
+            history(args, &opts)
+        }
+        Cmd::Phase { action, db } => phase(args, *action, db.as_deref()),
+        Cmd::Calibrate {
+            set,
+            next,
+            json,
+            db,
+        } => calibrate(args, set, *next, *json, db.as_deref()),
     }
 }
 
@@ -529,4 +701,561 @@ fn devices() -> Result<ExitCode> {
 #[cfg(not(feature = "speaker-rodio"))]
 fn devices() -> Result<ExitCode> {
     bail!("this build has no sound support\n  fix: build with the default features (cargo build --release)")
+}
+
+/// A WAV file as 16 kHz mono samples.
+fn read_16k(path: &std::path::Path) -> Result<Vec<i16>> {
+    use matcoach::voice::resample::{to_i16, Resampler};
+    let clip = matcoach::audio::Clip::read_wav(path)?;
+    let mut out = Vec::new();
+    let samples = matcoach::audio::analysis::to_f32(&clip.samples);
+    Resampler::new(clip.rate, matcoach::voice::RATE).process(&samples, &mut out);
+    Ok(to_i16(&out))
+}
+
+fn hear(
+    config: &Config,
+    file: &std::path::Path,
+    lang: Lang,
+    engine: matcoach::voice::Engine,
+    playback: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let mic = read_16k(file)?;
+    let reference = match playback {
+        Some(p) => read_16k(p)?,
+        None => Vec::new(),
+    };
+    let mut pipeline =
+        matcoach::voice::open_pipeline(engine, lang, &config.voice, playback.is_some())?;
+    let started = std::time::Instant::now();
+    // The daemon's chunking: 10 ms at a time, the reference alongside.
+    let chunk = (matcoach::voice::RATE / 100) as usize;
+    let mut heard = Vec::new();
+    for (i, part) in mic.chunks(chunk).enumerate() {
+        let from = (i * chunk).min(reference.len());
+        let to = (from + part.len()).min(reference.len());
+        heard.extend(pipeline.push(part, &reference[from..to])?);
+    }
+    heard.extend(pipeline.finish()?);
+    let took = started.elapsed().as_secs_f64();
+    for d in &heard {
+        outln!("{}", serde_json::to_string(d)?);
+    }
+    let audio = mic.len() as f64 / f64::from(matcoach::voice::RATE);
+    eprintln!(
+        "{:.1} s of audio in {:.2} s (real-time factor {:.3}); {} command{} heard",
+        audio,
+        took,
+        if audio > 0.0 { took / audio } else { 0.0 },
+        heard.len(),
+        if heard.len() == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn listen(config: &Config, lang: Lang, engine: matcoach::voice::Engine) -> Result<ExitCode> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let stop = Arc::new(AtomicBool::new(false));
+    let voice = config.voice.clone();
+    let device = voice.input_device.clone();
+    eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
+    let worker = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            matcoach::voice::capture::listen(
+                device,
+                || matcoach::voice::open_pipeline(engine, lang, &voice, false),
+                None,
+                tx,
+                stop,
+                |d| {
+                    if let Ok(line) = serde_json::to_string(d) {
+                        // A closed stdout only means nobody reads along.
+                        let _ = writeln!(std::io::stdout().lock(), "{line}");
+                    }
+                },
+            )
+        }
+    });
+    // Device news arrive as inputs; show them.
+    while let Some(input) = rx.blocking_recv() {
+        match input {
+            matcoach::session::Input::DeviceLost(d) => eprintln!("{d:?} lost; retrying"),
+            matcoach::session::Input::DeviceBack(d) => eprintln!("{d:?} back"),
+            _ => {}
+        }
+    }
+    match worker.join() {
+        Ok(result) => result?,
+        Err(_) => bail!("the listening thread failed"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------
+// The journal: `sim --db/--date`, `history`, `phase`, `calibrate`
+// (src/journal/, src/adapt.rs)
+// ---------------------------------------------------------------------------
+
+use matcoach::adapt;
+use matcoach::app::Journal as _;
+use matcoach::journal::{self, report, Date, JournalStore, JournalWriter, OpenOptions, Source};
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PhaseAction {
+    /// Move on to the next phase (refused after a session with pain)
+    Next,
+    /// Go back a phase (003: when the pain returns)
+    Back,
+    /// Begin the McKenzie program at the acute phase
+    Start,
+    /// Stop following the McKenzie program
+    Stop,
+}
+
+/// The journal file: --db, else the config's journal.path, else the
+/// default place.
+fn journal_path(config: &Config, db: Option<&std::path::Path>) -> Result<PathBuf> {
+    match db {
+        Some(p) => Ok(p.to_path_buf()),
+        None => Ok(journal::resolve_path(&config.journal.path)?),
+    }
+}
+
+struct SimJournal<'a> {
+    db: Option<&'a std::path::Path>,
+    date: Option<Date>,
+    pace: Option<f64>,
+}
+
+/// `matcoach sim` with a journal: today's program adapted from it, the
+/// session written to it event by event. A journal that cannot be written
+/// does not stop the session: the output is complete, the problem is on
+/// stderr, and the exit code is 3.
+fn sim_journaled(
+    args: &Args,
+    program: &str,
+    lang: Option<Lang>,
+    events: Option<&str>,
+    opts: &SimJournal,
+) -> Result<ExitCode> {
+    let l = load(args)?;
+    if opts.db.is_none() && (opts.date.is_some() || opts.pace.is_some()) {
+        bail!("--date and --pace need --db: they place the session in a journal\n  fix: add --db PATH (a scratch file is fine), or leave them out");
+    }
+    if let Some(p) = opts.pace {
+        if !(p.is_finite() && (0.0..=10.0).contains(&p)) {
+            bail!("--pace {p} is outside 0 to 10\n  fix: give real seconds per virtual second, e.g. 0.001");
+        }
+    }
+    let scripted = match events {
+        Some(spec) => sim::parse_spec(spec)?,
+        None => vec![ScriptedEvent {
+            at: Duration::ZERO,
+            what: UserAction::Press,
+        }],
+    };
+    let rules = adapt::Rules::from_config(&l.config.journal);
+    let date = opts.date.unwrap_or_else(journal::today);
+    let mut store = None;
+    let mut trouble = false;
+    let mut open_error = None;
+    if let Some(path) = opts.db {
+        match JournalStore::open(path, &OpenOptions::default()) {
+            Ok(opened) => {
+                if let Some(r) = &opened.recovered {
+                    eprintln!("matcoach: warning: {r}");
+                }
+                store = Some(opened.store);
+            }
+            Err(e) => {
+                eprintln!("matcoach: warning: {e}");
+                eprintln!("matcoach: the session goes on without the journal's history");
+                trouble = true;
+                open_error = Some(e);
+            }
+        }
+    }
+    let history = match store.as_ref().map(|s| s.history(None)) {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => {
+            eprintln!("matcoach: warning: {e}");
+            trouble = true;
+            journal::History::default()
+        }
+        None => journal::History::default(),
+    };
+    let today = adapt::plan(&l.content, &rules, &history, date, program)?;
+    let lang = lang.unwrap_or(l.config.language);
+    let cfg = l.config.session();
+    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.maxima)?;
+    let mut s = Session::new(
+        script,
+        cfg,
+        l.content.phrases.clone(),
+        l.content.safety.clone(),
+    );
+    let scripted = today.events(&scripted);
+    let records = sim::run(&mut s, &scripted, Duration::from_secs(6 * 3600));
+    outln!("{}", today.to_json());
+    let Some(path) = opts.db else {
+        print_records(&records, true)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    // Sessions of a simulated day start at 09:00, or a minute after the
+    // day's last one.
+    let nine = date.at_midnight().plus(Duration::from_secs(9 * 3600));
+    let base = match store.as_ref().map(|s| s.last_on(date)) {
+        Some(Ok(Some(last))) => nine.max(last.plus(Duration::from_secs(60))),
+        _ => nine,
+    };
+    let mut writer = match store {
+        Some(store) => JournalWriter::new(store),
+        None => JournalWriter::start(path, &OpenOptions::default()).writer,
+    };
+    writer.begin(base, Some(today.note(Source::Sim)));
+    let presses: Vec<Duration> = scripted
+        .iter()
+        .filter(|e| matches!(e.what, UserAction::Press | UserAction::LongPress))
+        .map(|e| e.at)
+        .collect();
+    let mut next_press = presses.iter().peekable();
+    let t0 = std::time::Instant::now();
+    // A closed stdout (`| head`) must not cut the journal short: the
+    // session is written to its end either way.
+    let mut out_error: Option<std::io::Error> = None;
+    for r in &records {
+        while let Some(at) = next_press.next_if(|at| **at <= r.t) {
+            writer.button_pressed(*at);
+        }
+        if let Some(pace) = opts.pace {
+            let due = t0 + r.t.mul_f64(pace);
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        if let Action::Journal(e) = &r.action {
+            writer.record(r.t, e);
+        }
+        if out_error.is_none() {
+            out_error = writeln!(std::io::stdout().lock(), "{}", r.to_json()).err();
+        }
+    }
+    let report = writer.finish();
+    if let Some(e) = out_error {
+        return Err(e.into());
+    }
+    for e in report
+        .faults_seen
+        .iter()
+        .filter(|e| Some(*e) != open_error.as_ref())
+    {
+        eprintln!("matcoach: journal: {e}");
+    }
+    if report.complete() && !trouble && report.faults_seen.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !report.complete() {
+        eprintln!(
+            "matcoach: the session ran to its end, but the journal is incomplete: {} written, {} not written, {} lost ({})",
+            report.written,
+            report.waiting,
+            report.lost,
+            path.display()
+        );
+    }
+    Ok(ExitCode::from(3))
+}
+
+struct HistoryOptions<'a> {
+    json: bool,
+    since: Option<Date>,
+    csv: bool,
+    db: Option<&'a std::path::Path>,
+    today: Option<Date>,
+}
+
+fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
+    let config = load_config(args)?;
+    let path = journal_path(&config, o.db)?;
+    let opened = JournalStore::open_existing(&path)?;
+    if let Some(r) = &opened.recovered {
+        eprintln!("matcoach: warning: {r}");
+    }
+    let h = opened.store.history(None)?;
+    let sessions: Vec<journal::SessionInfo> = h
+        .sessions
+        .iter()
+        .filter(|s| o.since.is_none_or(|d| s.day >= d))
+        .cloned()
+        .collect();
+    let today = o.today.unwrap_or_else(journal::today);
+    let adherence = report::adherence(&h, today, config.journal.weekly_goal_days, 8);
+    let startgetal: std::collections::BTreeMap<String, u32> = h
+        .maxima
+        .values()
+        .map(|m| (m.exercise.clone(), adapt::startgetal(m.max_reps)))
+        .collect();
+    if o.csv {
+        write!(std::io::stdout().lock(), "{}", report::csv(&sessions))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if o.json {
+        let v = report::json(&h, &sessions, &adherence, &startgetal);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if sessions.is_empty() {
+        match o.since {
+            Some(d) => outln!("no sessions since {d} ({})", path.display()),
+            None => outln!("no sessions yet ({})", path.display()),
+        }
+    } else {
+        write!(std::io::stdout().lock(), "{}", report::table(&sessions))?;
+    }
+    let from = o
+        .since
+        .unwrap_or(today.add_days(-27))
+        .max(today.add_days(-90))
+        .min(today);
+    let spark = report::sparkline(&report::daily_minutes(&h, from, today));
+    outln!();
+    write!(
+        std::io::stdout().lock(),
+        "{}",
+        report::adherence_lines(&adherence, &spark, from, today)
+    )?;
+    if let Some(p) = &h.phase {
+        if let Some(phase) = p.phase {
+            outln!(
+                "McKenzie phase: {} (since {})",
+                journal::queries::phase_name(phase),
+                p.since.date()
+            );
+        }
+    }
+    if !startgetal.is_empty() {
+        let list: Vec<String> = h
+            .maxima
+            .values()
+            .map(|m| {
+                format!(
+                    "{} {} (max {})",
+                    m.exercise,
+                    adapt::startgetal(m.max_reps),
+                    m.max_reps
+                )
+            })
+            .collect();
+        outln!("startgetal: {}", list.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn phase(
+    args: &Args,
+    action: Option<PhaseAction>,
+    db: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let l = load(args)?;
+    let path = journal_path(&l.config, db)?;
+    let describe = |phase: content::Phase| {
+        let name = journal::queries::phase_name(phase);
+        match adapt::phase_program(&l.content, phase) {
+            Some(p) => format!("{name}: program {} ({})", p.id(), p.name.en.as_str()),
+            None => name.to_string(),
+        }
+    };
+    let Some(action) = action else {
+        let h = match JournalStore::open_existing(&path) {
+            Ok(o) => o.store.history(None)?,
+            Err(journal::JournalError::Missing { .. }) => journal::History::default(),
+            Err(e) => return Err(e.into()),
+        };
+        match h.current_phase() {
+            Some(p) => {
+                let since = h.phase.as_ref().map(|x| x.since.date());
+                outln!(
+                    "McKenzie phase {}{}",
+                    describe(p),
+                    since.map(|d| format!(", since {d}")).unwrap_or_default()
+                );
+                match adapt::may_advance(&h) {
+                    Ok(next) => outln!(
+                        "next: {} (`matcoach phase next` once you feel clearly better)",
+                        journal::queries::phase_name(next)
+                    ),
+                    Err(adapt::PhaseError::AtLast) => {
+                        outln!("this is the last phase: keep it up as a daily habit")
+                    }
+                    Err(e) => outln!("{e}"),
+                }
+            }
+            None => outln!(
+                "not following the McKenzie program; `matcoach phase start` begins with the acute phase"
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let opened = JournalStore::open(&path, &OpenOptions::default())?;
+    if let Some(r) = &opened.recovered {
+        eprintln!("matcoach: warning: {r}");
+    }
+    let mut store = opened.store;
+    let h = store.history(None)?;
+    let (to, reason) = match action {
+        PhaseAction::Next => match adapt::may_advance(&h) {
+            Ok(p) => (Some(p), "matcoach phase next"),
+            Err(e) => {
+                eprintln!("matcoach: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        PhaseAction::Back => match adapt::may_go_back(&h) {
+            Ok(p) => (Some(p), "matcoach phase back"),
+            Err(e) => {
+                eprintln!("matcoach: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        PhaseAction::Start => (Some(content::Phase::Acute), "matcoach phase start"),
+        PhaseAction::Stop => (None, "matcoach phase stop"),
+    };
+    store.set_phase(to, reason, journal::local_now())?;
+    match to {
+        Some(p) => outln!("McKenzie phase {}", describe(p)),
+        None => outln!("no longer following the McKenzie program"),
+    }
+    if l.config.program != adapt::AUTO {
+        outln!(
+            "note: the config's program is `{}`; set program = \"auto\" for the coach to follow the phase",
+            l.config.program
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate(
+    args: &Args,
+    set: &[String],
+    next: bool,
+    json: bool,
+    db: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let l = load(args)?;
+    let path = journal_path(&l.config, db)?;
+    let testable: Vec<&content::Exercise> = l
+        .content
+        .exercises
+        .iter()
+        .map(|d| &d.value)
+        .filter(|e| e.dose.startgetal == Some(true))
+        .collect();
+    let mut entries = Vec::new();
+    for item in set {
+        let (ex, n) = item.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!(
+                "--set `{item}`: no `=`\n  fix: write EXERCISE=MAX, e.g. sr_abdominals=30"
+            )
+        })?;
+        let ex = ex.trim();
+        if !testable.iter().any(|e| e.id() == ex) {
+            bail!(
+                "--set `{item}`: `{ex}` is not a startgetal exercise\n  fix: use one of {}",
+                testable
+                    .iter()
+                    .map(|e| e.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let n: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| {
+                anyhow::anyhow!("--set `{item}`: the maximum must be a whole number from 1 to 500\n  fix: give the repetitions you managed, e.g. {ex}=30")
+            })?;
+        entries.push((ex.to_string(), n));
+    }
+    let h = if entries.is_empty() && !next {
+        match JournalStore::open_existing(&path) {
+            Ok(o) => o.store.history(None)?,
+            Err(journal::JournalError::Missing { .. }) => journal::History::default(),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        let opened = JournalStore::open(&path, &OpenOptions::default())?;
+        if let Some(r) = &opened.recovered {
+            eprintln!("matcoach: warning: {r}");
+        }
+        let mut store = opened.store;
+        let now = journal::local_now();
+        for (ex, n) in &entries {
+            store.set_max(ex, *n, now)?;
+        }
+        if next {
+            store.request_max_test(now)?;
+        }
+        store.history(None)?
+    };
+    if json {
+        let v: Vec<_> = testable
+            .iter()
+            .map(|e| {
+                let m = h.maxima.get(e.id());
+                serde_json::json!({
+                    "exercise": e.id(),
+                    "max": m.map(|m| m.max_reps),
+                    "source": m.map(|m| m.source.clone()),
+                    "at": m.map(|m| m.at),
+                    "startgetal": m.map(|m| adapt::startgetal(m.max_reps)),
+                    "reps_until_tested": e.dose.reps,
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "exercises": v,
+                "max_test_requested": h.max_test_requested,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &testable {
+        match h.maxima.get(e.id()) {
+            Some(m) => outln!(
+                "{:<20} max {:>3} ({}, {})  startgetal {:>2}: {} sets of {}",
+                e.id(),
+                m.max_reps,
+                m.source.replace('_', " "),
+                m.at.date(),
+                adapt::startgetal(m.max_reps),
+                e.dose.sets_or_one(),
+                adapt::startgetal(m.max_reps)
+            ),
+            None => outln!(
+                "{:<20} not tested: {} repetitions, the cautious start",
+                e.id(),
+                e.dose.reps.map_or(1, |r| r.get())
+            ),
+        }
+    }
+    if h.max_test_requested.is_some() {
+        outln!("a max test is planned for the next strength day (program = \"auto\")");
+    }
+    outln!(
+        "a max test: `{}` as the program (004: as many as you can; say stop after the last one)",
+        adapt::MAX_TEST
+    );
+    Ok(ExitCode::SUCCESS)
 }

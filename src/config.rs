@@ -172,18 +172,32 @@ impl Default for Audio {
 pub struct Voice {
     /// Listen for voice commands at all.
     pub enabled: bool,
+    /// The recogniser: "vosk" (default) or "pocketsphinx" (English only).
+    pub engine: crate::voice::Engine,
     /// Input device name ("default" = the system's default).
     pub input_device: String,
-    /// Directory of the speech-recognition model ("" = the default place).
-    pub model_dir: PathBuf,
+    /// Where `matcoach setup-model` puts models ("" = the default place).
+    pub models_dir: PathBuf,
+    /// A specific model directory per language ("" = the one in models_dir).
+    pub model_en: PathBuf,
+    pub model_nl: PathBuf,
+    /// Cancel the coach's own voice from the microphone signal.
+    pub echo_cancellation: bool,
+    /// Lowest word confidence accepted as a command (0 to 1).
+    pub min_confidence: f32,
 }
 
 impl Default for Voice {
     fn default() -> Self {
         Voice {
             enabled: true,
+            engine: crate::voice::Engine::Vosk,
             input_device: "default".into(),
-            model_dir: PathBuf::new(),
+            models_dir: PathBuf::new(),
+            model_en: PathBuf::new(),
+            model_nl: PathBuf::new(),
+            echo_cancellation: true,
+            min_confidence: 0.6,
         }
     }
 }
@@ -218,11 +232,45 @@ impl Default for Gpio {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Journal {
-    /// The journal database ("" = the default place).
+    /// The journal database ("" = the default place:
+    /// $XDG_DATA_HOME/matcoach/journal.sqlite or
+    /// ~/.local/share/matcoach/journal.sqlite).
     pub path: PathBuf,
+    /// An exercise that hurt is left out (or replaced by its easier variant)
+    /// until this many sessions without pain have passed (at least 1).
+    pub pain_free_sessions: u32,
+    /// With `program = "auto"`: the mobility programs taken in turn on the
+    /// days without strength work.
+    pub rotation: Vec<String>,
+    /// With `program = "auto"`: the strength program (with its warm-up), on
+    /// up to `strength_days_per_week` days, never two days running ("" =
+    /// none).
+    pub strength_program: String,
+    pub strength_days_per_week: u32,
+    /// `matcoach history`: a week counts in the streak when you practised on
+    /// at least this many days (1 to 7).
+    pub weekly_goal_days: u32,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            path: PathBuf::new(),
+            pain_free_sessions: 3,
+            rotation: vec![
+                "morning_mobility".into(),
+                "sr_warmup".into(),
+                "th_mobility_and_stretching".into(),
+                "th_posture_awareness".into(),
+            ],
+            strength_program: "sr_warmup_and_strength".into(),
+            strength_days_per_week: 3,
+            weekly_goal_days: 3,
+        }
+    }
 }
 
 impl Config {
@@ -348,6 +396,16 @@ impl Config {
                     self.speech.rate_wpm
                 ),
                 "use a speaking rate from 80 to 400 words per minute (calm is about 150)".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.voice.min_confidence) || self.voice.min_confidence.is_nan() {
+            return Err(err(
+                "voice.min_confidence",
+                format!(
+                    "`voice.min_confidence` = {} is outside 0.0 to 1.0",
+                    self.voice.min_confidence
+                ),
+                "use a value from 0.0 to 1.0 (the default is 0.6)".into(),
             ));
         }
         if self.program.trim().is_empty() {

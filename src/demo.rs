@@ -148,7 +148,10 @@ fn shower(raw: bool) -> impl FnMut(Shown) + Send + 'static {
 enum Keep {
     None,
     #[cfg(feature = "speaker-rodio")]
-    Device(matcoach::audio::output::RodioOutput),
+    Device(
+        matcoach::audio::output::RodioOutput,
+        Option<matcoach::voice::capture::Reference>,
+    ),
     File(FileSink),
 }
 
@@ -197,14 +200,21 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
         Sound::Device(speech) => device_speaker(speech, &session, content, config, &tx, raw)
             .unwrap_or_else(|why| (text_only(Some(why)), Keep::None)),
     };
+    let mut keep = keep;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listener = start_listening(config, lang, &mut keep, &tx, &stop, raw);
     let result = rt.block_on(run_async(session, raw, speaker, tx, rx));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(l) = listener {
+        let _ = l.join();
+    }
     match keep {
         Keep::File(sink) => {
             let path = sink.finish()?;
             say(false, &format!("sound written to {}", path.display()));
         }
         #[cfg(feature = "speaker-rodio")]
-        Keep::Device(out) => {
+        Keep::Device(out, _) => {
             // Let the goodbye be heard before the stream closes.
             std::thread::sleep(Duration::from_millis(2500));
             drop(out);
@@ -212,6 +222,55 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
         Keep::None => {}
     }
     result
+}
+
+/// Listen on the microphone when voice is enabled and a recogniser can be
+/// opened; otherwise say why and go on with the keys.
+fn start_listening(
+    config: &Config,
+    lang: matcoach::content::Lang,
+    keep: &mut Keep,
+    tx: &mpsc::Sender<Input>,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+    raw: bool,
+) -> Option<std::thread::JoinHandle<()>> {
+    if !config.voice.enabled {
+        return None;
+    }
+    let engine = config.voice.engine;
+    let voice = config.voice.clone();
+    // Check the recogniser can be opened before starting the thread.
+    if let Err(e) = matcoach::voice::open_recognizer(engine, lang, &voice) {
+        say(false, &format!("voice commands are off: {e}"));
+        say(false, "the keys stand in for them");
+        return None;
+    }
+    let reference = match keep {
+        #[cfg(feature = "speaker-rodio")]
+        Keep::Device(_, reference) if voice.echo_cancellation => reference.take(),
+        _ => None,
+    };
+    let echo = reference.is_some();
+    let (tx, stop) = (tx.clone(), stop.clone());
+    let device = voice.input_device.clone();
+    Some(std::thread::spawn(move || {
+        let result = matcoach::voice::capture::listen(
+            device,
+            || matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+            reference,
+            tx,
+            stop,
+            |d| {
+                say(
+                    raw,
+                    &format!("        [heard \"{}\" ({:.2})]", d.word, d.confidence),
+                )
+            },
+        );
+        if let Err(e) = result {
+            say(raw, &format!("voice commands stopped: {e}"));
+        }
+    }))
 }
 
 #[cfg(feature = "speaker-rodio")]
@@ -226,9 +285,18 @@ fn device_speaker(
     use matcoach::audio::output::RodioOutput;
     let lang = session.lang();
     speech.check(lang).map_err(|e| format!("no voice: {e}"))?;
-    let (out, handle) =
-        RodioOutput::open(&config.audio.output_device, config.audio.volume, tx.clone())
-            .map_err(|e| format!("no sound: {e}"))?;
+    let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
+    let (out, handle) = RodioOutput::open(
+        &config.audio.output_device,
+        config.audio.volume,
+        tx.clone(),
+        Some(ref_tx),
+    )
+    .map_err(|e| format!("no sound: {e}"))?;
+    let reference = matcoach::voice::capture::Reference {
+        samples: ref_rx,
+        rate: out.rate,
+    };
     let mut clip = ClipSpeaker::new(handle, Arc::new(speech), lang, tx.clone());
     say(false, "preparing the voice…");
     clip.preload(&lines_of(session, content))
@@ -241,7 +309,7 @@ fn device_speaker(
         inner: clip,
         show: Box::new(shower(raw)),
     };
-    Ok((Box::new(shown), Keep::Device(out)))
+    Ok((Box::new(shown), Keep::Device(out, Some(reference))))
 }
 
 #[cfg(not(feature = "speaker-rodio"))]

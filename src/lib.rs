@@ -8,14 +8,18 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::exit)
 )]
 
+pub mod adapt;
 pub mod app;
 pub mod audio;
 pub mod command;
+pub mod gpio;
 pub use command::Command;
 pub mod config;
 pub mod content;
+pub mod journal;
 pub mod render;
 pub mod session;
 pub mod sim;
 pub mod speaker;
 pub mod speech;
+pub mod voice;

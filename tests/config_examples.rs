@@ -112,7 +112,7 @@ fn the_key_list_is_read_correctly_off_config() {
         "timing.echo_tail_ms",
         "coach.include_advanced",
         "audio.volume",
-        "voice.model_dir",
+        "voice.models_dir",
         "gpio.backend",
         "gpio.led_pin",
         "journal.path",

@@ -265,3 +265,30 @@ fn sim_to_end(s: &mut Session) -> EndReason {
         })
         .unwrap()
 }
+
+#[test]
+fn a_lost_device_shows_on_the_led_until_it_is_back() {
+    use matcoach::session::DeviceKind;
+    let mut s = session("quick", Lang::En);
+    let t0 = Instant::now();
+    start(&mut s, t0);
+    let t = t0 + Duration::from_secs(1);
+    let lost = s.handle(t, Input::DeviceLost(DeviceKind::Microphone));
+    assert!(lost.contains(&Action::SetLed(Led::Error)));
+    assert!(lost
+        .iter()
+        .any(|a| matches!(a, Action::Journal(JournalEvent::DeviceLost { .. }))));
+    // Reported again while still lost: nothing new.
+    assert!(s
+        .handle(t, Input::DeviceLost(DeviceKind::Microphone))
+        .is_empty());
+    // The session goes on with the button meanwhile.
+    s.handle(t, Input::ButtonPressed);
+    let paused = s.handle(t + Duration::from_millis(100), Input::ButtonReleased);
+    assert!(paused.contains(&Action::SetLed(Led::Paused)));
+    let back = s.handle(
+        t + Duration::from_secs(4),
+        Input::DeviceBack(DeviceKind::Microphone),
+    );
+    assert!(back.contains(&Action::SetLed(Led::Paused)), "{back:?}");
+}

@@ -3,7 +3,7 @@
 //! resamples on the fly, so a session's phrases take little memory.
 
 use super::AudioError;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,11 +40,11 @@ impl Clip {
     /// Decode a WAV file (PCM 8/16/24/32-bit or float; any rate; channels
     /// are mixed down to mono).
     pub fn read_wav(path: &Path) -> Result<Clip, AudioError> {
-        let file = std::fs::File::open(path).map_err(|source| AudioError::Read {
+        let bytes = std::fs::read(path).map_err(|source| AudioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Clip::decode_wav(std::io::BufReader::new(file)).map_err(|reason| AudioError::BadWav {
+        super::wav::decode(bytes).map_err(|reason| AudioError::BadWav {
             path: path.to_path_buf(),
             reason,
         })
@@ -84,26 +84,10 @@ impl Clip {
 
     /// Write as 16-bit mono WAV.
     pub fn write_wav(&self, path: &Path) -> Result<(), AudioError> {
-        let write = || -> Result<(), hound::Error> {
-            let mut w = hound::WavWriter::create(path, wav_spec(self.rate))?;
-            for s in self.samples.iter() {
-                w.write_sample(*s)?;
-            }
-            w.finalize()
-        };
-        write().map_err(|e| AudioError::Write {
+        std::fs::write(path, super::wav::encode(self)).map_err(|e| AudioError::Write {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
-    }
-
-    /// Encode as 16-bit mono WAV into `out`.
-    pub fn encode_wav<W: Write + Seek>(&self, out: W) -> Result<(), String> {
-        let mut w = hound::WavWriter::new(out, wav_spec(self.rate)).map_err(|e| e.to_string())?;
-        for s in self.samples.iter() {
-            w.write_sample(*s).map_err(|e| e.to_string())?;
-        }
-        w.finalize().map_err(|e| e.to_string())
     }
 
     /// The clip with exactly `margin` of silence before and after the
@@ -172,10 +156,8 @@ mod tests {
     #[test]
     fn wav_round_trip_and_stereo_mixdown() {
         let c = Clip::new(22050, vec![0, 1000, -1000, 32767]);
-        let mut buf = std::io::Cursor::new(Vec::new());
-        c.encode_wav(&mut buf).unwrap();
-        buf.set_position(0);
-        assert_eq!(Clip::decode_wav(buf).unwrap(), c);
+        let bytes = super::super::wav::encode(&c);
+        assert_eq!(Clip::decode_wav(std::io::Cursor::new(bytes)).unwrap(), c);
 
         let mut buf = std::io::Cursor::new(Vec::new());
         let spec = hound::WavSpec {

@@ -7,6 +7,7 @@ pub mod cues;
 pub mod mixer;
 #[cfg(feature = "speaker-rodio")]
 pub mod output;
+pub mod wav;
 
 pub use clip::Clip;
 

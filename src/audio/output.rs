@@ -78,6 +78,8 @@ struct LiveSource {
     block: Vec<f32>,
     next: usize,
     clock: Clock,
+    /// What is played, for the microphone's echo canceller.
+    reference: Option<rtrb::Producer<f32>>,
 }
 
 impl LiveSource {
@@ -103,6 +105,14 @@ impl LiveSource {
             }
         }
         self.mixer.render(&mut self.block);
+        if let Some(r) = self.reference.as_mut() {
+            // Drop what the listener has not taken: it fell behind.
+            for s in &self.block {
+                if r.push(*s).is_err() {
+                    break;
+                }
+            }
+        }
         for e in self.mixer.take_events() {
             if let MixEvent::Finished { id, .. } = e {
                 // Never block the audio thread; the loop drains quickly.
@@ -248,11 +258,13 @@ pub struct OutputHandle {
 impl RodioOutput {
     /// Open `device` ("default" or a name from `matcoach devices`) once,
     /// with a small buffer so that "stop" is quick. Finished phrases are
-    /// reported on `inputs`.
+    /// reported on `inputs`. With `reference`, every sample played is also
+    /// pushed there (mono, at [`RodioOutput::rate`]) for echo cancellation.
     pub fn open(
         device: &str,
         volume: f32,
         inputs: mpsc::Sender<Input>,
+        reference: Option<rtrb::Producer<f32>>,
     ) -> Result<(RodioOutput, OutputHandle), AudioError> {
         let dev = find_output(device)?;
         let name = device_name(&dev);
@@ -289,6 +301,7 @@ impl RodioOutput {
                 rate: f64::from(rate),
                 base: None,
             },
+            reference,
         };
         sink.mixer().add(source);
         Ok((

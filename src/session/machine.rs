@@ -82,6 +82,8 @@ pub struct Session {
     reps_done: u32,
     /// Exercises cut short (by "next" in a set, or by pain).
     incomplete: Vec<bool>,
+    /// Devices that are failing now.
+    faults: Vec<DeviceKind>,
 }
 
 impl Session {
@@ -106,6 +108,7 @@ impl Session {
             exercises_done: 0,
             reps_done: 0,
             incomplete: vec![false; n],
+            faults: Vec::new(),
         }
     }
 
@@ -187,8 +190,33 @@ impl Session {
             Input::Heard(cmd) => self.heard(now, cmd, &mut out),
             Input::PlaybackFinished(id) => self.finished(now, id, &mut out),
             Input::DeadlineReached => self.deadline(now, &mut out),
+            Input::DeviceLost(device) => {
+                if !self.faults.contains(&device) {
+                    self.faults.push(device);
+                    out.push(Action::SetLed(Led::Error));
+                    self.journal(&mut out, JournalEvent::DeviceLost { device });
+                }
+            }
+            Input::DeviceBack(device) => {
+                if self.faults.contains(&device) {
+                    self.faults.retain(|d| *d != device);
+                    self.journal(&mut out, JournalEvent::DeviceBack { device });
+                    if self.faults.is_empty() {
+                        out.push(Action::SetLed(self.led()));
+                    }
+                }
+            }
         }
         out
+    }
+
+    /// What the LED shows in the current state, faults aside.
+    fn led(&self) -> Led {
+        match self.state {
+            State::Idle | State::Finished => Led::Idle,
+            State::Paused { .. } => Led::Paused,
+            _ => Led::Running,
+        }
     }
 
     // ---- speech bookkeeping -------------------------------------------

@@ -89,6 +89,14 @@ pub enum EndReason {
     EndedForPain,
 }
 
+/// A device the coach depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    Microphone,
+    Speaker,
+}
+
 /// Facts the shell reports to the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -97,6 +105,10 @@ pub enum Input {
     Heard(Command),
     PlaybackFinished(PlaybackId),
     DeadlineReached,
+    /// A device failed or was unplugged; the shell keeps retrying.
+    DeviceLost(DeviceKind),
+    /// It works again.
+    DeviceBack(DeviceKind),
 }
 
 /// What the session records, as it happens.
@@ -144,6 +156,12 @@ pub enum JournalEvent {
     CommandIgnored {
         command: Command,
         reason: String,
+    },
+    DeviceLost {
+        device: DeviceKind,
+    },
+    DeviceBack {
+        device: DeviceKind,
     },
     SessionEnded {
         reason: EndReason,

@@ -3,7 +3,8 @@
 //! name and renamed, so a power cut never leaves half a clip under a real
 //! name; a file that does not decode is treated as missing.
 
-use super::{decode_wav_bytes, encode_wav_bytes, wav_is_usable, SpeechError};
+use super::SpeechError;
+use crate::audio::wav;
 use crate::audio::Clip;
 use crate::content::Lang;
 use sha2::{Digest, Sha256};
@@ -74,13 +75,13 @@ impl PhraseCache {
     /// unreadable, not a WAV, or empty counts as not cached).
     pub fn get(&self, voice_key: &str, lang: Lang, text: &str) -> Option<Clip> {
         let bytes = std::fs::read(self.path(voice_key, lang, text)).ok()?;
-        decode_wav_bytes(bytes).ok().filter(|c| !c.is_empty())
+        wav::decode(bytes).ok().filter(|c| !c.is_empty())
     }
 
     /// Whether a good clip is cached (as [`PhraseCache::get`] would find,
     /// without decoding the samples).
     pub fn contains(&self, voice_key: &str, lang: Lang, text: &str) -> bool {
-        std::fs::read(self.path(voice_key, lang, text)).is_ok_and(wav_is_usable)
+        std::fs::read(self.path(voice_key, lang, text)).is_ok_and(wav::is_usable)
     }
 
     /// Store `clip` (replacing any file there), atomically. Returns its path.
@@ -99,7 +100,7 @@ impl PhraseCache {
         };
         std::fs::create_dir_all(&parent)
             .map_err(|e| cache_err(&parent, format!("cannot create the directory: {e}")))?;
-        let bytes = encode_wav_bytes(clip);
+        let bytes = wav::encode(clip);
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = path
             .file_name()

@@ -2,7 +2,8 @@
 //! on stdin (so a text starting with '-' is never taken for an option), the
 //! WAV read from stdout and trimmed of its leading and trailing silence.
 
-use super::{decode_wav_bytes, run_with_stdin, stderr_tail, SpeechError, Voice};
+use super::{run_with_stdin, stderr_tail, SpeechError, Voice};
+use crate::audio::wav;
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::PathBuf;
@@ -162,7 +163,7 @@ impl Voice for Espeak {
             ));
         }
         let wav = fix_stream_header(output.stdout);
-        let clip = decode_wav_bytes(wav).map_err(|e| {
+        let clip = wav::decode(wav).map_err(|e| {
             failed(
                 format!("its output is not a WAV file: {e}"),
                 "check the espeak-ng installation (`espeak-ng --stdout hello | aplay`)",
@@ -218,11 +219,7 @@ mod tests {
     use super::*;
 
     fn streamed(samples: &[i16]) -> Vec<u8> {
-        let mut buf = std::io::Cursor::new(Vec::new());
-        Clip::new(22050, samples.to_vec())
-            .encode_wav(&mut buf)
-            .unwrap();
-        let mut wav = buf.into_inner();
+        let mut wav = wav::encode(&Clip::new(22050, samples.to_vec()));
         // What espeak-ng writes to a pipe.
         wav[4..8].copy_from_slice(&0x7fff_f024u32.to_le_bytes());
         wav[40..44].copy_from_slice(&0x7fff_f000u32.to_le_bytes());

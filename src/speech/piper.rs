@@ -2,7 +2,8 @@
 //! text on stdin, the WAV read back from FILE and trimmed of its silence.
 
 use super::espeak::{TRIM_MARGIN, TRIM_THRESHOLD};
-use super::{decode_wav_bytes, run_with_stdin, stderr_tail, SpeechError, Voice};
+use super::{run_with_stdin, stderr_tail, SpeechError, Voice};
+use crate::audio::wav;
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ impl Voice for Piper {
                 "check that speech.piper_binary is piper, which takes --model and --output_file",
             )
         })?;
-        let clip = decode_wav_bytes(bytes).map_err(|e| {
+        let clip = wav::decode(bytes).map_err(|e| {
             failed(
                 format!("its output is not a WAV file: {e}"),
                 "check the piper installation and the model",

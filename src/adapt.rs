@@ -1,0 +1,771 @@
+//! Programs that adapt as the brochures advise: pure functions from the
+//! journal's [`History`] to today's program, so that
+//! [`crate::session::compile`] stays pure and everything here is testable
+//! without a database.
+//!
+//! The rules, with their sources:
+//! - **Skip what hurt** (002: extra pain that lingers → leave the exercise
+//!   out next time; 003: do not go on with an exercise that makes it much
+//!   worse). An exercise during which the user said "pain" rests: it is left
+//!   out of the following sessions, or replaced by its `easier` variant when
+//!   it has one (and that one is neither resting nor in the program
+//!   already). It comes back after `journal.pain_free_sessions` sessions in
+//!   which at least one exercise was done and no pain was reported.
+//!   Leaving exercises out never breaks the load-time rules: an exercise
+//!   whose `always_followed_by` partner rests rests too, and strength work
+//!   whose warm-up is gone is left out.
+//! - **McKenzie phases** (003): acute → improving → stiff → maintenance,
+//!   advanced by the user only (`matcoach phase next`), never automatically
+//!   and never when the last session had pain. With `program = "auto"` a
+//!   McKenzie user gets the phase's program.
+//! - **Daily rotation** (002: different exercises on different days; 004:
+//!   strength at least twice, better three times a week, the warm-up on the
+//!   other days): with `program = "auto"`, strength (with its warm-up) on up
+//!   to `journal.strength_days_per_week` days in any seven, never two days
+//!   running and not on the very first day; on the other days the mobility
+//!   programs of `journal.rotation`, least recently done first, never the
+//!   same as the last session's.
+//! - **Startgetal** (004): determine your maximum per exercise first; one
+//!   third of it is the start number. The first strength day (or the next
+//!   one after `matcoach calibrate --next`) is a *max test*: the warm-up,
+//!   then each untested startgetal exercise as many times as the user can
+//!   (up to [`MAX_TEST_REPS`]); "stop" marks the last one (in a max test the
+//!   shell turns "stop" into "next", which ends the set and records the reps
+//!   done). The journal stores the maximum; [`Today::maxima`] feeds
+//!   [`crate::session::script::Personal::max_reps`].
+
+use crate::config;
+use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};
+use crate::journal::queries::{phase_name, History, SessionInfo};
+use crate::journal::{Date, LeftOut, PlanNote, SessionKind, Source};
+use crate::session::{Command, Input};
+use crate::sim::{ScriptedEvent, UserAction};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
+use toml::Spanned;
+
+/// The program name that asks for the rotation.
+pub const AUTO: &str = "auto";
+/// The id of the max-test program (built from the strength program).
+pub const MAX_TEST: &str = "sr_max_test";
+/// The most repetitions a max test counts (004: "this can be thirty").
+pub const MAX_TEST_REPS: u32 = 50;
+
+/// The settings the adaptation follows (from `[journal]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub pain_free_sessions: u32,
+    pub rotation: Vec<String>,
+    pub strength_program: String,
+    pub strength_days_per_week: u32,
+}
+
+impl Rules {
+    pub fn from_config(j: &config::Journal) -> Rules {
+        Rules {
+            pain_free_sessions: j.pain_free_sessions,
+            rotation: j.rotation.clone(),
+            strength_program: j.strength_program.clone(),
+            strength_days_per_week: j.strength_days_per_week,
+        }
+    }
+
+    /// The settings make sense for this content.
+    pub fn check(&self, content: &Content) -> Result<(), AdaptError> {
+        if self.pain_free_sessions == 0 {
+            return Err(AdaptError::BadSetting {
+                key: "pain_free_sessions".into(),
+                value: "0".into(),
+                problem: "an exercise that hurt would come straight back".into(),
+                fix: "use 1 or more (the default is 3)".into(),
+            });
+        }
+        if self.strength_days_per_week > 7 {
+            return Err(AdaptError::BadSetting {
+                key: "strength_days_per_week".into(),
+                value: self.strength_days_per_week.to_string(),
+                problem: "a week has seven days".into(),
+                fix: "use 0 to 7 (004 advises 2 or 3)".into(),
+            });
+        }
+        if self.rotation.is_empty() {
+            return Err(AdaptError::BadSetting {
+                key: "rotation".into(),
+                value: "[]".into(),
+                problem: "program = \"auto\" needs at least one mobility program".into(),
+                fix: "list programs, e.g. [\"morning_mobility\", \"sr_warmup\"]".into(),
+            });
+        }
+        let known = |key: &str, id: &str| {
+            if content.program(id).is_some() {
+                Ok(())
+            } else {
+                Err(unknown(content, &format!("journal.{key}"), id))
+            }
+        };
+        for id in &self.rotation {
+            known("rotation", id)?;
+        }
+        if !self.strength_program.is_empty() {
+            known("strength_program", &self.strength_program)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules::from_config(&config::Journal::default())
+    }
+}
+
+/// Why today's program cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdaptError {
+    #[error("{key}: unknown program `{id}`\n  available: {available}\n  fix: use one of these ids (see `matcoach programs`), or \"auto\"")]
+    UnknownProgram {
+        key: String,
+        id: String,
+        available: String,
+    },
+    #[error("journal.{key} = {value}: {problem}\n  fix: {fix}")]
+    BadSetting {
+        key: String,
+        value: String,
+        problem: String,
+        fix: String,
+    },
+    #[error("program `{program}`: every exercise rests after pain today ({resting})\n  fix: choose another program (see `matcoach programs`), or wait: each comes back after {sessions} sessions without pain. If the pain stays, talk to your physiotherapist.")]
+    NothingLeft {
+        program: String,
+        resting: String,
+        sessions: u32,
+    },
+    #[error("a max test needs the strength program `{program}`, which has no startgetal exercise left to test today\n  fix: set journal.strength_program to a program with startgetal exercises (sr_warmup_and_strength), or try again once no exercise rests after pain")]
+    NothingToTest { program: String },
+}
+
+fn unknown(content: &Content, key: &str, id: &str) -> AdaptError {
+    AdaptError::UnknownProgram {
+        key: key.to_string(),
+        id: id.to_string(),
+        available: content.program_ids().join(", "),
+    }
+}
+
+/// An exercise resting after pain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rest {
+    pub exercise: String,
+    /// The day it last hurt, and in which session.
+    pub since: Date,
+    pub session: i64,
+    /// Sessions without pain still needed before it comes back.
+    pub sessions_left: u32,
+}
+
+/// The exercises resting today: each that hurt in a session after which
+/// fewer than `pain_free_sessions` pain-free sessions followed.
+pub fn resting(history: &History, pain_free_sessions: u32) -> BTreeMap<String, Rest> {
+    let mut last_pain: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, s) in history.sessions.iter().enumerate() {
+        for p in &s.pains {
+            if let Some(x) = &p.exercise {
+                last_pain.insert(x.clone(), i);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (exercise, i) in last_pain {
+        let free = history.sessions[i + 1..]
+            .iter()
+            .filter(|s| s.pain_free())
+            .count() as u32;
+        if free < pain_free_sessions {
+            let s = &history.sessions[i];
+            out.insert(
+                exercise.clone(),
+                Rest {
+                    exercise,
+                    since: s.day,
+                    session: s.id,
+                    sessions_left: pain_free_sessions - free,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The latest tested maximum per exercise.
+pub fn maxima(history: &History) -> HashMap<String, u32> {
+    history
+        .maxima
+        .values()
+        .map(|m| (m.exercise.clone(), m.max_reps))
+        .collect()
+}
+
+/// The startgetal: a third of the maximum, at least one (004).
+pub fn startgetal(max: u32) -> u32 {
+    (max / 3).max(1)
+}
+
+/// The exercises of `program` whose dose follows the startgetal.
+pub fn startgetal_exercises(content: &Content, program: &Program) -> Vec<String> {
+    program
+        .items
+        .iter()
+        .filter_map(|item| {
+            let ex = content.exercise(item.exercise.get_ref())?;
+            (item.dose.over(&ex.dose).startgetal == Some(true)).then(|| ex.id().to_string())
+        })
+        .collect()
+}
+
+/// Today's program, ready for `compile`, and what the journal should know.
+#[derive(Debug, Clone)]
+pub struct Today {
+    pub date: Date,
+    pub program: Program,
+    pub kind: SessionKind,
+    /// Why this program today (for the journal and the user).
+    pub why: String,
+    pub left_out: Vec<LeftOut>,
+    /// In a max test, the exercises it measures.
+    pub tested: Vec<String>,
+    /// Tested maxima, for `Personal::max_reps`.
+    pub maxima: HashMap<String, u32>,
+}
+
+impl Today {
+    /// For [`crate::journal::JournalStore::begin`].
+    pub fn note(&self, source: Source) -> PlanNote {
+        PlanNote {
+            kind: self.kind,
+            source,
+            note: self.why.clone(),
+            left_out: self.left_out.clone(),
+            tested: self.tested.clone(),
+        }
+    }
+
+    /// An input as the session should see it: in a max test "stop" means
+    /// "that was my last one", i.e. "next" (which ends the set and records
+    /// the reps done).
+    pub fn input(&self, input: Input) -> Input {
+        match (self.kind, input) {
+            (SessionKind::MaxTest, Input::Heard(Command::Stop)) => Input::Heard(Command::Next),
+            _ => input,
+        }
+    }
+
+    /// The same for scripted events (`matcoach sim`).
+    pub fn events(&self, events: &[ScriptedEvent]) -> Vec<ScriptedEvent> {
+        events
+            .iter()
+            .map(|e| match (self.kind, e.what) {
+                (SessionKind::MaxTest, UserAction::Heard(Command::Stop)) => ScriptedEvent {
+                    at: e.at,
+                    what: UserAction::Heard(Command::Next),
+                },
+                _ => e.clone(),
+            })
+            .collect()
+    }
+
+    /// The plan as one JSON object (`matcoach sim` prints it first).
+    pub fn to_json(&self) -> Value {
+        let startgetal: BTreeMap<&String, u32> = self
+            .maxima
+            .iter()
+            .map(|(k, v)| (k, startgetal(*v)))
+            .collect();
+        json!({
+            "t_ms": 0,
+            "action": "plan",
+            "date": self.date,
+            "program": self.program.id(),
+            "kind": self.kind,
+            "why": self.why,
+            "exercises": self.program.items.iter().map(|i| i.exercise.get_ref()).collect::<Vec<_>>(),
+            "left_out": self.left_out,
+            "tested": self.tested,
+            "startgetal": startgetal,
+        })
+    }
+}
+
+/// What to do today: `requested` is a program id, [`AUTO`] or [`MAX_TEST`].
+pub fn plan(
+    content: &Content,
+    rules: &Rules,
+    history: &History,
+    date: Date,
+    requested: &str,
+) -> Result<Today, AdaptError> {
+    let rest = resting(history, rules.pain_free_sessions.max(1));
+    let maxima = maxima(history);
+    let build = |choice: &Choice| -> Result<Today, AdaptError> {
+        let (base, kind, tested) = match &choice.what {
+            What::Program(id) => {
+                let p = content
+                    .program(id)
+                    .ok_or_else(|| unknown(content, &choice.key, id))?;
+                (p.clone(), SessionKind::Session, Vec::new())
+            }
+            What::MaxTest(which) => {
+                let strength = content.program(&rules.strength_program).ok_or_else(|| {
+                    unknown(content, "journal.strength_program", &rules.strength_program)
+                })?;
+                let which: Vec<String> = which
+                    .iter()
+                    .filter(|x| !rest.contains_key(*x))
+                    .cloned()
+                    .collect();
+                if which.is_empty() {
+                    return Err(AdaptError::NothingToTest {
+                        program: strength.id().to_string(),
+                    });
+                }
+                (
+                    max_test_program(content, strength, &which),
+                    SessionKind::MaxTest,
+                    which,
+                )
+            }
+        };
+        let (program, left_out) = adjust(content, &base, &rest, rules.pain_free_sessions)?;
+        let tested = tested
+            .into_iter()
+            .filter(|x| program.items.iter().any(|i| i.exercise.get_ref() == x))
+            .collect();
+        Ok(Today {
+            date,
+            program,
+            kind,
+            why: choice.why.clone(),
+            left_out,
+            tested,
+            maxima: maxima.clone(),
+        })
+    };
+    let choices = match requested {
+        AUTO => {
+            rules.check(content)?;
+            choose(content, rules, history, date)?
+        }
+        MAX_TEST => {
+            let strength = content.program(&rules.strength_program).ok_or_else(|| {
+                unknown(content, "journal.strength_program", &rules.strength_program)
+            })?;
+            vec![Choice {
+                what: What::MaxTest(startgetal_exercises(content, strength)),
+                why: "max test, as asked (004: your maximum per exercise; a third of it is your startgetal)".into(),
+                key: "program".into(),
+            }]
+        }
+        id => vec![Choice {
+            what: What::Program(id.to_string()),
+            why: "as asked".into(),
+            key: "program".into(),
+        }],
+    };
+    let mut first_err = None;
+    for choice in &choices {
+        match build(choice) {
+            Ok(t) => return Ok(t),
+            Err(e @ (AdaptError::NothingLeft { .. } | AdaptError::NothingToTest { .. })) => {
+                first_err.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(first_err.unwrap_or_else(|| unknown(content, "program", requested)))
+}
+
+#[derive(Debug, Clone)]
+enum What {
+    Program(String),
+    /// The max test of these exercises.
+    MaxTest(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+struct Choice {
+    what: What,
+    why: String,
+    /// Where the program was named, for messages.
+    key: String,
+}
+
+/// The programs `auto` would run on `date`, best first (the next one is
+/// taken when everything of one rests after pain).
+fn choose(
+    content: &Content,
+    rules: &Rules,
+    history: &History,
+    date: Date,
+) -> Result<Vec<Choice>, AdaptError> {
+    if let Some(phase) = history.current_phase() {
+        let p = phase_program(content, phase).ok_or_else(|| {
+            unknown(
+                content,
+                "the McKenzie phase",
+                &format!("mckenzie_{}", phase_name(phase)),
+            )
+        })?;
+        let since = history.phase.as_ref().map(|p| p.since.date());
+        return Ok(vec![Choice {
+            what: What::Program(p.id().to_string()),
+            why: format!(
+                "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better)",
+                phase_name(phase),
+                since.map(|d| format!(", since {d}")).unwrap_or_default()
+            ),
+            key: "the McKenzie phase".into(),
+        }]);
+    }
+    let past: Vec<&SessionInfo> = history
+        .sessions
+        .iter()
+        .filter(|s| s.practised() && s.day <= date)
+        .collect();
+    let strength = &rules.strength_program;
+    let is_strength = |s: &SessionInfo| {
+        s.kind == SessionKind::MaxTest || (!strength.is_empty() && &s.program == strength)
+    };
+    let strength_days: BTreeSet<Date> = past
+        .iter()
+        .filter(|s| is_strength(s))
+        .map(|s| s.day)
+        .collect();
+    let week: usize = strength_days.range(date.add_days(-6)..date).count();
+    let started_before = past.iter().any(|s| s.day < date);
+    let rested = !strength_days.contains(&date) && !strength_days.contains(&date.add_days(-1));
+    let mut choices = Vec::new();
+    if !strength.is_empty()
+        && started_before
+        && rested
+        && (week as u32) < rules.strength_days_per_week
+    {
+        let why = format!(
+            "strength day: {week} in the last six days, none yesterday (004: two to three times a week, after the warm-up)"
+        );
+        if let Some(p) = content.program(strength) {
+            let all = startgetal_exercises(content, p);
+            let untested: Vec<String> = all
+                .iter()
+                .filter(|x| !history.maxima.contains_key(*x))
+                .cloned()
+                .collect();
+            if history.max_test_requested.is_some() && !all.is_empty() {
+                choices.push(Choice {
+                    what: What::MaxTest(all),
+                    why: format!("{why}; a max test, as asked with `matcoach calibrate --next`"),
+                    key: "journal.strength_program".into(),
+                });
+            } else if !untested.is_empty() {
+                choices.push(Choice {
+                    what: What::MaxTest(untested),
+                    why: format!(
+                        "{why}; first a max test (004: determine your maximum first; a third of it is your startgetal)"
+                    ),
+                    key: "journal.strength_program".into(),
+                });
+            }
+        }
+        choices.push(Choice {
+            what: What::Program(strength.clone()),
+            why,
+            key: "journal.strength_program".into(),
+        });
+    }
+    // Mobility: least recently done first; the last session's program last.
+    let last_program = past.last().map(|s| s.program.as_str());
+    let mut order: Vec<(bool, i64, usize, &String)> = rules
+        .rotation
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let last = past
+                .iter()
+                .filter(|s| &s.program == id)
+                .map(|s| s.started.ms())
+                .max()
+                .unwrap_or(i64::MIN);
+            (last_program == Some(id.as_str()), last, i, id)
+        })
+        .collect();
+    order.sort();
+    for (_, last, _, id) in order {
+        let why = if last == i64::MIN {
+            "mobility day: the next program of the rotation, not done before (002: different exercises on different days)".to_string()
+        } else {
+            format!(
+                "mobility day: the rotation's least recently done program, last on {} (002: different exercises on different days)",
+                crate::journal::Stamp(last).date()
+            )
+        };
+        choices.push(Choice {
+            what: What::Program(id.clone()),
+            why,
+            key: "journal.rotation".into(),
+        });
+    }
+    Ok(choices)
+}
+
+fn text(en: &str, nl: &str) -> Option<Text> {
+    serde_json::from_value(json!({ "en": en, "nl": nl })).ok()
+}
+
+/// The max test: the strength program's warm-up, then each exercise of
+/// `which` once, as many repetitions as the user can (up to
+/// [`MAX_TEST_REPS`]), counted but not cut to the startgetal. The other
+/// startgetal exercises are left out (they are tested already).
+pub fn max_test_program(content: &Content, strength: &Program, which: &[String]) -> Program {
+    let items = strength
+        .items
+        .iter()
+        .filter_map(|item| {
+            let id = item.exercise.get_ref();
+            let ex = content.exercise(id)?;
+            let startgetal = item.dose.over(&ex.dose).startgetal == Some(true);
+            if !startgetal {
+                return Some(item.clone());
+            }
+            which.iter().any(|w| w == id).then(|| ProgramItem {
+                exercise: item.exercise.clone(),
+                dose: Dose {
+                    reps: NonZeroU32::new(MAX_TEST_REPS),
+                    reps_max: None,
+                    sets: NonZeroU32::new(1),
+                    startgetal: Some(false),
+                    ..item.dose.clone()
+                },
+            })
+        })
+        .collect();
+    let name = text(
+        "Max test: do each strength exercise as many times as you can, and say stop after your last one",
+        "Maximumtest: doe elke krachtoefening zo vaak als je kunt, en zeg stop na de laatste",
+    );
+    let description = text(
+        "The warm-up, then each strength exercise once, as many times as you can. Say stop after your last repetition: that number is your maximum, and a third of it your start number from now on (004).",
+        "De warming-up, daarna elke krachtoefening één keer, zo vaak als je kunt. Zeg stop na je laatste herhaling: dat aantal is je maximum, en een derde daarvan voortaan je startgetal (004).",
+    );
+    Program {
+        id: Spanned::new(0..0, MAX_TEST.to_string()),
+        sources: strength.sources.clone(),
+        name: name.unwrap_or_else(|| strength.name.clone()),
+        description: description.unwrap_or_else(|| strength.description.clone()),
+        phase: None,
+        times_per_day: None,
+        times_per_day_max: None,
+        condition: None,
+        items,
+    }
+}
+
+/// `program` without the resting exercises (or with their easier variants),
+/// and still valid: partners of resting exercises and strength work without
+/// a warm-up are left out too.
+pub fn adjust(
+    content: &Content,
+    program: &Program,
+    rest: &BTreeMap<String, Rest>,
+    pain_free_sessions: u32,
+) -> Result<(Program, Vec<LeftOut>), AdaptError> {
+    let present: BTreeSet<&str> = program
+        .items
+        .iter()
+        .map(|i| i.exercise.get_ref().as_str())
+        .collect();
+    let mut items: Vec<ProgramItem> = Vec::new();
+    let mut left: Vec<LeftOut> = Vec::new();
+    for item in &program.items {
+        let id = item.exercise.get_ref();
+        let Some(r) = rest.get(id) else {
+            items.push(item.clone());
+            continue;
+        };
+        let why = format!(
+            "it hurt on {} (session {}); it comes back after {} more session{} without pain",
+            r.since,
+            r.session,
+            r.sessions_left,
+            if r.sessions_left == 1 { "" } else { "s" }
+        );
+        let easier = content
+            .exercise(id)
+            .and_then(|e| e.easier.as_ref())
+            .map(|e| e.get_ref().clone());
+        match easier {
+            Some(e)
+                if !rest.contains_key(&e)
+                    && !present.contains(e.as_str())
+                    && content.exercise(&e).is_some()
+                    && !items.iter().any(|i| i.exercise.get_ref() == &e) =>
+            {
+                items.push(ProgramItem {
+                    exercise: Spanned::new(0..0, e.clone()),
+                    dose: Dose::default(),
+                });
+                left.push(LeftOut {
+                    exercise: id.clone(),
+                    reason: format!("{why}; the easier {e} instead"),
+                    replaced_by: Some(e),
+                });
+            }
+            Some(e) => {
+                let because = if rest.contains_key(&e) {
+                    "rests too"
+                } else {
+                    "is in today's program already"
+                };
+                left.push(LeftOut {
+                    exercise: id.clone(),
+                    reason: format!("{why}; its easier variant {e} {because}"),
+                    replaced_by: None,
+                });
+            }
+            None => left.push(LeftOut {
+                exercise: id.clone(),
+                reason: why,
+                replaced_by: None,
+            }),
+        }
+    }
+    // Keep the rules the content was checked against at load.
+    'fix: loop {
+        let mut warmed_up = false;
+        for i in 0..items.len() {
+            let id = items[i].exercise.get_ref().clone();
+            let Some(ex) = content.exercise(&id) else {
+                continue;
+            };
+            if let Some(partner) = &ex.always_followed_by {
+                let next = items.get(i + 1).map(|n| n.exercise.get_ref());
+                if next != Some(partner.get_ref()) {
+                    items.remove(i);
+                    left.push(LeftOut {
+                        exercise: id,
+                        reason: format!(
+                            "it must always be followed by {}, which is left out today",
+                            partner.get_ref()
+                        ),
+                        replaced_by: None,
+                    });
+                    continue 'fix;
+                }
+            }
+            if ex.category == Category::Strengthening && !warmed_up {
+                items.remove(i);
+                left.push(LeftOut {
+                    exercise: id,
+                    reason: "strength work needs a warm-up before it, and today's is left out"
+                        .into(),
+                    replaced_by: None,
+                });
+                continue 'fix;
+            }
+            warmed_up |= ex.category.is_warm_up();
+        }
+        break;
+    }
+    if items.is_empty() {
+        return Err(AdaptError::NothingLeft {
+            program: program.id().to_string(),
+            resting: left
+                .iter()
+                .map(|l| l.exercise.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            sessions: pain_free_sessions,
+        });
+    }
+    let mut out = program.clone();
+    out.items = items;
+    Ok((out, left))
+}
+
+// ---- McKenzie phases ---------------------------------------------------
+
+pub fn next_phase(p: Phase) -> Option<Phase> {
+    match p {
+        Phase::Acute => Some(Phase::Improving),
+        Phase::Improving => Some(Phase::Stiff),
+        Phase::Stiff => Some(Phase::Maintenance),
+        Phase::Maintenance => None,
+    }
+}
+
+pub fn previous_phase(p: Phase) -> Option<Phase> {
+    match p {
+        Phase::Acute => None,
+        Phase::Improving => Some(Phase::Acute),
+        Phase::Stiff => Some(Phase::Improving),
+        Phase::Maintenance => Some(Phase::Stiff),
+    }
+}
+
+/// The program of a McKenzie phase (the content's `phase = …`).
+pub fn phase_program(content: &Content, phase: Phase) -> Option<&Program> {
+    content
+        .programs
+        .iter()
+        .map(|d| &d.value)
+        .find(|p| p.phase == Some(phase))
+}
+
+/// Why the phase cannot change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhaseError {
+    #[error("you are not following the McKenzie program\n  fix: `matcoach phase start` begins with the acute phase (003: only once you can lie on your belly comfortably)")]
+    NotStarted,
+    #[error("you are in the last McKenzie phase (maintenance) already\n  fix: nothing to advance: keep the maintenance exercises as a daily habit (003)")]
+    AtLast,
+    #[error("you are in the first McKenzie phase (acute) already\n  fix: nothing to go back to; `matcoach phase stop` ends the McKenzie program")]
+    AtFirst,
+    #[error("not advancing: your last session ({day}, {program}) had pain{during}\n  fix: 003 moves on only once you feel clearly better; do a session without pain first, then `matcoach phase next` again. If the pain stays or spreads below the knee, see a (manual) therapist")]
+    AfterPain {
+        day: Date,
+        program: String,
+        during: String,
+    },
+}
+
+/// The phase `matcoach phase next` would move to, or why it may not: never
+/// from no phase, past maintenance, or when the last session had pain.
+pub fn may_advance(history: &History) -> Result<Phase, PhaseError> {
+    let current = history.current_phase().ok_or(PhaseError::NotStarted)?;
+    let next = next_phase(current).ok_or(PhaseError::AtLast)?;
+    if let Some(last) = history.sessions.last() {
+        if !last.pains.is_empty() {
+            let during: Vec<String> = last
+                .pains
+                .iter()
+                .filter_map(|p| p.exercise.clone())
+                .collect();
+            return Err(PhaseError::AfterPain {
+                day: last.day,
+                program: last.program.clone(),
+                during: if during.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (during {})", during.join(", "))
+                },
+            });
+        }
+    }
+    Ok(next)
+}
+
+/// The phase `matcoach phase back` moves to (always allowed: going back is
+/// what 003 advises when the pain returns).
+pub fn may_go_back(history: &History) -> Result<Phase, PhaseError> {
+    let current = history.current_phase().ok_or(PhaseError::NotStarted)?;
+    previous_phase(current).ok_or(PhaseError::AtFirst)
+}

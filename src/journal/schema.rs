@@ -1,0 +1,122 @@
+//! The journal's schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Each
+//! migration runs in one transaction together with the version bump, so a
+//! power cut leaves the database either before or after it, never halfway.
+//! A database from a newer matcoach (a higher version than we know) is left
+//! alone and reported.
+
+/// The migrations, in order. Never edit a published one: add another.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1. Times are local wall-clock milliseconds (see `Stamp`); `day` is
+/// the local date the session started on.
+const V1: &str = r#"
+CREATE TABLE sessions (
+    id               INTEGER PRIMARY KEY,
+    program          TEXT    NOT NULL,
+    lang             TEXT    NOT NULL,
+    -- 'session', or 'max_test' (the startgetal calibration)
+    kind             TEXT    NOT NULL DEFAULT 'session' CHECK (kind IN ('session', 'max_test')),
+    -- who ran it: 'coach' (the daemon or the demo) or 'sim'
+    source           TEXT    NOT NULL DEFAULT 'coach',
+    -- why this program today (rotation, phase, request)
+    note             TEXT    NOT NULL DEFAULT '',
+    day              TEXT    NOT NULL,
+    started_ms       INTEGER NOT NULL,
+    ended_ms         INTEGER,
+    -- NULL while it runs, or when it was cut off (power cut, crash)
+    outcome          TEXT CHECK (outcome IN ('completed', 'ended_by_user', 'ended_for_pain')),
+    exercises_done   INTEGER NOT NULL DEFAULT 0,
+    pain_events      INTEGER NOT NULL DEFAULT 0,
+    commands_heard   INTEGER NOT NULL DEFAULT 0,
+    commands_ignored INTEGER NOT NULL DEFAULT 0,
+    button_presses   INTEGER NOT NULL DEFAULT 0,
+    pauses           INTEGER NOT NULL DEFAULT 0,
+    device_faults    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_day ON sessions (day);
+
+-- Every exercise of a session: done, skipped (and why), or left out by the
+-- adaptation before the session began (and why, and what replaced it).
+CREATE TABLE exercises (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id),
+    position    INTEGER,   -- 1, 2, … in the session; NULL when left out
+    exercise    TEXT    NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('started', 'done', 'skipped', 'left_out')),
+    complete    INTEGER,   -- done: every set in full (1) or some cut short (0)
+    reason      TEXT,
+    replaced_by TEXT,
+    started_ms  INTEGER,
+    ended_ms    INTEGER,
+    UNIQUE (session_id, position)
+);
+CREATE INDEX exercises_session ON exercises (session_id);
+
+-- What was actually done, set by set.
+CREATE TABLE sets (
+    id           INTEGER PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES sessions (id),
+    exercise_id  INTEGER NOT NULL REFERENCES exercises (id),
+    exercise     TEXT    NOT NULL,
+    set_no       INTEGER NOT NULL,
+    side         TEXT    NOT NULL DEFAULT '' CHECK (side IN ('', 'left', 'right')),
+    reps_done    INTEGER NOT NULL,
+    reps_planned INTEGER NOT NULL,
+    secs_done    INTEGER NOT NULL,
+    complete     INTEGER NOT NULL,
+    at_ms        INTEGER NOT NULL
+);
+CREATE INDEX sets_exercise ON sets (exercise_id);
+
+CREATE TABLE pain (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id),
+    exercise    TEXT,
+    set_no      INTEGER,
+    side        TEXT,
+    at_ms       INTEGER NOT NULL
+);
+CREATE INDEX pain_session ON pain (session_id);
+
+-- Every journal event as it came, as JSON: nothing the session reports is
+-- lost in the mapping to the tables above. (session_id, seq) is unique, so
+-- an event is never stored twice.
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER REFERENCES sessions (id),
+    seq         INTEGER NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    UNIQUE (session_id, seq)
+);
+
+-- McKenzie phase changes, made by the user only. NULL: not following it.
+CREATE TABLE phases (
+    id      INTEGER PRIMARY KEY,
+    at_ms   INTEGER NOT NULL,
+    phase   TEXT CHECK (phase IN ('acute', 'improving', 'stiff', 'maintenance')),
+    reason  TEXT    NOT NULL
+);
+
+-- Tested maxima for the startgetal exercises (004): from a max test, or
+-- entered by hand. The latest per exercise counts.
+CREATE TABLE maxima (
+    id          INTEGER PRIMARY KEY,
+    exercise    TEXT    NOT NULL,
+    max_reps    INTEGER NOT NULL CHECK (max_reps >= 0),
+    at_ms       INTEGER NOT NULL,
+    source      TEXT    NOT NULL CHECK (source IN ('max_test', 'manual')),
+    session_id  INTEGER REFERENCES sessions (id)
+);
+
+CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"#;

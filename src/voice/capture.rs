@@ -1,0 +1,224 @@
+//! The live microphone. The cpal input callback only copies samples into a
+//! lock-free ring buffer; a dedicated thread converts them to 16 kHz mono,
+//! runs the listening [`Pipeline`] and sends what it hears to the session.
+//! When the microphone fails or is unplugged, the thread tells the session
+//! (so the LED can show it), retries every few seconds, and the coach goes on
+//! with the button.
+
+use super::pipeline::Pipeline;
+use super::resample::{to_i16, to_mono, Resampler};
+use super::{VoiceError, RATE};
+use crate::session::{DeviceKind, Input};
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often a failed microphone is tried again.
+pub const RETRY: Duration = Duration::from_secs(3);
+
+/// Samples the ring holds: about 2 s at 48 kHz stereo.
+const RING: usize = 192_000;
+
+/// A playback reference for echo cancellation: the coach's output samples
+/// (mono, at `rate`), pushed by the audio output as it plays them.
+pub struct Reference {
+    pub samples: rtrb::Consumer<f32>,
+    pub rate: u32,
+}
+
+fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
+    let host = cpal::default_host();
+    let missing = |reason: String| {
+        VoiceError::Microphone {
+        device: name.into(),
+        reason,
+        fix: "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group".into(),
+    }
+    };
+    if name.is_empty() || name == "default" {
+        return host
+            .default_input_device()
+            .ok_or_else(|| missing("the system has no default input device".into()));
+    }
+    let devices: Vec<cpal::Device> = host
+        .input_devices()
+        .map_err(|e| missing(e.to_string()))?
+        .collect();
+    let mut names = Vec::new();
+    for d in devices {
+        let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
+        let desc = d
+            .description()
+            .map(|x| x.name().to_string())
+            .unwrap_or_default();
+        if id == name || desc == name {
+            return Ok(d);
+        }
+        names.push(id);
+    }
+    Err(VoiceError::Microphone {
+        device: name.into(),
+        reason: format!("not found (available: {})", names.join(", ")),
+        fix: "set voice.input_device to one of these (see `matcoach devices`), or to \"default\""
+            .into(),
+    })
+}
+
+/// An open input stream feeding a ring buffer.
+struct Mic {
+    _stream: cpal::Stream,
+    samples: rtrb::Consumer<f32>,
+    rate: u32,
+    channels: usize,
+    failed: Arc<AtomicBool>,
+}
+
+fn open_mic(name: &str) -> Result<Mic, VoiceError> {
+    let device = find_input(name)?;
+    let fail = |reason: String| VoiceError::Microphone {
+        device: name.into(),
+        fix: if reason.to_ascii_lowercase().contains("permission") {
+            "add the user to the audio group: sudo adduser $USER audio (then log in again)".into()
+        } else {
+            "check the microphone with `arecord -l`; if another program uses it, close that program"
+                .into()
+        },
+        reason,
+    };
+    let supported = device
+        .default_input_config()
+        .map_err(|e| fail(e.to_string()))?;
+    let format = supported.sample_format();
+    let config = supported.config();
+    let rate = config.sample_rate;
+    let channels = usize::from(config.channels);
+    let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(RING);
+    let failed = Arc::new(AtomicBool::new(false));
+    let flag = failed.clone();
+    let stream = device
+        .build_input_stream_raw(
+            config,
+            format,
+            move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
+                // Only copy: convert to f32 and push; drop what does not fit.
+                let mut push = |x: f32| {
+                    let _ = producer.push(x);
+                };
+                if let Some(s) = data.as_slice::<f32>() {
+                    s.iter().for_each(|x| push(*x));
+                } else if let Some(s) = data.as_slice::<i16>() {
+                    s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
+                } else if let Some(s) = data.as_slice::<i32>() {
+                    s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
+                } else if let Some(s) = data.as_slice::<u16>() {
+                    s.iter()
+                        .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
+                } else if let Some(s) = data.as_slice::<u8>() {
+                    s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
+                }
+            },
+            move |_err| flag.store(true, Ordering::Relaxed),
+            None,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    stream.play().map_err(|e| fail(e.to_string()))?;
+    Ok(Mic {
+        _stream: stream,
+        samples: consumer,
+        rate,
+        channels,
+        failed,
+    })
+}
+
+/// Listen on `device` until `stop` is set, sending heard commands to
+/// `inputs`. `make` builds the pipeline (recogniser, echo canceller); it is
+/// called once, on this thread. Runs on its own thread: call from
+/// `std::thread::spawn`.
+pub fn listen(
+    device: String,
+    make: impl FnOnce() -> Result<Pipeline, VoiceError>,
+    mut reference: Option<Reference>,
+    inputs: mpsc::Sender<Input>,
+    stop: Arc<AtomicBool>,
+    mut on_detection: impl FnMut(&super::Detection),
+) -> Result<(), VoiceError> {
+    let mut pipeline = make()?;
+    let mut reported_lost = false;
+    let mut buf = Vec::new();
+    let mut ref_buf = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let mut mic = match open_mic(&device) {
+            Ok(m) => m,
+            Err(e) => {
+                if !reported_lost {
+                    eprintln!("matcoach: {e}");
+                    let _ = inputs.try_send(Input::DeviceLost(DeviceKind::Microphone));
+                    reported_lost = true;
+                }
+                sleep_unless(&stop, RETRY);
+                continue;
+            }
+        };
+        if reported_lost {
+            let _ = inputs.try_send(Input::DeviceBack(DeviceKind::Microphone));
+            reported_lost = false;
+        }
+        let mut resampler = Resampler::new(mic.rate, RATE);
+        let mut ref_resampler = reference.as_ref().map(|r| Resampler::new(r.rate, RATE));
+        let mut mono16 = Vec::new();
+        let mut ref16 = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            if mic.failed.load(Ordering::Relaxed) {
+                eprintln!(
+                    "matcoach: microphone \"{device}\" stopped; trying again every {} s",
+                    RETRY.as_secs()
+                );
+                let _ = inputs.try_send(Input::DeviceLost(DeviceKind::Microphone));
+                reported_lost = true;
+                break;
+            }
+            let n = mic.samples.slots();
+            if n < mic.channels * 160 {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            buf.clear();
+            if let Ok(chunk) = mic.samples.read_chunk(n - n % mic.channels) {
+                buf.extend(chunk);
+            }
+            mono16.clear();
+            resampler.process(&to_mono(&buf, mic.channels), &mut mono16);
+            // The reference: what the speaker played over the same time.
+            ref16.clear();
+            if let (Some(r), Some(rs)) = (reference.as_mut(), ref_resampler.as_mut()) {
+                ref_buf.clear();
+                let avail = r.samples.slots();
+                if let Ok(chunk) = r.samples.read_chunk(avail) {
+                    ref_buf.extend(chunk);
+                }
+                rs.process(&ref_buf, &mut ref16);
+            }
+            let mic_i16 = to_i16(&mono16);
+            let ref_i16 = to_i16(&ref16);
+            for d in pipeline.push(&mic_i16, &ref_i16)? {
+                on_detection(&d);
+                if inputs.try_send(Input::Heard(d.command)).is_err() {
+                    eprintln!("matcoach: the coach is busy; a heard command was dropped");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sleep_unless(stop: &AtomicBool, total: Duration) {
+    let step = Duration::from_millis(100);
+    let mut waited = Duration::ZERO;
+    while waited < total && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(step);
+        waited += step;
+    }
+}

@@ -1,0 +1,230 @@
+//! Hearing the user: offline recognition restricted to the command words.
+//!
+//! Audio flows microphone → 16 kHz mono → echo cancellation (with what the
+//! coach is playing as the reference) → voice-activity detection → a
+//! [`Recognizer`] (Vosk or PocketSphinx) → the [`pipeline::Decider`], which
+//! turns recogniser output into [`Detection`]s and rejects what is not a
+//! clearly spoken, isolated command word. `matcoach hear FILE.wav` runs this
+//! same pipeline over a file as fast as it can.
+
+#[cfg(feature = "voice-aec")]
+pub mod aec;
+pub mod capture;
+pub mod grammar;
+pub mod model;
+pub mod pipeline;
+pub mod resample;
+#[cfg(feature = "voice-pocketsphinx")]
+pub mod sphinx;
+pub mod vad;
+#[cfg(feature = "voice-vosk")]
+pub mod vosk;
+
+use crate::command::Command;
+use crate::content::Lang;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The recogniser's sample rate.
+pub const RATE: u32 = 16_000;
+
+/// A command heard in the audio.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    pub command: Command,
+    /// The word as heard ("pijn", "continue").
+    pub word: String,
+    /// Where the word is in the audio, from the start of the stream.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// The audio position at which the command was emitted.
+    pub detected_ms: u64,
+    pub confidence: f32,
+}
+
+/// A recognised word with its place in the audio (ms from the stream start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub conf: f32,
+}
+
+/// What a recogniser says after a chunk of audio.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hypothesis {
+    /// The words so far in the current utterance (no timing: may change).
+    Partial(Vec<String>),
+    /// The utterance is over: its words with timing and confidence.
+    Final(Vec<Word>),
+}
+
+/// A speech recogniser fed 16 kHz mono audio, restricted to a grammar.
+pub trait Recognizer: Send {
+    /// The engine's name, for messages.
+    fn name(&self) -> &'static str;
+    /// Feed audio; get what is newly recognised, if anything.
+    fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError>;
+    /// End of the stream: the last utterance's final result.
+    fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError>;
+}
+
+/// Which engine recognises speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    #[default]
+    Vosk,
+    Pocketsphinx,
+}
+
+impl Engine {
+    pub fn parse(s: &str) -> Option<Engine> {
+        match s {
+            "vosk" => Some(Engine::Vosk),
+            "pocketsphinx" | "sphinx" => Some(Engine::Pocketsphinx),
+            _ => None,
+        }
+    }
+}
+
+/// A problem hearing. Each says what failed, where, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    #[error("no speech-recognition model for {lang} at {}\n  fix: {fix}", path.display())]
+    NoModel {
+        lang: Lang,
+        path: PathBuf,
+        fix: String,
+    },
+    #[error("the {engine} model at {} cannot be loaded: {reason}\n  fix: run `matcoach setup-model --lang {lang}` again, or point voice.model_dir at a complete model", path.display())]
+    BadModel {
+        engine: &'static str,
+        lang: Lang,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{engine} does not support {lang}\n  fix: {fix}")]
+    Unsupported {
+        engine: &'static str,
+        lang: Lang,
+        fix: String,
+    },
+    #[error("this build has no {engine} support\n  fix: build with `--features {feature}` (scripts/test and scripts/demo do)")]
+    NotBuilt {
+        engine: &'static str,
+        feature: &'static str,
+    },
+    #[error("{engine} failed: {reason}")]
+    Engine {
+        engine: &'static str,
+        reason: String,
+    },
+    #[error("microphone \"{device}\": {reason}\n  fix: {fix}")]
+    Microphone {
+        device: String,
+        reason: String,
+        fix: String,
+    },
+    #[error("{}: {reason}\n  fix: {fix}", path.display())]
+    Audio {
+        path: PathBuf,
+        reason: String,
+        fix: String,
+    },
+}
+
+/// The recogniser the config asks for, restricted to `lang`'s command words.
+pub fn open_recognizer(
+    engine: Engine,
+    lang: Lang,
+    cfg: &crate::config::Voice,
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    let words = grammar::words(lang);
+    match engine {
+        Engine::Vosk => open_vosk(lang, cfg, &words),
+        Engine::Pocketsphinx => open_sphinx(lang, &words),
+    }
+}
+
+#[cfg(feature = "voice-vosk")]
+fn open_vosk(
+    lang: Lang,
+    cfg: &crate::config::Voice,
+    words: &[&str],
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    let dir = model::model_dir(cfg, lang);
+    let model = std::sync::Arc::new(vosk::VoskModel::load(&dir, lang)?);
+    Ok(Box::new(vosk::VoskRecognizer::with_model(
+        model,
+        words,
+        grammar::fillers(lang),
+    )?))
+}
+
+#[cfg(not(feature = "voice-vosk"))]
+fn open_vosk(
+    _lang: Lang,
+    _cfg: &crate::config::Voice,
+    _words: &[&str],
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    Err(VoiceError::NotBuilt {
+        engine: "vosk",
+        feature: "voice-vosk",
+    })
+}
+
+#[cfg(feature = "voice-pocketsphinx")]
+fn open_sphinx(lang: Lang, words: &[&str]) -> Result<Box<dyn Recognizer>, VoiceError> {
+    Ok(Box::new(sphinx::SphinxRecognizer::new(lang, words)?))
+}
+
+#[cfg(not(feature = "voice-pocketsphinx"))]
+fn open_sphinx(_lang: Lang, _words: &[&str]) -> Result<Box<dyn Recognizer>, VoiceError> {
+    Err(VoiceError::NotBuilt {
+        engine: "pocketsphinx",
+        feature: "voice-pocketsphinx",
+    })
+}
+
+/// The echo canceller, when this build has one.
+pub fn open_echo_canceller() -> Result<Option<Box<dyn pipeline::EchoCanceller>>, VoiceError> {
+    #[cfg(feature = "voice-aec")]
+    {
+        Ok(Some(Box::new(aec::SpeexAec::new(pipeline::FRAME, 250)?)))
+    }
+    #[cfg(not(feature = "voice-aec"))]
+    {
+        Ok(None)
+    }
+}
+
+/// The decider's thresholds for `engine`, with the config's confidence.
+pub fn decider_config(engine: Engine, cfg: &crate::config::Voice) -> pipeline::DeciderConfig {
+    let base = pipeline::DeciderConfig {
+        min_confidence: cfg.min_confidence,
+        ..pipeline::DeciderConfig::default()
+    };
+    match engine {
+        Engine::Vosk | Engine::Pocketsphinx => base,
+    }
+}
+
+/// The whole listening pipeline the config asks for. `echo`: cancel the
+/// coach's voice using a playback reference.
+pub fn open_pipeline(
+    engine: Engine,
+    lang: Lang,
+    cfg: &crate::config::Voice,
+    echo: bool,
+) -> Result<pipeline::Pipeline, VoiceError> {
+    let rec = open_recognizer(engine, lang, cfg)?;
+    let aec = if echo { open_echo_canceller()? } else { None };
+    Ok(pipeline::Pipeline::new(
+        rec,
+        aec,
+        lang,
+        decider_config(engine, cfg),
+    ))
+}

@@ -1,0 +1,371 @@
+//! The listening pipeline, shared by the daemon, `matcoach listen` and
+//! `matcoach hear`: fixed 20 ms frames at 16 kHz → echo cancellation (when a
+//! playback reference is given) → voice-activity detection → recogniser →
+//! decider. It is synchronous and clock-free: positions are sample counts,
+//! so a file runs as fast as the CPU allows and gives the same answers as
+//! live audio.
+
+use super::{grammar, vad::Vad, Detection, Hypothesis, Recognizer, VoiceError, Word, RATE};
+use crate::command::Command;
+use crate::content::Lang;
+
+/// Samples per frame (20 ms at 16 kHz).
+pub const FRAME: usize = (RATE / 50) as usize;
+
+/// Removes the coach's own voice from the microphone signal, given what was
+/// played (the reference), frame by frame.
+pub trait EchoCanceller: Send {
+    /// `mic` and `reference` are one frame each; the cleaned frame goes to `out`.
+    fn process(&mut self, mic: &[i16], reference: &[i16], out: &mut [i16]);
+}
+
+/// How strict the decider is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeciderConfig {
+    /// Lowest word confidence accepted.
+    pub min_confidence: f32,
+    /// A command word must last at least this long…
+    pub min_word_ms: u64,
+    /// …and at most this long.
+    pub max_word_ms: u64,
+    /// A command inside a longer utterance (more `[unk]` tokens than this)
+    /// is not a command: it was part of a sentence.
+    pub max_unknown_words: usize,
+    /// Fraction of the word's frames in which the VAD must hear speech.
+    pub min_voiced: f32,
+    /// Fire "stop" and "pain" from partial results, before the utterance
+    /// ends, once the partial has named the same word this many times.
+    pub urgent_partials: u32,
+}
+
+impl Default for DeciderConfig {
+    fn default() -> Self {
+        DeciderConfig {
+            min_confidence: 0.6,
+            min_word_ms: 120,
+            max_word_ms: 1500,
+            max_unknown_words: 1,
+            min_voiced: 0.5,
+            urgent_partials: 2,
+        }
+    }
+}
+
+/// Turns recogniser output into detections, rejecting what is not a clearly
+/// spoken, isolated command word.
+#[derive(Debug, Clone)]
+pub struct Decider {
+    pub cfg: DeciderConfig,
+    lang: Lang,
+    /// The command already fired from partials in this utterance.
+    fired: Option<Command>,
+    partial_word: Option<String>,
+    partial_count: u32,
+    /// Per frame since the stream start: was it voiced?
+    voiced: Vec<bool>,
+}
+
+impl Decider {
+    pub fn new(lang: Lang, cfg: DeciderConfig) -> Decider {
+        Decider {
+            cfg,
+            lang,
+            fired: None,
+            partial_word: None,
+            partial_count: 0,
+            voiced: Vec::new(),
+        }
+    }
+
+    pub fn note_frame(&mut self, voiced: bool) {
+        self.voiced.push(voiced);
+    }
+
+    fn voiced_fraction(&self, start_ms: u64, end_ms: u64) -> f32 {
+        let a = (start_ms / 20) as usize;
+        let b = ((end_ms / 20) as usize + 1).min(self.voiced.len());
+        if b <= a {
+            return 0.0;
+        }
+        self.voiced[a..b].iter().filter(|v| **v).count() as f32 / (b - a) as f32
+    }
+
+    /// Decide on one hypothesis, heard at audio position `now_ms`.
+    pub fn decide(&mut self, h: Hypothesis, now_ms: u64) -> Vec<Detection> {
+        match h {
+            Hypothesis::Partial(words) => self.partial(&words, now_ms),
+            Hypothesis::Final(words) => self.final_(&words, now_ms),
+        }
+    }
+
+    fn partial(&mut self, words: &[String], now_ms: u64) -> Vec<Detection> {
+        let commands: Vec<&String> = words
+            .iter()
+            .filter(|w| grammar::parse(w, self.lang).is_some())
+            .collect();
+        let unknown = words.iter().filter(|w| *w == grammar::UNKNOWN).count();
+        // Only a lone urgent word fires early.
+        let candidate = match commands.as_slice() {
+            [w] if unknown <= self.cfg.max_unknown_words => Some((*w).clone()),
+            _ => None,
+        };
+        if candidate.is_some() && candidate == self.partial_word {
+            self.partial_count += 1;
+        } else {
+            self.partial_word = candidate.clone();
+            self.partial_count = u32::from(candidate.is_some());
+        }
+        let Some(word) = candidate else {
+            return Vec::new();
+        };
+        let Some(cmd) = grammar::parse(&word, self.lang) else {
+            return Vec::new();
+        };
+        let urgent = matches!(cmd, Command::Stop | Command::Pain);
+        if !urgent || self.fired.is_some() || self.partial_count < self.cfg.urgent_partials {
+            return Vec::new();
+        }
+        // The word has no timing yet: it ended about now.
+        let recent_voiced = self.voiced.iter().rev().take(15).filter(|v| **v).count();
+        if recent_voiced < 4 {
+            return Vec::new();
+        }
+        self.fired = Some(cmd);
+        vec![Detection {
+            command: cmd,
+            word,
+            start_ms: now_ms.saturating_sub(400),
+            end_ms: now_ms,
+            detected_ms: now_ms,
+            confidence: 0.0,
+        }]
+    }
+
+    fn final_(&mut self, words: &[Word], now_ms: u64) -> Vec<Detection> {
+        let fired = self.fired.take();
+        self.partial_word = None;
+        self.partial_count = 0;
+        let unknown = words.iter().filter(|w| w.text == grammar::UNKNOWN).count();
+        let commands: Vec<(&Word, Command)> = words
+            .iter()
+            .filter_map(|w| grammar::parse(&w.text, self.lang).map(|c| (w, c)))
+            .collect();
+        let [(w, cmd)] = commands.as_slice() else {
+            return Vec::new();
+        };
+        if fired == Some(*cmd) {
+            // Already acted on from the partial result.
+            return Vec::new();
+        }
+        let dur = w.end_ms.saturating_sub(w.start_ms);
+        let ok = unknown <= self.cfg.max_unknown_words
+            && w.conf >= self.cfg.min_confidence
+            && (self.cfg.min_word_ms..=self.cfg.max_word_ms).contains(&dur)
+            && self.voiced_fraction(w.start_ms, w.end_ms) >= self.cfg.min_voiced;
+        if !ok {
+            return Vec::new();
+        }
+        vec![Detection {
+            command: *cmd,
+            word: w.text.clone(),
+            start_ms: w.start_ms,
+            end_ms: w.end_ms,
+            detected_ms: now_ms,
+            confidence: w.conf,
+        }]
+    }
+}
+
+/// The whole listening chain over 16 kHz mono audio.
+pub struct Pipeline {
+    rec: Box<dyn Recognizer>,
+    aec: Option<Box<dyn EchoCanceller>>,
+    vad: Vad,
+    pub decider: Decider,
+    /// Samples consumed.
+    pos: u64,
+    mic: Vec<i16>,
+    reference: Vec<i16>,
+    clean: Vec<i16>,
+}
+
+impl Pipeline {
+    pub fn new(
+        rec: Box<dyn Recognizer>,
+        aec: Option<Box<dyn EchoCanceller>>,
+        lang: Lang,
+        cfg: DeciderConfig,
+    ) -> Pipeline {
+        Pipeline {
+            rec,
+            aec,
+            vad: Vad::default(),
+            decider: Decider::new(lang, cfg),
+            pos: 0,
+            mic: Vec::new(),
+            reference: Vec::new(),
+            clean: vec![0; FRAME],
+        }
+    }
+
+    /// Audio position, in ms from the stream start.
+    pub fn position_ms(&self) -> u64 {
+        self.pos * 1000 / u64::from(RATE)
+    }
+
+    /// Feed microphone audio and, when the coach is playing, the matching
+    /// reference (what was played, time-aligned, same length or shorter;
+    /// missing reference is silence).
+    pub fn push(&mut self, mic: &[i16], reference: &[i16]) -> Result<Vec<Detection>, VoiceError> {
+        self.mic.extend_from_slice(mic);
+        self.reference.extend_from_slice(reference);
+        let mut out = Vec::new();
+        while self.mic.len() >= FRAME {
+            let frame: Vec<i16> = self.mic.drain(..FRAME).collect();
+            let mut reference: Vec<i16> = self
+                .reference
+                .drain(..FRAME.min(self.reference.len()))
+                .collect();
+            reference.resize(FRAME, 0);
+            let cleaned: &[i16] = match self.aec.as_mut() {
+                Some(aec) => {
+                    aec.process(&frame, &reference, &mut self.clean);
+                    &self.clean
+                }
+                None => &frame,
+            };
+            let voiced = self.vad.frame(cleaned);
+            self.decider.note_frame(voiced);
+            let h = self.rec.accept(cleaned)?;
+            self.pos += FRAME as u64;
+            if let Some(h) = h {
+                let now = self.position_ms();
+                out.extend(self.decider.decide(h, now));
+            }
+        }
+        Ok(out)
+    }
+
+    /// End of the stream.
+    pub fn finish(&mut self) -> Result<Vec<Detection>, VoiceError> {
+        let rest: Vec<i16> = std::mem::take(&mut self.mic);
+        let mut out = Vec::new();
+        if !rest.is_empty() {
+            let mut padded = rest;
+            padded.resize(FRAME, 0);
+            out.extend(self.push(&padded, &[])?);
+        }
+        if let Some(h) = self.rec.flush()? {
+            let now = self.position_ms();
+            out.extend(self.decider.decide(h, now));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start: u64, end: u64, conf: f32) -> Word {
+        Word {
+            text: text.into(),
+            start_ms: start,
+            end_ms: end,
+            conf,
+        }
+    }
+
+    fn decider() -> Decider {
+        let mut d = Decider::new(Lang::En, DeciderConfig::default());
+        for _ in 0..200 {
+            d.note_frame(true);
+        }
+        d
+    }
+
+    #[test]
+    fn finals_accept_clear_isolated_commands_only() {
+        let cases: Vec<(&str, Vec<Word>, Option<Command>)> = vec![
+            (
+                "clear",
+                vec![word("stop", 1000, 1400, 0.95)],
+                Some(Command::Stop),
+            ),
+            (
+                "synonym",
+                vec![word("continue", 1000, 1500, 0.9)],
+                Some(Command::Resume),
+            ),
+            ("low confidence", vec![word("stop", 1000, 1400, 0.3)], None),
+            ("too short", vec![word("next", 1000, 1050, 0.99)], None),
+            ("too long", vec![word("next", 1000, 3000, 0.99)], None),
+            ("only unknown", vec![word("[unk]", 1000, 1400, 1.0)], None),
+            (
+                "inside a sentence",
+                vec![
+                    word("[unk]", 500, 800, 1.0),
+                    word("[unk]", 800, 900, 1.0),
+                    word("stop", 1000, 1400, 0.99),
+                ],
+                None,
+            ),
+            (
+                "two commands",
+                vec![
+                    word("stop", 1000, 1400, 0.99),
+                    word("next", 1500, 1800, 0.99),
+                ],
+                None,
+            ),
+            (
+                "one filler is fine",
+                vec![word("[unk]", 600, 800, 1.0), word("pain", 1000, 1400, 0.9)],
+                Some(Command::Pain),
+            ),
+        ];
+        for (name, words, want) in cases {
+            let got = decider().decide(Hypothesis::Final(words), 1600);
+            assert_eq!(got.first().map(|d| d.command), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn unvoiced_words_are_rejected() {
+        let mut d = Decider::new(Lang::En, DeciderConfig::default());
+        for _ in 0..200 {
+            d.note_frame(false);
+        }
+        let got = d.decide(Hypothesis::Final(vec![word("stop", 1000, 1400, 1.0)]), 1600);
+        assert!(got.is_empty(), "Vosk hearing 'stop' in silence is noise");
+    }
+
+    #[test]
+    fn urgent_words_fire_from_partials_once() {
+        let mut d = decider();
+        let p = |w: &[&str]| Hypothesis::Partial(w.iter().map(|s| s.to_string()).collect());
+        assert!(
+            d.decide(p(&["stop"]), 1200).is_empty(),
+            "first partial: wait"
+        );
+        let fired = d.decide(p(&["stop"]), 1240);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].detected_ms, 1240);
+        assert!(d.decide(p(&["stop"]), 1280).is_empty(), "only once");
+        // The final of the same utterance does not fire again…
+        let fin = d.decide(
+            Hypothesis::Final(vec![word("stop", 1000, 1300, 0.99)]),
+            1500,
+        );
+        assert!(fin.is_empty());
+        // …but the next utterance does.
+        let again = d.decide(
+            Hypothesis::Final(vec![word("stop", 2000, 2300, 0.99)]),
+            2500,
+        );
+        assert_eq!(again.len(), 1);
+        // "next" is not urgent: only its final counts.
+        assert!(d.decide(p(&["next"]), 3000).is_empty());
+        assert!(d.decide(p(&["next"]), 3040).is_empty());
+    }
+}

@@ -1,0 +1,375 @@
+//! The journal through the command line: `matcoach sim --db --date` over
+//! consecutive days shows the skip-after-pain and the rotation; `history`,
+//! `phase` and `calibrate`; bad dates and paths.
+
+mod journal_support;
+
+use journal_support::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn ok(self) -> Out {
+        assert_eq!(self.code, Some(0), "{}", self.show());
+        assert!(!self.stderr.contains("panicked"), "{}", self.show());
+        self
+    }
+
+    fn code(self, code: i32) -> Out {
+        assert_eq!(self.code, Some(code), "{}", self.show());
+        assert!(!self.stderr.contains("panicked"), "{}", self.show());
+        self
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+fn run(args: &[&str]) -> Out {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn sim(db: &Path, day: &str, program: &str, events: &str) -> Out {
+    let db = db.to_str().unwrap();
+    run(&[
+        "sim", program, "--db", db, "--date", day, "--events", events,
+    ])
+    .ok()
+}
+
+/// The plan line, and the exercises the session did.
+fn plan_and_done(out: &Out) -> (Value, Vec<String>) {
+    let lines = out.lines();
+    assert_eq!(lines[0]["action"], "plan", "{}", out.show());
+    let done = lines
+        .iter()
+        .filter(|l| l["action"] == "journal" && l["event"] == "exercise_done")
+        .map(|l| l["exercise"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(lines.last().unwrap()["action"], "end");
+    (lines[0].clone(), done)
+}
+
+fn left_out(plan: &Value) -> Vec<String> {
+    plan["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["exercise"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// When "pain" lands in the first set of `exercise` in `program` today.
+fn pain_at(db: &Path, day: &str, program: &str, exercise: &str) -> u64 {
+    // A dry run with a scratch copy of the journal gives the same plan.
+    let scratch = tempfile::tempdir().unwrap();
+    let copy = scratch.path().join("j.sqlite");
+    if db.exists() {
+        std::fs::copy(db, &copy).unwrap();
+    }
+    let out = sim(&copy, day, program, "0s:press");
+    let lines = out.lines();
+    let done = lines
+        .iter()
+        .find(|l| l["event"] == "set_done" && l["exercise"] == exercise)
+        .unwrap_or_else(|| panic!("no set of {exercise}\n{}", out.show()));
+    done["t_ms"].as_u64().unwrap() - 1500
+}
+
+/// The "done when": consecutive simulated days through the CLI show
+/// the skip after pain and the rotation.
+#[test]
+fn consecutive_days_show_the_skip_after_pain_and_the_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let days: Vec<String> = (0..8)
+        .map(|k| date("2025-03-03").add_days(k).to_string())
+        .collect();
+
+    // Day 1: the rotation starts gently; "pain" during the pelvic tilt.
+    let t = pain_at(&db, &days[0], "auto", "sr_pelvic_tilt");
+    let out = sim(&db, &days[0], "auto", &format!("0s:press,{t}ms:heard=pain"));
+    let (plan, done) = plan_and_done(&out);
+    assert_eq!(plan["program"], "morning_mobility", "{plan}");
+    assert!(!done.contains(&"sr_pelvic_tilt".to_string()));
+
+    let mut programs = vec![plan["program"].as_str().unwrap().to_string()];
+    let mut plans = vec![plan];
+    let mut dones = vec![done];
+    for day in &days[1..] {
+        let out = sim(&db, day, "auto", "0s:press");
+        let (plan, done) = plan_and_done(&out);
+        programs.push(plan["program"].as_str().unwrap().to_string());
+        plans.push(plan);
+        dones.push(done);
+    }
+    // The rotation: no two days running alike; strength on alternate days,
+    // starting with the max test.
+    for w in programs.windows(2) {
+        assert_ne!(w[0], w[1], "{programs:?}");
+    }
+    assert_eq!(
+        programs,
+        [
+            "morning_mobility",
+            "sr_max_test",
+            "sr_warmup",
+            "sr_warmup_and_strength",
+            "th_mobility_and_stretching",
+            "sr_warmup_and_strength",
+            "th_posture_awareness",
+            "morning_mobility",
+        ]
+    );
+    // Days 2 to 4 left the pelvic tilt out of their warm-ups, saying why;
+    // after three sessions without pain, day 6 has it back.
+    for (k, plan) in plans.iter().enumerate().take(4).skip(1) {
+        assert!(!dones[k].contains(&"sr_pelvic_tilt".to_string()), "day {k}");
+        let reason = plan["left_out"][0]["reason"].as_str().unwrap();
+        assert_eq!(plan["left_out"][0]["exercise"], "sr_pelvic_tilt", "day {k}");
+        assert!(
+            reason.contains(&format!("it hurt on {}", days[0])),
+            "{reason}"
+        );
+    }
+    assert!(left_out(&plans[5]).is_empty(), "{}", plans[5]);
+    assert!(
+        dones[5].contains(&"sr_pelvic_tilt".to_string()),
+        "{:?}",
+        dones[5]
+    );
+    // The startgetal from the max test is used on the strength days.
+    assert_eq!(plans[3]["startgetal"]["sr_abdominals"], 16);
+
+    // `history` shows it all.
+    let h = run(&["history", "--db", db.to_str().unwrap(), "--today", &days[7]]).ok();
+    assert!(h.stdout.contains("sr_pelvic_tilt"), "{}", h.show());
+    assert!(
+        h.stdout.contains("left out: sr_pelvic_tilt"),
+        "{}",
+        h.show()
+    );
+    assert!(h.stdout.contains("minutes a day"), "{}", h.show());
+    assert!(h.stdout.contains("streak: 1 week"), "{}", h.show());
+    for day in &days {
+        assert!(h.stdout.contains(day.as_str()), "{day}\n{}", h.show());
+    }
+    let json: Value = serde_json::from_str(
+        &run(&["history", "--db", db.to_str().unwrap(), "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let sessions = json["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 8);
+    assert_eq!(sessions[0]["pains"][0]["exercise"], "sr_pelvic_tilt");
+    assert!(sessions[0]["duration_ms"].as_i64().unwrap() > 60_000);
+    assert_eq!(json["startgetal"]["sr_back_extensors"], 16);
+    let csv = run(&[
+        "history",
+        "--db",
+        db.to_str().unwrap(),
+        "--export",
+        "csv",
+        "--since",
+        &days[6],
+    ])
+    .ok()
+    .stdout;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[0].starts_with("session,date,start,end,program"),
+        "{csv}"
+    );
+    assert!(rows[1].contains("th_posture_awareness") && rows[1].contains(",completed,"));
+}
+
+#[test]
+fn phase_next_is_refused_after_pain_and_auto_follows_the_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let d = db.to_str().unwrap();
+    let out = run(&["phase", "--db", d]).ok();
+    assert!(out.stdout.contains("not following"), "{}", out.show());
+    let out = run(&["phase", "next", "--db", d]).code(1);
+    assert!(out.stderr.contains("phase start"), "{}", out.show());
+    let out = run(&["phase", "start", "--db", d]).ok();
+    assert!(
+        out.stdout.contains("acute: program mckenzie_acute"),
+        "{}",
+        out.show()
+    );
+
+    let t = pain_at(&db, "2025-03-03", "auto", "mk_2_prone_on_elbows");
+    let out = sim(
+        &db,
+        "2025-03-03",
+        "auto",
+        &format!("0s:press,{t}ms:heard=pain"),
+    );
+    let (plan, _) = plan_and_done(&out);
+    assert_eq!(plan["program"], "mckenzie_acute");
+    let out = run(&["phase", "next", "--db", d]).code(1);
+    assert!(
+        out.stderr.contains("not advancing")
+            && out.stderr.contains("had pain")
+            && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
+    );
+    // Still acute, and the painful exercise rests.
+    let out = sim(&db, "2025-03-04", "auto", "0s:press");
+    let (plan, _) = plan_and_done(&out);
+    assert_eq!(plan["program"], "mckenzie_acute");
+    assert_eq!(left_out(&plan), ["mk_2_prone_on_elbows"]);
+    // After a session without pain the user may move on.
+    let out = run(&["phase", "next", "--db", d]).ok();
+    assert!(out.stdout.contains("improving"), "{}", out.show());
+    let out = sim(&db, "2025-03-05", "auto", "0s:press");
+    assert_eq!(plan_and_done(&out).0["program"], "mckenzie_improving");
+    let out = run(&["phase", "--db", d]).ok();
+    assert!(
+        out.stdout.contains("McKenzie phase improving"),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn calibrate_shows_and_sets_the_startgetal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let d = db.to_str().unwrap();
+    let out = run(&["calibrate", "--db", d]).ok();
+    assert!(
+        out.stdout.contains("sr_abdominals") && out.stdout.contains("not tested"),
+        "{}",
+        out.show()
+    );
+    let out = run(&[
+        "calibrate",
+        "--db",
+        d,
+        "--set",
+        "sr_abdominals=30",
+        "--set",
+        "sr_obliques=12",
+    ])
+    .ok();
+    assert!(out.stdout.contains("max  30"), "{}", out.show());
+    assert!(
+        out.stdout.contains("startgetal 10: 3 sets of 10"),
+        "{}",
+        out.show()
+    );
+    let out = run(&[
+        "sim",
+        "sr_warmup_and_strength",
+        "--db",
+        d,
+        "--date",
+        "2025-03-03",
+    ])
+    .ok();
+    let lines = out.lines();
+    let planned: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["event"] == "set_done" && l["exercise"] == "sr_abdominals")
+        .map(|l| l["reps_planned"].as_u64().unwrap())
+        .collect();
+    assert_eq!(planned, [10, 10, 10]);
+    for bad in [
+        "sr_abdominals",
+        "hf_bridge=10",
+        "sr_abdominals=0",
+        "sr_abdominals=many",
+    ] {
+        let out = run(&["calibrate", "--db", d, "--set", bad]).code(2);
+        assert!(out.stderr.contains("fix:"), "{bad}: {}", out.show());
+    }
+    let out = run(&["calibrate", "--db", d, "--next", "--json"]).ok();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(v["max_test_requested"].is_string(), "{v}");
+}
+
+#[test]
+fn bad_dates_and_paths_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let d = db.to_str().unwrap();
+    let out = run(&["sim", "quick", "--db", d, "--date", "2025-02-30"]).code(2);
+    assert!(
+        out.stderr.contains("day 30 does not exist") && out.stderr.contains("YYYY-MM-DD"),
+        "{}",
+        out.show()
+    );
+    let out = run(&["history", "--db", d, "--since", "03/03/2025"]).code(2);
+    assert!(out.stderr.contains("YYYY-MM-DD"), "{}", out.show());
+    let out = run(&["sim", "quick", "--date", "2025-03-03"]).code(2);
+    assert!(
+        out.stderr.contains("--date and --pace need --db"),
+        "{}",
+        out.show()
+    );
+    let out = run(&["history", "--db", d]).code(2);
+    assert!(
+        out.stderr.contains("no journal here yet") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
+    );
+    // A directory as the journal: the session still runs, the error is
+    // clear, exit code 3.
+    let out = run(&[
+        "sim",
+        "quick",
+        "--db",
+        dir.path().to_str().unwrap(),
+        "--date",
+        "2025-03-03",
+    ])
+    .code(3);
+    assert!(
+        out.stderr.contains("directory") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stdout.contains("\"reason\":\"completed\""),
+        "{}",
+        out.show()
+    );
+    let out = run(&["sim", "yoga", "--db", d]).code(2);
+    assert!(
+        out.stderr.contains("unknown program `yoga`"),
+        "{}",
+        out.show()
+    );
+}

@@ -1,0 +1,163 @@
+//! kill -9 at random points during 100 simulated sessions writing to one
+//! real journal file. Afterwards the file is sound, every session whose
+//! process finished is there with its end, nothing is stored twice, and a
+//! cut-off session is a clean prefix of what it would have been.
+//!
+//! The sims run paced (`--pace`: real seconds per virtual second), so that
+//! a kill lands anywhere in the session, including in the middle of a write.
+//! The delays come from a seeded RNG, so a failure can be replayed.
+
+mod journal_support;
+
+use journal_support::*;
+use matcoach::journal::{JournalStore, OpenOptions, Outcome};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 100;
+const PACE: f64 = 0.0005;
+const SEED: u64 = 0x006d_6174_636f_6163;
+
+#[test]
+fn kill_9_during_100_sessions_leaves_a_sound_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let mut rng = Rng::new(SEED);
+    let first = date("2025-01-01");
+    let mut finished: Vec<String> = Vec::new();
+    let mut killed = 0;
+    let mut reference: Option<Duration> = None;
+    let started = Instant::now();
+    for i in 0..RUNS {
+        let day = first.add_days(i as i64).to_string();
+        // Now and then a "pain", so that more tables are written.
+        let events = if rng.unit() < 0.25 {
+            format!("0s:press,{}s:heard=pain", 20 + rng.next_u64() % 200)
+        } else {
+            "0s:press".to_string()
+        };
+        let mut child = Command::new(BIN)
+            .args([
+                "sim",
+                "quick",
+                "--pace",
+                &PACE.to_string(),
+                "--date",
+                &day,
+                "--events",
+                &events,
+                "--db",
+            ])
+            .arg(&db)
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        // The first run is never killed: it measures how long one takes.
+        let kill_at = reference.map(|r| r.mul_f64(0.05 + 1.15 * rng.unit()));
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if kill_at.is_some_and(|k| t0.elapsed() >= k) {
+                // SIGKILL: no destructors, no flush, nothing.
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        match status {
+            Some(s) => {
+                assert!(s.success(), "run {i} ({day}) failed: {s}: {}", {
+                    let mut e = String::new();
+                    use std::io::Read;
+                    if let Some(mut err) = child.stderr.take() {
+                        let _ = err.read_to_string(&mut e);
+                    }
+                    e
+                });
+                reference.get_or_insert(t0.elapsed());
+                finished.push(day);
+            }
+            None => killed += 1,
+        }
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "{RUNS} runs in {:.1} s: {} finished, {killed} killed (one run ≈ {:?})",
+        took.as_secs_f64(),
+        finished.len(),
+        reference
+    );
+    assert!(killed >= 30, "too few kills to mean anything: {killed}");
+    assert!(finished.len() >= 10, "too few finished: {}", finished.len());
+
+    let opened = JournalStore::open(&db, &OpenOptions::default()).unwrap();
+    assert!(
+        opened.recovered.is_none(),
+        "the journal had to be moved aside"
+    );
+    let store = opened.store;
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let c = store.connection();
+    let q = |sql: &str| -> i64 {
+        c.query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(q("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    // At most one session per run (each run has its own day), never two.
+    assert_eq!(
+        q("SELECT COUNT(*) FROM (SELECT day FROM sessions GROUP BY day HAVING COUNT(*) > 1)"),
+        0
+    );
+    // No event twice, and each session's events are 0, 1, 2, … without a gap:
+    // a cut-off session is a clean prefix.
+    assert_eq!(q("SELECT COUNT(*) FROM (SELECT session_id, seq FROM events GROUP BY 1, 2 HAVING COUNT(*) > 1)"), 0);
+    assert_eq!(
+        q(
+            "SELECT COUNT(*) FROM (SELECT session_id FROM events WHERE session_id IS NOT NULL
+             GROUP BY session_id HAVING MAX(seq) + 1 != COUNT(*) OR MIN(seq) != 0)"
+        ),
+        0
+    );
+    // No set, exercise or pain twice.
+    assert_eq!(q("SELECT COUNT(*) FROM (SELECT 1 FROM sets GROUP BY exercise_id, set_no, side HAVING COUNT(*) > 1)"), 0);
+    assert_eq!(q("SELECT COUNT(*) FROM (SELECT 1 FROM exercises WHERE position IS NOT NULL GROUP BY session_id, position HAVING COUNT(*) > 1)"), 0);
+    assert_eq!(q("SELECT COUNT(*) FROM (SELECT 1 FROM pain GROUP BY session_id, at_ms HAVING COUNT(*) > 1)"), 0);
+    // The tables agree with the event log.
+    assert_eq!(
+        q("SELECT COUNT(*) FROM sets"),
+        q("SELECT COUNT(*) FROM events WHERE kind = 'set_done'")
+    );
+    assert_eq!(
+        q("SELECT COUNT(*) FROM pain"),
+        q("SELECT COUNT(*) FROM events WHERE kind = 'pain'")
+    );
+
+    // Every finished run's session is there, ended.
+    let h = store.history(None).unwrap();
+    let by_day: BTreeMap<String, &matcoach::journal::SessionInfo> =
+        h.sessions.iter().map(|s| (s.day.to_string(), s)).collect();
+    for day in &finished {
+        let s = by_day
+            .get(day)
+            .unwrap_or_else(|| panic!("the finished session of {day} is missing"));
+        assert_ne!(s.outcome, Outcome::Unfinished, "{day}");
+    }
+    // Some kills landed mid-session: cut-off sessions, kept as such.
+    let cut = h
+        .sessions
+        .iter()
+        .filter(|s| s.outcome == Outcome::Unfinished)
+        .count();
+    eprintln!(
+        "{} sessions in the journal, {cut} cut off",
+        h.sessions.len()
+    );
+    assert!(cut > 0);
+    assert!(took < Duration::from_secs(90), "took {took:?}");
+}

@@ -1,0 +1,165 @@
+//! Helpers for the journal tests: the shipped content, simulated days
+//! written to a store, times at which to say "pain" during a given
+//! exercise, a seeded RNG, and a tiny tmpfs when the test may mount one.
+#![allow(dead_code)]
+
+use matcoach::adapt::{self, Rules, Today};
+use matcoach::content::{self, Content, Lang};
+use matcoach::journal::{Date, JournalStore, Source};
+use matcoach::session::{self, Action, JournalEvent, Session, SessionConfig};
+use matcoach::sim::{self, Record};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn content() -> &'static Content {
+    static C: OnceLock<Content> = OnceLock::new();
+    C.get_or_init(|| content::load_dir(&root().join("content")).unwrap())
+}
+
+pub fn date(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+/// Run `program` (or `auto`) on `day` with the scripted `spec`, and write
+/// it to `store`, one event per transaction, as the coach would.
+pub fn run_day(
+    store: &mut JournalStore,
+    content: &Content,
+    rules: &Rules,
+    day: Date,
+    program: &str,
+    spec: &str,
+) -> (Today, Vec<Record>) {
+    let h = store.history(None).unwrap();
+    let today = adapt::plan(content, rules, &h, day, program)
+        .unwrap_or_else(|e| panic!("{day} {program}: {e}"));
+    let records = run_today(content, &today, spec);
+    store.begin(
+        day.at_midnight().plus(Duration::from_secs(9 * 3600)),
+        Some(today.note(Source::Sim)),
+    );
+    for r in &records {
+        if let Action::Journal(e) = &r.action {
+            store.record(r.t, e).unwrap();
+        }
+    }
+    (today, records)
+}
+
+/// Simulate `today` (no journal).
+pub fn run_today(content: &Content, today: &Today, spec: &str) -> Vec<Record> {
+    let cfg = SessionConfig::default();
+    let script = session::compile(content, &today.program, Lang::En, &cfg, &today.maxima).unwrap();
+    let mut s = Session::new(script, cfg, content.phrases.clone(), content.safety.clone());
+    let events = today.events(&sim::parse_spec(spec).unwrap());
+    sim::run(&mut s, &events, Duration::from_secs(6 * 3600))
+}
+
+/// A time (ms from the start) inside the first set of `exercise`, when
+/// `records` come from a run without interruptions up to there.
+pub fn during_first_set(records: &[Record], exercise: &str) -> u64 {
+    let done = records
+        .iter()
+        .find_map(|r| match &r.action {
+            Action::Journal(JournalEvent::SetDone { exercise: x, .. }) if x == exercise => {
+                Some(r.t)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no set of {exercise}"));
+    (done - Duration::from_millis(1500)).as_millis() as u64
+}
+
+/// The journal events of a run.
+pub fn journal_events(records: &[Record]) -> Vec<&JournalEvent> {
+    records
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::Journal(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn ended(records: &[Record]) -> bool {
+    records.iter().any(|r| matches!(r.action, Action::End(_)))
+}
+
+/// SplitMix64: a seeded, reproducible RNG.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A tmpfs of `kib` KiB mounted at `dir` (root only); unmounted on drop.
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// `None` when this test may not mount (not root, no permission).
+    pub fn mount(dir: &Path, kib: u32) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={kib}k,mode=0777"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?
+            .success();
+        ok.then(|| Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn remount(&self, opts: &str) -> bool {
+        Command::new("mount")
+            .args(["-o", &format!("remount,{opts}")])
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
