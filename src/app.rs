@@ -34,6 +34,25 @@ pub trait Journal {
 /// recogniser results; senders use `try_send` and drop on overflow.
 pub const INPUT_QUEUE: usize = 64;
 
+/// What a shell may add to the loop: a different reading of an input (a
+/// max test hears "stop" as "next"), and a regular tick (the systemd
+/// watchdog), both from inside the loop so a stuck loop stops them.
+pub trait Hooks {
+    fn input(&mut self, input: Input) -> Input {
+        input
+    }
+    /// How often `tick` wants to run (None: never).
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+    fn tick(&mut self) {}
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
 /// Drive `session` until it ends, or until every input sender is gone and
 /// the session has nothing left to wait for. Returns why it ended.
 pub async fn run(
@@ -43,18 +62,53 @@ pub async fn run(
     journal: &mut dyn Journal,
     inputs: &mut mpsc::Receiver<Input>,
 ) -> Option<EndReason> {
+    run_with(
+        session,
+        speaker,
+        indicator,
+        journal,
+        inputs,
+        &[],
+        &mut NoHooks,
+    )
+    .await
+}
+
+/// [`run`], with inputs to handle first (e.g. the press that started the
+/// session) and [`Hooks`].
+pub async fn run_with(
+    session: &mut Session,
+    speaker: &mut dyn Speaker,
+    indicator: &mut dyn Indicator,
+    journal: &mut dyn Journal,
+    inputs: &mut mpsc::Receiver<Input>,
+    first: &[Input],
+    hooks: &mut dyn Hooks,
+) -> Option<EndReason> {
     let started = Instant::now();
     let mut open = true;
+    let mut pending: std::collections::VecDeque<Input> = first.iter().copied().collect();
+    let tick_every = hooks.tick_every();
+    let mut next_tick = tick_every.map(|d| started + d);
     loop {
-        let deadline = session.next_deadline().map(Instant::from_std);
-        let input = tokio::select! {
-            biased;
-            received = inputs.recv(), if open => match received {
-                Some(i) => i,
-                None => { open = false; continue; }
-            },
-            _ = sleep_until_opt(deadline), if deadline.is_some() => Input::DeadlineReached,
-            else => return None,
+        let input = if let Some(i) = pending.pop_front() {
+            i
+        } else {
+            let deadline = session.next_deadline().map(Instant::from_std);
+            tokio::select! {
+                biased;
+                received = inputs.recv(), if open => match received {
+                    Some(i) => hooks.input(i),
+                    None => { open = false; continue; }
+                },
+                _ = sleep_until_opt(deadline), if deadline.is_some() => Input::DeadlineReached,
+                _ = sleep_until_opt(next_tick), if next_tick.is_some() => {
+                    hooks.tick();
+                    next_tick = tick_every.map(|d| Instant::now() + d);
+                    continue;
+                }
+                else => return None,
+            }
         };
         let now = Instant::now();
         for action in session.handle(now.into_std(), input) {

@@ -154,6 +154,8 @@ enum Cmd {
     },
     /// Validate the content and the config; non-zero exit on errors
     Check,
+    /// The daemon: wait for the button, coach today's program, journal it
+    Run,
     /// The journal: sessions with their length and pain, weekly adherence
     History {
         #[arg(long)]
@@ -208,9 +210,13 @@ struct Loaded {
 }
 
 fn load_config(args: &Args) -> Result<Config> {
+    // --config, then the system's config, then the checkout's.
     let path = match &args.config {
         Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("config/matcoach.toml")).filter(|p| p.exists()),
+        None => ["/etc/matcoach/config.toml", "config/matcoach.toml"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists()),
     };
     let Some(path) = path else {
         return Ok(Config::default());
@@ -276,6 +282,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run_command(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Cmd::Check => check(args),
+        Cmd::Run => {
+            let l = load(args)?;
+            crate::daemon::run(l.config, l.content)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Programs { json } => {
             let l = load(args)?;
             programs(&l.content, *json)?;

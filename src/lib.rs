@@ -22,4 +22,5 @@ pub mod session;
 pub mod sim;
 pub mod speaker;
 pub mod speech;
+pub mod systemd;
 pub mod voice;

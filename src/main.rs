@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::exit)]
 
 mod cli;
+mod daemon;
 mod demo;
 
 use clap::Parser;

@@ -411,6 +411,9 @@ pub struct Phrases {
     pub summary: Template,
     pub summary_pain: Template,
     pub goodbye: Template,
+    pub ready: Template,
+    pub voice_off: Template,
+    pub no_microphone: Template,
 }
 
 impl Phrases {
@@ -463,6 +466,9 @@ impl Phrases {
             ("summary", &self.summary, &["done", "total", "minutes"]),
             ("summary_pain", &self.summary_pain, &["count"]),
             ("goodbye", &self.goodbye, &[]),
+            ("ready", &self.ready, &[]),
+            ("voice_off", &self.voice_off, &[]),
+            ("no_microphone", &self.no_microphone, &[]),
         ]
     }
 }

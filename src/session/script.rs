@@ -609,6 +609,9 @@ pub struct FixedLines {
     pub pain_below_knee: Line,
     pub repeated_pain_ends_session: Line,
     pub persistent_pain_skip: Line,
+    pub ready: Line,
+    pub voice_off: Line,
+    pub no_microphone: Line,
 }
 
 impl FixedLines {
@@ -634,6 +637,9 @@ impl FixedLines {
                 &safety.repeated_pain_ends_session.says,
             ),
             persistent_pain_skip: rule("persistent_pain_skip", &safety.persistent_pain_skip.says),
+            ready: sys("ready", &phrases.ready),
+            voice_off: sys("voice_off", &phrases.voice_off),
+            no_microphone: sys("no_microphone", &phrases.no_microphone),
         }
     }
 
@@ -648,6 +654,9 @@ impl FixedLines {
             self.pain_below_knee.clone(),
             self.repeated_pain_ends_session.clone(),
             self.persistent_pain_skip.clone(),
+            self.ready.clone(),
+            self.voice_off.clone(),
+            self.no_microphone.clone(),
         ]
     }
 }

@@ -1,0 +1,338 @@
+//! `matcoach run`: the appliance. Waits for the button, coaches today's
+//! program, journals it, and goes back to waiting. Devices that are missing
+//! or lost are retried; the LED and the voice say what is wrong.
+
+use anyhow::{Context, Result};
+use matcoach::adapt::{self, Rules};
+use matcoach::app::{self, Hooks, Indicator, Speaker};
+use matcoach::config::Config;
+use matcoach::content::Content;
+use matcoach::journal::{self, JournalWriter, OpenOptions, Source};
+use matcoach::session::{self, DeviceKind, Input, Led, Line, PlaybackId, Priority, Session};
+use matcoach::speaker::ClipSpeaker;
+use matcoach::speech::Speech;
+use matcoach::systemd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often a missing speaker is tried again.
+const RETRY: Duration = Duration::from_secs(3);
+
+fn log(msg: &str) {
+    // Under systemd, stderr goes to the journal.
+    eprintln!("matcoach: {msg}");
+}
+
+/// The LED when there is no GPIO: the state goes to the log.
+struct LogLed(Option<Led>);
+
+impl Indicator for LogLed {
+    fn set(&mut self, led: Led) {
+        if self.0 != Some(led) {
+            self.0 = Some(led);
+            log(&format!("LED: {led:?}"));
+        }
+    }
+}
+
+/// The watchdog ping and the max-test reading of "stop".
+struct DaemonHooks {
+    today: Option<adapt::Today>,
+    presses: journal::JournalHandle,
+    started: tokio::time::Instant,
+}
+
+impl Hooks for DaemonHooks {
+    fn input(&mut self, input: Input) -> Input {
+        if input == Input::ButtonPressed {
+            self.presses.button_pressed(self.started.elapsed());
+        }
+        match &self.today {
+            Some(t) => t.input(input),
+            None => input,
+        }
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        systemd::watchdog_interval()
+    }
+
+    fn tick(&mut self) {
+        systemd::notify("WATCHDOG=1");
+    }
+}
+
+pub fn run(config: Config, content: Content) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(daemon(config, content))
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Speak one fixed line and wait (bounded) for it to finish.
+async fn announce(
+    speaker: &mut dyn Speaker,
+    rx: &mut mpsc::Receiver<Input>,
+    line: &Line,
+    id: PlaybackId,
+) {
+    speaker.speak(id, line, Priority::Instruction);
+    let limit = tokio::time::Instant::now() + session::estimate_speech(&line.text) * 3;
+    while let Ok(Some(input)) = tokio::time::timeout_at(limit, rx.recv()).await {
+        if input == Input::PlaybackFinished(id) {
+            return;
+        }
+    }
+}
+
+async fn daemon(config: Config, content: Content) -> Result<()> {
+    let lang = config.language;
+    let (tx, mut rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+
+    // The journal: never stops the coach.
+    let path = journal::resolve_path(&config.journal.path)?;
+    let started = JournalWriter::start(&path, &OpenOptions::default());
+    if let Some(r) = &started.recovered {
+        log(&format!("{r}"));
+    }
+    if let Some(e) = &started.error {
+        log(&format!("{e}"));
+    }
+    let mut writer = started.writer;
+
+    // The button and the LED.
+    let (mut led, _button): (Box<dyn Indicator>, Option<Box<dyn std::any::Any + Send>>) =
+        match matcoach::gpio::open(&config.gpio, tx.clone()) {
+            Ok(Some(opened)) => (Box::new(opened.led), Some(opened.button)),
+            Ok(None) => (Box::new(LogLed(None)), None),
+            Err(e) => {
+                log(&format!("{e}"));
+                (Box::new(LogLed(None)), None)
+            }
+        };
+    led.set(Led::Idle);
+
+    // The voice: every phrase rendered once, now.
+    let speech = Arc::new(Speech::from_config(
+        &config.speech,
+        std::path::Path::new("."),
+    )?);
+    speech.check(lang)?;
+    let lines = session::all_lines(&content, lang, &config.session());
+    let renderer = speech.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        renderer.render_all(&lines, lang, matcoach::speech::default_jobs())
+    })
+    .await
+    .context("rendering the phrases")??;
+    log(&format!(
+        "voice ready: {} phrases rendered, {} cached, {} recorded",
+        stats.rendered, stats.cached, stats.recorded
+    ));
+
+    // The speaker: without it there is no coaching; show it and retry.
+    let (output, mut speaker, reference) = loop {
+        let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
+        match matcoach::audio::output::RodioOutput::open(
+            &config.audio.output_device,
+            config.audio.volume,
+            tx.clone(),
+            Some(ref_tx),
+        ) {
+            Ok((out, handle)) => {
+                log(&format!(
+                    "speaking through {} ({} Hz)",
+                    out.device, out.rate
+                ));
+                let reference = matcoach::voice::capture::Reference {
+                    samples: ref_rx,
+                    rate: out.rate,
+                };
+                break (
+                    out,
+                    ClipSpeaker::new(handle, speech.clone(), lang, tx.clone()),
+                    reference,
+                );
+            }
+            Err(e) => {
+                log(&format!("{e}"));
+                led.set(Led::Error);
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => {}
+                    _ = &mut shutdown => { led.set(Led::Idle); return Ok(()); }
+                }
+            }
+        }
+    };
+    let _output = output;
+    let fixed = session::FixedLines::new(&content.phrases, &content.safety, lang);
+    speaker
+        .preload(&fixed.all())
+        .context("loading the fixed phrases")?;
+    led.set(Led::Idle);
+
+    // The microphone.
+    let stop = Arc::new(AtomicBool::new(false));
+    // Announcements use ids far from the sessions' own.
+    let mut next_id = 1_000_000u64;
+    let mut id = move || {
+        next_id += 1;
+        PlaybackId(next_id)
+    };
+    let listener = if config.voice.enabled {
+        match matcoach::voice::open_recognizer(config.voice.engine, lang, &config.voice) {
+            Ok(_) => {
+                let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
+                let echo = voice.echo_cancellation;
+                let reference = echo.then_some(reference);
+                let device = voice.input_device.clone();
+                Some(std::thread::spawn(move || {
+                    let engine = voice.engine;
+                    let r = matcoach::voice::capture::listen(
+                        device,
+                        || matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+                        reference,
+                        tx,
+                        stop,
+                        |d| log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence)),
+                    );
+                    if let Err(e) = r {
+                        log(&format!("voice commands stopped: {e}"));
+                    }
+                }))
+            }
+            Err(e) => {
+                log(&format!("voice commands are off: {e}"));
+                announce(&mut speaker, &mut rx, &fixed.voice_off, id()).await;
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    announce(&mut speaker, &mut rx, &fixed.ready, id()).await;
+    systemd::notify("READY=1");
+    log("ready: press the button to start");
+
+    let rules = Rules::from_config(&config.journal);
+    let mut mic_lost_said = false;
+    'idle: loop {
+        // Wait for a short press; meanwhile keep the watchdog fed.
+        let mut pressed: Option<tokio::time::Instant> = None;
+        let watchdog = systemd::watchdog_interval().unwrap_or(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(Input::ButtonPressed) => pressed = Some(tokio::time::Instant::now()),
+                    Some(Input::ButtonReleased) => {
+                        let short = pressed.take().is_some_and(|p| p.elapsed() < config.session().long_press);
+                        if short {
+                            break;
+                        }
+                    }
+                    Some(Input::DeviceLost(d)) => {
+                        led.set(Led::Error);
+                        if d == DeviceKind::Microphone && !mic_lost_said {
+                            mic_lost_said = true;
+                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id()).await;
+                        }
+                    }
+                    Some(Input::DeviceBack(_)) => led.set(Led::Idle),
+                    Some(_) => {}
+                    None => break 'idle,
+                },
+                _ = tokio::time::sleep(watchdog) => systemd::notify("WATCHDOG=1"),
+                _ = &mut shutdown => break 'idle,
+            }
+        }
+
+        // Today's program, adapted to the journal.
+        let history = writer.history(Duration::from_secs(2)).unwrap_or_default();
+        let today = match adapt::plan(
+            &content,
+            &rules,
+            &history,
+            journal::today(),
+            &config.program,
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                log(&format!("{e}"));
+                led.set(Led::Error);
+                continue;
+            }
+        };
+        log(&format!("today: {} ({})", today.program.id(), today.why));
+        let cfg = config.session();
+        let script = match session::compile(&content, &today.program, lang, &cfg, &today.maxima) {
+            Ok(s) => s,
+            Err(e) => {
+                log(&format!("{e}"));
+                led.set(Led::Error);
+                continue;
+            }
+        };
+        let mut lines = session::script_lines(&script);
+        lines.extend(fixed.all());
+        let mut preload = || speaker.preload(&lines);
+        if let Err(e) = preload() {
+            log(&format!("{e}"));
+            led.set(Led::Error);
+            continue;
+        }
+        let mut session =
+            Session::new(script, cfg, content.phrases.clone(), content.safety.clone());
+        writer.begin(journal::local_now(), Some(today.note(Source::Coach)));
+        let mut hooks = DaemonHooks {
+            today: Some(today),
+            presses: writer.handle(),
+            started: tokio::time::Instant::now(),
+        };
+        let first = [Input::ButtonPressed, Input::ButtonReleased];
+        let ended = tokio::select! {
+            r = app::run_with(&mut session, &mut speaker, led.as_mut(), &mut writer, &mut rx, &first, &mut hooks) => r,
+            _ = &mut shutdown => {
+                speaker.stop();
+                log("stopping");
+                break 'idle;
+            }
+        };
+        log(&format!("session ended: {ended:?}"));
+        led.set(Led::Idle);
+    }
+
+    // Clean shutdown: silence, LED off, journal closed, threads joined.
+    speaker.stop();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(l) = listener {
+        let _ = l.join();
+    }
+    drop(led);
+    // Give the LED task a moment to switch the LED off.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(writer);
+    systemd::notify("STOPPING=1");
+    Ok(())
+}
