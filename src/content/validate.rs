@@ -316,7 +316,7 @@ impl Checker<'_> {
             for lang in Lang::ALL {
                 for used in placeholders(template.get(lang)) {
                     if !allowed.contains(&used) {
-                        let offset = file_ref.text.find(&format!("{name} ")).unwrap_or(0);
+                        let offset = key_offset(&file_ref.text, name).unwrap_or(0);
                         let fix = if allowed.is_empty() {
                             "this phrase takes no placeholders: remove it".to_string()
                         } else {
@@ -339,6 +339,20 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Byte offset of the line that defines top-level key `key`.
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                return Some(offset);
+            }
+        }
+        offset += line.len();
+    }
+    None
 }
 
 pub(super) fn validate(
