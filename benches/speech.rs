@@ -480,65 +480,85 @@ impl Drop for Recorder {
 /// The recording, with the mapping from its samples to the bench's clock.
 ///
 /// Sample `n` cannot arrive before it was captured, so for every read,
-/// `arrival − n/rate` is at or after the recording's true start; the
-/// smallest such value is the start used here. It is late by the smallest
-/// delivery delay δ (≥ 0, unknown: at least the monitor's own latency), so
-/// heard times read late by δ. Intervals and drift use sample positions only
-/// and do not depend on it.
+/// `arrival − n/rate` (the read's offset) is at or after the time the
+/// recording really started. The mapping is the lower envelope of these
+/// offsets: a line through the smallest offset of the first and of the last
+/// 30 seconds (so it follows the recorder's clock rate), lowered until no
+/// read lies below it; for recordings under two minutes, the smallest
+/// offset of all. It is late by the smallest delivery delay δ (≥ 0,
+/// unknown: at least the monitor's own latency), so heard times read late by
+/// δ. Intervals and "heard" drift use sample positions only and do not
+/// depend on it.
 struct Recording {
     samples: Vec<f32>,
     /// Seconds since the epoch of sample 0.
     start: f64,
-    /// Median of `arrival − n/rate − start`: how late pieces usually come.
+    /// Seconds of the bench's clock per recorded sample.
+    period: f64,
+    /// Median of the reads' offsets above the line: how late pieces
+    /// usually come.
     delivery_p50_ms: f64,
     /// The recorder's sample clock against the bench clock, in ppm
-    /// (positive: samples come progressively later, its clock is slow).
+    /// (positive: it records more samples per second than nominal, i.e. it
+    /// runs fast).
     clock_ppm: Option<f64>,
 }
 
 impl Recording {
     fn new(d: RecData) -> Recording {
         let rate = f64::from(REC_RATE);
-        let offs: Vec<(f64, f64)> = d
+        // (arrival, samples so far, offset)
+        let offs: Vec<(f64, f64, f64)> = d
             .arrivals
             .iter()
-            .map(|&(t, n)| (t, t - n as f64 / rate))
+            .map(|&(t, n)| (t, n as f64, t - n as f64 / rate))
             .collect();
-        let start = offs.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
-        let start = if start.is_finite() { start } else { 0.0 };
-        let late: Vec<f64> = offs.iter().map(|o| (o.1 - start) * 1000.0).collect();
-        // Clock rate: the earliest-arrival offset over the first and the last
-        // 30 seconds.
-        let clock_ppm = match (offs.first(), offs.last()) {
-            (Some(a), Some(b)) if b.0 - a.0 > 120.0 => {
-                let min_in = |lo: f64, hi: f64| {
-                    offs.iter()
-                        .filter(|o| o.0 >= lo && o.0 < hi)
-                        .map(|o| o.1)
-                        .fold(f64::INFINITY, f64::min)
-                };
-                let early = min_in(a.0, a.0 + 30.0);
-                let late_ = min_in(b.0 - 30.0, b.0 + 1.0);
-                Some((late_ - early) / (b.0 - a.0 - 30.0) * 1e6)
-            }
-            _ => None,
+        let lowest = |lo: f64, hi: f64| {
+            offs.iter()
+                .filter(|o| o.0 >= lo && o.0 < hi)
+                .min_by(|a, b| a.2.total_cmp(&b.2))
+                .copied()
         };
+        // The line's slope in seconds of offset per sample.
+        let slope = match (offs.first(), offs.last()) {
+            (Some(a), Some(b)) if b.0 - a.0 > 120.0 => {
+                match (lowest(a.0, a.0 + 30.0), lowest(b.0 - 30.0, b.0 + 1.0)) {
+                    (Some(e), Some(l)) if l.1 > e.1 => (l.2 - e.2) / (l.1 - e.1),
+                    _ => 0.0,
+                }
+            }
+            _ => 0.0,
+        };
+        let start = offs
+            .iter()
+            .map(|o| o.2 - slope * o.1)
+            .fold(f64::INFINITY, f64::min);
+        let start = if start.is_finite() { start } else { 0.0 };
+        let above: Vec<f64> = offs
+            .iter()
+            .map(|o| (o.2 - slope * o.1 - start) * 1000.0)
+            .collect();
+        let long = offs
+            .first()
+            .zip(offs.last())
+            .is_some_and(|(a, b)| b.0 - a.0 > 120.0);
         Recording {
             samples: analysis::to_f32(&d.samples),
             start,
-            delivery_p50_ms: Stats::of(&late).p50,
-            clock_ppm,
+            period: 1.0 / rate + slope,
+            delivery_p50_ms: Stats::of(&above).p50,
+            clock_ppm: long.then(|| -slope * rate * 1e6),
         }
     }
 
     /// Seconds since the epoch of sample `i`.
     fn time_of(&self, i: usize) -> f64 {
-        self.start + i as f64 / f64::from(REC_RATE)
+        self.start + i as f64 * self.period
     }
 
     /// The sample heard at `t` seconds since the epoch.
     fn index_at(&self, t: f64) -> usize {
-        (((t - self.start) * f64::from(REC_RATE)).max(0.0) as usize).min(self.samples.len())
+        (((t - self.start) / self.period).max(0.0) as usize).min(self.samples.len())
     }
 }
 
@@ -633,11 +653,14 @@ struct CountFigures {
     /// word's sound crosses the threshold).
     word_corrected_dev: Option<Stats>,
     drift_ms: Option<f64>,
+    /// The same on the bench's clock (through the recorder mapping).
+    drift_bench_clock_ms: Option<f64>,
     /// Heard onset − deadline (`when`), ms.
     latency: Stats,
     /// The same for each count (`None`: not heard).
     latency_by_count: Vec<Option<f64>>,
     wake_late: Stats,
+    wake_late_by_count: Vec<f64>,
 }
 
 impl CountFigures {
@@ -648,7 +671,8 @@ impl CountFigures {
             "interval_minus_1000_ms": self.interval_dev.json(),
             "abs_interval_deviation_ms": self.interval_abs_dev.json(),
             "word_corrected_interval_deviation_ms": self.word_corrected_dev.as_ref().map(Stats::json),
-            "cumulative_drift_ms": self.drift_ms,
+            "cumulative_drift_heard_ms": self.drift_ms,
+            "cumulative_drift_bench_clock_ms": self.drift_bench_clock_ms,
             "latency_deadline_to_heard_ms": self.latency.json(),
             "latency_by_count_ms": self
                 .latency_by_count
@@ -656,6 +680,11 @@ impl CountFigures {
                 .map(|l| l.map(|x| (x * 10.0).round() / 10.0))
                 .collect::<Vec<_>>(),
             "sleep_wake_late_ms": self.wake_late.json(),
+            "sleep_wake_late_by_count_ms": self
+                .wake_late_by_count
+                .iter()
+                .map(|x| (x * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -705,12 +734,16 @@ fn analyse_counts(rec: &Recording, run: &CountRun) -> CountFigures {
     }
     let first = found.iter().position(Option::is_some);
     let last = found.iter().rposition(Option::is_some);
-    let drift_ms = match (first, last) {
+    let (drift_ms, drift_bench_clock_ms) = match (first, last) {
         (Some(i), Some(j)) if j > i => {
             let (a, b) = (found[i].unwrap_or(0), found[j].unwrap_or(0));
-            Some((b - a) as f64 / rate * 1000.0 - (j - i) as f64 * 1000.0)
+            let span = (j - i) as f64 * 1000.0;
+            (
+                Some((b - a) as f64 / rate * 1000.0 - span),
+                Some((rec.time_of(b) - rec.time_of(a)) * 1000.0 - span),
+            )
         }
-        _ => None,
+        _ => (None, None),
     };
     let abs: Vec<f64> = dev.iter().map(|d| d.abs()).collect();
     CountFigures {
@@ -722,6 +755,7 @@ fn analyse_counts(rec: &Recording, run: &CountRun) -> CountFigures {
         word_corrected_dev: (word_heard.values().all(|n| *n >= 3) && !corrected.is_empty())
             .then(|| Stats::of(&corrected)),
         drift_ms,
+        drift_bench_clock_ms,
         latency: Stats::of(&latency.iter().map(|l| l.1).collect::<Vec<_>>()),
         latency_by_count: found
             .iter()
@@ -729,6 +763,7 @@ fn analyse_counts(rec: &Recording, run: &CountRun) -> CountFigures {
             .map(|(o, d)| o.map(|o| (rec.time_of(o) - d) * 1000.0))
             .collect(),
         wake_late: Stats::of(&run.wake_late_ms),
+        wake_late_by_count: run.wake_late_ms.clone(),
     }
 }
 
@@ -1095,11 +1130,15 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
         col(&|c| format!("{:+.2} ± {:.2} ms", c.interval_dev.mean, c.interval_dev.std))
     );
     println!(
-        "   |interval - 1000 ms|: p95 / max     {}",
+        "   |interval - 1000 ms|: p50 / p95     {}",
         col(&|c| format!(
             "{:.2} / {:.2} ms",
-            c.interval_abs_dev.p95, c.interval_abs_dev.max
+            c.interval_abs_dev.p50, c.interval_abs_dev.p95
         ))
+    );
+    println!(
+        "   |interval - 1000 ms|: max           {}",
+        col(&|c| format!("{:.2} ms", c.interval_abs_dev.max))
     );
     println!(
         "   same, word onset bias removed: std  {}",
@@ -1108,8 +1147,14 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
             .map_or("-".into(), |w| format!("{:.2} ms", w.std)))
     );
     println!(
-        "   cumulative drift (last-first-(N-1)s){}",
+        "   drift, heard: last-first-(N-1) s    {}",
         col(&|c| c.drift_ms.map_or("-".into(), |d| format!("{d:+.2} ms")))
+    );
+    println!(
+        "   drift, on the bench's clock         {}",
+        col(&|c| c
+            .drift_bench_clock_ms
+            .map_or("-".into(), |d| format!("{d:+.2} ms")))
     );
     println!(
         "   deadline -> heard onset: mean ± std {}",
@@ -1165,30 +1210,34 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
     for line in [
         format!("   - onsets: audio::analysis::onsets on the recording, threshold {LOUD} of full scale (the"),
         "     clips' trim threshold), gaps under 250 ms bridged. Count k is the first onset in".into(),
-        "     [deadline k + 60 ms, deadline k + 1060 ms): it cannot sound before deadline + 80 ms, and".into(),
-        "     while latency < 1.06 s the count before is heard before that. Intervals and drift use recorder sample".into(),
-        "     positions only (the null sink runs on the system's monotonic clock), so they carry".into(),
-        "     no offset error; resolution 1/16000 s. The word-corrected line removes each word's".into(),
-        "     mean onset offset (\"six\" starts with a quiet /s/), leaving the timing jitter alone.".into(),
+        "     [deadline + 60 ms, deadline + 1060 ms): nothing can sound before deadline + 80 ms, and".into(),
+        "     while the latency stays under 1.06 s the count before is heard before that window.".into(),
+        "   - intervals and \"drift, heard\" use recorder sample positions only, so they carry no".into(),
+        "     offset error; resolution 1/16000 s. The word-corrected line takes out each word's mean".into(),
+        "     onset offset (\"six\" starts with a quiet /s/), leaving the timing jitter alone.".into(),
+        format!("   - \"settled\" leaves out the first {SETTLE_COUNTS} counts: the output's clock mapping converges"),
+        "     after the stream opens (latency_by_count_ms in the JSON shows it).".into(),
     ] {
         println!("{line}");
     }
-    println!("   - heard times: sample n is mapped to start + n/16000 s, start = the earliest");
-    println!(
-        "     (read time - n/16000) over all reads. Heard times (latencies) are therefore upper"
-    );
-    println!(
-        "     bounds, late by the recorder's smallest delivery delay (unknown, >= 0, about the {REC_LATENCY_MS} ms"
-    );
-    println!(
-        "     asked for); reads usually came {:.1} ms after that earliest line (median).",
-        rec.delivery_p50_ms
-    );
+    for line in [
+        "   - heard times: recorded sample n is put on the bench's clock at start + n x period, the".to_string(),
+        "     lower envelope of the reads' (read time - n/16000 s): a line through the earliest reads".into(),
+        "     of the first and last 30 s, lowered below every read. Heard times (latencies) are so".into(),
+        format!("     upper bounds, late by the recorder's smallest delivery delay (unknown, >= 0, about the {REC_LATENCY_MS} ms"),
+        format!("     asked for); reads usually came {:.1} ms above that line (median).", rec.delivery_p50_ms),
+    ] {
+        println!("{line}");
+    }
     if let Some(ppm) = rec.clock_ppm {
         println!(
-            "     The recorder's clock against the bench's Instant: {ppm:+.1} ppm ({:+.2} ms over 300 s).",
+            "     The recorder's (= the null sink's) clock against the bench's Instant: {ppm:+.1} ppm"
+        );
+        println!(
+            "     ({:+.2} ms over 300 s): \"drift, heard\" is on the sink's clock, what a listener hears;",
             ppm * 300.0 / 1000.0
         );
+        println!("     \"drift, on the bench's clock\" takes that out.");
     }
     println!(
         "   - stop: \"last sound heard\" is the end of the last sound after play; the cut itself"
@@ -1209,7 +1258,8 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
             "latency_asked_ms": REC_LATENCY_MS,
             "delivery_after_earliest_p50_ms": rec.delivery_p50_ms,
             "clock_ppm_vs_instant": rec.clock_ppm,
-            "note": "heard times are start + n/rate with start the earliest (read time - n/rate): late by the recorder's smallest delivery delay (>= 0, unknown); intervals and drift use sample positions only",
+            "period_s": rec.period,
+            "note": "heard times are start + n * period, the lower envelope of the reads' (read time - n/rate): late by the recorder's smallest delivery delay (>= 0, unknown); intervals and heard drift use sample positions only",
         },
         "by_design_lead_ms": lead_ms,
         "phases": phases,

@@ -40,24 +40,38 @@ enum Command {
 }
 
 /// The mapping from wall-clock time to the mixer's sample clock. Each block
-/// is rendered some time before it is heard; the earliest render time seen
-/// for a position (relative to it) is the steady mapping, and it follows a
-/// slowly drifting device clock.
+/// is rendered some time before it is heard, by a varying amount; the
+/// earliest render time (relative to its position) over the last couple of
+/// seconds is the steady mapping. A window, not an all-time minimum: the
+/// first fill of the device buffer, or the refill after an underrun, renders
+/// blocks far ahead of time and must not skew the mapping for long.
 struct Clock {
     rate: f64,
+    /// (render time − position/rate) of the latest blocks, oldest first.
+    window: std::collections::VecDeque<Instant>,
     base: Option<Instant>,
 }
 
+/// Blocks in the window: about two seconds at 48 kHz.
+const CLOCK_WINDOW: usize = 400;
+
 impl Clock {
+    fn new(rate: u32) -> Clock {
+        Clock {
+            rate: f64::from(rate),
+            window: std::collections::VecDeque::with_capacity(CLOCK_WINDOW),
+            base: None,
+        }
+    }
+
     fn observe(&mut self, now: Instant, pos: u64) {
         let since_base = Duration::from_secs_f64(pos as f64 / self.rate);
         let observed = now.checked_sub(since_base).unwrap_or(now);
-        self.base = Some(match self.base {
-            None => observed,
-            Some(b) if observed < b => observed,
-            // Creep towards later observations (device clock drift).
-            Some(b) => b + (observed - b) / 1000,
-        });
+        if self.window.len() == CLOCK_WINDOW {
+            self.window.pop_front();
+        }
+        self.window.push_back(observed);
+        self.base = self.window.iter().min().copied();
     }
 
     fn sample_of(&self, when: Instant, delay: Duration) -> u64 {
@@ -286,7 +300,17 @@ impl RodioOutput {
             .with_buffer_size(cpal::BufferSize::Fixed(frames))
             // 16-bit: what every USB sound card and ALSA plugin takes.
             .with_sample_format(cpal::SampleFormat::I16)
-            .with_error_callback(|e| eprintln!("matcoach: audio output error: {e}"));
+            .with_error_callback({
+                // An underrun can bring thousands of errors: say the first,
+                // then every thousandth.
+                let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                move |e| {
+                    let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n % 1000 == 0 {
+                        eprintln!("matcoach: audio output error ({} so far): {e}", n + 1);
+                    }
+                }
+            });
         let mut sink = builder.open_sink_or_fallback().map_err(|e| failed(&e))?;
         sink.log_on_drop(false);
         let rate = sink.config().sample_rate().get();
@@ -297,10 +321,7 @@ impl RodioOutput {
             inputs,
             block: vec![0.0; BLOCK],
             next: BLOCK,
-            clock: Clock {
-                rate: f64::from(rate),
-                base: None,
-            },
+            clock: Clock::new(rate),
             reference,
         };
         sink.mixer().add(source);
@@ -354,5 +375,40 @@ impl ClipSink for OutputHandle {
 
     fn stop(&self) {
         self.send(Command::Stop);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_forgets_a_fast_first_fill() {
+        let rate = 48_000;
+        let mut c = Clock::new(rate);
+        let t0 = Instant::now();
+        // The first fill: 20 blocks rendered at once.
+        for k in 0..20u64 {
+            c.observe(t0, k * 256);
+        }
+        // Then steady: each block rendered as its time comes, 100 ms later.
+        let block = Duration::from_secs_f64(256.0 / f64::from(rate));
+        let mut pos = 20 * 256;
+        let mut t = t0 + Duration::from_millis(100);
+        for _ in 0..(CLOCK_WINDOW + 10) {
+            c.observe(t, pos);
+            pos += 256;
+            t += block;
+        }
+        // The mapping now follows the steady blocks, not the first fill.
+        let steady_base = t0 + Duration::from_millis(100)
+            - Duration::from_secs_f64(20.0 * 256.0 / f64::from(rate));
+        let got = c.base.unwrap();
+        let err = if got > steady_base {
+            got - steady_base
+        } else {
+            steady_base - got
+        };
+        assert!(err < Duration::from_micros(100), "{err:?}");
     }
 }
