@@ -306,7 +306,7 @@ impl RodioOutput {
                 let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
                 move |e| {
                     let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if n % 1000 == 0 {
+                    if n.is_multiple_of(1000) {
                         eprintln!("matcoach: audio output error ({} so far): {e}", n + 1);
                     }
                 }
