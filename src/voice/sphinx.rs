@@ -1,0 +1,858 @@
+//! The PocketSphinx recogniser (feature `voice-pocketsphinx`): English only,
+//! light enough for a Pi Zero 2. It links Debian's libpocketsphinx and
+//! libsphinxbase (0.8+5prealpha: the API with `cmd_ln_t`; packages
+//! `libpocketsphinx-dev` and `pocketsphinx-en-us`) through the small FFI
+//! below, with the US-English model in `/usr/share/pocketsphinx/model/en-us`.
+//!
+//! Search: a small unigram language model in which the command words
+//! compete with a *garbage vocabulary*: the most frequent English words (from
+//! the model's own language model) and every dictionary word whose
+//! pronunciation is one phone away from a command word ("stock", "top",
+//! "paint", "pained", "nest", "cane"…; exact homophones such as "pane" are
+//! left out, they would only steal the command). What is not a command word
+//! is decoded as some other word and reported as `[unk]`, so sound-alikes
+//! are rejected and a command inside a longer utterance ("next door") is
+//! visibly not alone. This measured far better than a JSGF grammar with a
+//! garbage phone loop, or keyword spotting, on the test set of
+//! `tests/voice_accuracy.rs` (see the report there).
+//!
+//! Utterances follow PocketSphinx's own voice-activity detector
+//! (`ps_get_in_speech`): while it hears speech, every chunk gives a partial
+//! result; when it hears silence again the utterance ends and the final
+//! result carries each word's place in the stream (segment frames of 10 ms,
+//! which libpocketsphinx counts from the stream start) and its posterior
+//! probability in the word lattice as the confidence.
+
+use super::{grammar, Hypothesis, Recognizer, VoiceError, Word, RATE};
+use crate::content::Lang;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const ENGINE: &str = "pocketsphinx";
+
+/// Where Debian's `pocketsphinx-en-us` puts the US-English model.
+pub const MODEL_DIR: &str = "/usr/share/pocketsphinx/model/en-us";
+
+/// The apt command that installs what this backend needs.
+pub const APT_FIX: &str = "sudo apt install pocketsphinx-en-us libpocketsphinx-dev";
+
+/// The files of the acoustic model (in `<model>/en-us`) the decoder reads.
+const MODEL_FILES: [&str; 7] = [
+    "mdef",
+    "means",
+    "variances",
+    "sendump",
+    "transition_matrices",
+    "feat.params",
+    "noisedict",
+];
+
+/// The pronouncing dictionary (in `<model>`).
+const DICT_FILE: &str = "cmudict-en-us.dict";
+
+/// Milliseconds per decoder frame (`-frate 100`).
+const FRAME_MS: u64 = 10;
+
+/// The model's language model, where the word frequencies come from.
+const LM_FILE: &str = "en-us.lm.bin";
+
+#[allow(non_camel_case_types)]
+mod ffi {
+    use std::ffi::{c_char, c_double, c_int, c_void};
+
+    #[repr(C)]
+    pub struct cmd_ln_t {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub struct arg_t {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub struct ps_decoder_t {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub struct ps_seg_t {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub struct logmath_t {
+        _private: [u8; 0],
+    }
+    #[repr(C)]
+    pub struct ngram_model_t {
+        _private: [u8; 0],
+    }
+    /// `NGRAM_AUTO` of `ngram_file_type_t`.
+    pub const NGRAM_AUTO: c_int = 0;
+
+    #[link(name = "pocketsphinx")]
+    extern "C" {
+        pub fn ps_args() -> *const arg_t;
+        pub fn ps_init(config: *mut cmd_ln_t) -> *mut ps_decoder_t;
+        pub fn ps_free(ps: *mut ps_decoder_t) -> c_int;
+        pub fn ps_get_logmath(ps: *mut ps_decoder_t) -> *mut logmath_t;
+        pub fn ps_start_stream(ps: *mut ps_decoder_t) -> c_int;
+        pub fn ps_start_utt(ps: *mut ps_decoder_t) -> c_int;
+        pub fn ps_end_utt(ps: *mut ps_decoder_t) -> c_int;
+        pub fn ps_process_raw(
+            ps: *mut ps_decoder_t,
+            data: *const i16,
+            n_samples: usize,
+            no_search: c_int,
+            full_utt: c_int,
+        ) -> c_int;
+        pub fn ps_get_in_speech(ps: *mut ps_decoder_t) -> u8;
+        pub fn ps_get_hyp(ps: *mut ps_decoder_t, out_best_score: *mut i32) -> *const c_char;
+        pub fn ps_get_prob(ps: *mut ps_decoder_t) -> i32;
+        pub fn ps_seg_iter(ps: *mut ps_decoder_t) -> *mut ps_seg_t;
+        pub fn ps_seg_next(seg: *mut ps_seg_t) -> *mut ps_seg_t;
+        pub fn ps_seg_word(seg: *mut ps_seg_t) -> *const c_char;
+        pub fn ps_seg_frames(seg: *mut ps_seg_t, out_sf: *mut c_int, out_ef: *mut c_int);
+        pub fn ps_seg_prob(
+            seg: *mut ps_seg_t,
+            out_ascr: *mut i32,
+            out_lscr: *mut i32,
+            out_lback: *mut i32,
+        ) -> i32;
+    }
+
+    #[link(name = "sphinxbase")]
+    extern "C" {
+        pub fn cmd_ln_parse_r(
+            inout: *mut cmd_ln_t,
+            defn: *const arg_t,
+            argc: i32,
+            argv: *mut *mut c_char,
+            strict: i32,
+        ) -> *mut cmd_ln_t;
+        pub fn cmd_ln_free_r(cmdln: *mut cmd_ln_t) -> c_int;
+        pub fn logmath_init(base: c_double, shift: c_int, use_table: c_int) -> *mut logmath_t;
+        pub fn logmath_free(lmath: *mut logmath_t) -> c_int;
+        pub fn logmath_exp(lmath: *mut logmath_t, logb_p: c_int) -> c_double;
+        pub fn logmath_log_to_ln(lmath: *mut logmath_t, logb_p: c_int) -> c_double;
+        pub fn ngram_model_read(
+            config: *mut cmd_ln_t,
+            file_name: *const c_char,
+            file_type: c_int,
+            lmath: *mut logmath_t,
+        ) -> *mut ngram_model_t;
+        pub fn ngram_model_free(model: *mut ngram_model_t) -> c_int;
+        pub fn ngram_model_get_counts(model: *mut ngram_model_t) -> *const u32;
+        pub fn ngram_word(model: *mut ngram_model_t, wid: i32) -> *const c_char;
+        pub fn ngram_ng_score(
+            model: *mut ngram_model_t,
+            wid: i32,
+            history: *mut i32,
+            n_hist: i32,
+            n_used: *mut i32,
+        ) -> i32;
+        /// `FILE *`; NULL turns sphinxbase's logging off.
+        pub fn err_set_logfp(stream: *mut c_void);
+    }
+}
+
+/// How the recogniser is tuned. The defaults are what the English accuracy
+/// test (`tests/voice_accuracy.rs`) measured best.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SphinxOptions {
+    /// The model directory: `<dir>/en-us/` (acoustic model),
+    /// `<dir>/cmudict-en-us.dict` and `<dir>/en-us.lm.bin`.
+    pub model_dir: PathBuf,
+    /// How many of the most frequent English words are in the garbage
+    /// vocabulary.
+    pub frequent_words: usize,
+    /// Dictionary words at most this many phones (edits) away from a
+    /// command word's pronunciation are in the garbage vocabulary.
+    pub neighbour_edits: usize,
+    /// The probability of all command words together in the language model
+    /// (the rest goes to the garbage vocabulary). Higher hears more commands
+    /// and more false ones.
+    pub command_mass: f64,
+    /// Silence (in 10 ms frames) that ends an utterance (`-vad_postspeech`).
+    pub vad_postspeech: u32,
+    /// Speech frames that start an utterance (`-vad_startspeech`).
+    pub vad_startspeech: u32,
+    /// Frames kept before the start of speech (`-vad_prespeech`).
+    pub vad_prespeech: u32,
+    /// Speech/noise log-ratio (`-vad_threshold`).
+    pub vad_threshold: f32,
+    /// Extra decoder options, as `("-name", "value")` pairs.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for SphinxOptions {
+    fn default() -> Self {
+        SphinxOptions {
+            model_dir: PathBuf::from(MODEL_DIR),
+            frequent_words: 2000,
+            neighbour_edits: 1,
+            command_mass: 0.1,
+            vad_postspeech: 30,
+            vad_startspeech: 10,
+            vad_prespeech: 20,
+            vad_threshold: 2.0,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Serialises decoder set-up: sphinxbase's logging switch is a global.
+static INIT: Mutex<()> = Mutex::new(());
+
+/// PocketSphinx restricted to the command words (and garbage).
+pub struct SphinxRecognizer {
+    ps: *mut ffi::ps_decoder_t,
+    config: *mut ffi::cmd_ln_t,
+    /// The argument strings: sphinxbase keeps pointers into them for as
+    /// long as the config lives.
+    _args: Vec<CString>,
+    commands: Vec<String>,
+    /// An utterance has been started (ps_start_utt) and not ended.
+    in_utt: bool,
+    /// The decoder's voice-activity state after the previous chunk.
+    in_speech: bool,
+    /// Whether the current utterance has had any speech.
+    had_speech: bool,
+}
+
+// SAFETY: the decoder and config pointers are owned by this value alone
+// (nothing else holds or shares them; libpocketsphinx keeps no thread-local
+// state for a decoder) and are only touched through `&mut self` or in Drop,
+// so moving the recogniser to another thread is sound: it is used from one
+// thread at a time.
+unsafe impl Send for SphinxRecognizer {}
+
+impl std::fmt::Debug for SphinxRecognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SphinxRecognizer")
+            .field("commands", &self.commands)
+            .field("in_utt", &self.in_utt)
+            .field("in_speech", &self.in_speech)
+            .finish()
+    }
+}
+
+fn engine_error(reason: impl Into<String>) -> VoiceError {
+    VoiceError::Engine {
+        engine: ENGINE,
+        reason: reason.into(),
+    }
+}
+
+fn cstring(s: &str) -> Result<CString, VoiceError> {
+    CString::new(s).map_err(|_| engine_error(format!("{s:?} contains a NUL byte")))
+}
+
+/// The pronouncing dictionary.
+struct Dictionary {
+    /// (base word, whole line, phones), in file order.
+    entries: Vec<(String, String, Vec<String>)>,
+    /// Base word → indices into `entries`.
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl Dictionary {
+    fn read(path: &Path) -> Result<Dictionary, VoiceError> {
+        let text = std::fs::read_to_string(path).map_err(|e| VoiceError::NoModel {
+            lang: Lang::En,
+            path: path.to_path_buf(),
+            fix: format!("{APT_FIX} (reading it failed: {e})"),
+        })?;
+        let entries: Vec<(String, String, Vec<String>)> = text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let head = parts.next()?;
+                let base = head.split('(').next().unwrap_or(head).to_string();
+                let phones: Vec<String> = parts.map(str::to_string).collect();
+                (!phones.is_empty()).then(|| (base, line.to_string(), phones))
+            })
+            .collect();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (w, _, _)) in entries.iter().enumerate() {
+            index.entry(w.clone()).or_default().push(i);
+        }
+        Ok(Dictionary { entries, index })
+    }
+
+    fn pronunciations(&self, word: &str) -> Vec<&[String]> {
+        self.index.get(word).map_or_else(Vec::new, |ix| {
+            ix.iter().map(|i| self.entries[*i].2.as_slice()).collect()
+        })
+    }
+}
+
+/// Phone edit distance (insertions, deletions, substitutions).
+fn edit_distance(a: &[String], b: &[String]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, y) in b.iter().enumerate() {
+            let v = (prev[j + 1] + 1)
+                .min(cur[j] + 1)
+                .min(prev[j] + usize::from(x != y));
+            cur.push(v);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The unigram probabilities (log10) of the language model's words.
+fn unigrams(lm: &Path) -> Result<Vec<(String, f64)>, VoiceError> {
+    let path = cstring(
+        lm.to_str()
+            .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", lm.display())))?,
+    )?;
+    // SAFETY: plain constructor; freed below.
+    let lmath = unsafe { ffi::logmath_init(1.0001, 0, 0) };
+    if lmath.is_null() {
+        return Err(engine_error("cannot set up log arithmetic"));
+    }
+    // SAFETY: a valid path string and logmath; a NULL config is allowed.
+    let model = unsafe {
+        ffi::ngram_model_read(std::ptr::null_mut(), path.as_ptr(), ffi::NGRAM_AUTO, lmath)
+    };
+    if model.is_null() {
+        // SAFETY: created above, freed once.
+        unsafe { ffi::logmath_free(lmath) };
+        return Err(VoiceError::NoModel {
+            lang: Lang::En,
+            path: lm.to_path_buf(),
+            fix: format!("{APT_FIX} (the language model could not be read)"),
+        });
+    }
+    // SAFETY: a live model; counts[0] is the number of unigrams.
+    let n = unsafe { *ffi::ngram_model_get_counts(model) };
+    let mut out = Vec::with_capacity(n as usize);
+    for wid in 0..i32::try_from(n).unwrap_or(0) {
+        let mut used = 0i32;
+        // SAFETY: wid < n; the word string belongs to the model and is
+        // copied at once.
+        let (word, score) = unsafe {
+            let w = ffi::ngram_word(model, wid);
+            if w.is_null() {
+                continue;
+            }
+            (
+                CStr::from_ptr(w).to_string_lossy().into_owned(),
+                ffi::ngram_ng_score(model, wid, std::ptr::null_mut(), 0, &mut used),
+            )
+        };
+        // SAFETY: lmath is the decoder's.
+        let ln = unsafe { ffi::logmath_log_to_ln(lmath, score) };
+        out.push((word, ln / std::f64::consts::LN_10));
+    }
+    // SAFETY: the model and logmath were made above and are freed once.
+    unsafe {
+        ffi::ngram_model_free(model);
+        ffi::logmath_free(lmath);
+    }
+    Ok(out)
+}
+
+/// The command words and the garbage vocabulary, as a dictionary and an
+/// ARPA unigram language model.
+fn vocabulary(
+    dict: &Dictionary,
+    commands: &[String],
+    unigrams: &[(String, f64)],
+    opts: &SphinxOptions,
+) -> Result<(String, String), VoiceError> {
+    let mut command_prons: Vec<&[String]> = Vec::new();
+    for c in commands {
+        let p = dict.pronunciations(c);
+        if p.is_empty() {
+            return Err(engine_error(format!(
+                "the dictionary has no pronunciation for the command word {c:?}"
+            )));
+        }
+        command_prons.extend(p);
+    }
+    let is_command = |w: &str| commands.iter().any(|c| c == w);
+    // Homophones of a command (same phones) would only steal it.
+    let homophone = |w: &str| {
+        dict.pronunciations(w)
+            .iter()
+            .any(|p| command_prons.contains(p))
+    };
+    let usable = |w: &str| {
+        !w.is_empty()
+            && w.chars().all(|c| c.is_ascii_lowercase())
+            && !is_command(w)
+            && !homophone(w)
+    };
+    let mut frequent: Vec<(String, f64)> = unigrams
+        .iter()
+        .filter(|(w, _)| usable(w) && !dict.pronunciations(w).is_empty())
+        .cloned()
+        .collect();
+    frequent.sort_by(|a, b| b.1.total_cmp(&a.1));
+    frequent.truncate(opts.frequent_words);
+    let frequent_set: HashSet<&str> = frequent.iter().map(|(w, _)| w.as_str()).collect();
+    let mut neighbours: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (w, _, p) in &dict.entries {
+        if seen.contains(w.as_str()) || frequent_set.contains(w.as_str()) {
+            continue;
+        }
+        let near = command_prons.iter().any(|c| {
+            p.len().abs_diff(c.len()) <= opts.neighbour_edits
+                && edit_distance(p, c) <= opts.neighbour_edits
+        });
+        if near && usable(w) {
+            seen.insert(w);
+            neighbours.push(w.clone());
+        }
+    }
+    // Probabilities: the frequent words keep their relative frequency; each
+    // neighbour is as likely as the median frequent word.
+    let mut probs: Vec<(String, f64)> = frequent
+        .iter()
+        .map(|(w, lp)| (w.clone(), 10f64.powf(*lp)))
+        .collect();
+    let median = {
+        let mut v: Vec<f64> = probs.iter().map(|(_, p)| *p).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(1e-4)
+    };
+    probs.extend(neighbours.into_iter().map(|w| (w, median)));
+    let total: f64 = probs.iter().map(|(_, p)| p).sum::<f64>().max(1e-30);
+    let mass = opts.command_mass.clamp(1e-9, 0.999);
+    let mut lm = String::new();
+    lm.push_str(&format!(
+        "\\data\\\nngram 1={}\n\n\\1-grams:\n-99 <s>\n-1 </s>\n",
+        commands.len() + probs.len() + 2
+    ));
+    let mut words: HashSet<&str> = HashSet::new();
+    for c in commands {
+        lm.push_str(&format!(
+            "{:.4} {c}\n",
+            (mass / commands.len() as f64).log10()
+        ));
+        words.insert(c);
+    }
+    for (w, p) in &probs {
+        lm.push_str(&format!("{:.4} {w}\n", ((1.0 - mass) * p / total).log10()));
+        words.insert(w);
+    }
+    lm.push_str("\n\\end\\\n");
+    let mut dict_text = String::new();
+    for (w, line, _) in &dict.entries {
+        if words.contains(&w.as_str()) {
+            dict_text.push_str(line);
+            dict_text.push('\n');
+        }
+    }
+    Ok((dict_text, lm))
+}
+
+/// A temporary file that is removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn write(tag: &str, contents: &str) -> Result<TempFile, VoiceError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "matcoach-sphinx-{}-{}.{tag}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, contents).map_err(|e| {
+            engine_error(format!(
+                "cannot write the temporary file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(TempFile(path))
+    }
+
+    fn path_str(&self) -> Result<&str, VoiceError> {
+        self.0
+            .to_str()
+            .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", self.0.display())))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl SphinxRecognizer {
+    /// A recogniser for `lang` listening for `words` (the command words),
+    /// with the default tuning.
+    pub fn new(lang: Lang, words: &[&str]) -> Result<SphinxRecognizer, VoiceError> {
+        SphinxRecognizer::with_options(lang, words, &SphinxOptions::default())
+    }
+
+    /// A recogniser with explicit tuning.
+    pub fn with_options(
+        lang: Lang,
+        words: &[&str],
+        opts: &SphinxOptions,
+    ) -> Result<SphinxRecognizer, VoiceError> {
+        if lang != Lang::En {
+            return Err(VoiceError::Unsupported {
+                engine: ENGINE,
+                lang,
+                fix: "set voice.engine = \"vosk\" for Dutch (PocketSphinx has only an English model here)".into(),
+            });
+        }
+        let hmm = opts.model_dir.join("en-us");
+        let dict_path = opts.model_dir.join(DICT_FILE);
+        let lm_path = opts.model_dir.join(LM_FILE);
+        let missing = MODEL_FILES
+            .iter()
+            .map(|f| hmm.join(f))
+            .chain([dict_path.clone(), lm_path.clone()])
+            .find(|p| !p.is_file());
+        if let Some(path) = missing {
+            return Err(VoiceError::NoModel {
+                lang,
+                path,
+                fix: APT_FIX.into(),
+            });
+        }
+        let commands: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
+        if commands.is_empty() {
+            return Err(engine_error("no command words to listen for"));
+        }
+        let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: a NULL stream switches sphinxbase's (global) log off, so
+        // reading the language model and parsing the options print nothing;
+        // `-logfn` then points the decoder's log at /dev/null.
+        unsafe { ffi::err_set_logfp(std::ptr::null_mut::<c_void>()) };
+        let dict = Dictionary::read(&dict_path)?;
+        let (dict_text, lm_text) = vocabulary(&dict, &commands, &unigrams(&lm_path)?, opts)?;
+        drop(dict);
+        let dict_file = TempFile::write("dict", &dict_text)?;
+        let lm_file = TempFile::write("lm", &lm_text)?;
+        let hmm_str = hmm
+            .to_str()
+            .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", hmm.display())))?;
+        let mut pairs: Vec<(String, String)> = vec![
+            ("-hmm".into(), hmm_str.into()),
+            ("-dict".into(), dict_file.path_str()?.into()),
+            ("-lm".into(), lm_file.path_str()?.into()),
+            ("-logfn".into(), "/dev/null".into()),
+            ("-samprate".into(), RATE.to_string()),
+            ("-cmn".into(), "live".into()),
+            ("-bestpath".into(), "yes".into()),
+            ("-vad_postspeech".into(), opts.vad_postspeech.to_string()),
+            ("-vad_startspeech".into(), opts.vad_startspeech.to_string()),
+            ("-vad_prespeech".into(), opts.vad_prespeech.to_string()),
+            ("-vad_threshold".into(), opts.vad_threshold.to_string()),
+        ];
+        for (k, v) in &opts.extra {
+            match pairs.iter_mut().find(|(name, _)| name == k) {
+                Some(p) => p.1 = v.clone(),
+                None => pairs.push((k.clone(), v.clone())),
+            }
+        }
+        let mut args: Vec<CString> = vec![cstring("matcoach")?];
+        for (k, v) in &pairs {
+            args.push(cstring(k)?);
+            args.push(cstring(v)?);
+        }
+        let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+        let argc = i32::try_from(argv.len()).map_err(|_| engine_error("too many options"))?;
+
+        // SAFETY: argv holds argc pointers to NUL-terminated strings that
+        // live in `args`, which the recogniser keeps as long as the config.
+        let config = unsafe {
+            ffi::cmd_ln_parse_r(
+                std::ptr::null_mut(),
+                ffi::ps_args(),
+                argc,
+                argv.as_mut_ptr(),
+                1,
+            )
+        };
+        if config.is_null() {
+            return Err(engine_error(format!(
+                "the decoder options were refused: {}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )));
+        }
+        // SAFETY: config is a valid cmd_ln_t; ps_init takes its own reference.
+        let ps = unsafe { ffi::ps_init(config) };
+        if ps.is_null() {
+            // SAFETY: we own this reference to config.
+            unsafe { ffi::cmd_ln_free_r(config) };
+            return Err(VoiceError::BadModel {
+                engine: ENGINE,
+                lang,
+                path: opts.model_dir.clone(),
+                reason: format!("PocketSphinx could not load it; fix: {APT_FIX}"),
+            });
+        }
+        // From here on, Drop frees the decoder and the config.
+        let rec = SphinxRecognizer {
+            ps,
+            config,
+            _args: args,
+            commands,
+            in_utt: false,
+            in_speech: false,
+            had_speech: false,
+        };
+        // The decoder has read both files.
+        drop(dict_file);
+        drop(lm_file);
+        drop(guard);
+        // SAFETY: a live decoder.
+        if unsafe { ffi::ps_start_stream(rec.ps) } < 0 {
+            return Err(engine_error("cannot start the audio stream"));
+        }
+        Ok(rec)
+    }
+
+    fn start_utt(&mut self) -> Result<(), VoiceError> {
+        if !self.in_utt {
+            // SAFETY: a live decoder, no utterance running.
+            if unsafe { ffi::ps_start_utt(self.ps) } < 0 {
+                return Err(engine_error("cannot start an utterance"));
+            }
+            self.in_utt = true;
+            self.had_speech = false;
+        }
+        Ok(())
+    }
+
+    /// End the utterance and read its words.
+    fn end_utt(&mut self) -> Result<Vec<Word>, VoiceError> {
+        if !self.in_utt {
+            return Ok(Vec::new());
+        }
+        self.in_utt = false;
+        // SAFETY: a live decoder with an utterance running.
+        if unsafe { ffi::ps_end_utt(self.ps) } < 0 {
+            return Err(engine_error("cannot end the utterance"));
+        }
+        Ok(self.segments())
+    }
+
+    /// Kind of word the decoder output.
+    fn classify(&self, raw: &str) -> Token {
+        let raw = raw.trim();
+        let w = raw.split('(').next().unwrap_or(raw);
+        if let Some(i) = self.commands.iter().position(|c| c == w) {
+            Token::Command(i)
+        } else if w.starts_with('<') || w.starts_with('[') || w.starts_with('+') || w.is_empty() {
+            // <s>, </s>, <sil>, [NOISE], [SPEECH]…
+            Token::Filler
+        } else {
+            Token::Garbage
+        }
+    }
+
+    /// The final words of the utterance just ended, with their place in the
+    /// stream and their posterior probability; garbage words as `[unk]`.
+    fn segments(&mut self) -> Vec<Word> {
+        // SAFETY: a live decoder after ps_end_utt; this runs the lattice
+        // posterior computation the segment probabilities come from.
+        unsafe { ffi::ps_get_prob(self.ps) };
+        // SAFETY: the logmath belongs to the decoder.
+        let lmath = unsafe { ffi::ps_get_logmath(self.ps) };
+        let mut words = Vec::new();
+        // SAFETY: the iterator is walked to its end; ps_seg_next frees it
+        // and returns NULL there.
+        let mut seg = unsafe { ffi::ps_seg_iter(self.ps) };
+        while !seg.is_null() {
+            // SAFETY: seg is a live iterator; the word string belongs to it
+            // and is copied at once.
+            let raw = unsafe { CStr::from_ptr(ffi::ps_seg_word(seg)) }
+                .to_string_lossy()
+                .into_owned();
+            let (mut sf, mut ef): (c_int, c_int) = (0, 0);
+            // SAFETY: seg is live; the out-pointers are valid.
+            unsafe { ffi::ps_seg_frames(seg, &mut sf, &mut ef) };
+            let (mut a, mut l, mut b) = (0i32, 0i32, 0i32);
+            // SAFETY: seg is live; the out-pointers are valid.
+            let logp = unsafe { ffi::ps_seg_prob(seg, &mut a, &mut l, &mut b) };
+            // SAFETY: lmath is the decoder's.
+            let posterior = unsafe { ffi::logmath_exp(lmath, logp) } as f32;
+            let start_ms = u64::try_from(sf).unwrap_or(0) * FRAME_MS;
+            let end_ms = (u64::try_from(ef).unwrap_or(0) + 1) * FRAME_MS;
+            let text = match self.classify(&raw) {
+                Token::Command(i) => Some(self.commands[i].clone()),
+                Token::Garbage => Some(grammar::UNKNOWN.to_string()),
+                Token::Filler => None,
+            };
+            if let Some(text) = text {
+                words.push(Word {
+                    text,
+                    start_ms,
+                    end_ms,
+                    conf: posterior.clamp(0.0, 1.0),
+                });
+            }
+            // SAFETY: advancing a live iterator (frees it at the end).
+            seg = unsafe { ffi::ps_seg_next(seg) };
+        }
+        words
+    }
+
+    /// The current best hypothesis, garbage words as `[unk]`.
+    fn partial(&self) -> Vec<String> {
+        let mut score = 0i32;
+        // SAFETY: a live decoder; the string belongs to it and is copied.
+        let hyp = unsafe { ffi::ps_get_hyp(self.ps, &mut score) };
+        if hyp.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: non-NULL, NUL-terminated, owned by the decoder.
+        let text = unsafe { CStr::from_ptr(hyp) }
+            .to_string_lossy()
+            .into_owned();
+        text.split_whitespace()
+            .filter_map(|raw| match self.classify(raw) {
+                Token::Command(i) => Some(self.commands[i].clone()),
+                Token::Garbage => Some(grammar::UNKNOWN.to_string()),
+                Token::Filler => None,
+            })
+            .collect()
+    }
+}
+
+enum Token {
+    Command(usize),
+    Garbage,
+    Filler,
+}
+
+impl Recognizer for SphinxRecognizer {
+    fn name(&self) -> &'static str {
+        ENGINE
+    }
+
+    fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+        if pcm.is_empty() {
+            return Ok(None);
+        }
+        self.start_utt()?;
+        // SAFETY: a live decoder in an utterance; pcm is a valid slice.
+        let rv = unsafe { ffi::ps_process_raw(self.ps, pcm.as_ptr(), pcm.len(), 0, 0) };
+        if rv < 0 {
+            return Err(engine_error("decoding the audio failed"));
+        }
+        // SAFETY: a live decoder.
+        let in_speech = unsafe { ffi::ps_get_in_speech(self.ps) } != 0;
+        let was = std::mem::replace(&mut self.in_speech, in_speech);
+        if in_speech {
+            self.had_speech = true;
+            let words = self.partial();
+            return Ok((!words.is_empty()).then_some(Hypothesis::Partial(words)));
+        }
+        if was {
+            // Speech → silence: the utterance is over.
+            let words = self.end_utt()?;
+            self.start_utt()?;
+            return Ok(Some(Hypothesis::Final(words)));
+        }
+        Ok(None)
+    }
+
+    fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+        let had_speech = self.had_speech;
+        let words = self.end_utt()?;
+        self.in_speech = false;
+        Ok((had_speech || !words.is_empty()).then_some(Hypothesis::Final(words)))
+    }
+}
+
+impl Drop for SphinxRecognizer {
+    fn drop(&mut self) {
+        // SAFETY: both pointers were returned by ps_init/cmd_ln_parse_r,
+        // are non-NULL and are freed exactly once, here (ps_free drops the
+        // decoder's own reference to the config; this drops ours).
+        unsafe {
+            if self.in_utt {
+                ffi::ps_end_utt(self.ps);
+            }
+            ffi::ps_free(self.ps);
+            ffi::cmd_ln_free_r(self.config);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dutch_is_unsupported_and_says_to_use_vosk() {
+        let err = SphinxRecognizer::new(Lang::Nl, &["pijn"]).unwrap_err();
+        assert!(matches!(err, VoiceError::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("engine = \"vosk\""), "{err}");
+    }
+
+    #[test]
+    fn a_missing_model_names_the_file_and_the_package() {
+        let opts = SphinxOptions {
+            model_dir: PathBuf::from("/nonexistent/model"),
+            ..SphinxOptions::default()
+        };
+        let err = SphinxRecognizer::with_options(Lang::En, &["stop"], &opts).unwrap_err();
+        assert!(matches!(err, VoiceError::NoModel { .. }), "{err}");
+        assert!(err.to_string().contains("pocketsphinx-en-us"), "{err}");
+    }
+
+    fn phones(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn edit_distance_counts_phones() {
+        assert_eq!(edit_distance(&phones("S T AA P"), &phones("S T AA P")), 0);
+        assert_eq!(edit_distance(&phones("S T AA P"), &phones("S T AA K")), 1);
+        assert_eq!(edit_distance(&phones("S T AA P"), &phones("T AA P")), 1);
+        assert_eq!(edit_distance(&phones("S T AA P"), &phones("S T AA M P")), 1);
+        assert_eq!(edit_distance(&phones("S T AA P"), &phones("SH AA P")), 2);
+    }
+
+    #[test]
+    fn the_vocabulary_has_sound_alikes_but_no_homophones() {
+        let path = Path::new(MODEL_DIR).join(DICT_FILE);
+        if !path.is_file() {
+            eprintln!("skipped: no {} ({APT_FIX})", path.display());
+            return;
+        }
+        let dict = Dictionary::read(&path).unwrap();
+        let cmds = vec!["stop".to_string(), "pain".to_string()];
+        let uni = vec![("the".to_string(), -1.0), ("pane".to_string(), -5.0)];
+        let (d, lm) = vocabulary(&dict, &cmds, &uni, &SphinxOptions::default()).unwrap();
+        for w in ["stock", "top", "stomp", "paint", "cane", "the"] {
+            assert!(
+                d.lines().any(|l| l.starts_with(&format!("{w} "))),
+                "{w} missing"
+            );
+            assert!(lm.contains(&format!(" {w}\n")), "{w} missing from the LM");
+        }
+        assert!(
+            !d.lines().any(|l| l.starts_with("pane ")),
+            "a homophone of pain"
+        );
+        assert!(d.contains("stop S T AA P"));
+        assert!(lm.starts_with("\\data\\\nngram 1="), "{lm}");
+        let err = vocabulary(
+            &dict,
+            &["qxzzy".to_string()],
+            &uni,
+            &SphinxOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("qxzzy"), "{err}");
+    }
+}
