@@ -85,13 +85,18 @@ impl Default for AecOptions {
     /// levels are Speex's defaults (others made no measurable difference),
     /// and the noise is left alone.
     fn default() -> Self {
-        AecOptions {
-            residual_suppression: true,
-            echo_suppress_db: -40,
-            echo_suppress_active_db: -15,
-            noise_suppress_db: 0,
-        }
+        AecOptions::DEFAULT
     }
+}
+
+impl AecOptions {
+    /// What [`AecOptions::default`] gives.
+    pub const DEFAULT: AecOptions = AecOptions {
+        residual_suppression: true,
+        echo_suppress_db: -40,
+        echo_suppress_active_db: -15,
+        noise_suppress_db: 0,
+    };
 }
 
 /// Speex echo canceller (plus residual-echo suppression) for one mono

@@ -113,6 +113,27 @@ pub fn echo(
         .collect()
 }
 
+/// A talker close to the microphone (the user on the mat): the direct
+/// sound, one floor reflection 1–4 ms after it, and the room's diffuse
+/// tail `drr_db` below the direct sound (a direct-to-reverberant ratio of
+/// about +10 dB is a metre away in a furnished room), decaying by 60 dB in
+/// `rt60_ms`. As floats, running on until the tail has died away.
+pub fn talker(speech: &[i16], drr_db: f32, rt60_ms: u32, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let n = speech.len() + (rt60_ms as usize + 40) * RATE / 1000;
+    let mut direct: Vec<f32> = speech.iter().map(|s| f32::from(*s)).collect();
+    direct.resize(n, 0.0);
+    let floor = (rng.range(1.0, 4.0) * RATE as f32 / 1000.0) as usize;
+    let floor_gain = rng.range(0.2, 0.4);
+    let mut early = direct.clone();
+    for t in floor..n {
+        early[t] += floor_gain * direct[t - floor];
+    }
+    let tail = schroeder(&direct, rt60_ms as f32, &mut rng);
+    let wet = db(-drr_db);
+    early.iter().zip(&tail).map(|(e, r)| e + wet * r).collect()
+}
+
 /// Round floats to samples (saturating).
 pub fn to_i16(v: f32) -> i16 {
     v.round().clamp(-32768.0, 32767.0) as i16
