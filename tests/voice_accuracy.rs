@@ -8,17 +8,18 @@
 //! non-command sample. Both are asserted; a summary per word, voice and
 //! noise condition, every miss and false accept, and the latency from the
 //! end of the word to the detection are printed.
-#![cfg(feature = "voice-pocketsphinx")]
+#![cfg(all(feature = "voice-pocketsphinx", feature = "voice-aec"))]
 
 mod voice_data;
 
 use matcoach::content::Lang;
-use matcoach::voice::pipeline::{DeciderConfig, Pipeline};
+use matcoach::voice::aec::{AecOptions, SpeexAec};
+use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, Pipeline};
 use matcoach::voice::sphinx::{SphinxOptions, SphinxRecognizer};
 use matcoach::voice::{grammar, Detection};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use voice_data::{Noise, Sample, Stream};
+use voice_data::{Noise, Outcome, Stream};
 
 /// The goal for any engine: recall over the command samples, and false
 /// accepts over the non-command samples.
@@ -47,11 +48,20 @@ fn sphinx_decider() -> DeciderConfig {
 
 /// Run one stream through the pipeline, as the daemon would: 100 ms
 /// chunks of microphone audio, no playback reference.
-fn run_stream(stream: &Stream, opts: &SphinxOptions, cfg: &DeciderConfig) -> Vec<Detection> {
+fn run_stream(
+    stream: &Stream,
+    opts: &SphinxOptions,
+    cfg: &DeciderConfig,
+    pre: Option<AecOptions>,
+) -> Vec<Detection> {
     let words = grammar::words(Lang::En);
     let rec =
         SphinxRecognizer::with_options(Lang::En, &words, opts).unwrap_or_else(|e| panic!("{e}"));
-    let mut p = Pipeline::new(Box::new(rec), None, Lang::En, cfg.clone());
+    let pre = pre.map(|o| {
+        Box::new(SpeexAec::with_options(320, 250, o).unwrap_or_else(|e| panic!("{e}")))
+            as Box<dyn EchoCanceller>
+    });
+    let mut p = Pipeline::new(Box::new(rec), pre, Lang::En, cfg.clone());
     let mut out = Vec::new();
     for chunk in stream.audio.chunks(1600) {
         out.extend(p.push(chunk, &[]).unwrap_or_else(|e| panic!("{e}")));
@@ -60,57 +70,28 @@ fn run_stream(stream: &Stream, opts: &SphinxOptions, cfg: &DeciderConfig) -> Vec
     out
 }
 
-/// What happened to one sample.
-#[derive(Debug, Clone)]
-struct Outcome {
-    sample: Sample,
-    /// The detections emitted during the sample's stretch of the stream.
-    detections: Vec<Detection>,
-}
-
-impl Outcome {
-    /// For a command sample: the first right detection after the word began.
-    fn hit(&self) -> Option<&Detection> {
-        let want = self.sample.command?;
-        self.detections
-            .iter()
-            .find(|d| d.command == want && d.detected_ms >= self.sample.word_start_ms)
-    }
-    fn ok(&self) -> bool {
-        match self.sample.command {
-            Some(_) => self.hit().is_some(),
-            None => self.detections.is_empty(),
-        }
-    }
-}
-
 /// Run every stream (in parallel) and attribute the detections.
-fn evaluate(streams: &[Stream], opts: &SphinxOptions, cfg: &DeciderConfig) -> Vec<Outcome> {
+fn evaluate(
+    streams: &[Stream],
+    opts: &SphinxOptions,
+    cfg: &DeciderConfig,
+    pre: Option<AecOptions>,
+) -> Vec<Outcome> {
     let results: Vec<Vec<Detection>> = std::thread::scope(|s| {
         let handles: Vec<_> = streams
             .iter()
-            .map(|st| s.spawn(move || run_stream(st, opts, cfg)))
+            .map(|st| s.spawn(move || run_stream(st, opts, cfg, pre)))
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| panic!("a stream failed")))
             .collect()
     });
-    let mut out = Vec::new();
-    for (st, dets) in streams.iter().zip(results) {
-        for sample in &st.samples {
-            let detections = dets
-                .iter()
-                .filter(|d| (sample.from_ms..sample.to_ms).contains(&d.detected_ms))
-                .cloned()
-                .collect();
-            out.push(Outcome {
-                sample: sample.clone(),
-                detections,
-            });
-        }
-    }
-    out
+    streams
+        .iter()
+        .zip(results)
+        .flat_map(|(st, dets)| voice_data::attribute(st, &dets))
+        .collect()
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -298,7 +279,7 @@ fn summarise(outcomes: &[Outcome], verbose: bool) -> Summary {
 fn pocketsphinx_hears_english_commands_and_nothing_else() {
     let streams = voice_data::english_streams();
     let t = std::time::Instant::now();
-    let outcomes = evaluate(streams, &SphinxOptions::default(), &sphinx_decider());
+    let outcomes = evaluate(streams, &SphinxOptions::default(), &sphinx_decider(), None);
     let s = summarise(&outcomes, true);
     let audio_s: usize = streams.iter().map(|s| s.audio.len()).sum::<usize>() / 16_000;
     println!(
@@ -384,7 +365,14 @@ fn explore_sphinx_options() {
     }
     let streams = voice_data::english_streams();
     let t = std::time::Instant::now();
-    let outcomes = evaluate(streams, &opts, &cfg);
+    // SPHINX_NS=-15: Speex's noise suppression (through the echo
+    // canceller's preprocessor, with no playback) before the recogniser.
+    let pre = env("SPHINX_NS").map(|v| AecOptions {
+        noise_suppress_db: v.parse().unwrap(),
+        residual_suppression: false,
+        ..AecOptions::default()
+    });
+    let outcomes = evaluate(streams, &opts, &cfg, pre);
     println!(
         "{opts:?}\n{cfg:?}\ndecoded in {:.1} s",
         t.elapsed().as_secs_f64()

@@ -17,12 +17,15 @@
 //! and later runs, reuse them. Nothing is committed.
 #![allow(dead_code)]
 
+#[cfg(feature = "voice-vosk")]
+pub mod korean;
+
 use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::speech::{Espeak, Voice};
 use matcoach::voice::resample::Resampler;
-use matcoach::voice::RATE;
+use matcoach::voice::{Detection, RATE};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -182,6 +185,46 @@ impl Sample {
             self.word_end_ms
         )
     }
+}
+
+/// What happened to one sample.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub sample: Sample,
+    /// The detections emitted during the sample's stretch of the stream.
+    pub detections: Vec<Detection>,
+}
+
+impl Outcome {
+    /// For a command sample: the first right detection after the word began.
+    pub fn hit(&self) -> Option<&Detection> {
+        let want = self.sample.command?;
+        self.detections
+            .iter()
+            .find(|d| d.command == want && d.detected_ms >= self.sample.word_start_ms)
+    }
+    pub fn ok(&self) -> bool {
+        match self.sample.command {
+            Some(_) => self.hit().is_some(),
+            None => self.detections.is_empty(),
+        }
+    }
+}
+
+/// Attribute a stream's detections to its samples.
+pub fn attribute(stream: &Stream, detections: &[Detection]) -> Vec<Outcome> {
+    stream
+        .samples
+        .iter()
+        .map(|sample| Outcome {
+            sample: sample.clone(),
+            detections: detections
+                .iter()
+                .filter(|d| (sample.from_ms..sample.to_ms).contains(&d.detected_ms))
+                .cloned()
+                .collect(),
+        })
+        .collect()
 }
 
 /// A continuous 16 kHz recording of many samples in one noise condition.
