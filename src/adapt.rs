@@ -15,9 +15,11 @@
 //!   whose `always_followed_by` partner rests rests too, and strength work
 //!   whose warm-up is gone is left out.
 //! - **McKenzie phases** (003): acute → improving → stiff → maintenance,
-//!   advanced by the user only (`matcoach phase next`), never automatically
-//!   and never when the last session had pain. With `program = "auto"` a
-//!   McKenzie user gets the phase's program.
+//!   advanced by the user only (`matcoach phase next`, or a press of the
+//!   button when the coach offers it at the end of a session: see
+//!   [`phase_offer`]), never automatically and never when the last session
+//!   (or today's) had pain. With `program = "auto"` a McKenzie user gets the
+//!   phase's program.
 //! - **Daily rotation** (002: different exercises on different days; 004:
 //!   strength at least twice, better three times a week, the warm-up on the
 //!   other days): with `program = "auto"`, strength (with its warm-up) on up
