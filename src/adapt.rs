@@ -15,9 +15,11 @@
 //!   whose `always_followed_by` partner rests rests too, and strength work
 //!   whose warm-up is gone is left out.
 //! - **McKenzie phases** (003): acute → improving → stiff → maintenance,
-//!   advanced by the user only (`matcoach phase next`), never automatically
-//!   and never when the last session had pain. With `program = "auto"` a
-//!   McKenzie user gets the phase's program.
+//!   advanced by the user only (`matcoach phase next`, or a press of the
+//!   button when the coach offers it at the end of a session: see
+//!   [`phase_offer`]), never automatically and never when the last session
+//!   (or today's) had pain. With `program = "auto"` a McKenzie user gets the
+//!   phase's program.
 //! - **Daily rotation** (002: different exercises on different days; 004:
 //!   strength at least twice, better three times a week, the warm-up on the
 //!   other days): with `program = "auto"`, strength (with its warm-up) on up
@@ -38,7 +40,7 @@ use crate::config;
 use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};
 use crate::journal::queries::{phase_name, History, SessionInfo};
 use crate::journal::{Date, LeftOut, PlanNote, SessionKind, Source};
-use crate::session::{Command, Input};
+use crate::session::{Command, Input, PhaseOffer};
 use crate::sim::{ScriptedEvent, UserAction};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -761,6 +763,51 @@ pub fn may_advance(history: &History) -> Result<Phase, PhaseError> {
         }
     }
     Ok(next)
+}
+
+/// Whether to offer the next McKenzie phase at the end of today's session
+/// (the session makes the offer only if it goes well: completed, no pain).
+/// Offered when today's program is the current phase's, the phase may
+/// advance ([`may_advance`]: never after pain), at least
+/// `rules.pain_free_sessions` sessions in a row without pain will have been
+/// done in this phase counting today's, and no offer was made today yet.
+pub fn phase_offer(
+    content: &Content,
+    rules: &Rules,
+    history: &History,
+    today: &Today,
+) -> Option<PhaseOffer> {
+    let current = history.current_phase()?;
+    if today.kind != SessionKind::Session || today.program.phase != Some(current) {
+        return None;
+    }
+    let next = may_advance(history).ok()?;
+    if history
+        .phase_offered
+        .is_some_and(|at| at.date() == today.date)
+    {
+        return None;
+    }
+    let since = history.phase.as_ref().map(|p| p.since)?;
+    let mut before = 0u32;
+    for s in history.sessions.iter().rev() {
+        if s.started.ms() < since.ms() || !s.pains.is_empty() {
+            break;
+        }
+        if s.pain_free() {
+            before += 1;
+        }
+    }
+    let sessions = before + 1;
+    if sessions < rules.pain_free_sessions.max(1) {
+        return None;
+    }
+    Some(PhaseOffer {
+        from: current,
+        to: next,
+        to_name: phase_program(content, next)?.name.clone(),
+        pain_free_sessions: sessions,
+    })
 }
 
 /// The phase `matcoach phase back` moves to (always allowed: going back is

@@ -5,7 +5,8 @@
 //! channel the loop reads. Nothing here blocks the runtime.
 
 use crate::session::{
-    Action, Cue, EndReason, Input, JournalEvent, Led, Line, PlaybackId, Priority, Session,
+    Action, Cue, DeviceKind, EndReason, Input, JournalEvent, Led, Line, PlaybackId, Priority,
+    Session,
 };
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -28,7 +29,20 @@ pub trait Indicator {
 /// Where the session's journal events go.
 pub trait Journal {
     fn record(&mut self, at: Duration, event: &JournalEvent);
+
+    /// Whether writing started or stopped failing since the last call:
+    /// `Some(true)` it fails now (read-only or full disk, …), `Some(false)` it
+    /// works again, `None` no change. The loop polls this and tells the
+    /// session ([`DeviceKind::Journal`]), which shows it on the LED and goes
+    /// on coaching.
+    fn failing_changed(&mut self) -> Option<bool> {
+        None
+    }
 }
+
+/// How often the loop asks the journal whether it fails (besides after
+/// every input).
+pub const JOURNAL_POLL: Duration = Duration::from_secs(1);
 
 /// The size of the input channel: enough for bursts of button bounces and
 /// recogniser results; senders use `try_send` and drop on overflow.
@@ -90,7 +104,17 @@ pub async fn run_with(
     let mut pending: std::collections::VecDeque<Input> = first.iter().copied().collect();
     let tick_every = hooks.tick_every();
     let mut next_tick = tick_every.map(|d| started + d);
+    let mut next_poll = started;
     loop {
+        // A journal that starts or stops failing is a device lost or back:
+        // the LED shows it, the coaching goes on.
+        if let Some(failing) = journal.failing_changed() {
+            pending.push_back(hooks.input(if failing {
+                Input::DeviceLost(DeviceKind::Journal)
+            } else {
+                Input::DeviceBack(DeviceKind::Journal)
+            }));
+        }
         let input = if let Some(i) = pending.pop_front() {
             i
         } else {
@@ -105,6 +129,12 @@ pub async fn run_with(
                 _ = sleep_until_opt(next_tick), if next_tick.is_some() => {
                     hooks.tick();
                     next_tick = tick_every.map(|d| Instant::now() + d);
+                    continue;
+                }
+                // Only while someone can still send inputs: a closed loop
+                // with nothing to wait for ends.
+                _ = tokio::time::sleep_until(next_poll), if open => {
+                    next_poll = Instant::now() + JOURNAL_POLL;
                     continue;
                 }
                 else => return None,

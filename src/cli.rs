@@ -912,6 +912,9 @@ fn sim_journaled(
         l.content.phrases.clone(),
         l.content.safety.clone(),
     );
+    if opts.db.is_some() {
+        s.set_phase_offer(adapt::phase_offer(&l.content, &rules, &history, &today));
+    }
     let scripted = today.events(&scripted);
     let records = sim::run(&mut s, &scripted, Duration::from_secs(6 * 3600));
     outln!("{}", today.to_json());

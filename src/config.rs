@@ -92,11 +92,23 @@ impl Default for Timing {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Coach {
     /// Include exercises the brochures reserve for a strong, stable back.
     pub include_advanced: bool,
+    /// How long a press of the button accepts the offer of the next McKenzie
+    /// phase; 0 turns the spoken offer off.
+    pub phase_offer_secs: u32,
+}
+
+impl Default for Coach {
+    fn default() -> Self {
+        Coach {
+            include_advanced: false,
+            phase_offer_secs: SessionConfig::default().phase_offer.as_secs() as u32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -290,6 +302,7 @@ impl Config {
             long_press: ms(t.long_press_ms),
             echo_tail: ms(t.echo_tail_ms),
             include_advanced: self.coach.include_advanced,
+            phase_offer: s(self.coach.phase_offer_secs),
         }
     }
 

@@ -49,6 +49,16 @@ impl Hooks for DaemonHooks {
         if input == Input::ButtonPressed {
             self.presses.button_pressed(self.started.elapsed());
         }
+        // The journal (issue 5): its faults come in as a device lost/back.
+        match input {
+            Input::DeviceLost(DeviceKind::Journal) => {
+                if let Some(f) = self.presses.fault() {
+                    log(&format!("{f}\n  coaching goes on; the LED shows the fault"));
+                }
+            }
+            Input::DeviceBack(DeviceKind::Journal) => log("journal: writing works again"),
+            _ => {}
+        }
         match &self.today {
             Some(t) => t.input(input),
             None => input,
@@ -304,6 +314,8 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         }
         let mut session =
             Session::new(script, cfg, content.phrases.clone(), content.safety.clone());
+        // The journal (issue 5): the spoken offer of the next McKenzie phase.
+        session.set_phase_offer(adapt::phase_offer(&content, &rules, &history, &today));
         writer.begin(journal::local_now(), Some(today.note(Source::Coach)));
         let mut hooks = DaemonHooks {
             today: Some(today),
@@ -320,7 +332,12 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         };
         log(&format!("session ended: {ended:?}"));
-        led.set(Led::Idle);
+        // The journal (issue 5): a journal still failing stays on the LED.
+        led.set(if writer.fault().is_some() {
+            Led::Error
+        } else {
+            Led::Idle
+        });
     }
 
     // Clean shutdown: silence, LED off, journal closed, threads joined.

@@ -639,3 +639,184 @@ fn bad_settings_and_unknown_programs_are_clear_errors() {
         "{e}"
     );
 }
+
+/// A session of today's `auto` program with the phase offer the adaptation
+/// decides on, written to `store`. `answer` places the user's actions
+/// against the run in which nobody answers the offer.
+fn run_day_with_offer(
+    store: &mut JournalStore,
+    day: &str,
+    answer: impl Fn(&[matcoach::sim::Record]) -> String,
+) -> (
+    adapt::Today,
+    Option<matcoach::session::PhaseOffer>,
+    Vec<matcoach::sim::Record>,
+) {
+    use matcoach::content::Lang;
+    use matcoach::session::{self, Session, SessionConfig};
+    let rules = Rules::default();
+    let h = store.history(None).unwrap();
+    let today = adapt::plan(content(), &rules, &h, date(day), "auto").unwrap();
+    let offer = adapt::phase_offer(content(), &rules, &h, &today);
+    let run = |spec: &str| {
+        let cfg = SessionConfig::default();
+        let script =
+            session::compile(content(), &today.program, Lang::En, &cfg, &today.maxima).unwrap();
+        let mut s = Session::new(
+            script,
+            cfg,
+            content().phrases.clone(),
+            content().safety.clone(),
+        );
+        s.set_phase_offer(offer.clone());
+        let events = matcoach::sim::parse_spec(spec).unwrap();
+        matcoach::sim::run(&mut s, &events, std::time::Duration::from_secs(6 * 3600))
+    };
+    let records = run(&answer(&run("0s:press")));
+    let base = store.last_on(date(day)).unwrap().map_or(
+        date(day)
+            .at_midnight()
+            .plus(std::time::Duration::from_secs(9 * 3600)),
+        |last| last.plus(std::time::Duration::from_secs(60)),
+    );
+    store.begin(base, Some(today.note(matcoach::journal::Source::Sim)));
+    for r in &records {
+        if let Action::Journal(e) = &r.action {
+            store.record(r.t, e).unwrap();
+        }
+    }
+    (today, offer, records)
+}
+
+/// When the button's window for the offer opens (in a run without answer).
+fn offer_window(records: &[matcoach::sim::Record]) -> u64 {
+    let kept = records
+        .iter()
+        .find_map(|r| match &r.action {
+            Action::Speak { line, .. } if line.id.0 == "sys.phase_kept" => Some(r.t),
+            _ => None,
+        })
+        .expect("an offer that nobody answered");
+    (kept - std::time::Duration::from_secs(15)).as_millis() as u64
+}
+
+#[test]
+fn the_coach_offers_the_next_phase_after_enough_pain_free_sessions_once_a_day() {
+    let (_dir, mut store) = store();
+    let rules = Rules::default();
+    store
+        .set_phase(Some(Phase::Acute), "test", date("2025-03-01").at_midnight())
+        .unwrap();
+    let none = |_: &[matcoach::sim::Record]| "0s:press".to_string();
+    // Sessions 1 and 2 without pain: not yet (journal.pain_free_sessions = 3).
+    for day in ["2025-03-03", "2025-03-04"] {
+        let (today, offer, _) = run_day_with_offer(&mut store, day, none);
+        assert_eq!(today.program.id(), "mckenzie_acute");
+        assert_eq!(offer, None, "{day}");
+    }
+    // The third: offered (today's session included in the count).
+    let h = store.history(None).unwrap();
+    let mobility = adapt::plan(
+        content(),
+        &rules,
+        &h,
+        date("2025-03-05"),
+        "morning_mobility",
+    )
+    .unwrap();
+    assert_eq!(
+        adapt::phase_offer(content(), &rules, &h, &mobility),
+        None,
+        "not in another program than the phase's"
+    );
+    let (_, offer, records) = run_day_with_offer(&mut store, "2025-03-05", none);
+    let offer = offer.expect("an offer on the third pain-free session");
+    assert_eq!(
+        (offer.from, offer.to, offer.pain_free_sessions),
+        (Phase::Acute, Phase::Improving, 3)
+    );
+    assert_eq!(offer.to_name.get(content::Lang::En), "McKenzie: improving");
+    assert!(journal_events(&records)
+        .iter()
+        .any(|e| matches!(e, JournalEvent::PhaseKept { reason, .. } if reason == "no answer")));
+    // Nobody answered: still acute, and no second offer that day.
+    let (today, offer, _) = run_day_with_offer(&mut store, "2025-03-05", none);
+    assert_eq!(today.program.id(), "mckenzie_acute");
+    assert_eq!(offer, None, "once a day");
+    let h = store.history(None).unwrap();
+    assert_eq!(h.phase_offered.map(|s| s.date()), Some(date("2025-03-05")));
+    assert_eq!(h.current_phase(), Some(Phase::Acute));
+    // Pain in a session: no offer after it, and the count starts again.
+    let spec = pain_spec("auto", "mk_3_press_up", &store, "2025-03-06");
+    let (_, offer, records) = run_day_with_offer(&mut store, "2025-03-06", |_| spec.clone());
+    assert!(
+        offer.is_some(),
+        "offered before the session; the session withdraws it"
+    );
+    assert!(!journal_events(&records)
+        .iter()
+        .any(|e| matches!(e, JournalEvent::PhaseOffered { .. })));
+    for day in ["2025-03-07", "2025-03-08"] {
+        let (_, offer, _) = run_day_with_offer(&mut store, day, none);
+        assert_eq!(
+            offer, None,
+            "{day}: fewer than three sessions without pain since"
+        );
+    }
+    // The third pain-free session after it: offered, and the button accepts.
+    let (_, offer, records) = run_day_with_offer(&mut store, "2025-03-09", |r| {
+        format!("0s:press,{}ms:press", offer_window(r) + 2000)
+    });
+    assert_eq!(offer.map(|o| o.pain_free_sessions), Some(3));
+    assert!(
+        journal_events(&records).contains(&&JournalEvent::PhaseAdvanced {
+            from: Phase::Acute,
+            to: Phase::Improving
+        })
+    );
+    // The journal has the new phase; the next session follows it, and the
+    // count starts again in the new phase.
+    let h = store.history(None).unwrap();
+    assert_eq!(h.current_phase(), Some(Phase::Improving));
+    assert_eq!(h.phase.as_ref().unwrap().since.date(), date("2025-03-09"));
+    let (today, offer, _) = run_day_with_offer(&mut store, "2025-03-10", none);
+    assert_eq!(today.program.id(), "mckenzie_improving");
+    assert_eq!(offer, None);
+}
+
+#[test]
+fn an_accepted_offer_does_not_override_a_phase_changed_meanwhile() {
+    let (_dir, mut store) = store();
+    let at = date("2025-03-01").at_midnight();
+    store.set_phase(Some(Phase::Stiff), "test", at).unwrap();
+    // An advance from acute (an offer made before `matcoach phase` changed
+    // it): recorded as an event, but the later choice stands.
+    store.begin(at.plus(std::time::Duration::from_secs(3600)), None);
+    let started = JournalEvent::SessionStarted {
+        program: "mckenzie_acute".into(),
+        lang: "en".into(),
+    };
+    store.record(std::time::Duration::ZERO, &started).unwrap();
+    let advanced = JournalEvent::PhaseAdvanced {
+        from: Phase::Acute,
+        to: Phase::Improving,
+    };
+    store
+        .record(std::time::Duration::from_secs(1), &advanced)
+        .unwrap();
+    assert_eq!(
+        store.history(None).unwrap().current_phase(),
+        Some(Phase::Stiff)
+    );
+    let advanced = JournalEvent::PhaseAdvanced {
+        from: Phase::Stiff,
+        to: Phase::Maintenance,
+    };
+    store
+        .record(std::time::Duration::from_secs(2), &advanced)
+        .unwrap();
+    assert_eq!(
+        store.history(None).unwrap().current_phase(),
+        Some(Phase::Maintenance)
+    );
+}

@@ -139,3 +139,232 @@ async fn a_journal_that_cannot_be_written_does_not_stop_the_session() {
     assert!(!report.complete());
     assert!(report.fault.is_some());
 }
+
+// ---- journal faults: the LED shows them, the coaching goes on ---------------
+
+use matcoach::app::{Journal, Shown};
+use matcoach::session::JournalEvent;
+use std::sync::{Arc, Mutex};
+
+/// A journal that fails when told to, behind the same trait the shell uses
+/// (a read-only or full disk is hard to make on cue, even as root).
+#[derive(Clone, Default)]
+struct FaultyJournal(Arc<Mutex<Faulty>>);
+
+#[derive(Default)]
+struct Faulty {
+    failing: bool,
+    changed: bool,
+    written: Vec<JournalEvent>,
+    waiting: Vec<JournalEvent>,
+}
+
+impl FaultyJournal {
+    fn set_failing(&self, failing: bool) {
+        let mut f = self.0.lock().unwrap();
+        if f.failing != failing {
+            f.failing = failing;
+            f.changed = true;
+        }
+        if !failing {
+            // What waited is written once the disk works again.
+            let waiting = std::mem::take(&mut f.waiting);
+            f.written.extend(waiting);
+        }
+    }
+}
+
+impl Journal for FaultyJournal {
+    fn record(&mut self, _at: Duration, event: &JournalEvent) {
+        let mut f = self.0.lock().unwrap();
+        if f.failing {
+            f.waiting.push(event.clone());
+        } else {
+            f.written.push(event.clone());
+        }
+    }
+
+    fn failing_changed(&mut self) -> Option<bool> {
+        let mut f = self.0.lock().unwrap();
+        std::mem::take(&mut f.changed).then_some(f.failing)
+    }
+}
+
+/// An LED that remembers when it showed what.
+#[derive(Clone, Default)]
+struct Leds(
+    Arc<Mutex<Vec<(Duration, Led)>>>,
+    Option<tokio::time::Instant>,
+);
+
+impl Indicator for Leds {
+    fn set(&mut self, led: Led) {
+        let t0 = *self.1.get_or_insert_with(tokio::time::Instant::now);
+        self.0.lock().unwrap().push((t0.elapsed(), led));
+    }
+}
+
+/// `program` through `app::run` with `journal`; what was said, and when.
+async fn coach_with(
+    program: &str,
+    journal: &mut dyn Journal,
+    leds: &mut Leds,
+    at: impl FnOnce(tokio::time::Instant) + Send + 'static,
+) -> (Option<EndReason>, Vec<(Duration, String)>) {
+    let cfg = SessionConfig::default();
+    let p = content().program(program).unwrap();
+    let script = session::compile(content(), p, Lang::En, &cfg, &()).unwrap();
+    let mut s = Session::new(
+        script,
+        cfg,
+        content().phrases.clone(),
+        content().safety.clone(),
+    );
+    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let t0 = tokio::time::Instant::now();
+    leds.1 = Some(t0);
+    let said = Arc::new(Mutex::new(Vec::new()));
+    let log = said.clone();
+    let mut speaker = PacedSpeaker::spawn(tx.clone(), move |shown| {
+        if let Shown::Said(line, _) = shown {
+            log.lock().unwrap().push((t0.elapsed(), line.id.0));
+        }
+    });
+    at(t0);
+    tx.send(Input::ButtonPressed).await.unwrap();
+    tx.send(Input::ButtonReleased).await.unwrap();
+    let reason = app::run(&mut s, &mut speaker, leds, journal, &mut rx).await;
+    drop(tx);
+    let said = said.lock().unwrap().clone();
+    (reason, said)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_journal_fault_shows_on_the_led_and_the_session_goes_on() {
+    let journal = FaultyJournal::default();
+    let control = journal.clone();
+    let fails = Duration::from_secs(30);
+    let works = Duration::from_secs(120);
+    let mut leds = Leds::default();
+    let (reason, said) = coach_with("quick", &mut journal.clone(), &mut leds, move |t0| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(t0 + fails).await;
+            control.set_failing(true);
+            tokio::time::sleep_until(t0 + works).await;
+            control.set_failing(false);
+        });
+    })
+    .await;
+    assert_eq!(reason, Some(EndReason::Completed), "coaching goes on");
+    let leds = leds.0.lock().unwrap().clone();
+    // Running; the error within a second of the fault (the loop polls the
+    // journal), kept until it works again; running again; idle at the end.
+    let shown: Vec<Led> = leds.iter().map(|(_, l)| *l).collect();
+    assert_eq!(
+        shown,
+        [Led::Running, Led::Error, Led::Running, Led::Idle],
+        "{leds:?}"
+    );
+    assert!(
+        leds[1].0 >= fails && leds[1].0 <= fails + Duration::from_secs(1),
+        "{leds:?}"
+    );
+    assert!(
+        leds[2].0 >= works && leds[2].0 <= works + Duration::from_secs(1),
+        "{leds:?}"
+    );
+    // No pause for a journal fault; one calm notice, at the next exercise
+    // (knee rolls begin at about 74 s).
+    let notices: Vec<_> = said
+        .iter()
+        .filter(|(_, id)| id == "sys.journal_fault")
+        .collect();
+    assert_eq!(notices.len(), 1, "{said:?}");
+    assert!(notices[0].0 > fails && notices[0].0 < works, "{notices:?}");
+    assert!(!said.iter().any(|(_, id)| id == "sys.paused"));
+    // Every exercise was done, and everything reached the journal in the end,
+    // the fault itself included.
+    let f = journal.0.lock().unwrap();
+    assert!(f.waiting.is_empty());
+    let done = f
+        .written
+        .iter()
+        .filter(|e| matches!(e, JournalEvent::ExerciseDone { .. }))
+        .count();
+    assert_eq!(done, 3);
+    assert!(f.written.contains(&JournalEvent::DeviceLost {
+        device: session::DeviceKind::Journal
+    }));
+    assert!(f.written.contains(&JournalEvent::DeviceBack {
+        device: session::DeviceKind::Journal
+    }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_that_clears_before_the_next_exercise_is_not_mentioned() {
+    let journal = FaultyJournal::default();
+    let control = journal.clone();
+    let mut leds = Leds::default();
+    let (reason, said) = coach_with("quick", &mut journal.clone(), &mut leds, move |t0| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(t0 + Duration::from_secs(20)).await;
+            control.set_failing(true);
+            tokio::time::sleep_until(t0 + Duration::from_secs(25)).await;
+            control.set_failing(false);
+        });
+    })
+    .await;
+    assert_eq!(reason, Some(EndReason::Completed));
+    assert!(
+        !said.iter().any(|(_, id)| id == "sys.journal_fault"),
+        "{said:?}"
+    );
+    let shown: Vec<Led> = leds.0.lock().unwrap().iter().map(|(_, l)| *l).collect();
+    assert_eq!(shown, [Led::Running, Led::Error, Led::Running, Led::Idle]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_journal_that_fails_from_the_start_shows_on_the_led_throughout() {
+    // A read-only disk when we may mount one (root), else a path that can
+    // never be created; either way the real writer, as the daemon uses it.
+    let dir = tempfile::tempdir().unwrap();
+    let tmpfs = if is_root() {
+        Tmpfs::mount(&dir.path().join("ro"), 1024).filter(|fs| fs.remount("ro"))
+    } else {
+        None
+    };
+    let path = match &tmpfs {
+        Some(fs) => fs.dir.join("journal.sqlite"),
+        None => unwritable(dir.path()),
+    };
+    let started = JournalWriter::start(&path, &OpenOptions::default());
+    let e = started.error.clone().expect("an error");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("fix:"),
+        "{msg}"
+    );
+    if tmpfs.is_some() {
+        assert!(
+            msg.contains("read-only") && msg.contains("coaching goes on"),
+            "{msg}"
+        );
+    }
+    let mut writer = started.writer;
+    let mut leds = Leds::default();
+    let (reason, said) = coach_with("quick", &mut writer, &mut leds, |_| {}).await;
+    assert_eq!(reason, Some(EndReason::Completed));
+    let shown: Vec<Led> = leds.0.lock().unwrap().iter().map(|(_, l)| *l).collect();
+    assert!(
+        !shown.is_empty() && shown.iter().all(|l| *l == Led::Error),
+        "{shown:?}"
+    );
+    let notices = said
+        .iter()
+        .filter(|(_, id)| id == "sys.journal_fault")
+        .count();
+    assert_eq!(notices, 1, "{said:?}");
+    let report = writer.finish();
+    assert!(!report.complete());
+    drop(tmpfs);
+}

@@ -373,3 +373,79 @@ fn bad_dates_and_paths_are_clear_errors() {
         out.show()
     );
 }
+
+/// The spoken phase offer through `matcoach sim --db`: after three sessions
+/// without pain the coach offers the next phase, a press of the button in
+/// its window accepts, and the journal has the new phase.
+#[test]
+fn sim_offers_the_next_phase_and_a_press_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let d = db.to_str().unwrap();
+    run(&["phase", "start", "--db", d]).ok();
+    // `phase start` is stamped now: the simulated days come after it.
+    let first = matcoach::journal::today().add_days(1);
+    let days: Vec<String> = (0..4).map(|k| first.add_days(k).to_string()).collect();
+    let event = |out: &Out, name: &str| -> Vec<Value> {
+        out.lines()
+            .into_iter()
+            .filter(|l| l["action"] == "journal" && l["event"] == name)
+            .collect()
+    };
+    for day in &days[..2] {
+        let out = sim(&db, day, "auto", "0s:press");
+        assert_eq!(plan_and_done(&out).0["program"], "mckenzie_acute");
+        assert!(event(&out, "phase_offered").is_empty(), "{day}: not yet");
+    }
+    // Day 3: find the offer's window with a scratch copy, then press in it.
+    let scratch = tempfile::tempdir().unwrap();
+    let copy = scratch.path().join("j.sqlite");
+    std::fs::copy(&db, &copy).unwrap();
+    let dry = sim(&copy, &days[2], "auto", "0s:press");
+    let kept = dry
+        .lines()
+        .into_iter()
+        .find(|l| l["phrase"] == "sys.phase_kept")
+        .unwrap_or_else(|| panic!("an offer nobody answers\n{}", dry.show()));
+    let window = kept["t_ms"].as_u64().unwrap() - 15_000;
+    let offer = dry
+        .lines()
+        .into_iter()
+        .find(|l| {
+            l["action"] == "speak" && l["phrase"].as_str().unwrap().starts_with("sys.phase_offer")
+        })
+        .unwrap();
+    assert!(
+        offer["text"]
+            .as_str()
+            .unwrap()
+            .contains("3 sessions in a row"),
+        "{offer}"
+    );
+    let out = sim(
+        &db,
+        &days[2],
+        "auto",
+        &format!("0s:press,{}ms:press", window + 2000),
+    );
+    let advanced = event(&out, "phase_advanced");
+    assert_eq!(advanced.len(), 1, "{}", out.show());
+    assert_eq!(
+        (&advanced[0]["from"], &advanced[0]["to"]),
+        (&"acute".into(), &"improving".into())
+    );
+    assert!(out.stdout.contains("sys.phase_advanced"), "{}", out.show());
+    // Recorded: `phase` shows it, and the next day follows it.
+    let out = run(&["phase", "--db", d]).ok();
+    assert!(
+        out.stdout.contains("McKenzie phase improving") && out.stdout.contains(&days[2]),
+        "{}",
+        out.show()
+    );
+    let out = sim(&db, &days[3], "auto", "0s:press");
+    assert_eq!(plan_and_done(&out).0["program"], "mckenzie_improving");
+    assert!(
+        event(&out, "phase_offered").is_empty(),
+        "the count starts again"
+    );
+}

@@ -322,3 +322,395 @@ fn scenarios() {
         SCENARIOS.len()
     );
 }
+
+// ---- the spoken offer of the next McKenzie phase ----------------------------
+
+use matcoach::content::Phase;
+use matcoach::session::PhaseOffer;
+use matcoach::sim;
+
+fn acute_to_improving() -> Option<PhaseOffer> {
+    Some(PhaseOffer {
+        from: Phase::Acute,
+        to: Phase::Improving,
+        to_name: content()
+            .program("mckenzie_improving")
+            .unwrap()
+            .name
+            .clone(),
+        pain_free_sessions: 3,
+    })
+}
+
+fn simulate_offer(program: &str, offer: Option<PhaseOffer>, events: &[ScriptedEvent]) -> Run {
+    let mut s = session(program, Lang::En);
+    s.set_phase_offer(offer);
+    Run(sim::run(&mut s, events, LIMIT))
+}
+
+struct OfferScenario {
+    name: &'static str,
+    program: &'static str,
+    /// What the adaptation passed in at the start.
+    offer: fn() -> Option<PhaseOffer>,
+    /// Placed against the run in which the user does nothing at the offer.
+    events: fn(&Run) -> Vec<ScriptedEvent>,
+    check: fn(&Run, &Run),
+}
+
+/// When the offer has been said and the button's window opens.
+fn window_opens(plan: &Run) -> Duration {
+    plan.first_said("sys.phase_kept") - Duration::from_secs(15)
+}
+
+fn phase_events(run: &Run) -> Vec<JournalEvent> {
+    run.journal()
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| {
+            matches!(
+                e,
+                JournalEvent::PhaseOffered { .. }
+                    | JournalEvent::PhaseAdvanced { .. }
+                    | JournalEvent::PhaseKept { .. }
+                    | JournalEvent::SessionEnded { .. }
+            )
+        })
+        .collect()
+}
+
+fn offered() -> JournalEvent {
+    JournalEvent::PhaseOffered {
+        from: Phase::Acute,
+        to: Phase::Improving,
+        pain_free_sessions: 3,
+    }
+}
+
+fn kept(reason: &str) -> JournalEvent {
+    JournalEvent::PhaseKept {
+        phase: Phase::Acute,
+        reason: reason.into(),
+    }
+}
+
+fn ended(pains: u32) -> JournalEvent {
+    JournalEvent::SessionEnded {
+        reason: EndReason::Completed,
+        exercises_done: 4,
+        pain_events: pains,
+    }
+}
+
+/// The closing phrases, from the summary on.
+fn closing(run: &Run) -> Vec<String> {
+    let p = run.phrases();
+    let i = p
+        .iter()
+        .position(|x| x.starts_with("sys.summary."))
+        .unwrap();
+    p[i..]
+        .iter()
+        .map(|x| x.split('.').take(2).collect::<Vec<_>>().join("."))
+        .collect()
+}
+
+const OFFER_SCENARIOS: &[OfferScenario] = &[
+    OfferScenario {
+        name: "offered after the summary; no answer keeps the phase after the window",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |_| vec![press(Duration::ZERO)],
+        check: |_, run| {
+            assert_eq!(
+                closing(run),
+                [
+                    "sys.summary",
+                    "sys.phase_offer",
+                    "sys.phase_kept",
+                    "sys.goodbye"
+                ],
+                "{}",
+                run.dump()
+            );
+            let text = &run.texts()[run
+                .phrases()
+                .iter()
+                .position(|p| p.starts_with("sys.phase_offer"))
+                .unwrap()];
+            assert!(
+                text.contains("3 sessions in a row")
+                    && text.contains("McKenzie: improving")
+                    && text.contains("press the button"),
+                "{text}"
+            );
+            assert_eq!(phase_events(run), [offered(), kept("no answer"), ended(0)]);
+            // The window: 15 s after the offer has been said.
+            let said = run.first_said("sys.phase_offer");
+            let text_len = matcoach::session::estimate_speech(text);
+            assert_eq!(
+                run.first_said("sys.phase_kept"),
+                said + text_len + Duration::from_secs(15)
+            );
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+            assert_eq!(run.leds().last(), Some(&Led::Idle));
+        },
+    },
+    OfferScenario {
+        name: "a press in the window accepts: the advance is recorded and confirmed",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| vec![press(Duration::ZERO), press(window_opens(plan) + ms(4000))],
+        check: |plan, run| {
+            let at = window_opens(plan) + ms(4150);
+            assert_eq!(
+                phase_events(run),
+                [
+                    offered(),
+                    JournalEvent::PhaseAdvanced {
+                        from: Phase::Acute,
+                        to: Phase::Improving
+                    },
+                    ended(0)
+                ]
+            );
+            assert_eq!(
+                run.first_said("sys.phase_advanced"),
+                at,
+                "confirmed at once"
+            );
+            assert_eq!(
+                closing(run),
+                [
+                    "sys.summary",
+                    "sys.phase_offer",
+                    "sys.phase_advanced",
+                    "sys.goodbye"
+                ]
+            );
+            assert!(run
+                .texts()
+                .iter()
+                .any(|t| t
+                    .starts_with("Good. From now on, your sessions follow McKenzie: improving.")));
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    OfferScenario {
+        name: "a press while the offer is still being said accepts too, and cuts it short",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                press(plan.first_said("sys.phase_offer") + ms(3000)),
+            ]
+        },
+        check: |plan, run| {
+            let at = plan.first_said("sys.phase_offer") + ms(3150);
+            assert!(run.stops().contains(&at));
+            assert!(phase_events(run).contains(&JournalEvent::PhaseAdvanced {
+                from: Phase::Acute,
+                to: Phase::Improving
+            }));
+        },
+    },
+    OfferScenario {
+        name: "stop declines at once",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                heard(window_opens(plan) + ms(2000), Command::Stop),
+            ]
+        },
+        check: |plan, run| {
+            assert_eq!(phase_events(run), [offered(), kept("declined"), ended(0)]);
+            assert_eq!(
+                run.first_said("sys.phase_kept"),
+                window_opens(plan) + ms(2000)
+            );
+        },
+    },
+    OfferScenario {
+        name: "a long press declines too",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                long_press(window_opens(plan) + ms(1000)),
+            ]
+        },
+        check: |_, run| {
+            assert_eq!(phase_events(run), [offered(), kept("declined"), ended(0)]);
+        },
+    },
+    OfferScenario {
+        name: "a heard 'next' never accepts: only the button does",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                heard(window_opens(plan) + ms(2000), Command::Next),
+            ]
+        },
+        check: |plan, run| {
+            assert_eq!(phase_events(run), [offered(), kept("no answer"), ended(0)]);
+            assert!(run.journal().iter().any(|(_, e)| matches!(e, JournalEvent::CommandIgnored { command: Command::Next, reason } if reason.contains("only the button"))));
+            assert_eq!(
+                run.first_said("sys.phase_kept"),
+                plan.first_said("sys.phase_kept"),
+                "the window runs its course"
+            );
+        },
+    },
+    OfferScenario {
+        name: "'pain' during the offer: recorded, the phase stays, the safety advice is given",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                heard(window_opens(plan) + ms(2000), Command::Pain),
+                press(window_opens(plan) + ms(3000)),
+            ]
+        },
+        check: |plan, run| {
+            let at = window_opens(plan) + ms(2000);
+            assert_eq!(phase_events(run), [offered(), kept("pain"), ended(1)]);
+            assert!(run
+                .journal()
+                .iter()
+                .any(|(t, e)| *t == at && matches!(e, JournalEvent::Pain { exercise: None, .. })));
+            assert_eq!(run.first_said("safety.pain_below_knee"), at);
+            assert_eq!(
+                run.stops().iter().filter(|t| **t >= at).count(),
+                1,
+                "the advice is not cut off"
+            );
+            // A press after it changes nothing.
+            assert!(!phase_events(run)
+                .iter()
+                .any(|e| matches!(e, JournalEvent::PhaseAdvanced { .. })));
+        },
+    },
+    OfferScenario {
+        name: "no offer after pain in this session",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                heard(plan.first_said("sys.time_left") + ms(2000), Command::Pain),
+                press(window_opens(plan) + ms(1000)),
+            ]
+        },
+        check: |_, run| {
+            assert!(run.said("sys.phase_offer").is_empty(), "{}", run.dump());
+            assert!(!phase_events(run).iter().any(|e| matches!(
+                e,
+                JournalEvent::PhaseOffered { .. } | JournalEvent::PhaseAdvanced { .. }
+            )));
+            assert!(!run.said("sys.summary_pain").is_empty());
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    OfferScenario {
+        name: "'pain' during the summary: no offer, the pain is recorded",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                heard(plan.first_said("sys.summary.") + ms(1000), Command::Pain),
+                press(window_opens(plan) + ms(1000)),
+            ]
+        },
+        check: |_, run| {
+            assert!(run.said("sys.phase_offer").is_empty(), "{}", run.dump());
+            assert_eq!(phase_events(run), [ended(1)]);
+            assert!(!run.said("safety.pain_below_knee").is_empty());
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+        },
+    },
+    OfferScenario {
+        name: "no offer when the session is ended early",
+        program: "mckenzie_acute",
+        offer: acute_to_improving,
+        events: |plan| {
+            vec![
+                press(Duration::ZERO),
+                long_press(plan.first_said("sys.time_left") + ms(2000)),
+            ]
+        },
+        check: |_, run| {
+            assert!(run.said("sys.phase_offer").is_empty());
+            assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
+        },
+    },
+    OfferScenario {
+        name: "no offer passed in (not a McKenzie session): the usual ending",
+        program: "morning_mobility",
+        offer: || None,
+        events: |_| vec![press(Duration::ZERO)],
+        check: |_, run| {
+            assert_eq!(closing(run), ["sys.summary", "sys.goodbye"]);
+            assert!(!phase_events(run)
+                .iter()
+                .any(|e| !matches!(e, JournalEvent::SessionEnded { .. })));
+        },
+    },
+];
+
+#[test]
+fn phase_offer_scenarios() {
+    let mut failed = Vec::new();
+    for s in OFFER_SCENARIOS {
+        let plan = simulate_offer(s.program, (s.offer)(), &[press(Duration::ZERO)]);
+        let run = simulate_offer(s.program, (s.offer)(), &(s.events)(&plan));
+        if std::panic::catch_unwind(|| (s.check)(&plan, &run)).is_err() {
+            failed.push(s.name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} scenarios failed: {failed:#?}",
+        failed.len(),
+        OFFER_SCENARIOS.len()
+    );
+}
+
+#[test]
+fn the_offer_is_off_with_a_zero_window() {
+    let cfg = matcoach::session::SessionConfig {
+        phase_offer: Duration::ZERO,
+        ..Default::default()
+    };
+    let mut s = session_with("mckenzie_acute", Lang::En, cfg);
+    s.set_phase_offer(acute_to_improving());
+    let run = Run(sim::run(&mut s, &[press(Duration::ZERO)], LIMIT));
+    assert!(run.said("sys.phase_offer").is_empty());
+    assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
+}
+
+#[test]
+fn the_offer_is_said_in_dutch_too() {
+    let mut s = session("mckenzie_acute", Lang::Nl);
+    s.set_phase_offer(acute_to_improving());
+    let run = Run(sim::run(&mut s, &[press(Duration::ZERO)], LIMIT));
+    let texts = run.texts();
+    let offer = &texts[run
+        .phrases()
+        .iter()
+        .position(|p| p.starts_with("sys.phase_offer"))
+        .unwrap()];
+    assert!(
+        offer.contains("3 sessies")
+            && offer.contains("McKenzie: het gaat beter")
+            && offer.contains("druk dan nu op de knop"),
+        "{offer}"
+    );
+}

@@ -414,6 +414,13 @@ pub struct Phrases {
     pub ready: Template,
     pub voice_off: Template,
     pub no_microphone: Template,
+    /// At the end of a good McKenzie session: the offer of the next phase.
+    pub phase_offer: Template,
+    pub phase_advanced: Template,
+    pub phase_kept: Template,
+    /// Once, when the journal cannot be written (the disk is full or
+    /// read-only): the coaching goes on.
+    pub journal_fault: Template,
 }
 
 impl Phrases {
@@ -469,6 +476,10 @@ impl Phrases {
             ("ready", &self.ready, &[]),
             ("voice_off", &self.voice_off, &[]),
             ("no_microphone", &self.no_microphone, &[]),
+            ("phase_offer", &self.phase_offer, &["sessions", "phase"]),
+            ("phase_advanced", &self.phase_advanced, &["phase"]),
+            ("phase_kept", &self.phase_kept, &[]),
+            ("journal_fault", &self.journal_fault, &[]),
         ]
     }
 }

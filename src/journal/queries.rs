@@ -177,6 +177,9 @@ pub struct History {
     pub maxima: BTreeMap<String, MaxInfo>,
     /// `matcoach calibrate --next` asked for a max test (when).
     pub max_test_requested: Option<Stamp>,
+    /// When the coach last offered the next McKenzie phase (at most once a
+    /// day).
+    pub phase_offered: Option<Stamp>,
 }
 
 impl History {
@@ -371,10 +374,19 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         .map_err(err)?
         .and_then(|v| v.parse::<i64>().ok())
         .map(Stamp);
+    let phase_offered = conn
+        .query_row(
+            "SELECT MAX(at_ms) FROM events WHERE kind = 'phase_offered'",
+            [],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .map_err(err)?
+        .map(Stamp);
     Ok(History {
         sessions,
         phase,
         maxima,
         max_test_requested,
+        phase_offered,
     })
 }

@@ -600,6 +600,34 @@ impl JournalStore {
             JournalEvent::DeviceLost { .. } => {
                 bump(&tx, "device_faults").map_err(&fail)?;
             }
+            JournalEvent::PhaseOffered { .. } | JournalEvent::PhaseKept { .. } => {}
+            JournalEvent::PhaseAdvanced { from, to } => {
+                // The user accepted the coach's offer. Only from the phase it
+                // was made in: had the phase changed meanwhile (`matcoach
+                // phase`), the later choice stands.
+                let current: Option<Option<String>> = tx
+                    .query_row(
+                        "SELECT phase FROM phases ORDER BY id DESC LIMIT 1",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(&fail)?;
+                if current.flatten().as_deref() == Some(queries::phase_name(*from)) {
+                    tx.execute(
+                        "INSERT INTO phases (at_ms, phase, reason) VALUES (?1, ?2, ?3)",
+                        params![
+                            t.ms(),
+                            queries::phase_name(*to),
+                            format!(
+                                "accepted the coach's offer with the button (session {})",
+                                cur.id
+                            )
+                        ],
+                    )
+                    .map_err(&fail)?;
+                }
+            }
             JournalEvent::SessionEnded {
                 reason,
                 exercises_done,

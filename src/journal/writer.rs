@@ -325,6 +325,10 @@ impl crate::app::Journal for JournalWriter {
     fn record(&mut self, at: Duration, event: &JournalEvent) {
         send(&self.tx, &self.shared, Msg::Event(at, event.clone()));
     }
+
+    fn failing_changed(&mut self) -> Option<bool> {
+        self.fault_changed().map(|f| f.is_some())
+    }
 }
 
 fn note_fault(s: &mut State, error: JournalError) {

@@ -48,6 +48,18 @@ enum State {
     Closing {
         wait: Wait,
         reason: EndReason,
+        /// The phase offer comes once these lines are said.
+        offer: bool,
+    },
+    /// Saying the phase offer; a press from `since` on accepts it.
+    Offering {
+        wait: Wait,
+        since: Instant,
+    },
+    /// The offer was said: the button accepts it until `until`.
+    OfferOpen {
+        until: Instant,
+        since: Instant,
     },
     Finished,
 }
@@ -84,6 +96,11 @@ pub struct Session {
     incomplete: Vec<bool>,
     /// Devices that are failing now.
     faults: Vec<DeviceKind>,
+    /// The next McKenzie phase, to offer at the end if the session goes well.
+    offer: Option<PhaseOffer>,
+    /// The journal fails: say so once, at the next exercise (or the end).
+    journal_notice_due: bool,
+    journal_notice_said: bool,
 }
 
 impl Session {
@@ -109,7 +126,21 @@ impl Session {
             reps_done: 0,
             incomplete: vec![false; n],
             faults: Vec::new(),
+            offer: None,
+            journal_notice_due: false,
+            journal_notice_said: false,
         }
+    }
+
+    /// Offer the next McKenzie phase at the end of this session, if it is
+    /// completed without pain (set before the session starts; see
+    /// [`crate::adapt::phase_offer`]). `None`: no offer.
+    pub fn set_phase_offer(&mut self, offer: Option<PhaseOffer>) {
+        self.offer = offer;
+    }
+
+    pub fn phase_offer(&self) -> Option<&PhaseOffer> {
+        self.offer.as_ref()
     }
 
     pub fn script(&self) -> &Script {
@@ -153,9 +184,11 @@ impl Session {
             | State::Step(StepState::GetReadySpeaking { wait, .. })
             | State::Interlude { wait, .. }
             | State::Resuming { wait, .. }
-            | State::Closing { wait, .. } => Some(wait.deadline),
+            | State::Closing { wait, .. }
+            | State::Offering { wait, .. } => Some(wait.deadline),
             State::Step(StepState::Gap { until })
-            | State::Step(StepState::GetReadyWaiting { until }) => Some(*until),
+            | State::Step(StepState::GetReadyWaiting { until })
+            | State::OfferOpen { until, .. } => Some(*until),
             State::Step(StepState::Timed { anchor, next }) => self
                 .timed()
                 .map(|t| *anchor + t.events.get(*next).map_or(t.length, |e| e.at)),
@@ -181,7 +214,7 @@ impl Session {
                         if now.saturating_duration_since(at) >= self.cfg.long_press {
                             self.long_pressed(now, &mut out);
                         } else {
-                            self.short_press(now, &mut out);
+                            self.short_press(now, at, &mut out);
                         }
                     }
                 }
@@ -194,12 +227,20 @@ impl Session {
                 if !self.faults.contains(&device) {
                     self.faults.push(device);
                     out.push(Action::SetLed(Led::Error));
+                    // A journal fault never pauses the session: only the LED
+                    // and one calm sentence at the next exercise say so.
+                    if device == DeviceKind::Journal && !self.journal_notice_said {
+                        self.journal_notice_due = true;
+                    }
                     self.journal(&mut out, JournalEvent::DeviceLost { device });
                 }
             }
             Input::DeviceBack(device) => {
                 if self.faults.contains(&device) {
                     self.faults.retain(|d| *d != device);
+                    if device == DeviceKind::Journal {
+                        self.journal_notice_due = false;
+                    }
                     self.journal(&mut out, JournalEvent::DeviceBack { device });
                     if self.faults.is_empty() {
                         out.push(Action::SetLed(self.led()));
@@ -217,6 +258,17 @@ impl Session {
             State::Paused { .. } => Led::Paused,
             _ => Led::Running,
         }
+    }
+
+    /// Show `led`, unless a device fails: then the error stays on (except
+    /// for "paused", which the user asked for and must see).
+    fn set_led(&self, out: &mut Vec<Action>, led: Led) {
+        let shown = if self.faults.is_empty() || led == Led::Paused {
+            led
+        } else {
+            Led::Error
+        };
+        out.push(Action::SetLed(shown));
     }
 
     // ---- speech bookkeeping -------------------------------------------
@@ -287,9 +339,16 @@ impl Session {
 
     // ---- inputs -------------------------------------------------------
 
-    fn short_press(&mut self, now: Instant, out: &mut Vec<Action>) {
+    fn short_press(&mut self, now: Instant, pressed: Instant, out: &mut Vec<Action>) {
         match &self.state {
             State::Idle => self.start(now, out),
+            State::Offering { since, .. } | State::OfferOpen { since, .. } => {
+                // Only a press that began once the offer was being made
+                // accepts it (not one held from before).
+                if pressed >= *since {
+                    self.accept_offer(now, out);
+                }
+            }
             State::Step(StepState::GetReadySpeaking { .. })
             | State::Step(StepState::GetReadyWaiting { .. }) => {
                 // The button is "I'm ready" while the coach waits for it.
@@ -307,12 +366,30 @@ impl Session {
 
     fn long_pressed(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.state {
+            State::Closing { offer: true, .. } => {
+                // Ending during the summary: no offer.
+                self.offer = None;
+                self.stop_speech(now, out);
+                self.farewell(now, EndReason::Completed, Vec::new(), out);
+            }
             State::Idle | State::Closing { .. } | State::Finished => {}
+            State::Offering { .. } | State::OfferOpen { .. } => {
+                self.stop_speech(now, out);
+                self.keep_phase(now, "declined", out);
+            }
             _ => self.end(now, EndReason::EndedByUser, out),
         }
     }
 
     fn heard(&mut self, now: Instant, cmd: Command, out: &mut Vec<Action>) {
+        if cmd == Command::Pain && matches!(self.state, State::Closing { offer: true, .. }) {
+            // "pain" during the summary, before the phase offer: no offer.
+            self.journal(out, JournalEvent::CommandHeard { command: cmd });
+            self.pain_at_the_end(now, out);
+            self.offer = None;
+            self.farewell(now, EndReason::Completed, Vec::new(), out);
+            return;
+        }
         if matches!(
             self.state,
             State::Idle | State::Finished | State::Closing { .. }
@@ -327,6 +404,10 @@ impl Session {
                     reason: "the coach is saying this word itself".into(),
                 },
             );
+            return;
+        }
+        if matches!(self.state, State::Offering { .. } | State::OfferOpen { .. }) {
+            self.heard_at_offer(now, cmd, out);
             return;
         }
         self.journal(out, JournalEvent::CommandHeard { command: cmd });
@@ -363,7 +444,8 @@ impl Session {
             | State::Step(StepState::GetReadySpeaking { wait, .. })
             | State::Interlude { wait, .. }
             | State::Resuming { wait, .. }
-            | State::Closing { wait, .. } => Some(wait.id),
+            | State::Closing { wait, .. }
+            | State::Offering { wait, .. } => Some(wait.id),
             _ => None,
         };
         // A "finished" for anything but the phrase we wait for is late or
@@ -425,12 +507,25 @@ impl Session {
                 self.enter(now, out);
             }
             State::Resuming { resume, .. } => self.enter_at(now, resume, out),
+            State::Closing {
+                reason: EndReason::Completed,
+                offer: true,
+                ..
+            } => self.make_offer(now, out),
             State::Closing { reason, .. } => {
                 self.state = State::Finished;
                 out.push(Action::Cue(Cue::SessionEnd));
-                out.push(Action::SetLed(Led::Idle));
+                // A device still failing stays on the LED after the session.
+                self.set_led(out, Led::Idle);
                 out.push(Action::End(reason));
             }
+            State::Offering { since, .. } => {
+                self.state = State::OfferOpen {
+                    until: now + self.cfg.phase_offer,
+                    since,
+                };
+            }
+            State::OfferOpen { .. } => self.keep_phase(now, "no answer", out),
             _ => {}
         }
     }
@@ -439,7 +534,7 @@ impl Session {
 
     fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.started = Some(now);
-        out.push(Action::SetLed(Led::Running));
+        self.set_led(out, Led::Running);
         self.journal(
             out,
             JournalEvent::SessionStarted {
@@ -472,7 +567,7 @@ impl Session {
             };
             match step.kind {
                 StepKind::Mark(mark) => {
-                    self.mark(mark, step.exercise, out);
+                    self.mark(now, mark, step.exercise, out);
                     self.cursor += 1;
                 }
                 StepKind::Say { line, gap } => {
@@ -509,13 +604,21 @@ impl Session {
         }
     }
 
-    fn mark(&mut self, mark: Mark, exercise: Option<usize>, out: &mut Vec<Action>) {
+    fn mark(&mut self, now: Instant, mark: Mark, exercise: Option<usize>, out: &mut Vec<Action>) {
         let Some(id) = self.exercise_id(exercise) else {
             return;
         };
         match mark {
             Mark::ExerciseStarted => {
                 self.journal(out, JournalEvent::ExerciseStarted { exercise: id });
+                // A break between exercises: the moment to mention a
+                // journal that cannot be written (once).
+                if self.journal_notice_due {
+                    self.journal_notice_due = false;
+                    self.journal_notice_said = true;
+                    let line = self.fixed.journal_fault.clone();
+                    self.speak(now, line, Priority::Instruction, out);
+                }
             }
             Mark::ExerciseDone => {
                 let complete = !exercise.is_some_and(|i| self.incomplete[i]);
@@ -643,7 +746,7 @@ impl Session {
             }
             State::Paused { resume } | State::Resuming { resume, .. } => {
                 // "next" while paused: go on, with the following step.
-                out.push(Action::SetLed(Led::Running));
+                self.set_led(out, Led::Running);
                 let ex = self.exercise_id(self.exercise_at(resume.cursor));
                 self.journal(out, JournalEvent::Resumed { exercise: ex });
                 self.stop_speech(now, out);
@@ -659,7 +762,11 @@ impl Session {
                 self.cursor = self.next_group_start();
                 self.enter(now, out);
             }
-            State::Idle | State::Closing { .. } | State::Finished => {}
+            State::Idle
+            | State::Closing { .. }
+            | State::Offering { .. }
+            | State::OfferOpen { .. }
+            | State::Finished => {}
         }
     }
 
@@ -732,7 +839,7 @@ impl Session {
             },
         };
         self.stop_speech(now, out);
-        out.push(Action::SetLed(Led::Paused));
+        self.set_led(out, Led::Paused);
         let ex = self.exercise_id(self.exercise_at(resume.cursor));
         self.journal(out, JournalEvent::Paused { exercise: ex });
         let line = self.fixed.paused.clone();
@@ -745,7 +852,7 @@ impl Session {
             return;
         };
         self.stop_speech(now, out);
-        out.push(Action::SetLed(Led::Running));
+        self.set_led(out, Led::Running);
         let ex = self.exercise_id(self.exercise_at(resume.cursor));
         self.journal(out, JournalEvent::Resumed { exercise: ex });
         let line = self.fixed.resuming.clone();
@@ -786,7 +893,7 @@ impl Session {
         if let Some(i) = exercise {
             self.incomplete[i] = true;
         }
-        out.push(Action::SetLed(Led::Running));
+        self.set_led(out, Led::Running);
         let stop_line = self.fixed.pain_stops_exercise.clone();
         self.speak(now, stop_line, Priority::Safety, out);
         if self.pains >= self.safety.pain_events_to_end.get() {
@@ -847,7 +954,9 @@ impl Session {
         self.close(now, reason, out);
     }
 
-    /// The closing summary, then `End` once it has been said.
+    /// The closing summary, then `End` once it has been said. After a
+    /// completed session without pain, the phase offer (if any) comes
+    /// between the summary and the goodbye.
     fn close(&mut self, now: Instant, reason: EndReason, out: &mut Vec<Action>) {
         let started = self.started.unwrap_or(now);
         let minutes = (now.saturating_duration_since(started).as_secs() + 30) / 60;
@@ -868,7 +977,13 @@ impl Session {
                 ],
             ),
         };
-        let mut lines = vec![summary];
+        let mut lines = Vec::new();
+        if self.journal_notice_due {
+            self.journal_notice_due = false;
+            self.journal_notice_said = true;
+            lines.push(self.fixed.journal_fault.clone());
+        }
+        lines.push(summary);
         if self.pains > 0 {
             lines.push(Line {
                 id: PhraseId(format!("sys.summary_pain.{}", self.pains)),
@@ -876,7 +991,38 @@ impl Session {
             });
             lines.push(self.fixed.persistent_pain_skip.clone());
         }
-        lines.push(self.fixed.goodbye.clone());
+        let offer = reason == EndReason::Completed
+            && self.pains == 0
+            && self.exercises_done > 0
+            && self.offer.is_some()
+            && !self.cfg.phase_offer.is_zero();
+        if !offer {
+            self.offer = None;
+            self.farewell(now, reason, lines, out);
+            return;
+        }
+        let mut wait = None;
+        for line in lines {
+            wait = Some(self.speak(now, line, Priority::Instruction, out));
+        }
+        if let Some(mut wait) = wait {
+            wait.deadline = now + Duration::from_secs(60);
+            self.state = State::Closing {
+                wait,
+                reason,
+                offer: true,
+            };
+        }
+    }
+
+    /// Record the end, say `lines` and goodbye, then `End`.
+    fn farewell(
+        &mut self,
+        now: Instant,
+        reason: EndReason,
+        lines: Vec<Line>,
+        out: &mut Vec<Action>,
+    ) {
         self.journal(
             out,
             JournalEvent::SessionEnded {
@@ -886,13 +1032,165 @@ impl Session {
             },
         );
         let mut wait = None;
-        for line in lines {
+        for line in lines.into_iter().chain([self.fixed.goodbye.clone()]) {
             wait = Some(self.speak(now, line, Priority::Instruction, out));
         }
         if let Some(mut wait) = wait {
             // The fallback covers all the closing lines together.
             wait.deadline = now + Duration::from_secs(60);
-            self.state = State::Closing { wait, reason };
+            self.state = State::Closing {
+                wait,
+                reason,
+                offer: false,
+            };
         }
+    }
+
+    // ---- the McKenzie phase offer --------------------------------------
+
+    /// Say the offer; the button accepts it while it is said and for
+    /// `phase_offer` after.
+    fn make_offer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(o) = self.offer.clone() else {
+            self.farewell(now, EndReason::Completed, Vec::new(), out);
+            return;
+        };
+        self.journal(
+            out,
+            JournalEvent::PhaseOffered {
+                from: o.from,
+                to: o.to,
+                pain_free_sessions: o.pain_free_sessions,
+            },
+        );
+        self.say_offer(now, &o, now, out);
+    }
+
+    fn say_offer(&mut self, now: Instant, o: &PhaseOffer, since: Instant, out: &mut Vec<Action>) {
+        let lang = self.script.lang;
+        let line = Line {
+            id: PhraseId(format!(
+                "sys.phase_offer.{}.{}",
+                phase_key(o.to),
+                o.pain_free_sessions
+            )),
+            text: fill(
+                self.phrases.phase_offer.get(lang),
+                &[
+                    ("sessions", &o.pain_free_sessions),
+                    ("phase", &o.to_name.get(lang)),
+                ],
+            ),
+        };
+        let wait = self.speak(now, line, Priority::Instruction, out);
+        self.state = State::Offering { wait, since };
+    }
+
+    /// The button: the next phase from the next session on. The journal
+    /// records the change with the event.
+    fn accept_offer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(o) = self.offer.take() else {
+            return;
+        };
+        self.stop_speech(now, out);
+        self.journal(
+            out,
+            JournalEvent::PhaseAdvanced {
+                from: o.from,
+                to: o.to,
+            },
+        );
+        let lang = self.script.lang;
+        let line = Line {
+            id: PhraseId(format!("sys.phase_advanced.{}", phase_key(o.to))),
+            text: fill(
+                self.phrases.phase_advanced.get(lang),
+                &[("phase", &o.to_name.get(lang))],
+            ),
+        };
+        self.farewell(now, EndReason::Completed, vec![line], out);
+    }
+
+    /// No change: `reason` is "no answer", "declined" or "pain". (The
+    /// caller stops the offer being said, if it is.)
+    fn keep_phase(&mut self, now: Instant, reason: &str, out: &mut Vec<Action>) {
+        let Some(o) = self.offer.take() else {
+            return;
+        };
+        self.journal(
+            out,
+            JournalEvent::PhaseKept {
+                phase: o.from,
+                reason: reason.to_string(),
+            },
+        );
+        let line = self.fixed.phase_kept.clone();
+        self.farewell(now, EndReason::Completed, vec![line], out);
+    }
+
+    /// Words while the offer stands. Only the button accepts it: a
+    /// misheard "next" must never change the phase.
+    fn heard_at_offer(&mut self, now: Instant, cmd: Command, out: &mut Vec<Action>) {
+        match cmd {
+            Command::Next | Command::Resume => {
+                self.journal(
+                    out,
+                    JournalEvent::CommandIgnored {
+                        command: cmd,
+                        reason: "only the button accepts the phase offer".into(),
+                    },
+                );
+            }
+            Command::Stop | Command::Pause => {
+                self.journal(out, JournalEvent::CommandHeard { command: cmd });
+                self.stop_speech(now, out);
+                self.keep_phase(now, "declined", out);
+            }
+            Command::Repeat => {
+                self.journal(out, JournalEvent::CommandHeard { command: cmd });
+                let since = match self.state {
+                    State::Offering { since, .. } | State::OfferOpen { since, .. } => since,
+                    _ => now,
+                };
+                if let Some(o) = self.offer.clone() {
+                    self.stop_speech(now, out);
+                    self.say_offer(now, &o, since, out);
+                }
+            }
+            Command::Pain => {
+                // Pain now: no new phase (003 moves on only once you feel
+                // clearly better). Recorded like any pain.
+                self.journal(out, JournalEvent::CommandHeard { command: cmd });
+                self.pain_at_the_end(now, out);
+                self.keep_phase(now, "pain", out);
+            }
+        }
+    }
+
+    /// "pain" after the exercises: recorded like any pain, and the advice.
+    fn pain_at_the_end(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.stop_speech(now, out);
+        self.pains += 1;
+        self.journal(
+            out,
+            JournalEvent::Pain {
+                exercise: None,
+                set: None,
+                side: None,
+            },
+        );
+        let knee = self.fixed.pain_below_knee.clone();
+        self.speak(now, knee, Priority::Safety, out);
+    }
+}
+
+/// A phase in phrase ids.
+fn phase_key(p: crate::content::Phase) -> &'static str {
+    use crate::content::Phase;
+    match p {
+        Phase::Acute => "acute",
+        Phase::Improving => "improving",
+        Phase::Stiff => "stiff",
+        Phase::Maintenance => "maintenance",
     }
 }

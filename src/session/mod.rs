@@ -95,6 +95,24 @@ pub enum EndReason {
 pub enum DeviceKind {
     Microphone,
     Speaker,
+    /// The journal (the disk it is on is read-only, full or gone). Coaching
+    /// goes on: the LED shows it, and the coach says so once.
+    Journal,
+}
+
+/// An offer to move on to the next McKenzie phase at the end of today's
+/// session. Whether to make it is the adaptation's decision (see
+/// [`crate::adapt::phase_offer`]), taken from the journal before the session
+/// starts; the session only makes it when the session itself went well
+/// (completed, at least one exercise done, no pain).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseOffer {
+    pub from: crate::content::Phase,
+    pub to: crate::content::Phase,
+    /// The next phase's name as the coach says it (its program's name).
+    pub to_name: crate::content::Text,
+    /// Sessions in a row without pain in this phase, today's included.
+    pub pain_free_sessions: u32,
 }
 
 /// Facts the shell reports to the session.
@@ -168,6 +186,24 @@ pub enum JournalEvent {
         exercises_done: u32,
         pain_events: u32,
     },
+    /// The coach offered the next McKenzie phase.
+    PhaseOffered {
+        from: crate::content::Phase,
+        to: crate::content::Phase,
+        pain_free_sessions: u32,
+    },
+    /// The user accepted with the button: from the next session on, `to`.
+    /// The journal records the phase change with this event.
+    PhaseAdvanced {
+        from: crate::content::Phase,
+        to: crate::content::Phase,
+    },
+    /// The offer was not taken: `reason` is "no answer", "declined" or
+    /// "pain".
+    PhaseKept {
+        phase: crate::content::Phase,
+        reason: String,
+    },
 }
 
 impl JournalEvent {
@@ -224,6 +260,9 @@ pub struct SessionConfig {
     pub echo_tail: Duration,
     /// Include exercises marked advanced.
     pub include_advanced: bool,
+    /// How long the button accepts a phase offer once it has been said
+    /// (zero: no spoken offers).
+    pub phase_offer: Duration,
 }
 
 impl Default for SessionConfig {
@@ -239,6 +278,7 @@ impl Default for SessionConfig {
             long_press: Duration::from_secs(2),
             echo_tail: Duration::from_millis(500),
             include_advanced: false,
+            phase_offer: Duration::from_secs(15),
         }
     }
 }

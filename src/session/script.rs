@@ -612,6 +612,8 @@ pub struct FixedLines {
     pub ready: Line,
     pub voice_off: Line,
     pub no_microphone: Line,
+    pub phase_kept: Line,
+    pub journal_fault: Line,
 }
 
 impl FixedLines {
@@ -640,6 +642,8 @@ impl FixedLines {
             ready: sys("ready", &phrases.ready),
             voice_off: sys("voice_off", &phrases.voice_off),
             no_microphone: sys("no_microphone", &phrases.no_microphone),
+            phase_kept: sys("phase_kept", &phrases.phase_kept),
+            journal_fault: sys("journal_fault", &phrases.journal_fault),
         }
     }
 
@@ -657,6 +661,8 @@ impl FixedLines {
             self.ready.clone(),
             self.voice_off.clone(),
             self.no_microphone.clone(),
+            self.phase_kept.clone(),
+            self.journal_fault.clone(),
         ]
     }
 }
