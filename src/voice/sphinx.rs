@@ -173,6 +173,10 @@ pub struct SphinxOptions {
     /// and more false ones.
     pub command_mass: f64,
     /// Silence (in 10 ms frames) that ends an utterance (`-vad_postspeech`).
+    /// It sets the delay of every command that waits for the end of the
+    /// utterance: on the English accuracy set, 20 (200 ms) gave the same
+    /// recall and false accepts as 30 and a detection delay of p50 199 ms
+    /// instead of 300 ms.
     pub vad_postspeech: u32,
     /// Speech frames that start an utterance (`-vad_startspeech`).
     pub vad_startspeech: u32,
@@ -191,7 +195,7 @@ impl Default for SphinxOptions {
             frequent_words: 2000,
             neighbour_edits: 1,
             command_mass: 0.1,
-            vad_postspeech: 30,
+            vad_postspeech: 20,
             vad_startspeech: 10,
             vad_prespeech: 20,
             vad_threshold: 2.0,
