@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How often a missing speaker is tried again.
-const RETRY: Duration = Duration::from_secs(3);
+const RETRY: Duration = app::DEVICE_RETRY.every;
 
 fn log(msg: &str) {
     // Under systemd, stderr goes to the journal.
@@ -37,11 +37,40 @@ impl Indicator for LogLed {
     }
 }
 
-/// The watchdog ping and the max-test reading of "stop".
+/// The devices that are lost now.
+#[derive(Debug, Default)]
+struct Faults(Vec<DeviceKind>);
+
+impl Faults {
+    /// Note a device input; other inputs pass.
+    fn note(&mut self, input: Input) {
+        match input {
+            Input::DeviceLost(d) if !self.0.contains(&d) => self.0.push(d),
+            Input::DeviceBack(d) => self.0.retain(|x| *x != d),
+            _ => {}
+        }
+    }
+
+    fn has(&self, d: DeviceKind) -> bool {
+        self.0.contains(&d)
+    }
+
+    /// The LED between sessions.
+    fn idle_led(&self) -> Led {
+        if self.0.is_empty() {
+            Led::Idle
+        } else {
+            Led::Error
+        }
+    }
+}
+
+/// The watchdog ping, the max-test reading of "stop", and the devices.
 struct DaemonHooks {
     today: Option<adapt::Today>,
     presses: journal::JournalHandle,
     started: tokio::time::Instant,
+    faults: Faults,
 }
 
 impl Hooks for DaemonHooks {
@@ -49,6 +78,7 @@ impl Hooks for DaemonHooks {
         if input == Input::ButtonPressed {
             self.presses.button_pressed(self.started.elapsed());
         }
+        self.faults.note(input);
         match &self.today {
             Some(t) => t.input(input),
             None => input,
@@ -185,7 +215,11 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         }
     };
-    let _output = output;
+    // Watch the speaker: when it is unplugged, the session pauses and the
+    // LED shows it until it is back.
+    let keeper = tokio::spawn(app::keep_open(output, tx.clone(), app::DEVICE_RETRY, |m| {
+        log(m)
+    }));
     let fixed = session::FixedLines::new(&content.phrases, &content.safety, lang);
     speaker
         .preload(&fixed.all())
@@ -238,6 +272,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
 
     let rules = Rules::from_config(&config.journal);
     let mut mic_lost_said = false;
+    let mut faults = Faults::default();
     'idle: loop {
         // Wait for a short press; meanwhile keep the watchdog fed.
         let mut pressed: Option<tokio::time::Instant> = None;
@@ -248,18 +283,24 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                     Some(Input::ButtonPressed) => pressed = Some(tokio::time::Instant::now()),
                     Some(Input::ButtonReleased) => {
                         let short = pressed.take().is_some_and(|p| p.elapsed() < config.session().long_press);
-                        if short {
+                        if short && faults.has(DeviceKind::Speaker) {
+                            log("no speaker: the session starts once it is back");
+                        } else if short {
                             break;
                         }
                     }
                     Some(Input::DeviceLost(d)) => {
+                        faults.note(Input::DeviceLost(d));
                         led.set(Led::Error);
                         if d == DeviceKind::Microphone && !mic_lost_said {
                             mic_lost_said = true;
                             announce(&mut speaker, &mut rx, &fixed.no_microphone, id()).await;
                         }
                     }
-                    Some(Input::DeviceBack(_)) => led.set(Led::Idle),
+                    Some(Input::DeviceBack(d)) => {
+                        faults.note(Input::DeviceBack(d));
+                        led.set(faults.idle_led());
+                    }
                     Some(_) => {}
                     None => break 'idle,
                 },
@@ -309,8 +350,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             today: Some(today),
             presses: writer.handle(),
             started: tokio::time::Instant::now(),
+            faults: std::mem::take(&mut faults),
         };
-        let first = [Input::ButtonPressed, Input::ButtonReleased];
+        // The session learns of a microphone lost before it started.
+        let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
+        if hooks.faults.has(DeviceKind::Microphone) {
+            first.push(Input::DeviceLost(DeviceKind::Microphone));
+        }
         let ended = tokio::select! {
             r = app::run_with(&mut session, &mut speaker, led.as_mut(), &mut writer, &mut rx, &first, &mut hooks) => r,
             _ = &mut shutdown => {
@@ -320,11 +366,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         };
         log(&format!("session ended: {ended:?}"));
-        led.set(Led::Idle);
+        faults = std::mem::take(&mut hooks.faults);
+        led.set(faults.idle_led());
     }
 
     // Clean shutdown: silence, LED off, journal closed, threads joined.
     speaker.stop();
+    keeper.abort();
     stop.store(true, Ordering::Relaxed);
     if let Some(l) = listener {
         let _ = l.join();

@@ -193,6 +193,15 @@ impl Session {
             Input::DeviceLost(device) => {
                 if !self.faults.contains(&device) {
                     self.faults.push(device);
+                    // Without its voice the coach cannot coach: hold here.
+                    if device == DeviceKind::Speaker
+                        && matches!(
+                            self.state,
+                            State::Step(_) | State::Interlude { .. } | State::Resuming { .. }
+                        )
+                    {
+                        self.pause(now, &mut out);
+                    }
                     out.push(Action::SetLed(Led::Error));
                     self.journal(&mut out, JournalEvent::DeviceLost { device });
                 }
@@ -744,6 +753,11 @@ impl Session {
         let State::Paused { resume } = self.state else {
             return;
         };
+        if self.faults.contains(&DeviceKind::Speaker) {
+            // Nothing to hear the coach through: stay paused until it is back.
+            out.push(Action::SetLed(Led::Error));
+            return;
+        }
         self.stop_speech(now, out);
         out.push(Action::SetLed(Led::Running));
         let ex = self.exercise_id(self.exercise_at(resume.cursor));
