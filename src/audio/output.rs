@@ -267,7 +267,7 @@ fn open_fix(reason: &str) -> String {
     } else if r.contains("busy") || r.contains("ebusy") {
         "another program is using the device: close it, or use a device that mixes (e.g. \"default\" through PulseAudio/PipeWire)".into()
     } else {
-        "check the device with `aplay -l` and `matcoach devices`, or choose another in audio.output_device".into()
+        "plug in a speaker or USB sound card and check it with `aplay -l` and `matcoach devices`, or choose another in audio.output_device".into()
     }
 }
 
