@@ -277,7 +277,7 @@ async fn an_unplugged_speaker_pauses_the_session_until_it_is_back() {
     );
     // Nothing but the "paused" line is said while it is gone.
     assert_eq!(
-        rig.said_between(lost[0], s(40)),
+        rig.said_between(lost[0], s(32)),
         vec!["sys.paused".to_string()]
     );
 
@@ -298,8 +298,13 @@ async fn an_unplugged_speaker_pauses_the_session_until_it_is_back() {
         )
     });
     assert_eq!(back, vec![times[3]]);
-    // Back: the LED shows the pause again, and the press resumes.
+    // Back: the LED shows the pause again, the coach says how to go on,
+    // and the press resumes.
     assert_eq!(rig.leds_between(s(31), s(40)), vec![Led::Paused]);
+    assert_eq!(
+        rig.said_between(times[3], s(40)),
+        vec!["sys.paused".to_string()]
+    );
     assert_eq!(
         rig.leds_between(s(40), s(41)),
         vec![Led::Running],

@@ -213,6 +213,11 @@ impl Session {
                     if self.faults.is_empty() {
                         out.push(Action::SetLed(self.led()));
                     }
+                    // The voice is back: say how to go on.
+                    if device == DeviceKind::Speaker && self.is_paused() {
+                        let line = self.fixed.paused.clone();
+                        self.speak(now, line, Priority::Instruction, &mut out);
+                    }
                 }
             }
         }
