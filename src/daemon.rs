@@ -124,16 +124,19 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Speak one fixed line and wait (bounded) for it to finish.
+/// Speak one fixed line and wait (bounded) for it to finish. Devices lost
+/// or back meanwhile are noted in `faults`; other inputs are dropped.
 async fn announce(
     speaker: &mut dyn Speaker,
     rx: &mut mpsc::Receiver<Input>,
     line: &Line,
     id: PlaybackId,
+    faults: &mut Faults,
 ) {
     speaker.speak(id, line, Priority::Instruction);
     let limit = tokio::time::Instant::now() + session::estimate_speech(&line.text) * 3;
     while let Ok(Some(input)) = tokio::time::timeout_at(limit, rx.recv()).await {
+        faults.note(input);
         if input == Input::PlaybackFinished(id) {
             return;
         }
@@ -233,6 +236,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     led.set(Led::Idle);
 
     // The microphone.
+    let mut faults = Faults::default();
     let stop = Arc::new(AtomicBool::new(false));
     // Announcements use ids far from the sessions' own.
     let mut next_id = 1_000_000u64;
@@ -264,7 +268,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
             Err(e) => {
                 log(&format!("voice commands are off: {e}"));
-                announce(&mut speaker, &mut rx, &fixed.voice_off, id()).await;
+                announce(&mut speaker, &mut rx, &fixed.voice_off, id(), &mut faults).await;
                 None
             }
         }
@@ -272,13 +276,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         None
     };
 
-    announce(&mut speaker, &mut rx, &fixed.ready, id()).await;
+    announce(&mut speaker, &mut rx, &fixed.ready, id(), &mut faults).await;
+    led.set(faults.idle_led());
     systemd::notify("READY=1");
     log("ready: press the button to start");
 
     let rules = Rules::from_config(&config.journal);
     let mut mic_lost_said = false;
-    let mut faults = Faults::default();
     'idle: loop {
         // Wait for a short press; meanwhile keep the watchdog fed.
         let mut pressed: Option<tokio::time::Instant> = None;
@@ -300,7 +304,8 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                         led.set(Led::Error);
                         if d == DeviceKind::Microphone && !mic_lost_said {
                             mic_lost_said = true;
-                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id()).await;
+                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id(), &mut faults).await;
+                            led.set(faults.idle_led());
                         }
                     }
                     Some(Input::DeviceBack(d)) => {
@@ -389,4 +394,26 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     drop(writer);
     systemd::notify("STOPPING=1");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_follow_lost_and_back() {
+        let mut f = Faults::default();
+        assert_eq!(f.idle_led(), Led::Idle);
+        f.note(Input::DeviceLost(DeviceKind::Speaker));
+        f.note(Input::DeviceLost(DeviceKind::Speaker));
+        f.note(Input::DeviceLost(DeviceKind::Microphone));
+        f.note(Input::ButtonPressed);
+        assert!(f.has(DeviceKind::Speaker) && f.has(DeviceKind::Microphone));
+        assert_eq!(f.idle_led(), Led::Error);
+        f.note(Input::DeviceBack(DeviceKind::Speaker));
+        assert!(!f.has(DeviceKind::Speaker));
+        assert_eq!(f.idle_led(), Led::Error, "the microphone is still gone");
+        f.note(Input::DeviceBack(DeviceKind::Microphone));
+        assert_eq!(f.idle_led(), Led::Idle);
+    }
 }
