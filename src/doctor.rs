@@ -227,6 +227,20 @@ pub fn content(dir: &Path, config: &Config) -> Check {
             "set `program` to one of these, or to \"auto\"",
         );
     }
+    // Every program must compile in both languages (as `matcoach check`).
+    let cfg = config.session();
+    for p in &content.programs {
+        for lang in Lang::ALL {
+            if let Err(e) = crate::session::compile(&content, p, lang, &cfg, &()) {
+                let mut c = Check::from_error(NAME, &e);
+                c.detail = format!("program `{}` ({lang}): {}", p.id(), c.detail);
+                if c.fix.is_none() {
+                    c.fix = Some("fix the program in the content (see `matcoach check`)".into());
+                }
+                return c;
+            }
+        }
+    }
     let detail = format!(
         "{}: {} exercises, {} programs",
         dir.display(),
@@ -278,7 +292,7 @@ pub fn audio_output(config: &Config, tone: bool) -> Check {
     let (out, handle) =
         match crate::audio::output::RodioOutput::open(wanted, config.audio.volume, tx, None) {
             Ok(x) => x,
-            Err(e) => return Check::from_error(NAME, &e),
+            Err(e) => return busy_hint(Check::from_error(NAME, &e)),
         };
     let what = format!("\"{}\" opens as {} ({} Hz)", wanted, out.device, out.rate);
     if !tone {
@@ -325,6 +339,17 @@ pub fn audio_output(_config: &Config, _tone: bool) -> Check {
     )
 }
 
+/// A device in use may be in use by the daemon itself.
+fn busy_hint(mut c: Check) -> Check {
+    if c.detail.to_ascii_lowercase().contains("busy") {
+        let fix = c.fix.take().unwrap_or_default();
+        c.fix = Some(format!(
+            "{fix} (if it is the matcoach daemon: `sudo systemctl stop matcoach`, run the doctor, then start it again)"
+        ));
+    }
+    c
+}
+
 /// Half a second of 660 Hz, softly in and out.
 #[cfg(feature = "speaker-rodio")]
 fn test_tone() -> crate::audio::Clip {
@@ -358,7 +383,7 @@ pub fn microphone(
     let secs = listen.unwrap_or(Duration::ZERO);
     match record(wanted, secs, say) {
         Err(e) => vec![
-            Check::from_error(INPUT, &e),
+            busy_hint(Check::from_error(INPUT, &e)),
             Check::skipped(LEVEL, "no input device"),
         ],
         Ok(rec) => {
@@ -960,6 +985,18 @@ mod tests {
             c.fix.as_deref(),
             Some("set gpio.backend = \"none\" in the config")
         );
+    }
+
+    #[test]
+    fn a_busy_device_may_be_the_daemon() {
+        let c = busy_hint(Check::problem("audio output", "device busy", "close it"));
+        assert!(c.fix.unwrap().contains("systemctl stop matcoach"));
+        let c = busy_hint(Check::problem(
+            "audio output",
+            "not found",
+            "choose another",
+        ));
+        assert_eq!(c.fix.as_deref(), Some("choose another"));
     }
 
     #[test]
