@@ -412,3 +412,28 @@ async fn a_speaker_lost_and_back_between_sessions_changes_only_the_led() {
     );
     assert!(s.is_idle());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_keeper_ends_when_the_coach_is_gone() {
+    let (tx, rx) = mpsc::channel(app::INPUT_QUEUE);
+    let device = FakeDevice::new(DeviceKind::Speaker, Instant::now());
+    let keeper = tokio::spawn(app::keep_open(
+        device.clone(),
+        tx,
+        app::DEVICE_RETRY,
+        |_| {},
+    ));
+    tokio::time::sleep(s(1)).await;
+    assert!(!keeper.is_finished());
+    drop(rx);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(keeper.is_finished(), "it looks every 100 ms");
+    // Also while it retries a lost device.
+    let (tx, rx) = mpsc::channel(app::INPUT_QUEUE);
+    device.unplug();
+    let keeper = tokio::spawn(app::keep_open(device, tx, app::DEVICE_RETRY, |_| {}));
+    tokio::time::sleep(s(1)).await;
+    drop(rx);
+    tokio::time::sleep(s(4)).await;
+    assert!(keeper.is_finished(), "it stops at the next retry");
+}

@@ -513,6 +513,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_gone_device_counts_as_lost() {
+        assert!(is_loss(cpal::ErrorKind::DeviceNotAvailable));
+        assert!(is_loss(cpal::ErrorKind::StreamInvalidated));
+        assert!(!is_loss(cpal::ErrorKind::Xrun));
+        assert!(!is_loss(cpal::ErrorKind::DeviceBusy));
+    }
+
+    #[test]
     fn the_clock_forgets_a_fast_first_fill() {
         let rate = 48_000;
         let mut c = Clock::new(rate);
