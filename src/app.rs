@@ -154,6 +154,118 @@ pub async fn run_with(
     }
 }
 
+/// A sound device the shell keeps open. It may fail while in use (a USB
+/// speaker unplugged mid-session); [`keep_open`] then lets go of it and
+/// opens it again until that works. The speaker's real one is
+/// `audio::output::RodioOutput`; tests use doubles that inject the faults.
+pub trait Reopen: Send + 'static {
+    type Error: std::fmt::Display;
+    /// Which device this is, for the session.
+    fn kind(&self) -> DeviceKind;
+    /// Whether the open device has failed. Cheap: the audio thread only
+    /// sets a flag, and this reads it.
+    fn failed(&self) -> bool;
+    /// Let go of the failed device.
+    fn close(&mut self);
+    /// Open it again; on success, what was opened (for the log). Runs on
+    /// tokio's blocking pool, as `close` does (a device may take its time).
+    fn reopen(&mut self) -> Result<String, Self::Error>;
+}
+
+/// How [`keep_open`] watches a device and retries a lost one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// How often the device is looked at.
+    pub watch: Duration,
+    /// How often a lost device is tried again.
+    pub every: Duration,
+}
+
+/// Look every 100 ms; retry every 3 s (as the microphone does).
+pub const DEVICE_RETRY: Retry = Retry {
+    watch: Duration::from_millis(100),
+    every: Duration::from_secs(3),
+};
+
+fn device_name(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Microphone => "microphone",
+        DeviceKind::Speaker => "speaker",
+        DeviceKind::Journal => "journal",
+    }
+}
+
+/// Keep `device` (open now) working: when it fails, tell the session
+/// (`DeviceLost`), try to open it again every `retry.every`, and once that
+/// works, tell the session (`DeviceBack`). `log` gets one line per change
+/// and each new error (not every retry's). Runs until `inputs` closes;
+/// spawn it, and abort it at shutdown.
+pub async fn keep_open<D: Reopen>(
+    mut device: D,
+    inputs: mpsc::Sender<Input>,
+    retry: Retry,
+    mut log: impl FnMut(&str) + Send + 'static,
+) {
+    let kind = device.kind();
+    let name = device_name(kind);
+    loop {
+        while !device.failed() {
+            if inputs.is_closed() {
+                return;
+            }
+            tokio::time::sleep(retry.watch).await;
+        }
+        device = match tokio::task::spawn_blocking(move || {
+            device.close();
+            device
+        })
+        .await
+        {
+            Ok(d) => d,
+            Err(e) => return log(&format!("the {name} could not be closed: {e}")),
+        };
+        log(&format!(
+            "the {name} is gone; trying again every {} s",
+            retry.every.as_secs_f32()
+        ));
+        if inputs.send(Input::DeviceLost(kind)).await.is_err() {
+            return;
+        }
+        let mut last_error: Option<String> = None;
+        loop {
+            tokio::time::sleep(retry.every).await;
+            if inputs.is_closed() {
+                return;
+            }
+            let (d, tried) = match tokio::task::spawn_blocking(move || {
+                let r = device.reopen().map_err(|e| e.to_string());
+                (device, r)
+            })
+            .await
+            {
+                Ok(v) => v,
+                Err(e) => return log(&format!("the {name} could not be reopened: {e}")),
+            };
+            device = d;
+            match tried {
+                Ok(what) => {
+                    log(&format!("the {name} is back: {what}"));
+                    break;
+                }
+                Err(e) => {
+                    if last_error.as_ref() != Some(&e) {
+                        log(&e);
+                        last_error = Some(e);
+                    }
+                }
+            }
+        }
+        if inputs.send(Input::DeviceBack(kind)).await.is_err() {
+            return;
+        }
+    }
+}
+
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,

@@ -154,6 +154,21 @@ enum Cmd {
     },
     /// Validate the content and the config; non-zero exit on errors
     Check,
+    /// Check the config, sound devices, microphone level, recognition model,
+    /// GPIO, journal and disk space; says what is wrong and the fix (exit 1)
+    Doctor {
+        #[arg(long)]
+        json: bool,
+        /// Play a short test tone on the output device
+        #[arg(long)]
+        tone: bool,
+        /// How long to record for the microphone level
+        #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+        listen_secs: f64,
+        /// Only open the input device; do not record
+        #[arg(long)]
+        no_mic_test: bool,
+    },
     /// The daemon: wait for the button, coach today's program, journal it
     Run,
     /// The journal: sessions with their length and pain, weekly adherence
@@ -211,14 +226,7 @@ struct Loaded {
 
 fn load_config(args: &Args) -> Result<Config> {
     // --config, then the system's config, then the checkout's.
-    let path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => ["/etc/matcoach/config.toml", "config/matcoach.toml"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists()),
-    };
-    let Some(path) = path else {
+    let Some(path) = matcoach::doctor::find_config(args.config.as_deref()) else {
         return Ok(Config::default());
     };
     let (config, warnings) = Config::load(&path)?;
@@ -282,6 +290,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run_command(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Cmd::Check => check(args),
+        Cmd::Doctor {
+            json,
+            tone,
+            listen_secs,
+            no_mic_test,
+        } => doctor(args, *json, *tone, *listen_secs, *no_mic_test),
         Cmd::Run => {
             let l = load(args)?;
             crate::daemon::run(l.config, l.content)?;
@@ -571,6 +585,34 @@ fn check(args: &Args) -> Result<ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn doctor(args: &Args, json: bool, tone: bool, listen: f64, no_mic: bool) -> Result<ExitCode> {
+    if !(listen.is_finite() && (0.5..=60.0).contains(&listen)) {
+        bail!("--listen-secs {listen} is outside 0.5 to 60\n  fix: give the seconds to record, e.g. 3");
+    }
+    let opts = matcoach::doctor::Options {
+        config: args.config.clone(),
+        content: args.content.clone(),
+        tone,
+        listen: (!no_mic).then(|| Duration::from_secs_f64(listen)),
+    };
+    let checks = matcoach::doctor::run(&opts, &mut |msg| eprintln!("matcoach doctor: {msg}"));
+    if json {
+        let v = matcoach::doctor::to_json(&checks);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            matcoach::doctor::render(&checks)
+        )?;
+    }
+    Ok(if matcoach::doctor::has_problem(&checks) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn programs(content: &Content, json: bool) -> Result<()> {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How often a missing speaker is tried again.
-const RETRY: Duration = Duration::from_secs(3);
+const RETRY: Duration = app::DEVICE_RETRY.every;
 
 fn log(msg: &str) {
     // Under systemd, stderr goes to the journal.
@@ -37,11 +37,40 @@ impl Indicator for LogLed {
     }
 }
 
-/// The watchdog ping and the max-test reading of "stop".
+/// The devices that are lost now.
+#[derive(Debug, Default)]
+struct Faults(Vec<DeviceKind>);
+
+impl Faults {
+    /// Note a device input; other inputs pass.
+    fn note(&mut self, input: Input) {
+        match input {
+            Input::DeviceLost(d) if !self.0.contains(&d) => self.0.push(d),
+            Input::DeviceBack(d) => self.0.retain(|x| *x != d),
+            _ => {}
+        }
+    }
+
+    fn has(&self, d: DeviceKind) -> bool {
+        self.0.contains(&d)
+    }
+
+    /// The LED between sessions.
+    fn idle_led(&self) -> Led {
+        if self.0.is_empty() {
+            Led::Idle
+        } else {
+            Led::Error
+        }
+    }
+}
+
+/// The watchdog ping, the max-test reading of "stop", and the devices.
 struct DaemonHooks {
     today: Option<adapt::Today>,
     presses: journal::JournalHandle,
     started: tokio::time::Instant,
+    faults: Faults,
 }
 
 impl Hooks for DaemonHooks {
@@ -59,6 +88,7 @@ impl Hooks for DaemonHooks {
             Input::DeviceBack(DeviceKind::Journal) => log("journal: writing works again"),
             _ => {}
         }
+        self.faults.note(input);
         match &self.today {
             Some(t) => t.input(input),
             None => input,
@@ -83,31 +113,40 @@ pub fn run(config: Config, content: Content) -> Result<()> {
     rt.block_on(daemon(config, content))
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not when the
+/// future is first polled: a SIGTERM right after READY=1 must not kill the
+/// process before the loop first waits for it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let term = async {
+            match term {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = term => {}
+            _ = tokio::signal::ctrl_c() => {}
         }
-    };
-    tokio::select! {
-        _ = term => {}
-        _ = tokio::signal::ctrl_c() => {}
     }
 }
 
-/// Speak one fixed line and wait (bounded) for it to finish.
+/// Speak one fixed line and wait (bounded) for it to finish. Devices lost
+/// or back meanwhile are noted in `faults`; other inputs are dropped.
 async fn announce(
     speaker: &mut dyn Speaker,
     rx: &mut mpsc::Receiver<Input>,
     line: &Line,
     id: PlaybackId,
+    faults: &mut Faults,
 ) {
     speaker.speak(id, line, Priority::Instruction);
     let limit = tokio::time::Instant::now() + session::estimate_speech(&line.text) * 3;
     while let Ok(Some(input)) = tokio::time::timeout_at(limit, rx.recv()).await {
+        faults.note(input);
         if input == Input::PlaybackFinished(id) {
             return;
         }
@@ -195,7 +234,11 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         }
     };
-    let _output = output;
+    // Watch the speaker: when it is unplugged, the session pauses and the
+    // LED shows it until it is back.
+    let keeper = tokio::spawn(app::keep_open(output, tx.clone(), app::DEVICE_RETRY, |m| {
+        log(m)
+    }));
     let fixed = session::FixedLines::new(&content.phrases, &content.safety, lang);
     speaker
         .preload(&fixed.all())
@@ -203,6 +246,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     led.set(Led::Idle);
 
     // The microphone.
+    let mut faults = Faults::default();
     let stop = Arc::new(AtomicBool::new(false));
     // Announcements use ids far from the sessions' own.
     let mut next_id = 1_000_000u64;
@@ -234,7 +278,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
             Err(e) => {
                 log(&format!("voice commands are off: {e}"));
-                announce(&mut speaker, &mut rx, &fixed.voice_off, id()).await;
+                announce(&mut speaker, &mut rx, &fixed.voice_off, id(), &mut faults).await;
                 None
             }
         }
@@ -242,7 +286,8 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         None
     };
 
-    announce(&mut speaker, &mut rx, &fixed.ready, id()).await;
+    announce(&mut speaker, &mut rx, &fixed.ready, id(), &mut faults).await;
+    led.set(faults.idle_led());
     systemd::notify("READY=1");
     log("ready: press the button to start");
 
@@ -258,18 +303,25 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                     Some(Input::ButtonPressed) => pressed = Some(tokio::time::Instant::now()),
                     Some(Input::ButtonReleased) => {
                         let short = pressed.take().is_some_and(|p| p.elapsed() < config.session().long_press);
-                        if short {
+                        if short && faults.has(DeviceKind::Speaker) {
+                            log("no speaker: the session starts once it is back");
+                        } else if short {
                             break;
                         }
                     }
                     Some(Input::DeviceLost(d)) => {
+                        faults.note(Input::DeviceLost(d));
                         led.set(Led::Error);
                         if d == DeviceKind::Microphone && !mic_lost_said {
                             mic_lost_said = true;
-                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id()).await;
+                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id(), &mut faults).await;
+                            led.set(faults.idle_led());
                         }
                     }
-                    Some(Input::DeviceBack(_)) => led.set(Led::Idle),
+                    Some(Input::DeviceBack(d)) => {
+                        faults.note(Input::DeviceBack(d));
+                        led.set(faults.idle_led());
+                    }
                     Some(_) => {}
                     None => break 'idle,
                 },
@@ -321,8 +373,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             today: Some(today),
             presses: writer.handle(),
             started: tokio::time::Instant::now(),
+            faults: std::mem::take(&mut faults),
         };
-        let first = [Input::ButtonPressed, Input::ButtonReleased];
+        // The session learns of a microphone lost before it started.
+        let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
+        if hooks.faults.has(DeviceKind::Microphone) {
+            first.push(Input::DeviceLost(DeviceKind::Microphone));
+        }
         let ended = tokio::select! {
             r = app::run_with(&mut session, &mut speaker, led.as_mut(), &mut writer, &mut rx, &first, &mut hooks) => r,
             _ = &mut shutdown => {
@@ -332,16 +389,20 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         };
         log(&format!("session ended: {ended:?}"));
-        // The journal (issue 5): a journal still failing stays on the LED.
-        led.set(if writer.fault().is_some() {
-            Led::Error
+        // The devices still lost stay on the LED; the journal's state is
+        // asked afresh (between sessions nothing reports it).
+        faults = std::mem::take(&mut hooks.faults);
+        faults.note(if writer.fault().is_some() {
+            Input::DeviceLost(DeviceKind::Journal)
         } else {
-            Led::Idle
+            Input::DeviceBack(DeviceKind::Journal)
         });
+        led.set(faults.idle_led());
     }
 
     // Clean shutdown: silence, LED off, journal closed, threads joined.
     speaker.stop();
+    keeper.abort();
     stop.store(true, Ordering::Relaxed);
     if let Some(l) = listener {
         let _ = l.join();
@@ -352,4 +413,26 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     drop(writer);
     systemd::notify("STOPPING=1");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_follow_lost_and_back() {
+        let mut f = Faults::default();
+        assert_eq!(f.idle_led(), Led::Idle);
+        f.note(Input::DeviceLost(DeviceKind::Speaker));
+        f.note(Input::DeviceLost(DeviceKind::Speaker));
+        f.note(Input::DeviceLost(DeviceKind::Microphone));
+        f.note(Input::ButtonPressed);
+        assert!(f.has(DeviceKind::Speaker) && f.has(DeviceKind::Microphone));
+        assert_eq!(f.idle_led(), Led::Error);
+        f.note(Input::DeviceBack(DeviceKind::Speaker));
+        assert!(!f.has(DeviceKind::Speaker));
+        assert_eq!(f.idle_led(), Led::Error, "the microphone is still gone");
+        f.note(Input::DeviceBack(DeviceKind::Microphone));
+        assert_eq!(f.idle_led(), Led::Idle);
+    }
 }

@@ -16,6 +16,7 @@ pub mod gpio;
 pub use command::Command;
 pub mod config;
 pub mod content;
+pub mod doctor;
 pub mod journal;
 pub mod render;
 pub mod session;

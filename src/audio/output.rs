@@ -9,11 +9,13 @@
 
 use super::mixer::{MixEvent, Mixer};
 use super::{cues, AudioError, Clip};
-use crate::session::{Cue, Input, PlaybackId, Priority};
+use crate::app::Reopen;
+use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};
 use crate::speaker::ClipSink;
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
 use std::num::NonZero;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -94,6 +96,20 @@ struct LiveSource {
     clock: Clock,
     /// What is played, for the microphone's echo canceller.
     reference: Option<rtrb::Producer<f32>>,
+    /// Where `reference` goes back when the stream ends, for the next one.
+    reference_home: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        // This may run on the audio thread: never wait for the lock. Nobody
+        // else holds it while a stream is being torn down.
+        if let Some(r) = self.reference.take() {
+            if let Ok(mut home) = self.reference_home.try_lock() {
+                *home = Some(r);
+            }
+        }
+    }
 }
 
 impl LiveSource {
@@ -251,22 +267,127 @@ fn open_fix(reason: &str) -> String {
     } else if r.contains("busy") || r.contains("ebusy") {
         "another program is using the device: close it, or use a device that mixes (e.g. \"default\" through PulseAudio/PipeWire)".into()
     } else {
-        "check the device with `aplay -l` and `matcoach devices`, or choose another in audio.output_device".into()
+        "plug in a speaker or USB sound card and check it with `aplay -l` and `matcoach devices`, or choose another in audio.output_device".into()
     }
 }
 
 /// An open output device. Keep it alive as long as sound is wanted; the
-/// stream closes when it is dropped.
+/// stream closes when it is dropped. When the device fails (a USB speaker
+/// unplugged), [`Reopen::failed`] says so and [`Reopen::reopen`] opens it
+/// again: the same [`OutputHandle`] then plays through the new stream
+/// (`app::keep_open` does this).
 pub struct RodioOutput {
-    _sink: rodio::MixerDeviceSink,
+    sink: Option<Box<rodio::MixerDeviceSink>>,
+    /// The device's name, as opened.
     pub device: String,
+    /// The rate it was first opened at (the echo reference's rate).
     pub rate: u32,
+    /// What the config asked for ("default" or a name).
+    wanted: String,
+    volume: f32,
+    inputs: mpsc::Sender<Input>,
+    commands: Arc<Mutex<rtrb::Producer<Command>>>,
+    reference: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+    /// Set by the stream's error callback when the device is gone.
+    lost: Arc<AtomicBool>,
 }
 
 /// Sends phrases to the open output; cheap to clone.
 #[derive(Clone)]
 pub struct OutputHandle {
     commands: Arc<Mutex<rtrb::Producer<Command>>>,
+}
+
+/// A stream playing our mixer.
+struct Stream {
+    sink: rodio::MixerDeviceSink,
+    device: String,
+    rate: u32,
+    commands: rtrb::Producer<Command>,
+}
+
+/// Whether a stream error means the device is gone (unplugged, or its
+/// stream can no longer be used), as opposed to an underrun.
+fn is_loss(kind: cpal::ErrorKind) -> bool {
+    matches!(
+        kind,
+        cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
+    )
+}
+
+/// Open `wanted` and start our mixer on it. The reference producer is taken
+/// from `reference` only once the stream is open (and, with
+/// `reference_rate`, only if the stream plays at that rate, the one the
+/// listener expects), and goes back there when the stream ends.
+fn start(
+    wanted: &str,
+    volume: f32,
+    inputs: &mpsc::Sender<Input>,
+    reference: &Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+    reference_rate: Option<u32>,
+    lost: &Arc<AtomicBool>,
+) -> Result<Stream, AudioError> {
+    let dev = find_output(wanted)?;
+    let name = device_name(&dev);
+    let failed = |e: &dyn std::fmt::Display| {
+        let reason = e.to_string();
+        AudioError::OpenFailed {
+            name: name.clone(),
+            fix: open_fix(&reason),
+            reason,
+        }
+    };
+    let native = dev
+        .default_output_config()
+        .map(|c| c.sample_rate())
+        .unwrap_or(48_000);
+    let frames = (native / 50).max(256); // about 20 ms
+    let builder = rodio::DeviceSinkBuilder::from_device(dev)
+        .map_err(|e| failed(&e))?
+        .with_buffer_size(cpal::BufferSize::Fixed(frames))
+        // 16-bit: what every USB sound card and ALSA plugin takes.
+        .with_sample_format(cpal::SampleFormat::I16)
+        .with_error_callback({
+            // An underrun can bring thousands of errors: say the first,
+            // then every thousandth. A lost device only sets a flag, which
+            // the coach's side watches.
+            let count = Arc::new(AtomicU64::new(0));
+            let lost = lost.clone();
+            move |e: cpal::Error| {
+                if is_loss(e.kind()) {
+                    lost.store(true, Ordering::Relaxed);
+                }
+                let n = count.fetch_add(1, Ordering::Relaxed);
+                if n.is_multiple_of(1000) {
+                    eprintln!("matcoach: audio output error ({} so far): {e}", n + 1);
+                }
+            }
+        });
+    let mut sink = builder.open_sink_or_fallback().map_err(|e| failed(&e))?;
+    sink.log_on_drop(false);
+    let rate = sink.config().sample_rate().get();
+    let (producer, consumer) = rtrb::RingBuffer::new(256);
+    let source = LiveSource {
+        mixer: Mixer::new(rate, volume),
+        commands: consumer,
+        inputs: inputs.clone(),
+        block: vec![0.0; BLOCK],
+        next: BLOCK,
+        clock: Clock::new(rate),
+        reference: if reference_rate.is_none_or(|r| r == rate) {
+            reference.lock().ok().and_then(|mut r| r.take())
+        } else {
+            None
+        },
+        reference_home: reference.clone(),
+    };
+    sink.mixer().add(source);
+    Ok(Stream {
+        sink,
+        device: name,
+        rate,
+        commands: producer,
+    })
 }
 
 impl RodioOutput {
@@ -280,61 +401,70 @@ impl RodioOutput {
         inputs: mpsc::Sender<Input>,
         reference: Option<rtrb::Producer<f32>>,
     ) -> Result<(RodioOutput, OutputHandle), AudioError> {
-        let dev = find_output(device)?;
-        let name = device_name(&dev);
-        let failed = |e: &dyn std::fmt::Display| {
-            let reason = e.to_string();
-            AudioError::OpenFailed {
-                name: name.clone(),
-                fix: open_fix(&reason),
-                reason,
-            }
-        };
-        let native = dev
-            .default_output_config()
-            .map(|c| c.sample_rate())
-            .unwrap_or(48_000);
-        let frames = (native / 50).max(256); // about 20 ms
-        let builder = rodio::DeviceSinkBuilder::from_device(dev)
-            .map_err(|e| failed(&e))?
-            .with_buffer_size(cpal::BufferSize::Fixed(frames))
-            // 16-bit: what every USB sound card and ALSA plugin takes.
-            .with_sample_format(cpal::SampleFormat::I16)
-            .with_error_callback({
-                // An underrun can bring thousands of errors: say the first,
-                // then every thousandth.
-                let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-                move |e| {
-                    let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if n.is_multiple_of(1000) {
-                        eprintln!("matcoach: audio output error ({} so far): {e}", n + 1);
-                    }
-                }
-            });
-        let mut sink = builder.open_sink_or_fallback().map_err(|e| failed(&e))?;
-        sink.log_on_drop(false);
-        let rate = sink.config().sample_rate().get();
-        let (producer, consumer) = rtrb::RingBuffer::new(256);
-        let source = LiveSource {
-            mixer: Mixer::new(rate, volume),
-            commands: consumer,
-            inputs,
-            block: vec![0.0; BLOCK],
-            next: BLOCK,
-            clock: Clock::new(rate),
-            reference,
-        };
-        sink.mixer().add(source);
+        let reference = Arc::new(Mutex::new(reference));
+        let lost = Arc::new(AtomicBool::new(false));
+        let stream = start(device, volume, &inputs, &reference, None, &lost)?;
+        let commands = Arc::new(Mutex::new(stream.commands));
         Ok((
             RodioOutput {
-                _sink: sink,
-                device: name,
-                rate,
+                sink: Some(Box::new(stream.sink)),
+                device: stream.device,
+                rate: stream.rate,
+                wanted: device.to_string(),
+                volume,
+                inputs,
+                commands: commands.clone(),
+                reference,
+                lost,
             },
-            OutputHandle {
-                commands: Arc::new(Mutex::new(producer)),
-            },
+            OutputHandle { commands },
         ))
+    }
+}
+
+impl Reopen for RodioOutput {
+    type Error = AudioError;
+
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Speaker
+    }
+
+    fn failed(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    fn close(&mut self) {
+        // Dropping the sink stops the stream and ends its thread.
+        self.sink = None;
+    }
+
+    fn reopen(&mut self) -> Result<String, AudioError> {
+        self.sink = None;
+        self.lost.store(false, Ordering::Relaxed);
+        let stream = start(
+            &self.wanted,
+            self.volume,
+            &self.inputs,
+            &self.reference,
+            Some(self.rate),
+            &self.lost,
+        )?;
+        // The handle's queue now feeds the new stream; what waited for the
+        // old one is dropped with it.
+        if let Ok(mut commands) = self.commands.lock() {
+            *commands = stream.commands;
+        }
+        self.sink = Some(Box::new(stream.sink));
+        let mut what = format!("{} ({} Hz)", stream.device, stream.rate);
+        if stream.rate != self.rate {
+            // `rate` stays the first stream's: the listener's reference rate.
+            what.push_str(&format!(
+                "; not the {} Hz it had before, so echo cancellation is off until matcoach restarts",
+                self.rate
+            ));
+        }
+        self.device = stream.device;
+        Ok(what)
     }
 }
 
@@ -381,6 +511,14 @@ impl ClipSink for OutputHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_gone_device_counts_as_lost() {
+        assert!(is_loss(cpal::ErrorKind::DeviceNotAvailable));
+        assert!(is_loss(cpal::ErrorKind::StreamInvalidated));
+        assert!(!is_loss(cpal::ErrorKind::Xrun));
+        assert!(!is_loss(cpal::ErrorKind::DeviceBusy));
+    }
 
     #[test]
     fn the_clock_forgets_a_fast_first_fill() {

@@ -226,6 +226,15 @@ impl Session {
             Input::DeviceLost(device) => {
                 if !self.faults.contains(&device) {
                     self.faults.push(device);
+                    // Without its voice the coach cannot coach: hold here.
+                    if device == DeviceKind::Speaker
+                        && matches!(
+                            self.state,
+                            State::Step(_) | State::Interlude { .. } | State::Resuming { .. }
+                        )
+                    {
+                        self.pause(now, &mut out);
+                    }
                     out.push(Action::SetLed(Led::Error));
                     // A journal fault never pauses the session: only the LED
                     // and one calm sentence at the next exercise say so.
@@ -244,6 +253,11 @@ impl Session {
                     self.journal(&mut out, JournalEvent::DeviceBack { device });
                     if self.faults.is_empty() {
                         out.push(Action::SetLed(self.led()));
+                    }
+                    // The voice is back: say how to go on.
+                    if device == DeviceKind::Speaker && self.is_paused() {
+                        let line = self.fixed.paused.clone();
+                        self.speak(now, line, Priority::Instruction, &mut out);
                     }
                 }
             }
@@ -851,6 +865,11 @@ impl Session {
         let State::Paused { resume } = self.state else {
             return;
         };
+        if self.faults.contains(&DeviceKind::Speaker) {
+            // Nothing to hear the coach through: stay paused until it is back.
+            out.push(Action::SetLed(Led::Error));
+            return;
+        }
         self.stop_speech(now, out);
         self.set_led(out, Led::Running);
         let ex = self.exercise_id(self.exercise_at(resume.cursor));

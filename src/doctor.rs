@@ -1,0 +1,1099 @@
+//! `matcoach doctor`: checks what the daemon needs, one thing at a time, and
+//! says for each what is wrong and how to fix it. Each check is a function
+//! returning a [`Check`]; [`run`] does them all in order, and [`render`] /
+//! [`to_json`] print the result.
+
+use crate::config::{Config, GpioBackend};
+use crate::content::{self, Lang};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where `run` and the other commands look for the config when there is no
+/// `--config`, in order.
+pub const CONFIG_PLACES: [&str; 2] = ["/etc/matcoach/config.toml", "config/matcoach.toml"];
+
+/// Warn when a disk the coach writes to has less free space than this.
+pub const LOW_DISK: u64 = 50 * 1024 * 1024;
+
+/// The config file to use: `explicit` (`--config`), else the first of
+/// [`CONFIG_PLACES`] that exists, else none (built-in defaults).
+pub fn find_config(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => CONFIG_PLACES.iter().map(PathBuf::from).find(|p| p.exists()),
+    }
+}
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    /// Works, but something deserves attention.
+    Warn,
+    /// The coach cannot work properly until it is fixed.
+    Problem,
+    /// Not checked (not configured, or asked not to).
+    Skipped,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warn => "WARN",
+            Status::Problem => "PROBLEM",
+            Status::Skipped => "SKIPPED",
+        }
+    }
+}
+
+/// The result of one check: what was looked at, what was found, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn ok(name: &str, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    pub fn skipped(name: &str, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Skipped,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    pub fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    pub fn problem(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Problem,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// A problem from one of our errors, whose text ends in "\n  fix: …".
+    pub fn from_error(name: &str, e: &dyn std::fmt::Display) -> Check {
+        let text = e.to_string();
+        let (detail, fix) = match text.split_once("\n  fix: ") {
+            Some((d, f)) => (d.trim().to_string(), Some(f.trim().to_string())),
+            None => (text.trim().to_string(), None),
+        };
+        Check {
+            name: name.into(),
+            status: Status::Problem,
+            detail,
+            fix,
+        }
+    }
+}
+
+/// What `matcoach doctor` was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--content`.
+    pub content: Option<PathBuf>,
+    /// Play a short tone on the output.
+    pub tone: bool,
+    /// Record this long for the microphone level (None: `--no-mic-test`).
+    pub listen: Option<Duration>,
+}
+
+/// Every check, in order. `say` is told when to speak into the microphone.
+pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let (check, config) = config(opts.config.as_deref());
+    checks.push(check);
+    let dir = opts
+        .content
+        .clone()
+        .unwrap_or_else(|| config.content_dir.clone());
+    checks.push(content(&dir, &config));
+    checks.push(speech(&config));
+    checks.push(audio_output(&config, opts.tone));
+    checks.extend(microphone(&config, opts.listen, say));
+    checks.push(model(&config));
+    checks.push(gpio(&config));
+    let journal_path = crate::journal::resolve_path(&config.journal.path);
+    checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
+    let mut places = Vec::new();
+    if let Ok(p) = &journal_path {
+        if let Some(dir) = p.parent() {
+            places.push(("journal", dir.to_path_buf()));
+        }
+    }
+    places.push(("speech cache", speech_cache_dir(&config)));
+    checks.extend(disk_space(&places, LOW_DISK));
+    checks
+}
+
+/// Whether any check found a problem (the exit code is then 1).
+pub fn has_problem(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.status == Status::Problem)
+}
+
+// ---------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------
+
+/// The config, found as `run` finds it: parsed, with unknown keys warned
+/// about. Returns the config to check the rest with (the built-in defaults
+/// when it does not load).
+pub fn config(explicit: Option<&Path>) -> (Check, Config) {
+    const NAME: &str = "config";
+    let Some(path) = find_config(explicit) else {
+        return (
+            Check::ok(
+                NAME,
+                format!(
+                    "no config file ({}): the built-in defaults",
+                    CONFIG_PLACES.join(", ")
+                ),
+            ),
+            Config::default(),
+        );
+    };
+    match Config::load(&path) {
+        Ok((config, warnings)) if warnings.is_empty() => {
+            (Check::ok(NAME, path.display().to_string()), config)
+        }
+        Ok((config, warnings)) => (
+            Check::warn(
+                NAME,
+                warnings.join("\n"),
+                "remove or correct those keys (config/matcoach.toml lists every setting)",
+            ),
+            config,
+        ),
+        Err(e) => {
+            let mut c = Check::from_error(NAME, &e);
+            c.detail
+                .push_str("\n(the other checks use the built-in defaults)");
+            (c, Config::default())
+        }
+    }
+}
+
+/// The content directory loads and validates, and has the config's program.
+pub fn content(dir: &Path, config: &Config) -> Check {
+    const NAME: &str = "content";
+    let content = match content::load_dir(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                format!("{}: {}", dir.display(), e.to_string().trim_end()),
+                "fix each problem at its file and line (the format is in content/README.md), or pass --content DIR",
+            )
+        }
+    };
+    let known = content.program(&config.program).is_some()
+        || config.program == crate::adapt::AUTO
+        || config.program == crate::adapt::MAX_TEST;
+    if !known {
+        return Check::problem(
+            NAME,
+            format!(
+                "program `{}` (the config's `program`) is not in {}; available: {}",
+                config.program,
+                dir.display(),
+                content.program_ids().join(", ")
+            ),
+            "set `program` to one of these, or to \"auto\"",
+        );
+    }
+    // Every program must compile in both languages (as `matcoach check`).
+    let cfg = config.session();
+    for p in &content.programs {
+        for lang in Lang::ALL {
+            if let Err(e) = crate::session::compile(&content, p, lang, &cfg, &()) {
+                let mut c = Check::from_error(NAME, &e);
+                c.detail = format!("program `{}` ({lang}): {}", p.id(), c.detail);
+                if c.fix.is_none() {
+                    c.fix = Some("fix the program in the content (see `matcoach check`)".into());
+                }
+                return c;
+            }
+        }
+    }
+    let detail = format!(
+        "{}: {} exercises, {} programs",
+        dir.display(),
+        content.exercises.len(),
+        content.programs.len()
+    );
+    if content.warnings.is_empty() {
+        Check::ok(NAME, detail)
+    } else {
+        Check::warn(
+            NAME,
+            format!(
+                "{detail}; {}",
+                content
+                    .warnings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            "see each warning (`matcoach check` lists them too)",
+        )
+    }
+}
+
+/// The coach's voice: the synthesiser the config asks for runs.
+pub fn speech(config: &Config) -> Check {
+    const NAME: &str = "speech";
+    let speech = match crate::speech::Speech::from_config(&config.speech, Path::new(".")) {
+        Ok(s) => s,
+        Err(e) => return Check::from_error(NAME, &e),
+    };
+    match speech.check(config.language) {
+        Ok(()) => Check::ok(
+            NAME,
+            format!("{} ({})", speech.key(config.language), config.language),
+        ),
+        Err(e) => Check::from_error(NAME, &e),
+    }
+}
+
+/// The output device opens (and, with `tone`, plays a short tone).
+#[cfg(feature = "speaker-rodio")]
+pub fn audio_output(config: &Config, tone: bool) -> Check {
+    use crate::speaker::ClipSink;
+    const NAME: &str = "audio output";
+    let wanted = &config.audio.output_device;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (out, handle) =
+        match crate::audio::output::RodioOutput::open(wanted, config.audio.volume, tx, None) {
+            Ok(x) => x,
+            Err(e) => return busy_hint(Check::from_error(NAME, &e)),
+        };
+    let what = format!("\"{}\" opens as {} ({} Hz)", wanted, out.device, out.rate);
+    if !tone {
+        return Check::ok(NAME, format!("{what}; `--tone` plays a test tone"));
+    }
+    let id = crate::session::PlaybackId(1);
+    let clip = test_tone();
+    let limit = clip.duration() + Duration::from_secs(5);
+    handle.play(
+        id,
+        clip,
+        crate::session::Priority::Instruction,
+        std::time::Instant::now(),
+    );
+    let start = std::time::Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(crate::session::Input::PlaybackFinished(done)) if done == id => break,
+            Ok(_) => {}
+            Err(_) if start.elapsed() > limit => {
+                return Check::problem(
+                    NAME,
+                    format!("{what}, but the test tone did not finish playing within {} s: the device takes no sound", limit.as_secs()),
+                    "check the device with `speaker-test -D <device> -c 2 -t sine`; another program may hold it",
+                )
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    drop(out);
+    Check::ok(
+        NAME,
+        format!("{what}; a test tone played (heard it? if not, check the volume: `alsamixer`)"),
+    )
+}
+
+/// Without sound output in this build.
+#[cfg(not(feature = "speaker-rodio"))]
+pub fn audio_output(_config: &Config, _tone: bool) -> Check {
+    Check::problem(
+        "audio output",
+        "this build has no sound output",
+        "build with the default features (`speaker-rodio`)",
+    )
+}
+
+/// A device in use may be in use by the daemon itself.
+fn busy_hint(mut c: Check) -> Check {
+    if c.detail.to_ascii_lowercase().contains("busy") {
+        let fix = c.fix.take().unwrap_or_default();
+        c.fix = Some(format!(
+            "{fix} (if it is the matcoach daemon: `sudo systemctl stop matcoach`, run the doctor, then start it again)"
+        ));
+    }
+    c
+}
+
+/// Half a second of 660 Hz, softly in and out.
+#[cfg(feature = "speaker-rodio")]
+fn test_tone() -> crate::audio::Clip {
+    let rate = 22_050u32;
+    let n = rate as usize / 2;
+    let fade = rate as usize / 50;
+    let samples = (0..n)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            let edge = (i.min(n - 1 - i) as f32 / fade as f32).min(1.0);
+            ((2.0 * std::f32::consts::PI * 660.0 * t).sin() * 0.4 * edge * 32767.0) as i16
+        })
+        .collect();
+    crate::audio::Clip::new(rate, samples)
+}
+
+/// The input device opens; with `listen`, the microphone's level while the
+/// user says something. Two checks: "audio input" and "microphone level".
+pub fn microphone(
+    config: &Config,
+    listen: Option<Duration>,
+    say: &mut dyn FnMut(&str),
+) -> Vec<Check> {
+    const INPUT: &str = "audio input";
+    const LEVEL: &str = "microphone level";
+    if !config.voice.enabled {
+        let why = "voice.enabled = false: the coach does not listen";
+        return vec![Check::skipped(INPUT, why), Check::skipped(LEVEL, why)];
+    }
+    let wanted = &config.voice.input_device;
+    let secs = listen.unwrap_or(Duration::ZERO);
+    match record(wanted, secs, say) {
+        Err(e) => vec![
+            busy_hint(Check::from_error(INPUT, &e)),
+            Check::skipped(LEVEL, "no input device"),
+        ],
+        Ok(rec) => {
+            let input = Check::ok(
+                INPUT,
+                format!(
+                    "\"{wanted}\" opens as {} ({} Hz, {} channel{})",
+                    rec.device,
+                    rec.rate,
+                    rec.channels,
+                    if rec.channels == 1 { "" } else { "s" }
+                ),
+            );
+            let level = match listen {
+                None => Check::skipped(LEVEL, "--no-mic-test"),
+                Some(d) => level(&rec.samples, d),
+            };
+            vec![input, level]
+        }
+    }
+}
+
+/// A recording from an input device.
+struct Recording {
+    device: String,
+    rate: u32,
+    channels: u16,
+    /// Interleaved, -1 to 1.
+    samples: Vec<f32>,
+}
+
+fn input_error(device: &str, reason: String, fix: &str) -> crate::voice::VoiceError {
+    crate::voice::VoiceError::Microphone {
+        device: device.into(),
+        reason,
+        fix: fix.into(),
+    }
+}
+
+const MIC_FIX: &str = "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group, or set voice.input_device";
+
+/// Open `wanted` as the daemon would and record `secs` of it (none: only
+/// open it). The callback only copies into a lock-free ring.
+fn record(
+    wanted: &str,
+    secs: Duration,
+    say: &mut dyn FnMut(&str),
+) -> Result<Recording, crate::voice::VoiceError> {
+    use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let host = cpal::default_host();
+    let name_of = |d: &cpal::Device| {
+        d.id()
+            .map(|i| i.id().to_string())
+            .or_else(|_| d.description().map(|x| x.name().to_string()))
+            .unwrap_or_else(|_| "?".into())
+    };
+    let device = if wanted.is_empty() || wanted == "default" {
+        host.default_input_device().ok_or_else(|| {
+            input_error(
+                wanted,
+                "the system has no default input device".into(),
+                MIC_FIX,
+            )
+        })?
+    } else {
+        let devices: Vec<cpal::Device> = host
+            .input_devices()
+            .map_err(|e| input_error(wanted, e.to_string(), MIC_FIX))?
+            .collect();
+        let names: Vec<String> = devices.iter().map(name_of).collect();
+        let found = devices.into_iter().zip(names.iter()).find(|(d, n)| {
+            n.as_str() == wanted || d.description().is_ok_and(|x| x.name() == wanted)
+        });
+        match found {
+            Some((d, _)) => d,
+            None => {
+                return Err(input_error(
+                    wanted,
+                    format!("not found (available: {})", names.join(", ")),
+                    "set voice.input_device to one of these (see `matcoach devices`), or to \"default\"",
+                ))
+            }
+        }
+    };
+    let name = name_of(&device);
+    let fail = |reason: String| {
+        let r = reason.to_ascii_lowercase();
+        let fix = if r.contains("permission") {
+            "add the user to the audio group: sudo adduser $USER audio (then log in again)"
+        } else if r.contains("not available") || r.contains("disconnected") {
+            MIC_FIX
+        } else {
+            "check the microphone with `arecord -l`; if another program uses it, close that program"
+        };
+        input_error(&name, reason, fix)
+    };
+    let supported = device
+        .default_input_config()
+        .map_err(|e| fail(e.to_string()))?;
+    let format = supported.sample_format();
+    let config = supported.config();
+    let rate = config.sample_rate;
+    let channels = config.channels;
+    let room = (f64::from(rate) * f64::from(channels) * (secs.as_secs_f64() + 1.0)) as usize;
+    let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(room.max(1024));
+    let failed = Arc::new(AtomicBool::new(false));
+    let flag = failed.clone();
+    let stream = device
+        .build_input_stream_raw(
+            config,
+            format,
+            move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
+                let mut push = |x: f32| {
+                    let _ = producer.push(x);
+                };
+                if let Some(s) = data.as_slice::<f32>() {
+                    s.iter().for_each(|x| push(*x));
+                } else if let Some(s) = data.as_slice::<i16>() {
+                    s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
+                } else if let Some(s) = data.as_slice::<i32>() {
+                    s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
+                } else if let Some(s) = data.as_slice::<u16>() {
+                    s.iter()
+                        .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
+                } else if let Some(s) = data.as_slice::<u8>() {
+                    s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
+                }
+            },
+            move |_err| flag.store(true, Ordering::Relaxed),
+            None,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    let mut samples = Vec::new();
+    if !secs.is_zero() {
+        stream.play().map_err(|e| fail(e.to_string()))?;
+        say(&format!(
+            "say something now ({:.0} s): \"next, stop, pause\"…",
+            secs.as_secs_f64()
+        ));
+        let end = std::time::Instant::now() + secs;
+        while std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+            let n = consumer.slots();
+            if let Ok(chunk) = consumer.read_chunk(n) {
+                samples.extend(chunk);
+            }
+        }
+        drop(stream);
+        if failed.load(Ordering::Relaxed) && samples.is_empty() {
+            return Err(fail("the stream failed while recording".into()));
+        }
+    }
+    Ok(Recording {
+        device: name,
+        rate,
+        channels,
+        samples,
+    })
+}
+
+/// Peak and RMS level in dBFS (-inf for silence).
+pub fn levels(samples: &[f32]) -> (f64, f64) {
+    let db = |x: f64| {
+        if x > 0.0 {
+            20.0 * x.log10()
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    let sum: f64 = samples.iter().map(|s| f64::from(*s) * f64::from(*s)).sum();
+    let rms = if samples.is_empty() {
+        0.0
+    } else {
+        (sum / samples.len() as f64).sqrt()
+    };
+    (db(f64::from(peak)), db(rms))
+}
+
+/// Below this peak the microphone hears nothing: dead, muted or unplugged.
+pub const SILENT_DBFS: f64 = -60.0;
+/// Below this RMS, over the whole recording, speech is too quiet.
+pub const QUIET_DBFS: f64 = -50.0;
+
+/// How the microphone sounded over a recording of `secs`.
+pub fn level(samples: &[f32], secs: Duration) -> Check {
+    const NAME: &str = "microphone level";
+    if samples.is_empty() {
+        return Check::problem(
+            NAME,
+            format!(
+                "no sound came from the microphone in {:.1} s",
+                secs.as_secs_f64()
+            ),
+            "check the microphone with `arecord -d 3 /tmp/t.wav`; replug it, or choose another in voice.input_device",
+        );
+    }
+    let (peak, rms) = levels(samples);
+    let fmt = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.1} dBFS")
+        } else {
+            "-inf dBFS".into()
+        }
+    };
+    let measured = format!(
+        "peak {}, RMS {} over {:.1} s",
+        fmt(peak),
+        fmt(rms),
+        secs.as_secs_f64()
+    );
+    let clipped = samples.iter().filter(|s| s.abs() >= 0.999).count();
+    if peak < SILENT_DBFS {
+        Check::problem(
+            NAME,
+            format!("silent: {measured} (a dead or muted microphone)"),
+            "check that it is plugged in and not muted (a switch on it, or `alsamixer`, F4 for capture: unmute and raise the level); then run `matcoach doctor` again",
+        )
+    } else if clipped * 1000 > samples.len() {
+        Check::warn(
+            NAME,
+            format!(
+                "clipped: {measured}, {:.1}% of the samples at full scale",
+                100.0 * clipped as f64 / samples.len() as f64
+            ),
+            "lower the capture level (`alsamixer`, F4) or move the microphone further away",
+        )
+    } else if rms < QUIET_DBFS {
+        Check::warn(
+            NAME,
+            format!("very quiet: {measured}"),
+            "speak during the test; if you did, raise the capture level (`alsamixer`, F4) or move the microphone closer",
+        )
+    } else {
+        Check::ok(NAME, measured)
+    }
+}
+
+/// The recognition model for the configured engine and language, loaded
+/// as the daemon loads it.
+pub fn model(config: &Config) -> Check {
+    const NAME: &str = "speech recognition";
+    let voice = &config.voice;
+    let lang = config.language;
+    if !voice.enabled {
+        return Check::skipped(NAME, "voice.enabled = false");
+    }
+    if voice.engine == crate::voice::Engine::Vosk {
+        let dir = crate::voice::model::model_dir(voice, lang);
+        if !dir.is_dir() {
+            let key = match lang {
+                Lang::En => "voice.model_en",
+                Lang::Nl => "voice.model_nl",
+            };
+            return Check::problem(
+                NAME,
+                format!(
+                    "no Vosk model for {lang} at {}: spoken commands are off (the button still works)",
+                    dir.display()
+                ),
+                format!("`matcoach setup-model --lang {lang}` installs it (or set {key} to a model directory)"),
+            );
+        }
+    }
+    match crate::voice::open_recognizer(voice.engine, lang, voice) {
+        Ok(r) => {
+            let what = match voice.engine {
+                crate::voice::Engine::Vosk => format!(
+                    "{} loads the model at {}",
+                    r.name(),
+                    crate::voice::model::model_dir(voice, lang).display()
+                ),
+                crate::voice::Engine::Pocketsphinx => format!("{} loads ({lang})", r.name()),
+            };
+            Check::ok(NAME, what)
+        }
+        Err(e) => Check::from_error(NAME, &e),
+    }
+}
+
+/// The button and LED pins open (with backend "rppal").
+pub fn gpio(config: &Config) -> Check {
+    const NAME: &str = "gpio";
+    let g = &config.gpio;
+    match g.backend {
+        GpioBackend::None => Check::skipped(
+            NAME,
+            "gpio.backend = \"none\": no button or LED (set \"rppal\" on a Raspberry Pi)",
+        ),
+        GpioBackend::Rppal => gpio_rppal(g, NAME),
+    }
+}
+
+#[cfg(feature = "gpio-rppal")]
+fn gpio_rppal(g: &crate::config::Gpio, name: &str) -> Check {
+    let (tx, _rx) = tokio::sync::mpsc::channel(4);
+    match crate::gpio::rppal::open(g, tx) {
+        Ok(_pins) => Check::ok(
+            name,
+            format!("button on GPIO {}, LED on GPIO {}", g.button_pin, g.led_pin),
+        ),
+        Err(e) => Check::from_error(name, &e),
+    }
+}
+
+#[cfg(not(feature = "gpio-rppal"))]
+fn gpio_rppal(_g: &crate::config::Gpio, name: &str) -> Check {
+    Check::from_error(name, &crate::gpio::GpioError::NotBuilt)
+}
+
+/// The journal: its directory is writable, and an existing file opens and
+/// passes SQLite's integrity check. Changes nothing.
+pub fn journal(path: Result<&Path, &crate::journal::JournalError>) -> Check {
+    const NAME: &str = "journal";
+    let path = match path {
+        Ok(p) => p,
+        Err(e) => return Check::from_error(NAME, e),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let unwritable = |what: &str, e: &std::io::Error| {
+        Check::problem(
+            NAME,
+            format!("{}: {what}: {e}", path.display()),
+            "make the directory writable by the user matcoach runs as (on the Pi: `sudo chown -R matcoach: /var/lib/matcoach`), or set journal.path to a writable place",
+        )
+    };
+    if !path.exists() {
+        // The daemon creates the file (and missing directories) when it
+        // starts: check the nearest directory that exists.
+        let base = existing_ancestor(&dir);
+        if let Err(e) = probe_write(&base) {
+            return unwritable(&format!("cannot create it in {}", base.display()), &e);
+        }
+        return Check::ok(
+            NAME,
+            format!(
+                "{}: not there yet; the daemon creates it (the directory is writable)",
+                path.display()
+            ),
+        );
+    }
+    if let Err(e) = probe_write(&dir) {
+        return unwritable(
+            &format!("its directory {} is not writable", dir.display()),
+            &e,
+        );
+    }
+    if let Err(e) = std::fs::OpenOptions::new().append(true).open(path) {
+        return unwritable("the file is not writable", &e);
+    }
+    use rusqlite::OpenFlags;
+    let damaged = |detail: String| {
+        Check::problem(
+            NAME,
+            format!("{}: damaged: {detail}", path.display()),
+            "the daemon moves a damaged journal aside and starts a fresh one when it starts; to rescue the history: `sqlite3 FILE .recover`",
+        )
+    };
+    let conn = match rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) {
+        Ok(c) => c,
+        Err(e) => return damaged(e.to_string()),
+    };
+    let result: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect());
+    match result {
+        Ok(rows) if rows == ["ok"] => {
+            let sessions: i64 = conn
+                .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+                .unwrap_or(0);
+            Check::ok(
+                NAME,
+                format!(
+                    "{}: opens, integrity ok, {sessions} session{}",
+                    path.display(),
+                    if sessions == 1 { "" } else { "s" }
+                ),
+            )
+        }
+        Ok(rows) => damaged(rows.join("; ")),
+        Err(e) => damaged(e.to_string()),
+    }
+}
+
+/// The speech cache directory the config asks for (as `Speech` resolves it
+/// for the daemon, which runs from its working directory).
+pub fn speech_cache_dir(config: &Config) -> PathBuf {
+    let dir = &config.speech.cache_dir;
+    if dir.as_os_str().is_empty() {
+        crate::speech::default_cache_dir()
+    } else if dir.is_absolute() {
+        dir.clone()
+    } else {
+        PathBuf::from(".").join(dir)
+    }
+}
+
+/// Free space where the coach writes, one check per disk; below `low`
+/// bytes is a warning.
+pub fn disk_space(places: &[(&str, PathBuf)], low: u64) -> Vec<Check> {
+    struct Disk {
+        dev: u64,
+        whats: Vec<String>,
+        at: PathBuf,
+        free: std::io::Result<u64>,
+    }
+    let mut disks: Vec<Disk> = Vec::new();
+    for (what, path) in places {
+        let at = existing_ancestor(path);
+        let dev = std::fs::metadata(&at).map(|m| std::os::unix::fs::MetadataExt::dev(&m));
+        let dev = dev.unwrap_or(u64::MAX);
+        let what = format!("{what} {}", path.display());
+        match disks.iter_mut().find(|d| d.dev == dev && dev != u64::MAX) {
+            Some(d) => d.whats.push(what),
+            None => disks.push(Disk {
+                dev,
+                whats: vec![what],
+                free: free_space(&at),
+                at,
+            }),
+        }
+    }
+    disks
+        .into_iter()
+        .map(|Disk { whats, at, free, .. }| {
+            let name = "disk space";
+            let whats = whats.join(", ");
+            match free {
+                Err(e) => Check::warn(
+                    name,
+                    format!("{whats}: cannot tell the free space of {}: {e}", at.display()),
+                    "check the disk with `df -h`",
+                ),
+                Ok(n) if n < low => Check::warn(
+                    name,
+                    format!("{whats}: only {} free", bytes(n)),
+                    format!(
+                        "free some space there (at least {}); with a full disk the journal waits in memory and new phrases cannot be cached",
+                        bytes(low)
+                    ),
+                ),
+                Ok(n) => Check::ok(name, format!("{whats}: {} free", bytes(n))),
+            }
+        })
+        .collect()
+}
+
+fn bytes(n: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let mb = n as f64 / MB;
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+/// `path`, or its nearest ancestor that exists.
+fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Create and remove a small file in `dir`.
+fn probe_write(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".matcoach-doctor-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
+/// Bytes available to this user on the file system holding `path`.
+fn free_space(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable
+    // memory of the right type; statvfs fills it in when it returns 0.
+    let r = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it initialised `st`.
+    let st = unsafe { st.assume_init() };
+    // The field types are 32-bit on 32-bit ARM (Raspberry Pi OS armhf).
+    #[allow(clippy::useless_conversion)]
+    Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+/// The checks as text, one block per check, and a summary line.
+pub fn render(checks: &[Check]) -> String {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    let pad = " ".repeat(width + 12);
+    for c in checks {
+        let mut lines = c.detail.lines();
+        out.push_str(&format!(
+            "{:<8}  {:<width$}  {}\n",
+            c.status.label(),
+            c.name,
+            lines.next().unwrap_or("")
+        ));
+        for l in lines {
+            out.push_str(&format!("{pad}{l}\n"));
+        }
+        if let Some(fix) = &c.fix {
+            out.push_str(&format!("{pad}fix: {fix}\n"));
+        }
+    }
+    let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    let (p, w) = (count(Status::Problem), count(Status::Warn));
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if p == 0 && w == 0 {
+        out.push_str("all good\n");
+    } else {
+        out.push_str(&format!(
+            "{}, {}\n",
+            plural(p, "problem"),
+            plural(w, "warning")
+        ));
+    }
+    out
+}
+
+/// The checks as one JSON object: `{"ok": bool, "checks": [...]}`.
+pub fn to_json(checks: &[Check]) -> serde_json::Value {
+    serde_json::json!({
+        "ok": !has_problem(checks),
+        "checks": checks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(amp: f32, n: usize) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * 0.07).sin() * amp).collect()
+    }
+
+    #[test]
+    fn a_silent_microphone_is_a_problem() {
+        let c = level(&vec![0.0; 48_000], Duration::from_secs(1));
+        assert_eq!(c.status, Status::Problem);
+        assert!(c.detail.starts_with("silent: peak -inf dBFS"), "{c:?}");
+        assert!(c.fix.unwrap().contains("muted"));
+        let hiss = tone(0.0005, 48_000);
+        assert_eq!(level(&hiss, Duration::from_secs(1)).status, Status::Problem);
+    }
+
+    #[test]
+    fn a_clipping_microphone_is_a_warning() {
+        let loud: Vec<f32> = tone(3.0, 48_000)
+            .iter()
+            .map(|s| s.clamp(-1.0, 1.0))
+            .collect();
+        let c = level(&loud, Duration::from_secs(1));
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.detail.starts_with("clipped"), "{c:?}");
+    }
+
+    #[test]
+    fn speech_level_is_fine_and_measured() {
+        let c = level(&tone(0.3, 48_000), Duration::from_secs(1));
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        // A sine of amplitude 0.3: peak -10.5 dBFS, RMS -13.5 dBFS.
+        assert!(c.detail.contains("peak -10.5 dBFS"), "{c:?}");
+        assert!(c.detail.contains("RMS -13.5 dBFS"), "{c:?}");
+        let quiet = level(&tone(0.002, 48_000), Duration::from_secs(1));
+        assert_eq!(quiet.status, Status::Warn, "{quiet:?}");
+        assert!(quiet.detail.starts_with("very quiet"));
+        let none = level(&[], Duration::from_secs(3));
+        assert_eq!(none.status, Status::Problem);
+    }
+
+    #[test]
+    fn errors_split_into_detail_and_fix() {
+        let e = crate::gpio::GpioError::NotAPi;
+        let c = Check::from_error("gpio", &e);
+        assert_eq!(c.status, Status::Problem);
+        assert_eq!(
+            c.detail,
+            "not a Raspberry Pi (the board could not be identified)"
+        );
+        assert_eq!(
+            c.fix.as_deref(),
+            Some("set gpio.backend = \"none\" in the config")
+        );
+    }
+
+    #[test]
+    fn a_busy_device_may_be_the_daemon() {
+        let c = busy_hint(Check::problem("audio output", "device busy", "close it"));
+        assert!(c.fix.unwrap().contains("systemctl stop matcoach"));
+        let c = busy_hint(Check::problem(
+            "audio output",
+            "not found",
+            "choose another",
+        ));
+        assert_eq!(c.fix.as_deref(), Some("choose another"));
+    }
+
+    #[test]
+    fn gpio_none_is_skipped() {
+        let c = gpio(&Config::default());
+        assert_eq!(c.status, Status::Skipped);
+    }
+
+    #[test]
+    fn gpio_off_a_pi_says_to_set_the_backend_to_none() {
+        // This machine is no Raspberry Pi (and may lack the feature).
+        let mut config = Config::default();
+        config.gpio.backend = GpioBackend::Rppal;
+        let c = gpio(&config);
+        assert_eq!(c.status, Status::Problem, "{c:?}");
+        let fix = c.fix.unwrap_or_default();
+        assert!(
+            fix.contains("gpio.backend = \"none\"") || fix.contains("gpio group"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn a_sound_journal_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let opened =
+            crate::journal::JournalStore::open(&path, &crate::journal::OpenOptions::default())
+                .unwrap();
+        drop(opened);
+        let c = journal(Ok(&path));
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert!(
+            c.detail.ends_with("opens, integrity ok, 0 sessions"),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_model_names_setup_model() {
+        let mut config = Config {
+            language: Lang::Nl,
+            ..Config::default()
+        };
+        config.voice.models_dir = PathBuf::from("/nonexistent/models");
+        let c = model(&config);
+        assert_eq!(c.status, Status::Problem);
+        assert!(c
+            .detail
+            .contains("/nonexistent/models/vosk-model-small-nl-0.22"));
+        assert!(c.fix.unwrap().contains("matcoach setup-model --lang nl"));
+    }
+
+    #[test]
+    fn the_journal_directory_must_be_writable_and_the_file_sound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/journal.sqlite");
+        let c = journal(Ok(&path));
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert!(c.detail.contains("not there yet"));
+        let bad = dir.path().join("bad.sqlite");
+        std::fs::write(&bad, vec![7u8; 8192]).unwrap();
+        let c = journal(Ok(&bad));
+        assert_eq!(c.status, Status::Problem, "{c:?}");
+        assert!(c.detail.contains("damaged"), "{c:?}");
+    }
+
+    #[test]
+    fn little_disk_space_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let places = [
+            ("journal", dir.path().join("a")),
+            ("speech cache", dir.path().join("b/c")),
+        ];
+        let ok = disk_space(&places, 1);
+        assert_eq!(ok.len(), 1, "one disk: {ok:?}");
+        assert_eq!(ok[0].status, Status::Ok);
+        assert!(ok[0].detail.contains("journal") && ok[0].detail.contains("speech cache"));
+        let low = disk_space(&places, u64::MAX);
+        assert_eq!(low[0].status, Status::Warn);
+        assert!(low[0].detail.contains("only"), "{low:?}");
+    }
+
+    #[test]
+    fn the_summary_counts_problems_and_warnings() {
+        let checks = vec![
+            Check::ok("a", "fine"),
+            Check::warn("b", "hmm", "do x"),
+            Check::problem("c", "broken\nsecond line", "do y"),
+        ];
+        let text = render(&checks);
+        assert!(text.contains("PROBLEM   c  broken\n"), "{text}");
+        assert!(text.contains("second line\n"), "{text}");
+        assert!(text.contains("fix: do y\n"), "{text}");
+        assert!(text.ends_with("1 problem, 1 warning\n"), "{text}");
+        assert!(has_problem(&checks));
+        assert_eq!(to_json(&checks)["ok"], false);
+        assert_eq!(to_json(&checks)["checks"][2]["status"], "problem");
+    }
+}

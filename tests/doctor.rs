@@ -1,0 +1,318 @@
+//! `matcoach doctor`, run as the real binary with a private HOME: its
+//! `.asoundrc` gives ALSA a speaker (a `file` PCM) and a microphone (a
+//! `file` PCM reading a prepared recording) instead of a sound card.
+#![cfg(feature = "speaker-rodio")]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private HOME whose ALSA default plays into a file and records from
+/// `mic` (16-bit mono 48 kHz samples).
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new(mic: &[i16]) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let raw: Vec<u8> = mic.iter().flat_map(|s| s.to_le_bytes()).collect();
+        std::fs::write(d.join("mic.raw"), raw).unwrap();
+        std::fs::write(
+            d.join(".asoundrc"),
+            format!(
+                r#"pcm.!default {{
+  type asym
+  playback.pcm "speaker"
+  capture.pcm "mic"
+}}
+pcm.speaker {{
+  type file
+  slave.pcm "null"
+  file "{d}/speaker.raw"
+  format "raw"
+}}
+pcm.mic {{
+  type plug
+  slave {{
+    pcm "micfile"
+    format S16_LE
+    channels 1
+    rate 48000
+  }}
+}}
+pcm.micfile {{
+  type file
+  slave.pcm "null"
+  file "/dev/null"
+  infile "{d}/mic.raw"
+  format "raw"
+}}
+"#,
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        Home { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A config with the journal and models in this HOME, plus `extra`
+    /// (TOML, appended).
+    fn config(&self, extra: &str) -> PathBuf {
+        let p = self.path().join("matcoach.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[journal]\npath = \"{d}/data/journal.sqlite\"\n{extra}",
+                d = self.path().display()
+            ),
+        )
+        .unwrap();
+        p
+    }
+
+    fn doctor(&self, config: &Path, args: &[&str]) -> Out {
+        let o = Command::new(BIN)
+            .current_dir(root())
+            .arg("--config")
+            .arg(config)
+            .arg("--content")
+            .arg(root().join("content"))
+            .arg("doctor")
+            .args(args)
+            .env("HOME", self.path())
+            .env("XDG_CACHE_HOME", self.path().join("cache"))
+            .env("XDG_DATA_HOME", self.path().join("data"))
+            .output()
+            .expect("run matcoach doctor");
+        let out = Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        assert!(!out.stderr.contains("panicked"), "{}", out.show());
+        out
+    }
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e})\n{}", self.show()))
+    }
+
+    /// The check called `name`, from `--json` output.
+    fn check(&self, name: &str) -> Value {
+        self.json()["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no check {name:?}\n{}", self.show()))
+    }
+}
+
+/// Speech-like: a 300 Hz tone at amplitude 0.3, 10 s.
+fn voice() -> Vec<i16> {
+    (0..480_000)
+        .map(|i| {
+            let t = i as f32 / 48_000.0;
+            ((2.0 * std::f32::consts::PI * 300.0 * t).sin() * 0.3 * 32767.0) as i16
+        })
+        .collect()
+}
+
+#[test]
+fn the_audio_checks_pass_on_working_devices() {
+    let home = Home::new(&voice());
+    let config = home.config("");
+    let out = home.doctor(&config, &["--json", "--tone", "--listen-secs", "1"]);
+    let output = out.check("audio output");
+    assert_eq!(output["status"], "ok", "{}", out.show());
+    assert!(
+        output["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a test tone played"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        std::fs::metadata(home.path().join("speaker.raw")).is_ok_and(|m| m.len() > 0),
+        "the tone reached the speaker"
+    );
+    assert_eq!(out.check("audio input")["status"], "ok", "{}", out.show());
+    let level = out.check("microphone level");
+    assert_eq!(level["status"], "ok", "{}", out.show());
+    // The recording's sine of amplitude 0.3: peak about -10.5 dBFS.
+    let detail = level["detail"].as_str().unwrap();
+    assert!(detail.contains("peak -10."), "{detail}");
+    assert!(detail.contains("over 1.0 s"), "{detail}");
+    assert!(
+        out.stderr.contains("say something now"),
+        "the user is told when to speak\n{}",
+        out.show()
+    );
+}
+
+#[test]
+fn everything_in_order_exits_zero() {
+    // No listening (this build may have no recogniser), no GPIO.
+    let home = Home::new(&voice());
+    let config = home.config("[voice]\nenabled = false\n");
+    let out = home.doctor(&config, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert!(out.stdout.ends_with("all good\n"), "{}", out.show());
+    for name in ["config", "content", "speech", "audio output", "journal"] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.split("  ").any(|w| w.trim() == name))
+            .unwrap_or_else(|| panic!("no line for {name}\n{}", out.show()));
+        assert!(line.starts_with("OK "), "{line}");
+    }
+    assert!(out.stdout.contains("SKIPPED   gpio"), "{}", out.show());
+    assert!(out.stdout.contains("disk space"), "{}", out.show());
+}
+
+#[test]
+fn a_bogus_output_device_is_named_with_the_fix() {
+    let home = Home::new(&voice());
+    let config =
+        home.config("[audio]\noutput_device = \"bogus-speaker\"\n[voice]\nenabled = false\n");
+    let out = home.doctor(&config, &[]);
+    assert_eq!(out.code, Some(1), "{}", out.show());
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("PROBLEM") && l.contains("audio output"))
+        .unwrap_or_else(|| panic!("no audio output problem\n{}", out.show()));
+    assert!(line.contains("\"bogus-speaker\" not found"), "{line}");
+    assert!(
+        out.stdout
+            .contains("fix: set audio.output_device to one of these (see `matcoach devices`)"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stdout.ends_with("1 problem, 0 warnings\n"),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn a_missing_model_is_a_problem_with_the_setup_model_hint() {
+    let home = Home::new(&voice());
+    let models = home.path().join("no-models");
+    // `language` is a top-level key: before the first table.
+    let config = home.path().join("nl.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "language = \"nl\"\n[journal]\npath = \"{d}/j.sqlite\"\n[voice]\nmodels_dir = \"{m}\"\n",
+            d = home.path().display(),
+            m = models.display()
+        ),
+    )
+    .unwrap();
+    let out = home.doctor(&config, &["--json", "--no-mic-test"]);
+    assert_eq!(out.code, Some(1), "{}", out.show());
+    let c = out.check("speech recognition");
+    assert_eq!(c["status"], "problem", "{}", out.show());
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("{}/vosk-model-small-nl-0.22", models.display())),
+        "{detail}"
+    );
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("matcoach setup-model --lang nl"),
+        "{c}"
+    );
+    assert_eq!(out.check("microphone level")["status"], "skipped");
+    assert_eq!(out.json()["ok"], false);
+}
+
+#[test]
+fn a_bad_config_is_a_problem_at_its_file_and_line() {
+    let home = Home::new(&voice());
+    let config = home.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "[voice]\nenabled = false\n[audio]\nvolume = \"loud\"\n",
+    )
+    .unwrap();
+    let out = home.doctor(&config, &["--json"]);
+    assert_eq!(out.code, Some(1), "{}", out.show());
+    let c = out.check("config");
+    assert_eq!(c["status"], "problem");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("{}:4:", config.display())),
+        "{detail}"
+    );
+    assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");
+}
+
+#[test]
+fn unknown_config_keys_are_a_warning_only() {
+    let home = Home::new(&voice());
+    let config = home.config("[voice]\nenabled = false\n[audio]\nvolumme = 0.5\n");
+    let out = home.doctor(&config, &["--json"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    let c = out.check("config");
+    assert_eq!(c["status"], "warn");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown key `audio.volumme`"),
+        "{c}"
+    );
+}
+
+#[test]
+fn a_silent_microphone_is_a_problem() {
+    let home = Home::new(&vec![0; 480_000]);
+    let config = home.config("");
+    let out = home.doctor(&config, &["--json", "--listen-secs", "1"]);
+    assert_eq!(out.code, Some(1), "{}", out.show());
+    let c = out.check("microphone level");
+    assert_eq!(c["status"], "problem", "{}", out.show());
+    assert!(c["detail"].as_str().unwrap().starts_with("silent"), "{c}");
+    assert!(c["fix"].as_str().unwrap().contains("muted"), "{c}");
+}
+
+#[test]
+fn listen_secs_out_of_range_is_refused() {
+    let home = Home::new(&voice());
+    let config = home.config("");
+    let out = home.doctor(&config, &["--listen-secs", "0"]);
+    assert_eq!(out.code, Some(2), "{}", out.show());
+    assert!(out.stderr.contains("--listen-secs"), "{}", out.show());
+}
