@@ -410,132 +410,48 @@ pub fn microphone(
 struct Recording {
     device: String,
     rate: u32,
-    channels: u16,
+    channels: usize,
     /// Interleaved, -1 to 1.
     samples: Vec<f32>,
 }
 
-fn input_error(device: &str, reason: String, fix: &str) -> crate::voice::VoiceError {
-    crate::voice::VoiceError::Microphone {
-        device: device.into(),
-        reason,
-        fix: fix.into(),
-    }
-}
-
-const MIC_FIX: &str = "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group, or set voice.input_device";
-
-/// Open `wanted` as the daemon would and record `secs` of it (none: only
-/// open it). The callback only copies into a lock-free ring.
+/// Open `wanted` as the daemon does and record `secs` of it (none: only
+/// open it).
 fn record(
     wanted: &str,
     secs: Duration,
     say: &mut dyn FnMut(&str),
 ) -> Result<Recording, crate::voice::VoiceError> {
-    use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    let host = cpal::default_host();
-    let name_of = |d: &cpal::Device| {
-        d.id()
-            .map(|i| i.id().to_string())
-            .or_else(|_| d.description().map(|x| x.name().to_string()))
-            .unwrap_or_else(|_| "?".into())
+    let room = (48_000.0 * 2.0 * (secs.as_secs_f64() + 1.0)) as usize;
+    let mut mic = crate::voice::capture::Mic::open(wanted, room)?;
+    let (name, rate, channels) = (mic.device.clone(), mic.rate, mic.channels);
+    let fail = |reason: &str| {
+        crate::voice::VoiceError::Microphone {
+        device: name.clone(),
+        reason: reason.into(),
+        fix: "replug the microphone, check it with `arecord -l`, or choose another in voice.input_device".into(),
+    }
     };
-    let device = if wanted.is_empty() || wanted == "default" {
-        host.default_input_device().ok_or_else(|| {
-            input_error(
-                wanted,
-                "the system has no default input device".into(),
-                MIC_FIX,
-            )
-        })?
-    } else {
-        let devices: Vec<cpal::Device> = host
-            .input_devices()
-            .map_err(|e| input_error(wanted, e.to_string(), MIC_FIX))?
-            .collect();
-        let names: Vec<String> = devices.iter().map(name_of).collect();
-        let found = devices.into_iter().zip(names.iter()).find(|(d, n)| {
-            n.as_str() == wanted || d.description().is_ok_and(|x| x.name() == wanted)
-        });
-        match found {
-            Some((d, _)) => d,
-            None => {
-                return Err(input_error(
-                    wanted,
-                    format!("not found (available: {})", names.join(", ")),
-                    "set voice.input_device to one of these (see `matcoach devices`), or to \"default\"",
-                ))
-            }
-        }
-    };
-    let name = name_of(&device);
-    let fail = |reason: String| {
-        let r = reason.to_ascii_lowercase();
-        let fix = if r.contains("permission") {
-            "add the user to the audio group: sudo adduser $USER audio (then log in again)"
-        } else if r.contains("not available") || r.contains("disconnected") {
-            MIC_FIX
-        } else {
-            "check the microphone with `arecord -l`; if another program uses it, close that program"
-        };
-        input_error(&name, reason, fix)
-    };
-    let supported = device
-        .default_input_config()
-        .map_err(|e| fail(e.to_string()))?;
-    let format = supported.sample_format();
-    let config = supported.config();
-    let rate = config.sample_rate;
-    let channels = config.channels;
-    let room = (f64::from(rate) * f64::from(channels) * (secs.as_secs_f64() + 1.0)) as usize;
-    let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(room.max(1024));
-    let failed = Arc::new(AtomicBool::new(false));
-    let flag = failed.clone();
-    let stream = device
-        .build_input_stream_raw(
-            config,
-            format,
-            move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
-                let mut push = |x: f32| {
-                    let _ = producer.push(x);
-                };
-                if let Some(s) = data.as_slice::<f32>() {
-                    s.iter().for_each(|x| push(*x));
-                } else if let Some(s) = data.as_slice::<i16>() {
-                    s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
-                } else if let Some(s) = data.as_slice::<i32>() {
-                    s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
-                } else if let Some(s) = data.as_slice::<u16>() {
-                    s.iter()
-                        .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
-                } else if let Some(s) = data.as_slice::<u8>() {
-                    s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
-                }
-            },
-            move |_err| flag.store(true, Ordering::Relaxed),
-            None,
-        )
-        .map_err(|e| fail(e.to_string()))?;
     let mut samples = Vec::new();
     if !secs.is_zero() {
-        stream.play().map_err(|e| fail(e.to_string()))?;
         say(&format!(
             "say something now ({:.0} s): \"next, stop, pause\"…",
             secs.as_secs_f64()
         ));
+        // From the prompt on, not what came before it.
+        if let Ok(old) = mic.samples.read_chunk(mic.samples.slots()) {
+            old.commit_all();
+        }
         let end = std::time::Instant::now() + secs;
         while std::time::Instant::now() < end {
             std::thread::sleep(Duration::from_millis(20));
-            let n = consumer.slots();
-            if let Ok(chunk) = consumer.read_chunk(n) {
+            let n = mic.samples.slots();
+            if let Ok(chunk) = mic.samples.read_chunk(n) {
                 samples.extend(chunk);
             }
         }
-        drop(stream);
-        if failed.load(Ordering::Relaxed) && samples.is_empty() {
-            return Err(fail("the stream failed while recording".into()));
+        if mic.failed() && samples.is_empty() {
+            return Err(fail("the stream failed while recording"));
         }
     }
     Ok(Recording {

@@ -28,14 +28,22 @@ pub struct Reference {
     pub rate: u32,
 }
 
+const MIC_FIX: &str = "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group";
+
+/// A device's name as `matcoach devices` and the config give it.
+fn name_of(d: &cpal::Device) -> String {
+    d.id()
+        .map(|i| i.id().to_string())
+        .or_else(|_| d.description().map(|x| x.name().to_string()))
+        .unwrap_or_else(|_| "?".into())
+}
+
 fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
     let host = cpal::default_host();
-    let missing = |reason: String| {
-        VoiceError::Microphone {
+    let missing = |reason: String| VoiceError::Microphone {
         device: name.into(),
         reason,
-        fix: "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group".into(),
-    }
+        fix: MIC_FIX.into(),
     };
     if name.is_empty() || name == "default" {
         return host
@@ -48,7 +56,7 @@ fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
         .collect();
     let mut names = Vec::new();
     for d in devices {
-        let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
+        let id = name_of(&d);
         let desc = d
             .description()
             .map(|x| x.name().to_string())
@@ -66,71 +74,90 @@ fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
     })
 }
 
-/// An open input stream feeding a ring buffer.
-struct Mic {
+/// An open, running input stream whose callback only copies the samples
+/// (as f32, interleaved) into a lock-free ring.
+pub struct Mic {
     _stream: cpal::Stream,
-    samples: rtrb::Consumer<f32>,
-    rate: u32,
-    channels: usize,
+    /// What was opened.
+    pub device: String,
+    pub samples: rtrb::Consumer<f32>,
+    pub rate: u32,
+    pub channels: usize,
     failed: Arc<AtomicBool>,
 }
 
-fn open_mic(name: &str) -> Result<Mic, VoiceError> {
-    let device = find_input(name)?;
-    let fail = |reason: String| VoiceError::Microphone {
-        device: name.into(),
-        fix: if reason.to_ascii_lowercase().contains("permission") {
-            "add the user to the audio group: sudo adduser $USER audio (then log in again)".into()
-        } else {
-            "check the microphone with `arecord -l`; if another program uses it, close that program"
-                .into()
-        },
-        reason,
-    };
-    let supported = device
-        .default_input_config()
-        .map_err(|e| fail(e.to_string()))?;
-    let format = supported.sample_format();
-    let config = supported.config();
-    let rate = config.sample_rate;
-    let channels = usize::from(config.channels);
-    let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(RING);
-    let failed = Arc::new(AtomicBool::new(false));
-    let flag = failed.clone();
-    let stream = device
-        .build_input_stream_raw(
-            config,
-            format,
-            move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
-                // Only copy: convert to f32 and push; drop what does not fit.
-                let mut push = |x: f32| {
-                    let _ = producer.push(x);
-                };
-                if let Some(s) = data.as_slice::<f32>() {
-                    s.iter().for_each(|x| push(*x));
-                } else if let Some(s) = data.as_slice::<i16>() {
-                    s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
-                } else if let Some(s) = data.as_slice::<i32>() {
-                    s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
-                } else if let Some(s) = data.as_slice::<u16>() {
-                    s.iter()
-                        .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
-                } else if let Some(s) = data.as_slice::<u8>() {
-                    s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
-                }
-            },
-            move |_err| flag.store(true, Ordering::Relaxed),
-            None,
-        )
-        .map_err(|e| fail(e.to_string()))?;
-    stream.play().map_err(|e| fail(e.to_string()))?;
-    Ok(Mic {
-        _stream: stream,
-        samples: consumer,
-        rate,
-        channels,
-        failed,
-    })
+impl Mic {
+    /// Open input device `name` ("" or "default": the system's default) at
+    /// its native rate and format, with a ring of `ring` samples.
+    pub fn open(name: &str, ring: usize) -> Result<Mic, VoiceError> {
+        let device = find_input(name)?;
+        let opened = name_of(&device);
+        let fail = |reason: String| {
+            let r = reason.to_ascii_lowercase();
+            let fix = if r.contains("permission") {
+                "add the user to the audio group: sudo adduser $USER audio (then log in again)"
+            } else if r.contains("not available") || r.contains("disconnected") {
+                MIC_FIX
+            } else {
+                "check the microphone with `arecord -l`; if another program uses it, close that program"
+            };
+            VoiceError::Microphone {
+                device: opened.clone(),
+                reason,
+                fix: fix.into(),
+            }
+        };
+        let supported = device
+            .default_input_config()
+            .map_err(|e| fail(e.to_string()))?;
+        let format = supported.sample_format();
+        let config = supported.config();
+        let rate = config.sample_rate;
+        let channels = usize::from(config.channels);
+        let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(ring.max(1024));
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let stream = device
+            .build_input_stream_raw(
+                config,
+                format,
+                move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
+                    // Only copy: convert to f32 and push; drop what does not fit.
+                    let mut push = |x: f32| {
+                        let _ = producer.push(x);
+                    };
+                    if let Some(s) = data.as_slice::<f32>() {
+                        s.iter().for_each(|x| push(*x));
+                    } else if let Some(s) = data.as_slice::<i16>() {
+                        s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
+                    } else if let Some(s) = data.as_slice::<i32>() {
+                        s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
+                    } else if let Some(s) = data.as_slice::<u16>() {
+                        s.iter()
+                            .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
+                    } else if let Some(s) = data.as_slice::<u8>() {
+                        s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
+                    }
+                },
+                move |_err| flag.store(true, Ordering::Relaxed),
+                None,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        stream.play().map_err(|e| fail(e.to_string()))?;
+        Ok(Mic {
+            _stream: stream,
+            device: opened,
+            samples: consumer,
+            rate,
+            channels,
+            failed,
+        })
+    }
+
+    /// Whether the stream reported an error (a device unplugged).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
 }
 
 /// Listen on `device` until `stop` is set, sending heard commands to
@@ -150,7 +177,7 @@ pub fn listen(
     let mut buf = Vec::new();
     let mut ref_buf = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        let mut mic = match open_mic(&device) {
+        let mut mic = match Mic::open(&device, RING) {
             Ok(m) => m,
             Err(e) => {
                 if !reported_lost {
@@ -171,7 +198,7 @@ pub fn listen(
         let mut mono16 = Vec::new();
         let mut ref16 = Vec::new();
         while !stop.load(Ordering::Relaxed) {
-            if mic.failed.load(Ordering::Relaxed) {
+            if mic.failed() {
                 eprintln!(
                     "matcoach: microphone \"{device}\" stopped; trying again every {} s",
                     RETRY.as_secs()

@@ -98,7 +98,7 @@ pub enum VoiceError {
         path: PathBuf,
         fix: String,
     },
-    #[error("the {engine} model at {} cannot be loaded: {reason}\n  fix: run `matcoach setup-model --lang {lang}` again, or point voice.model_dir at a complete model", path.display())]
+    #[error("the {engine} model at {} cannot be loaded: {reason}\n  fix: run `matcoach setup-model --lang {lang}` again, or point voice.model_{lang} (or voice.models_dir) at a complete model", path.display())]
     BadModel {
         engine: &'static str,
         lang: Lang,
