@@ -76,18 +76,14 @@ impl Engine {
         }
     }
 
+    /// The decider settings the daemon uses for the engine.
     fn decider(&self) -> DeciderConfig {
-        match self {
-            // As the accuracy test: the garbage vocabulary reports every
-            // other word as [unk], so a command must be alone.
-            Engine::Sphinx => DeciderConfig {
-                min_confidence: 0.0,
-                max_unknown_words: 0,
-                ..DeciderConfig::default()
-            },
+        let engine = match self {
+            Engine::Sphinx => matcoach::voice::Engine::Pocketsphinx,
             #[cfg(feature = "voice-vosk")]
-            Engine::Vosk(_) => DeciderConfig::default(),
-        }
+            Engine::Vosk(_) => matcoach::voice::Engine::Vosk,
+        };
+        matcoach::voice::decider_config(engine, &matcoach::config::Voice::default())
     }
 
     fn pipeline(&self) -> Pipeline {

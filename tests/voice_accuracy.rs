@@ -34,16 +34,12 @@ const MIN_RECALL_CLEAN: f64 = 0.85;
 const MAX_FALSE_ACCEPTS: f64 = 0.16;
 const MAX_FALSE_ACCEPTS_CLEAN: f64 = 0.20;
 
-/// The decider settings for PocketSphinx: the garbage vocabulary reports
-/// every other word as `[unk]`, so a command must be alone in its
-/// utterance; the lattice posterior did not separate commands from
-/// sound-alikes better than the vocabulary already does, so it is not used.
+/// The decider settings the daemon uses for PocketSphinx.
 fn sphinx_decider() -> DeciderConfig {
-    DeciderConfig {
-        min_confidence: 0.0,
-        max_unknown_words: 0,
-        ..DeciderConfig::default()
-    }
+    matcoach::voice::decider_config(
+        matcoach::voice::Engine::Pocketsphinx,
+        &matcoach::config::Voice::default(),
+    )
 }
 
 /// Run one stream through the pipeline, as the daemon would: 100 ms
@@ -329,7 +325,7 @@ fn pocketsphinx_hears_english_commands_and_nothing_else() {
 
 /// Tuning aid (ignored by default): the same evaluation with options from
 /// the environment, e.g. `SPHINX_MASS=0.05 SPHINX_FREQUENT=3000
-/// SPHINX_CONF=0.3 SPHINX_UNK=0 SPHINX_EXTRA="-lw 8"`.
+/// SPHINX_CONF=0.3 SPHINX_UNK=0 SPHINX_NEIGHBOUR=1 SPHINX_EXTRA="-lw 8"`.
 #[test]
 #[ignore]
 fn explore_sphinx_options() {
@@ -345,6 +341,9 @@ fn explore_sphinx_options() {
     if let Some(v) = env("SPHINX_EDITS") {
         opts.neighbour_edits = v.parse().unwrap();
     }
+    if let Some(v) = env("SPHINX_NEIGHBOUR") {
+        opts.neighbour_prior = Some(v.parse().unwrap());
+    }
     if let Some(v) = env("SPHINX_POST") {
         opts.vad_postspeech = v.parse().unwrap();
     }
@@ -353,6 +352,9 @@ fn explore_sphinx_options() {
     }
     if let Some(v) = env("SPHINX_UNK") {
         cfg.max_unknown_words = v.parse().unwrap();
+    }
+    if let Some(v) = env("SPHINX_VOICED") {
+        cfg.min_voiced = v.parse().unwrap();
     }
     if let Some(v) = env("SPHINX_URGENT") {
         cfg.urgent_partials = v.parse().unwrap();

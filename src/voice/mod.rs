@@ -211,9 +211,12 @@ pub fn decider_config(engine: Engine, cfg: &crate::config::Voice) -> pipeline::D
         // Measured on the English test set: PocketSphinx's posteriors do
         // not separate commands from sound-alikes, its `[unk]` words do the
         // isolation ("next door" is always rejected with none allowed).
+        // It ends an utterance after 200 ms of silence itself, so its final
+        // comes as soon as settling would.
         Engine::Pocketsphinx => pipeline::DeciderConfig {
             min_confidence: 0.0,
             max_unknown_words: 0,
+            settle_ms: 0,
             ..base
         },
     }

@@ -36,6 +36,12 @@ pub struct DeciderConfig {
     /// Fire "stop" and "pain" from partial results, before the utterance
     /// ends, once the partial has named the same word this many times.
     pub urgent_partials: u32,
+    /// Fire the other commands from partial results too, once the VAD has
+    /// heard no speech for this long after the word (beyond its own
+    /// hangover) and the partial has named the word alone `urgent_partials`
+    /// times, instead of waiting for the recogniser to end the utterance
+    /// (Vosk takes 0.5–1 s of silence for that). 0: wait for the final.
+    pub settle_ms: u64,
 }
 
 impl Default for DeciderConfig {
@@ -47,6 +53,7 @@ impl Default for DeciderConfig {
             max_unknown_words: 1,
             min_voiced: 0.5,
             urgent_partials: 2,
+            settle_ms: 100,
         }
     }
 }
@@ -121,24 +128,58 @@ impl Decider {
         let Some(cmd) = grammar::parse(&word, self.lang) else {
             return Vec::new();
         };
-        let urgent = matches!(cmd, Command::Stop | Command::Pain);
-        if !urgent || self.fired.is_some() || self.partial_count < self.cfg.urgent_partials {
+        if self.fired.is_some() || self.partial_count < self.cfg.urgent_partials {
             return Vec::new();
         }
-        // The word has no timing yet: it ended about now.
-        let recent_voiced = self.voiced.iter().rev().take(15).filter(|v| **v).count();
-        if recent_voiced < 4 {
-            return Vec::new();
-        }
+        let (start_ms, end_ms) = if matches!(cmd, Command::Stop | Command::Pain) {
+            // The word has no timing yet: it ended about now.
+            let recent_voiced = self.voiced.iter().rev().take(15).filter(|v| **v).count();
+            if recent_voiced < 4 {
+                return Vec::new();
+            }
+            (now_ms.saturating_sub(400), now_ms)
+        } else {
+            match self.settled() {
+                Some(span) => span,
+                None => return Vec::new(),
+            }
+        };
         self.fired = Some(cmd);
         vec![Detection {
             command: cmd,
             word,
-            start_ms: now_ms.saturating_sub(400),
-            end_ms: now_ms,
+            start_ms,
+            end_ms,
             detected_ms: now_ms,
             confidence: 0.0,
         }]
+    }
+
+    /// When the speech has been over for `settle_ms` (after the VAD's
+    /// hangover) and the stretch of speech before that is as long as a
+    /// word may be: that stretch (ms, hangover included).
+    fn settled(&self) -> Option<(u64, u64)> {
+        if self.cfg.settle_ms == 0 {
+            return None;
+        }
+        let quiet = self.voiced.iter().rev().take_while(|v| !**v).count();
+        if (quiet as u64) * 20 < self.cfg.settle_ms {
+            return None;
+        }
+        let speech = self
+            .voiced
+            .iter()
+            .rev()
+            .skip(quiet)
+            .take_while(|v| **v)
+            .count();
+        let hangover = u64::from(Vad::HANGOVER_FRAMES) * 20;
+        let dur = (speech as u64 * 20).saturating_sub(hangover);
+        if !(self.cfg.min_word_ms..=self.cfg.max_word_ms).contains(&dur) {
+            return None;
+        }
+        let end = (self.voiced.len() - quiet) as u64 * 20;
+        Some((end - speech as u64 * 20, end - hangover))
     }
 
     fn final_(&mut self, words: &[Word], now_ms: u64) -> Vec<Detection> {
@@ -364,8 +405,69 @@ mod tests {
             2500,
         );
         assert_eq!(again.len(), 1);
-        // "next" is not urgent: only its final counts.
+        // "next" is not urgent: only its final counts while it is being
+        // said.
         assert!(d.decide(p(&["next"]), 3000).is_empty());
         assert!(d.decide(p(&["next"]), 3040).is_empty());
+    }
+
+    /// Frames of speech then of quiet, as the VAD reports them (its
+    /// hangover included in the speech).
+    fn heard(d: &mut Decider, speech_ms: u64, quiet_ms: u64) {
+        for _ in 0..speech_ms / 20 {
+            d.note_frame(true);
+        }
+        for _ in 0..quiet_ms / 20 {
+            d.note_frame(false);
+        }
+    }
+
+    #[test]
+    fn other_commands_fire_from_partials_once_the_speech_has_settled() {
+        let p = |w: &[&str]| Hypothesis::Partial(w.iter().map(|s| s.to_string()).collect());
+        let hang = u64::from(Vad::HANGOVER_FRAMES) * 20;
+        let mut d = Decider::new(Lang::En, DeciderConfig::default());
+        // Quiet, then "next" for 400 ms (plus the VAD's hangover), then
+        // quiet again.
+        heard(&mut d, 0, 1000);
+        heard(&mut d, 400 + hang, 80);
+        assert!(d.decide(p(&["next"]), 1640).is_empty(), "named once");
+        assert!(d.decide(p(&["next"]), 1640).is_empty(), "not settled");
+        heard(&mut d, 0, 20);
+        let got = d.decide(p(&["next"]), 1660);
+        assert_eq!(got.len(), 1, "settled and named");
+        assert_eq!(got[0].command, Command::Next);
+        assert_eq!((got[0].start_ms, got[0].end_ms), (1000, 1400));
+        assert!(d.decide(p(&["next"]), 1520).is_empty(), "only once");
+        let fin = d.decide(Hypothesis::Final(vec![word("next", 1000, 1400, 0.9)]), 2000);
+        assert!(fin.is_empty(), "the final does not fire it again");
+
+        let cases: Vec<(&str, u64, Vec<&str>, DeciderConfig)> = vec![
+            ("too short", 60, vec!["next"], DeciderConfig::default()),
+            ("too long", 2000, vec!["pause"], DeciderConfig::default()),
+            (
+                "inside speech",
+                400,
+                vec!["[unk]", "[unk]", "next"],
+                DeciderConfig::default(),
+            ),
+            (
+                "settling off",
+                400,
+                vec!["repeat"],
+                DeciderConfig {
+                    settle_ms: 0,
+                    ..DeciderConfig::default()
+                },
+            ),
+        ];
+        for (name, speech, words, cfg) in cases {
+            let mut d = Decider::new(Lang::En, cfg);
+            heard(&mut d, 0, 1000);
+            heard(&mut d, speech + hang, 200);
+            let mut got = d.decide(p(&words), 3000);
+            got.extend(d.decide(p(&words), 3020));
+            assert!(got.is_empty(), "{name}: {got:?}");
+        }
     }
 }

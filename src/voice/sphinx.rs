@@ -168,6 +168,9 @@ pub struct SphinxOptions {
     /// Dictionary words at most this many phones (edits) away from a
     /// command word's pronunciation are in the garbage vocabulary.
     pub neighbour_edits: usize,
+    /// How likely each of those sound-alikes is, as a share of one command
+    /// word's probability (None: as likely as the median frequent word).
+    pub neighbour_prior: Option<f64>,
     /// The probability of all command words together in the language model
     /// (the rest goes to the garbage vocabulary). Higher hears more commands
     /// and more false ones.
@@ -194,6 +197,7 @@ impl Default for SphinxOptions {
             model_dir: PathBuf::from(MODEL_DIR),
             frequent_words: 2000,
             neighbour_edits: 1,
+            neighbour_prior: None,
             command_mass: 0.1,
             vad_postspeech: 20,
             vad_startspeech: 10,
@@ -424,24 +428,40 @@ fn vocabulary(
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(1e-4)
     };
+    let mass = opts.command_mass.clamp(1e-9, 0.999);
+    let per_command = mass / commands.len().max(1) as f64;
+    // Sound-alikes with a prior of their own sit outside the garbage
+    // mass; everything is scaled back to a total of 1.
+    let (own, scale) = match opts.neighbour_prior {
+        Some(r) => {
+            let own: Vec<(String, f64)> =
+                neighbours.drain(..).map(|w| (w, r * per_command)).collect();
+            let extra: f64 = own.iter().map(|(_, p)| p).sum();
+            (own, 1.0 / (1.0 + extra))
+        }
+        None => (Vec::new(), 1.0),
+    };
     probs.extend(neighbours.into_iter().map(|w| (w, median)));
     let total: f64 = probs.iter().map(|(_, p)| p).sum::<f64>().max(1e-30);
-    let mass = opts.command_mass.clamp(1e-9, 0.999);
     let mut lm = String::new();
     lm.push_str(&format!(
         "\\data\\\nngram 1={}\n\n\\1-grams:\n-99 <s>\n-1 </s>\n",
-        commands.len() + probs.len() + 2
+        commands.len() + probs.len() + own.len() + 2
     ));
     let mut words: HashSet<&str> = HashSet::new();
     for c in commands {
-        lm.push_str(&format!(
-            "{:.4} {c}\n",
-            (mass / commands.len() as f64).log10()
-        ));
+        lm.push_str(&format!("{:.4} {c}\n", (per_command * scale).log10()));
         words.insert(c);
     }
     for (w, p) in &probs {
-        lm.push_str(&format!("{:.4} {w}\n", ((1.0 - mass) * p / total).log10()));
+        lm.push_str(&format!(
+            "{:.4} {w}\n",
+            ((1.0 - mass) * p / total * scale).log10()
+        ));
+        words.insert(w);
+    }
+    for (w, p) in &own {
+        lm.push_str(&format!("{:.4} {w}\n", (p * scale).log10()));
         words.insert(w);
     }
     lm.push_str("\n\\end\\\n");

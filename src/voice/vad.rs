@@ -13,12 +13,17 @@ pub struct Vad {
     left: u32,
 }
 
+impl Vad {
+    /// Frames a speech decision is held after the sound drops.
+    pub const HANGOVER_FRAMES: u32 = 8;
+}
+
 impl Default for Vad {
     fn default() -> Self {
         Vad {
             floor: 1e-4,
             margin_db: 9.0,
-            hangover: 8,
+            hangover: Vad::HANGOVER_FRAMES,
             left: 0,
         }
     }
