@@ -353,6 +353,9 @@ fn explore_sphinx_options() {
     if let Some(v) = env("SPHINX_UNK") {
         cfg.max_unknown_words = v.parse().unwrap();
     }
+    if let Some(v) = env("SPHINX_VADTH") {
+        opts.vad_threshold = v.parse().unwrap();
+    }
     if let Some(v) = env("SPHINX_VOICED") {
         cfg.min_voiced = v.parse().unwrap();
     }
