@@ -2,8 +2,10 @@
 //! and what happens when the disk is read-only or full or the file is
 //! damaged (a clear message, coaching goes on, nothing dropped silently).
 
+mod bin_support;
 mod journal_support;
 
+use bin_support::*;
 use journal_support::*;
 use matcoach::adapt::{self, Rules};
 use matcoach::app::Journal as _;
@@ -12,7 +14,6 @@ use matcoach::journal::{
 };
 use matcoach::session::{Action, JournalEvent};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn open(path: &Path) -> JournalStore {
@@ -302,20 +303,13 @@ fn the_command_line_says_so_when_it_moves_a_damaged_journal() {
         b"this is not a database, it is a shopping list: eggs, milk",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["history", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stderr}");
+    let out = Out::of(command(["history", "--db"]).arg(&path)).ok();
     assert!(
-        stderr.contains("damaged") && stderr.contains(".corrupt-"),
-        "{stderr}"
+        out.stderr.contains("damaged") && out.stderr.contains(".corrupt-"),
+        "{}",
+        out.show()
     );
-    assert!(stdout.contains("no sessions yet"), "{stdout}");
+    assert!(out.stdout.contains("no sessions yet"), "{}", out.show());
     assert_eq!(corrupt_files(dir.path()).len(), 1);
 }
 
@@ -414,41 +408,25 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
     ));
 
     // On the command line: the whole session, the error, exit code 3.
-    let out = Command::new(BIN)
-        .args(["sim", "quick", "--date", "2025-03-05", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let out = Out::of(command(["sim", "quick", "--date", "2025-03-05", "--db"]).arg(&path))
+        .expect_code(3);
     assert!(
-        stderr.contains("read-only") && stderr.contains("fix:"),
-        "{stderr}"
+        out.stderr.contains("read-only") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
     );
     assert!(
-        stdout
+        out.stdout
             .lines()
             .last()
             .unwrap_or("")
             .contains("\"action\":\"end\""),
-        "{stdout}"
+        "{}",
+        out.show()
     );
     // The history can still be read.
-    let out = Command::new(BIN)
-        .args(["history", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("2025-03-03"), "{stdout}");
+    let out = Out::of(command(["history", "--db"]).arg(&path)).ok();
+    assert!(out.stdout.contains("2025-03-03"), "{}", out.show());
     if fs.is_none() {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
@@ -551,19 +529,14 @@ fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
         while f.write_all(&block).and_then(|()| f.sync_all()).is_ok() {}
     }
     // The command line: the whole session, the error, exit code 3.
-    let out = Command::new(BIN)
-        .args(["sim", "quick", "--date", "2025-03-04", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let out = Out::of(command(["sim", "quick", "--date", "2025-03-04", "--db"]).arg(&path))
+        .expect_code(3);
     assert!(
-        stderr.contains("disk is full") && stderr.contains("fix:"),
-        "{stderr}"
+        out.stderr.contains("disk is full") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"reason\":\"completed\""));
+    assert!(out.stdout.contains("\"reason\":\"completed\""));
 
     // The coach: faulted while full, then room is made, and everything
     // that waited is written, in order.

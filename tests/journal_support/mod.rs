@@ -13,8 +13,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
-
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
