@@ -7,7 +7,7 @@ mod journal_support;
 
 use bin_support::*;
 use journal_support::*;
-use matcoach::adapt::{self, Rules};
+use matcoach::adapt::Rules;
 use matcoach::app::Journal as _;
 use matcoach::journal::{
     Durability, JournalError, JournalStore, JournalWriter, OpenOptions, Outcome, SCHEMA_VERSION,
@@ -20,6 +20,20 @@ fn open(path: &Path) -> JournalStore {
     JournalStore::open(path, &OpenOptions::default())
         .unwrap_or_else(|e| panic!("{e}"))
         .store
+}
+
+/// Open the journal at `path` and write one uninterrupted `quick` session
+/// on `day` to it.
+fn write_one_session(path: &Path, day: &str) {
+    let mut store = open(path);
+    run_day(
+        &mut store,
+        content(),
+        &Rules::default(),
+        date(day),
+        "quick",
+        "0s:press",
+    );
 }
 
 fn pragma(store: &JournalStore, name: &str) -> String {
@@ -94,15 +108,7 @@ fn a_fresh_journal_has_the_schema_wal_and_full_sync() {
 fn every_event_is_written_once_with_the_counts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
-    let rules = Rules::default();
-    let today = adapt::plan(
-        content(),
-        &rules,
-        &Default::default(),
-        date("2025-03-03"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-03", "quick");
     let dry = run_today(content(), &today, "0s:press");
     let pain = during_first_set(&dry, "an_knee_rolls");
     // Pain, pause and resume by the button, a word the coach was saying
@@ -126,10 +132,8 @@ fn every_event_is_written_once_with_the_counts() {
     for at in presses {
         writer.button_pressed(Duration::from_millis(at));
     }
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     let report = writer.finish();
     assert!(report.complete(), "{report:?}");
@@ -247,18 +251,9 @@ fn a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_started() {
     assert_eq!(std::fs::read(&r.moved_to).unwrap(), garbage);
     assert_eq!(corrupt_files(dir.path()), std::slice::from_ref(&r.moved_to));
     let mut store = opened.store;
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-03"),
-        "quick",
-    )
-    .unwrap();
-    for r in run_today(content(), &today, "0s:press") {
-        if let Action::Journal(e) = &r.action {
-            store.record(r.t, e).unwrap();
-        }
+    let today = fresh_plan("2025-03-03", "quick");
+    for (at, e) in journaled(&run_today(content(), &today, "0s:press")) {
+        store.record(at, e).unwrap();
     }
     assert_eq!(store.history(None).unwrap().sessions.len(), 1);
 }
@@ -347,17 +342,7 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
         return;
     };
     let path = dir.join("journal.sqlite");
-    {
-        let mut store = open(&path);
-        run_day(
-            &mut store,
-            content(),
-            &Rules::default(),
-            date("2025-03-03"),
-            "quick",
-            "0s:press",
-        );
-    }
+    write_one_session(&path, "2025-03-03");
     make_read_only(&fs, &dir);
 
     // In the coach: the writer starts faulted and says why; the session
@@ -378,21 +363,12 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
         "the shell learns of it once"
     );
     assert!(writer.fault_changed().is_none());
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-04"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-04", "quick");
     let records = run_today(content(), &today, "0s:press");
     assert!(ended(&records));
     let t = Instant::now();
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(
         t.elapsed() < Duration::from_millis(200),
@@ -450,23 +426,13 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
     let started = JournalWriter::start(&path, &opts);
     assert!(started.error.is_none());
     let mut writer = started.writer;
-    let rules = Rules::default();
-    let today = adapt::plan(
-        content(),
-        &rules,
-        &Default::default(),
-        date("2025-03-03"),
-        "morning_mobility",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-03", "morning_mobility");
     let mut sessions = 0;
     while writer.fault().is_none() && sessions < 20 {
         let records = run_today(content(), &today, "0s:press");
         assert!(ended(&records), "coaching goes on ({sessions})");
-        for r in &records {
-            if let Action::Journal(e) = &r.action {
-                writer.record(r.t, e);
-            }
+        for (at, e) in journaled(&records) {
+            writer.record(at, e);
         }
         sessions += 1;
         assert!(writer.sync(Duration::from_secs(30)));
@@ -474,10 +440,8 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
     // And once more while full.
     let records = run_today(content(), &today, "0s:press");
     assert!(ended(&records), "coaching goes on");
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(writer.sync(Duration::from_secs(30)));
     let Some(fault) = writer.fault() else {
@@ -509,17 +473,7 @@ fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
         return;
     };
     let path = fs.dir.join("journal.sqlite");
-    {
-        let mut store = open(&path);
-        run_day(
-            &mut store,
-            content(),
-            &Rules::default(),
-            date("2025-03-03"),
-            "quick",
-            "0s:press",
-        );
-    }
+    write_one_session(&path, "2025-03-03");
     // Fill the disk.
     let junk = fs.dir.join("junk");
     {
@@ -542,19 +496,10 @@ fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
     // that waited is written, in order.
     let started = JournalWriter::start(&path, &OpenOptions::default());
     let mut writer = started.writer;
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-05"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-05", "quick");
     let records = run_today(content(), &today, "0s:press");
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(writer.sync(Duration::from_secs(30)));
     let fault = writer.fault().expect("full");
