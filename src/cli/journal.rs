@@ -24,6 +24,26 @@ fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// The journal at `path`, made if it is not there yet; a damaged file
+/// moved aside is said on stderr.
+fn open_store(path: &Path) -> Result<JournalStore> {
+    let opened = JournalStore::open(path, &OpenOptions::default())?;
+    if let Some(r) = &opened.recovered {
+        eprintln!("matcoach: warning: {r}");
+    }
+    Ok(opened.store)
+}
+
+/// The history in the journal at `path`; an empty one when there is no
+/// journal yet.
+fn history_if_any(path: &Path) -> Result<journal::History> {
+    match JournalStore::open_existing(path) {
+        Ok(o) => Ok(o.store.history(None)?),
+        Err(journal::JournalError::Missing { .. }) => Ok(journal::History::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(super) struct SimJournal<'a> {
     pub(super) db: Option<&'a Path>,
     pub(super) date: Option<Date>,
@@ -267,11 +287,7 @@ pub(super) fn phase(
         }
     };
     let Some(action) = action else {
-        let h = match JournalStore::open_existing(&path) {
-            Ok(o) => o.store.history(None)?,
-            Err(journal::JournalError::Missing { .. }) => journal::History::default(),
-            Err(e) => return Err(e.into()),
-        };
+        let h = history_if_any(&path)?;
         match h.current_phase() {
             Some(p) => {
                 let since = h.phase.as_ref().map(|x| x.since.date());
@@ -297,11 +313,7 @@ pub(super) fn phase(
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let opened = JournalStore::open(&path, &OpenOptions::default())?;
-    if let Some(r) = &opened.recovered {
-        eprintln!("matcoach: warning: {r}");
-    }
-    let mut store = opened.store;
+    let mut store = open_store(&path)?;
     let h = store.history(None)?;
     let (to, reason) = match action {
         PhaseAction::Next => match adapt::may_advance(&h) {
@@ -380,17 +392,9 @@ pub(super) fn calibrate(
         entries.push((ex.to_string(), n));
     }
     let h = if entries.is_empty() && !next {
-        match JournalStore::open_existing(&path) {
-            Ok(o) => o.store.history(None)?,
-            Err(journal::JournalError::Missing { .. }) => journal::History::default(),
-            Err(e) => return Err(e.into()),
-        }
+        history_if_any(&path)?
     } else {
-        let opened = JournalStore::open(&path, &OpenOptions::default())?;
-        if let Some(r) = &opened.recovered {
-            eprintln!("matcoach: warning: {r}");
-        }
-        let mut store = opened.store;
+        let mut store = open_store(&path)?;
         let now = journal::local_now();
         for (ex, n) in &entries {
             store.set_max(ex, *n, now)?;
