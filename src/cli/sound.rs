@@ -133,21 +133,18 @@ fn check_count_lengths(
 #[cfg(feature = "speaker-rodio")]
 pub(super) fn devices() -> Result<ExitCode> {
     let (outs, ins) = matcoach::audio::output::devices()?;
-    outln!("outputs (audio.output_device):");
-    if outs.is_empty() {
-        outln!("  (none)");
-    }
-    for d in &outs {
-        let mark = if d.is_default { " (default)" } else { "" };
-        outln!("  {:<40} {}{mark}", d.name, d.description);
-    }
-    outln!("inputs (voice.input_device):");
-    if ins.is_empty() {
-        outln!("  (none)");
-    }
-    for d in &ins {
-        let mark = if d.is_default { " (default)" } else { "" };
-        outln!("  {:<40} {}{mark}", d.name, d.description);
+    for (title, list) in [
+        ("outputs (audio.output_device):", &outs),
+        ("inputs (voice.input_device):", &ins),
+    ] {
+        outln!("{title}");
+        if list.is_empty() {
+            outln!("  (none)");
+        }
+        for d in list {
+            let mark = if d.is_default { " (default)" } else { "" };
+            outln!("  {:<40} {}{mark}", d.name, d.description);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
