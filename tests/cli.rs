@@ -1,89 +1,38 @@
 //! The command line, run as the real binary against the shipped content and
 //! the example config.
 
+mod bin_support;
 mod fixtures;
 
+use bin_support::*;
 use fixtures::*;
 use matcoach::content::{self, Content};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    /// Exit code `code`, and no panic.
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "{}", self.show());
-        assert!(!self.stderr.contains("panicked"), "{}", self.show());
-        self
-    }
-
-    fn stderr_has(&self, fragment: &str) -> &Self {
-        assert!(
-            self.stderr.contains(fragment),
-            "stderr lacks {fragment:?}\n{}",
-            self.show()
-        );
-        self
-    }
-
-    /// Every stdout line as JSON; each must have `t_ms` and `action`.
-    fn json_lines(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.show()));
-                assert!(v["t_ms"].is_u64(), "no t_ms: {l}");
-                assert!(v["action"].is_string(), "no action: {l}");
-                v
-            })
-            .collect()
-    }
-}
-
-fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(root()).args(args);
+/// `matcoach --content CONTENT --config CONFIG ARGS`.
+fn command_with(content: &Path, config: &Path, args: &[&str]) -> Command {
+    let mut c = command([
+        OsStr::new("--content"),
+        content.as_os_str(),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    c.args(args);
     c
 }
 
-fn output(mut c: Command) -> Out {
-    let o = c.output().expect("run matcoach");
-    Out {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+/// `matcoach --content content --config config/matcoach.toml ARGS`.
+fn shipped_command(args: &[&str]) -> Command {
+    command_with(&content_dir(), &example_config(), args)
 }
 
-/// `matcoach --content content --config config/matcoach.toml ARGS`.
 fn run(args: &[&str]) -> Out {
-    let content = content_dir();
-    let config = example_config();
-    let mut all = vec![
-        "--content",
-        content.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    output(command(&all))
+    Out::of(&mut shipped_command(args))
 }
 
 fn shipped() -> &'static Content {
@@ -92,10 +41,7 @@ fn shipped() -> &'static Content {
 }
 
 fn ok_json(args: &[&str]) -> Value {
-    let out = run(args);
-    out.expect_code(0);
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", out.show()))
+    run(args).ok().json()
 }
 
 // ---------------------------------------------------------------------------
@@ -176,8 +122,7 @@ fn programs_json_and_human_list_every_program() {
         assert!(p["name"]["en"].is_string() && p["name"]["nl"].is_string());
     }
 
-    let out = run(&["programs"]);
-    out.expect_code(0);
+    let out = run(&["programs"]).ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), shipped().programs.len(), "{}", out.show());
     for (line, p) in lines.iter().zip(&shipped().programs) {
@@ -200,9 +145,8 @@ fn programs_json_and_human_list_every_program() {
 
 #[test]
 fn plan_json_runs_to_a_completed_end() {
-    let out = run(&["plan", "quick", "--json"]);
-    out.expect_code(0);
-    let lines = out.json_lines();
+    let out = run(&["plan", "quick", "--json"]).ok();
+    let lines = out.records();
     assert!(lines.len() > 20, "{}", out.show());
     let last = lines.last().unwrap();
     assert_eq!(last["action"], "end");
@@ -220,12 +164,10 @@ fn plan_json_runs_to_a_completed_end() {
 
 #[test]
 fn plan_speaks_dutch_with_lang_nl() {
-    let nl = run(&["plan", "quick", "--lang", "nl"]);
-    nl.expect_code(0);
+    let nl = run(&["plan", "quick", "--lang", "nl"]).ok();
     assert!(nl.stdout.contains("Welkom. Vandaag: "), "{}", nl.show());
     assert!(!nl.stdout.contains("Welcome"), "{}", nl.show());
-    let en = run(&["plan", "quick"]);
-    en.expect_code(0);
+    let en = run(&["plan", "quick"]).ok();
     assert!(en.stdout.contains("Welcome. Today: "), "{}", en.show());
     assert!(!en.stdout.contains("Welkom"), "{}", en.show());
 }
@@ -233,9 +175,8 @@ fn plan_speaks_dutch_with_lang_nl() {
 #[test]
 fn sim_pain_during_the_bridge_hold_stops_at_once_and_is_journaled() {
     // Find the bridge's first hold in the uninterrupted run.
-    let plain = run(&["sim", "hf_mobilise_then_stabilise", "--events", "0s:press"]);
-    plain.expect_code(0);
-    let lines = plain.json_lines();
+    let plain = run(&["sim", "hf_mobilise_then_stabilise", "--events", "0s:press"]).ok();
+    let lines = plain.records();
     let bridge_start = lines
         .iter()
         .position(|l| l["event"] == "exercise_started" && l["exercise"] == "hf_bridge")
@@ -247,9 +188,8 @@ fn sim_pain_during_the_bridge_hold_stops_at_once_and_is_journaled() {
     let pain_at = hold["t_ms"].as_u64().unwrap() + 2500;
 
     let spec = format!("0s:press,{pain_at}ms:heard=pain");
-    let out = run(&["sim", "hf_mobilise_then_stabilise", "--events", &spec]);
-    out.expect_code(0);
-    let lines = out.json_lines();
+    let out = run(&["sim", "hf_mobilise_then_stabilise", "--events", &spec]).ok();
+    let lines = out.records();
     let stop = lines
         .iter()
         .position(|l| l["action"] == "stop_speech")
@@ -285,9 +225,9 @@ fn sim_stop_twice_ends_by_user() {
         "quick",
         "--events",
         "0s:press,30s:heard=stop,35s:heard=stop",
-    ]);
-    out.expect_code(0);
-    let lines = out.json_lines();
+    ])
+    .ok();
+    let lines = out.records();
     let last = lines.last().unwrap();
     assert_eq!(last["action"], "end", "{}", out.show());
     assert_eq!(last["reason"], "ended_by_user", "{}", out.show());
@@ -301,8 +241,8 @@ fn sim_stop_twice_ends_by_user() {
 
 #[test]
 fn an_unknown_program_lists_the_available_ones() {
-    let out = run(&["plan", "nope"]);
-    out.expect_code(2)
+    let out = run(&["plan", "nope"])
+        .expect_code(2)
         .stderr_has("unknown program `nope`")
         .stderr_has(&format!(
             "available: {}",
@@ -345,15 +285,8 @@ fn an_unknown_language_is_refused() {
 fn a_missing_content_dir_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("no_content");
-    let config = example_config();
-    let out = output(command(&[
-        "--content",
-        dir.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "programs",
-    ]));
-    out.expect_code(2)
+    Out::of(&mut command_with(&dir, &example_config(), &["programs"]))
+        .expect_code(2)
         .stderr_has(&format!("{}: cannot read", dir.display()))
         .stderr_has("content has 1 problem")
         .stderr_has("fix: check that the content directory exists");
@@ -363,15 +296,8 @@ fn a_missing_content_dir_is_named() {
 fn a_missing_config_file_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("none.toml");
-    let content = content_dir();
-    let out = output(command(&[
-        "--content",
-        content.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "programs",
-    ]));
-    out.expect_code(2)
+    Out::of(&mut command_with(&content_dir(), &config, &["programs"]))
+        .expect_code(2)
         .stderr_has(&format!("{}: cannot read the config", config.display()));
 }
 
@@ -381,27 +307,23 @@ fn check_on_broken_content_exits_1_with_file_and_line() {
     let rel = "programs/quick.toml";
     s.append(rel, "\n[[item]]\nexercise = \"no_such_exercise\"\n");
     let (line, col) = position(&s.read(rel), "\"no_such_exercise\"", 1, 0);
-    let config = example_config();
-    let out = output(command(&[
-        "--content",
-        s.content().to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "check",
-    ]));
-    out.expect_code(1)
-        .stderr_has(&format!(
-            "{}:{line}:{col}: program `quick` names `no_such_exercise`, which is not an exercise",
-            s.path(rel).display()
-        ))
-        .stderr_has("  fix: ");
+    let out = Out::of(&mut command_with(
+        &s.content(),
+        &example_config(),
+        &["check"],
+    ))
+    .expect_code(1)
+    .stderr_has(&format!(
+        "{}:{line}:{col}: program `quick` names `no_such_exercise`, which is not an exercise",
+        s.path(rel).display()
+    ))
+    .stderr_has("  fix: ");
     assert!(!out.stdout.contains("ok:"), "{}", out.show());
 }
 
 #[test]
 fn check_passes_on_the_shipped_content() {
-    let out = run(&["check"]);
-    out.expect_code(0);
+    let out = run(&["check"]).ok();
     assert!(
         out.stdout.starts_with("ok: 64 exercises, "),
         "{}",
@@ -425,16 +347,7 @@ fn check_passes_on_the_shipped_content() {
 // ---------------------------------------------------------------------------
 
 fn read_one_line_then_close(args: &[&str]) {
-    let content = content_dir();
-    let config = example_config();
-    let mut all = vec![
-        "--content",
-        content.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let mut child = command(&all)
+    let mut child = shipped_command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

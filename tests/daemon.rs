@@ -3,6 +3,9 @@
 //! systemd, and stops cleanly on SIGTERM with its journal in place.
 #![cfg(feature = "speaker-rodio")]
 
+mod bin_support;
+
+use bin_support::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
@@ -22,17 +25,14 @@ fn the_daemon_starts_reports_ready_and_stops_on_sigterm() {
     let sock = UnixDatagram::bind(&notify).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_matcoach"))
-        .current_dir(root)
-        .args(["--config", "config/matcoach.toml", "run"])
-        .env("HOME", home.path())
-        .env("XDG_CACHE_HOME", home.path().join("cache"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("NOTIFY_SOCKET", &notify)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = in_home(
+        &mut command(["--config", "config/matcoach.toml", "run"]),
+        home.path(),
+    )
+    .env("NOTIFY_SOCKET", &notify)
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // systemd hears READY=1 once the coach is ready.
     let mut buf = [0u8; 256];
     let n = sock.recv(&mut buf).expect("READY=1 within two minutes");

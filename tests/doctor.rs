@@ -3,11 +3,11 @@
 //! `file` PCM reading a prepared recording) instead of a sound card.
 #![cfg(feature = "speaker-rodio")]
 
+mod bin_support;
+
+use bin_support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -83,48 +83,19 @@ pcm.micfile {{
     }
 
     fn doctor(&self, config: &Path, args: &[&str]) -> Out {
-        let o = Command::new(BIN)
-            .current_dir(root())
-            .arg("--config")
-            .arg(config)
+        let mut c = command(["--config"]);
+        c.arg(config)
             .arg("--content")
             .arg(root().join("content"))
             .arg("doctor")
-            .args(args)
-            .env("HOME", self.path())
-            .env("XDG_CACHE_HOME", self.path().join("cache"))
-            .env("XDG_DATA_HOME", self.path().join("data"))
-            .output()
-            .expect("run matcoach doctor");
-        let out = Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        };
+            .args(args);
+        let out = Out::of(in_home(&mut c, self.path()));
         assert!(!out.stderr.contains("panicked"), "{}", out.show());
         out
     }
 }
 
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Out {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e})\n{}", self.show()))
-    }
-
     /// The check called `name`, from `--json` output.
     fn check(&self, name: &str) -> Value {
         self.json()["checks"]
@@ -182,8 +153,7 @@ fn everything_in_order_exits_zero() {
     // No listening (this build may have no recogniser), no GPIO.
     let home = Home::new(&voice());
     let config = home.config("[voice]\nenabled = false\n");
-    let out = home.doctor(&config, &[]);
-    assert_eq!(out.code, Some(0), "{}", out.show());
+    let out = home.doctor(&config, &[]).expect_code(0);
     assert!(out.stdout.ends_with("all good\n"), "{}", out.show());
     for name in ["config", "content", "speech", "audio output", "journal"] {
         let line = out
@@ -202,8 +172,7 @@ fn a_bogus_output_device_is_named_with_the_fix() {
     let home = Home::new(&voice());
     let config =
         home.config("[audio]\noutput_device = \"bogus-speaker\"\n[voice]\nenabled = false\n");
-    let out = home.doctor(&config, &[]);
-    assert_eq!(out.code, Some(1), "{}", out.show());
+    let out = home.doctor(&config, &[]).expect_code(1);
     let line = out
         .stdout
         .lines()
@@ -238,8 +207,9 @@ fn a_missing_model_is_a_problem_with_the_setup_model_hint() {
         ),
     )
     .unwrap();
-    let out = home.doctor(&config, &["--json", "--no-mic-test"]);
-    assert_eq!(out.code, Some(1), "{}", out.show());
+    let out = home
+        .doctor(&config, &["--json", "--no-mic-test"])
+        .expect_code(1);
     let c = out.check("speech recognition");
     assert_eq!(c["status"], "problem", "{}", out.show());
     let detail = c["detail"].as_str().unwrap();
@@ -267,8 +237,7 @@ fn a_bad_config_is_a_problem_at_its_file_and_line() {
         "[voice]\nenabled = false\n[audio]\nvolume = \"loud\"\n",
     )
     .unwrap();
-    let out = home.doctor(&config, &["--json"]);
-    assert_eq!(out.code, Some(1), "{}", out.show());
+    let out = home.doctor(&config, &["--json"]).expect_code(1);
     let c = out.check("config");
     assert_eq!(c["status"], "problem");
     let detail = c["detail"].as_str().unwrap();
@@ -283,8 +252,7 @@ fn a_bad_config_is_a_problem_at_its_file_and_line() {
 fn unknown_config_keys_are_a_warning_only() {
     let home = Home::new(&voice());
     let config = home.config("[voice]\nenabled = false\n[audio]\nvolumme = 0.5\n");
-    let out = home.doctor(&config, &["--json"]);
-    assert_eq!(out.code, Some(0), "{}", out.show());
+    let out = home.doctor(&config, &["--json"]).expect_code(0);
     let c = out.check("config");
     assert_eq!(c["status"], "warn");
     assert!(
@@ -300,8 +268,9 @@ fn unknown_config_keys_are_a_warning_only() {
 fn a_silent_microphone_is_a_problem() {
     let home = Home::new(&vec![0; 480_000]);
     let config = home.config("");
-    let out = home.doctor(&config, &["--json", "--listen-secs", "1"]);
-    assert_eq!(out.code, Some(1), "{}", out.show());
+    let out = home
+        .doctor(&config, &["--json", "--listen-secs", "1"])
+        .expect_code(1);
     let c = out.check("microphone level");
     assert_eq!(c["status"], "problem", "{}", out.show());
     assert!(c["detail"].as_str().unwrap().starts_with("silent"), "{c}");
@@ -312,7 +281,6 @@ fn a_silent_microphone_is_a_problem() {
 fn listen_secs_out_of_range_is_refused() {
     let home = Home::new(&voice());
     let config = home.config("");
-    let out = home.doctor(&config, &["--listen-secs", "0"]);
-    assert_eq!(out.code, Some(2), "{}", out.show());
+    let out = home.doctor(&config, &["--listen-secs", "0"]).expect_code(2);
     assert!(out.stderr.contains("--listen-secs"), "{}", out.show());
 }

@@ -3,6 +3,7 @@
 //! back after pain-free sessions, the daily rotation, McKenzie phases
 //! advanced by the user only, and the startgetal from a max test.
 
+mod fixtures;
 mod journal_support;
 
 use journal_support::*;
@@ -156,11 +157,9 @@ fn a_session_with_pain_or_without_exercise_does_not_bring_it_back() {
 fn an_exercise_with_an_easier_variant_is_replaced_by_it() {
     // A program with the one-leg bridge but not the plain one: a scratch
     // copy of the content with one more program.
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("content");
-    copy_dir(&root().join("content"), &copy);
-    std::fs::write(
-        copy.join("programs/bridge_day.toml"),
+    let copy = fixtures::Scratch::new();
+    copy.write(
+        "programs/bridge_day.toml",
         r#"id = "bridge_day"
 sources = ["002_6eadf1f81b90289b.txt"]
 name = { nl = "Brugdag", en = "Bridge day" }
@@ -172,9 +171,8 @@ exercise = "th_knees_to_chest"
 [[item]]
 exercise = "th_bridge_leg_extension"
 "#,
-    )
-    .unwrap();
-    let content = content::load_dir(&copy).unwrap();
+    );
+    let content = content::load_dir(&copy.content()).unwrap();
     let (_d, mut store) = store();
     let rules = Rules::default();
     let h = store.history(None).unwrap();
@@ -212,19 +210,6 @@ exercise = "th_bridge_leg_extension"
     let h = store.history(None).unwrap();
     let left: Vec<_> = h.sessions[1].left_out().collect();
     assert_eq!(left[0].replaced_by.as_deref(), Some("th_bridge"));
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn rest_of(ids: &[&str]) -> BTreeMap<String, adapt::Rest> {
@@ -652,22 +637,12 @@ fn run_day_with_offer(
     Option<matcoach::session::PhaseOffer>,
     Vec<matcoach::sim::Record>,
 ) {
-    use matcoach::content::Lang;
-    use matcoach::session::{self, Session, SessionConfig};
     let rules = Rules::default();
     let h = store.history(None).unwrap();
     let today = adapt::plan(content(), &rules, &h, date(day), "auto").unwrap();
     let offer = adapt::phase_offer(content(), &rules, &h, &today);
     let run = |spec: &str| {
-        let cfg = SessionConfig::default();
-        let script =
-            session::compile(content(), &today.program, Lang::En, &cfg, &today.maxima).unwrap();
-        let mut s = Session::new(
-            script,
-            cfg,
-            content().phrases.clone(),
-            content().safety.clone(),
-        );
+        let mut s = session_today(content(), &today);
         s.set_phase_offer(offer.clone());
         let events = matcoach::sim::parse_spec(spec).unwrap();
         matcoach::sim::run(&mut s, &events, std::time::Duration::from_secs(6 * 3600))
@@ -680,10 +655,8 @@ fn run_day_with_offer(
         |last| last.plus(std::time::Duration::from_secs(60)),
     );
     store.begin(base, Some(today.note(matcoach::journal::Source::Sim)));
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            store.record(r.t, e).unwrap();
-        }
+    for (at, e) in journaled(&records) {
+        store.record(at, e).unwrap();
     }
     (today, offer, records)
 }

@@ -36,15 +36,7 @@ async fn coach_once(
         adapt::AUTO,
     )
     .unwrap();
-    let cfg = SessionConfig::default();
-    let script =
-        session::compile(content(), &today.program, Lang::En, &cfg, &today.maxima).unwrap();
-    let mut s = Session::new(
-        script,
-        cfg,
-        content().phrases.clone(),
-        content().safety.clone(),
-    );
+    let mut s = session_today(content(), &today);
     writer.begin(
         date(day).at_midnight().plus(Duration::from_secs(8 * 3600)),
         Some(today.note(Source::Coach)),

@@ -2,58 +2,16 @@
 //! consecutive days shows the skip-after-pain and the rotation; `history`,
 //! `phase` and `calibrate`; bad dates and paths.
 
+mod bin_support;
 mod journal_support;
 
+use bin_support::*;
 use journal_support::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn ok(self) -> Out {
-        assert_eq!(self.code, Some(0), "{}", self.show());
-        assert!(!self.stderr.contains("panicked"), "{}", self.show());
-        self
-    }
-
-    fn code(self, code: i32) -> Out {
-        assert_eq!(self.code, Some(code), "{}", self.show());
-        assert!(!self.stderr.contains("panicked"), "{}", self.show());
-        self
-    }
-
-    fn lines(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-}
 
 fn run(args: &[&str]) -> Out {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Out::of(&mut command(args))
 }
 
 fn sim(db: &Path, day: &str, program: &str, events: &str) -> Out {
@@ -66,7 +24,7 @@ fn sim(db: &Path, day: &str, program: &str, events: &str) -> Out {
 
 /// The plan line, and the exercises the session did.
 fn plan_and_done(out: &Out) -> (Value, Vec<String>) {
-    let lines = out.lines();
+    let lines = out.json_lines();
     assert_eq!(lines[0]["action"], "plan", "{}", out.show());
     let done = lines
         .iter()
@@ -95,7 +53,7 @@ fn pain_at(db: &Path, day: &str, program: &str, exercise: &str) -> u64 {
         std::fs::copy(db, &copy).unwrap();
     }
     let out = sim(&copy, day, program, "0s:press");
-    let lines = out.lines();
+    let lines = out.json_lines();
     let done = lines
         .iter()
         .find(|l| l["event"] == "set_done" && l["exercise"] == exercise)
@@ -219,7 +177,7 @@ fn phase_next_is_refused_after_pain_and_auto_follows_the_phase() {
     let d = db.to_str().unwrap();
     let out = run(&["phase", "--db", d]).ok();
     assert!(out.stdout.contains("not following"), "{}", out.show());
-    let out = run(&["phase", "next", "--db", d]).code(1);
+    let out = run(&["phase", "next", "--db", d]).expect_code(1);
     assert!(out.stderr.contains("phase start"), "{}", out.show());
     let out = run(&["phase", "start", "--db", d]).ok();
     assert!(
@@ -237,7 +195,7 @@ fn phase_next_is_refused_after_pain_and_auto_follows_the_phase() {
     );
     let (plan, _) = plan_and_done(&out);
     assert_eq!(plan["program"], "mckenzie_acute");
-    let out = run(&["phase", "next", "--db", d]).code(1);
+    let out = run(&["phase", "next", "--db", d]).expect_code(1);
     assert!(
         out.stderr.contains("not advancing")
             && out.stderr.contains("had pain")
@@ -299,7 +257,7 @@ fn calibrate_shows_and_sets_the_startgetal() {
         "2025-03-03",
     ])
     .ok();
-    let lines = out.lines();
+    let lines = out.json_lines();
     let planned: Vec<u64> = lines
         .iter()
         .filter(|l| l["event"] == "set_done" && l["exercise"] == "sr_abdominals")
@@ -312,7 +270,7 @@ fn calibrate_shows_and_sets_the_startgetal() {
         "sr_abdominals=0",
         "sr_abdominals=many",
     ] {
-        let out = run(&["calibrate", "--db", d, "--set", bad]).code(2);
+        let out = run(&["calibrate", "--db", d, "--set", bad]).expect_code(2);
         assert!(out.stderr.contains("fix:"), "{bad}: {}", out.show());
     }
     let out = run(&["calibrate", "--db", d, "--next", "--json"]).ok();
@@ -325,21 +283,21 @@ fn bad_dates_and_paths_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("journal.sqlite");
     let d = db.to_str().unwrap();
-    let out = run(&["sim", "quick", "--db", d, "--date", "2025-02-30"]).code(2);
+    let out = run(&["sim", "quick", "--db", d, "--date", "2025-02-30"]).expect_code(2);
     assert!(
         out.stderr.contains("day 30 does not exist") && out.stderr.contains("YYYY-MM-DD"),
         "{}",
         out.show()
     );
-    let out = run(&["history", "--db", d, "--since", "03/03/2025"]).code(2);
+    let out = run(&["history", "--db", d, "--since", "03/03/2025"]).expect_code(2);
     assert!(out.stderr.contains("YYYY-MM-DD"), "{}", out.show());
-    let out = run(&["sim", "quick", "--date", "2025-03-03"]).code(2);
+    let out = run(&["sim", "quick", "--date", "2025-03-03"]).expect_code(2);
     assert!(
         out.stderr.contains("--date and --pace need --db"),
         "{}",
         out.show()
     );
-    let out = run(&["history", "--db", d]).code(2);
+    let out = run(&["history", "--db", d]).expect_code(2);
     assert!(
         out.stderr.contains("no journal here yet") && out.stderr.contains("fix:"),
         "{}",
@@ -355,7 +313,7 @@ fn bad_dates_and_paths_are_clear_errors() {
         "--date",
         "2025-03-03",
     ])
-    .code(3);
+    .expect_code(3);
     assert!(
         out.stderr.contains("directory") && out.stderr.contains("fix:"),
         "{}",
@@ -366,7 +324,7 @@ fn bad_dates_and_paths_are_clear_errors() {
         "{}",
         out.show()
     );
-    let out = run(&["sim", "yoga", "--db", d]).code(2);
+    let out = run(&["sim", "yoga", "--db", d]).expect_code(2);
     assert!(
         out.stderr.contains("unknown program `yoga`"),
         "{}",
@@ -387,7 +345,7 @@ fn sim_offers_the_next_phase_and_a_press_records_it() {
     let first = matcoach::journal::today().add_days(1);
     let days: Vec<String> = (0..4).map(|k| first.add_days(k).to_string()).collect();
     let event = |out: &Out, name: &str| -> Vec<Value> {
-        out.lines()
+        out.json_lines()
             .into_iter()
             .filter(|l| l["action"] == "journal" && l["event"] == name)
             .collect()
@@ -403,13 +361,13 @@ fn sim_offers_the_next_phase_and_a_press_records_it() {
     std::fs::copy(&db, &copy).unwrap();
     let dry = sim(&copy, &days[2], "auto", "0s:press");
     let kept = dry
-        .lines()
+        .json_lines()
         .into_iter()
         .find(|l| l["phrase"] == "sys.phase_kept")
         .unwrap_or_else(|| panic!("an offer nobody answers\n{}", dry.show()));
     let window = kept["t_ms"].as_u64().unwrap() - 15_000;
     let offer = dry
-        .lines()
+        .json_lines()
         .into_iter()
         .find(|l| {
             l["action"] == "speak" && l["phrase"].as_str().unwrap().starts_with("sys.phase_offer")

@@ -7,12 +7,14 @@
 //! a kill lands anywhere in the session, including in the middle of a write.
 //! The delays come from a seeded RNG, so a failure can be replayed.
 
+mod bin_support;
 mod journal_support;
 
+use bin_support::*;
 use journal_support::*;
 use matcoach::journal::{JournalStore, OpenOptions, Outcome};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 100;
@@ -37,24 +39,22 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
         } else {
             "0s:press".to_string()
         };
-        let mut child = Command::new(BIN)
-            .args([
-                "sim",
-                "quick",
-                "--pace",
-                &PACE.to_string(),
-                "--date",
-                &day,
-                "--events",
-                &events,
-                "--db",
-            ])
-            .arg(&db)
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = command([
+            "sim",
+            "quick",
+            "--pace",
+            &PACE.to_string(),
+            "--date",
+            &day,
+            "--events",
+            &events,
+            "--db",
+        ])
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
         let t0 = Instant::now();
         // The first run is never killed: it measures how long one takes.
         let kill_at = reference.map(|r| r.mul_f64(0.05 + 1.15 * rng.unit()));

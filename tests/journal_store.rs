@@ -2,23 +2,38 @@
 //! and what happens when the disk is read-only or full or the file is
 //! damaged (a clear message, coaching goes on, nothing dropped silently).
 
+mod bin_support;
 mod journal_support;
 
+use bin_support::*;
 use journal_support::*;
-use matcoach::adapt::{self, Rules};
+use matcoach::adapt::Rules;
 use matcoach::app::Journal as _;
 use matcoach::journal::{
     Durability, JournalError, JournalStore, JournalWriter, OpenOptions, Outcome, SCHEMA_VERSION,
 };
 use matcoach::session::{Action, JournalEvent};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn open(path: &Path) -> JournalStore {
     JournalStore::open(path, &OpenOptions::default())
         .unwrap_or_else(|e| panic!("{e}"))
         .store
+}
+
+/// Open the journal at `path` and write one uninterrupted `quick` session
+/// on `day` to it.
+fn write_one_session(path: &Path, day: &str) {
+    let mut store = open(path);
+    run_day(
+        &mut store,
+        content(),
+        &Rules::default(),
+        date(day),
+        "quick",
+        "0s:press",
+    );
 }
 
 fn pragma(store: &JournalStore, name: &str) -> String {
@@ -93,15 +108,7 @@ fn a_fresh_journal_has_the_schema_wal_and_full_sync() {
 fn every_event_is_written_once_with_the_counts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
-    let rules = Rules::default();
-    let today = adapt::plan(
-        content(),
-        &rules,
-        &Default::default(),
-        date("2025-03-03"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-03", "quick");
     let dry = run_today(content(), &today, "0s:press");
     let pain = during_first_set(&dry, "an_knee_rolls");
     // Pain, pause and resume by the button, a word the coach was saying
@@ -125,10 +132,8 @@ fn every_event_is_written_once_with_the_counts() {
     for at in presses {
         writer.button_pressed(Duration::from_millis(at));
     }
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     let report = writer.finish();
     assert!(report.complete(), "{report:?}");
@@ -246,18 +251,9 @@ fn a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_started() {
     assert_eq!(std::fs::read(&r.moved_to).unwrap(), garbage);
     assert_eq!(corrupt_files(dir.path()), std::slice::from_ref(&r.moved_to));
     let mut store = opened.store;
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-03"),
-        "quick",
-    )
-    .unwrap();
-    for r in run_today(content(), &today, "0s:press") {
-        if let Action::Journal(e) = &r.action {
-            store.record(r.t, e).unwrap();
-        }
+    let today = fresh_plan("2025-03-03", "quick");
+    for (at, e) in journaled(&run_today(content(), &today, "0s:press")) {
+        store.record(at, e).unwrap();
     }
     assert_eq!(store.history(None).unwrap().sessions.len(), 1);
 }
@@ -302,20 +298,13 @@ fn the_command_line_says_so_when_it_moves_a_damaged_journal() {
         b"this is not a database, it is a shopping list: eggs, milk",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["history", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stderr}");
+    let out = Out::of(command(["history", "--db"]).arg(&path)).ok();
     assert!(
-        stderr.contains("damaged") && stderr.contains(".corrupt-"),
-        "{stderr}"
+        out.stderr.contains("damaged") && out.stderr.contains(".corrupt-"),
+        "{}",
+        out.show()
     );
-    assert!(stdout.contains("no sessions yet"), "{stdout}");
+    assert!(out.stdout.contains("no sessions yet"), "{}", out.show());
     assert_eq!(corrupt_files(dir.path()).len(), 1);
 }
 
@@ -353,17 +342,7 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
         return;
     };
     let path = dir.join("journal.sqlite");
-    {
-        let mut store = open(&path);
-        run_day(
-            &mut store,
-            content(),
-            &Rules::default(),
-            date("2025-03-03"),
-            "quick",
-            "0s:press",
-        );
-    }
+    write_one_session(&path, "2025-03-03");
     make_read_only(&fs, &dir);
 
     // In the coach: the writer starts faulted and says why; the session
@@ -384,21 +363,12 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
         "the shell learns of it once"
     );
     assert!(writer.fault_changed().is_none());
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-04"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-04", "quick");
     let records = run_today(content(), &today, "0s:press");
     assert!(ended(&records));
     let t = Instant::now();
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(
         t.elapsed() < Duration::from_millis(200),
@@ -414,41 +384,25 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
     ));
 
     // On the command line: the whole session, the error, exit code 3.
-    let out = Command::new(BIN)
-        .args(["sim", "quick", "--date", "2025-03-05", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let out = Out::of(command(["sim", "quick", "--date", "2025-03-05", "--db"]).arg(&path))
+        .expect_code(3);
     assert!(
-        stderr.contains("read-only") && stderr.contains("fix:"),
-        "{stderr}"
+        out.stderr.contains("read-only") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
     );
     assert!(
-        stdout
+        out.stdout
             .lines()
             .last()
             .unwrap_or("")
             .contains("\"action\":\"end\""),
-        "{stdout}"
+        "{}",
+        out.show()
     );
     // The history can still be read.
-    let out = Command::new(BIN)
-        .args(["history", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("2025-03-03"), "{stdout}");
+    let out = Out::of(command(["history", "--db"]).arg(&path)).ok();
+    assert!(out.stdout.contains("2025-03-03"), "{}", out.show());
     if fs.is_none() {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
@@ -472,23 +426,13 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
     let started = JournalWriter::start(&path, &opts);
     assert!(started.error.is_none());
     let mut writer = started.writer;
-    let rules = Rules::default();
-    let today = adapt::plan(
-        content(),
-        &rules,
-        &Default::default(),
-        date("2025-03-03"),
-        "morning_mobility",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-03", "morning_mobility");
     let mut sessions = 0;
     while writer.fault().is_none() && sessions < 20 {
         let records = run_today(content(), &today, "0s:press");
         assert!(ended(&records), "coaching goes on ({sessions})");
-        for r in &records {
-            if let Action::Journal(e) = &r.action {
-                writer.record(r.t, e);
-            }
+        for (at, e) in journaled(&records) {
+            writer.record(at, e);
         }
         sessions += 1;
         assert!(writer.sync(Duration::from_secs(30)));
@@ -496,10 +440,8 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
     // And once more while full.
     let records = run_today(content(), &today, "0s:press");
     assert!(ended(&records), "coaching goes on");
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(writer.sync(Duration::from_secs(30)));
     let Some(fault) = writer.fault() else {
@@ -531,17 +473,7 @@ fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
         return;
     };
     let path = fs.dir.join("journal.sqlite");
-    {
-        let mut store = open(&path);
-        run_day(
-            &mut store,
-            content(),
-            &Rules::default(),
-            date("2025-03-03"),
-            "quick",
-            "0s:press",
-        );
-    }
+    write_one_session(&path, "2025-03-03");
     // Fill the disk.
     let junk = fs.dir.join("junk");
     {
@@ -551,37 +483,23 @@ fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
         while f.write_all(&block).and_then(|()| f.sync_all()).is_ok() {}
     }
     // The command line: the whole session, the error, exit code 3.
-    let out = Command::new(BIN)
-        .args(["sim", "quick", "--date", "2025-03-04", "--db"])
-        .arg(&path)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let out = Out::of(command(["sim", "quick", "--date", "2025-03-04", "--db"]).arg(&path))
+        .expect_code(3);
     assert!(
-        stderr.contains("disk is full") && stderr.contains("fix:"),
-        "{stderr}"
+        out.stderr.contains("disk is full") && out.stderr.contains("fix:"),
+        "{}",
+        out.show()
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"reason\":\"completed\""));
+    assert!(out.stdout.contains("\"reason\":\"completed\""));
 
     // The coach: faulted while full, then room is made, and everything
     // that waited is written, in order.
     let started = JournalWriter::start(&path, &OpenOptions::default());
     let mut writer = started.writer;
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &Default::default(),
-        date("2025-03-05"),
-        "quick",
-    )
-    .unwrap();
+    let today = fresh_plan("2025-03-05", "quick");
     let records = run_today(content(), &today, "0s:press");
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            writer.record(r.t, e);
-        }
+    for (at, e) in journaled(&records) {
+        writer.record(at, e);
     }
     assert!(writer.sync(Duration::from_secs(30)));
     let fault = writer.fault().expect("full");

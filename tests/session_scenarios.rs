@@ -415,13 +415,26 @@ fn closing(run: &Run) -> Vec<String> {
         .collect()
 }
 
-const OFFER_SCENARIOS: &[OfferScenario] = &[
+/// A scenario of `mckenzie_acute`, offered the improving phase.
+const fn acute(
+    name: &'static str,
+    events: fn(&Run) -> Vec<ScriptedEvent>,
+    check: fn(&Run, &Run),
+) -> OfferScenario {
     OfferScenario {
-        name: "offered after the summary; no answer keeps the phase after the window",
+        name,
         program: "mckenzie_acute",
         offer: acute_to_improving,
-        events: |_| vec![press(Duration::ZERO)],
-        check: |_, run| {
+        events,
+        check,
+    }
+}
+
+const OFFER_SCENARIOS: &[OfferScenario] = &[
+    acute(
+        "offered after the summary; no answer keeps the phase after the window",
+        |_| vec![press(Duration::ZERO)],
+        |_, run| {
             assert_eq!(
                 closing(run),
                 [
@@ -455,13 +468,11 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
             assert_eq!(run.leds().last(), Some(&Led::Idle));
         },
-    },
-    OfferScenario {
-        name: "a press in the window accepts: the advance is recorded and confirmed",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| vec![press(Duration::ZERO), press(window_opens(plan) + ms(4000))],
-        check: |plan, run| {
+    ),
+    acute(
+        "a press in the window accepts: the advance is recorded and confirmed",
+        |plan| vec![press(Duration::ZERO), press(window_opens(plan) + ms(4000))],
+        |plan, run| {
             let at = window_opens(plan) + ms(4150);
             assert_eq!(
                 phase_events(run),
@@ -495,18 +506,16 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
                     .starts_with("Good. From now on, your sessions follow McKenzie: improving.")));
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
         },
-    },
-    OfferScenario {
-        name: "a press while the offer is still being said accepts too, and cuts it short",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "a press while the offer is still being said accepts too, and cuts it short",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 press(plan.first_said("sys.phase_offer") + ms(3000)),
             ]
         },
-        check: |plan, run| {
+        |plan, run| {
             let at = plan.first_said("sys.phase_offer") + ms(3150);
             assert!(run.stops().contains(&at));
             assert!(phase_events(run).contains(&JournalEvent::PhaseAdvanced {
@@ -514,50 +523,44 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
                 to: Phase::Improving
             }));
         },
-    },
-    OfferScenario {
-        name: "stop declines at once",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "stop declines at once",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 heard(window_opens(plan) + ms(2000), Command::Stop),
             ]
         },
-        check: |plan, run| {
+        |plan, run| {
             assert_eq!(phase_events(run), [offered(), kept("declined"), ended(0)]);
             assert_eq!(
                 run.first_said("sys.phase_kept"),
                 window_opens(plan) + ms(2000)
             );
         },
-    },
-    OfferScenario {
-        name: "a long press declines too",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "a long press declines too",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 long_press(window_opens(plan) + ms(1000)),
             ]
         },
-        check: |_, run| {
+        |_, run| {
             assert_eq!(phase_events(run), [offered(), kept("declined"), ended(0)]);
         },
-    },
-    OfferScenario {
-        name: "a heard 'next' never accepts: only the button does",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "a heard 'next' never accepts: only the button does",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 heard(window_opens(plan) + ms(2000), Command::Next),
             ]
         },
-        check: |plan, run| {
+        |plan, run| {
             assert_eq!(phase_events(run), [offered(), kept("no answer"), ended(0)]);
             assert!(run.journal().iter().any(|(_, e)| matches!(e, JournalEvent::CommandIgnored { command: Command::Next, reason } if reason.contains("only the button"))));
             assert_eq!(
@@ -566,19 +569,17 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
                 "the window runs its course"
             );
         },
-    },
-    OfferScenario {
-        name: "'pain' during the offer: recorded, the phase stays, the safety advice is given",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "'pain' during the offer: recorded, the phase stays, the safety advice is given",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 heard(window_opens(plan) + ms(2000), Command::Pain),
                 press(window_opens(plan) + ms(3000)),
             ]
         },
-        check: |plan, run| {
+        |plan, run| {
             let at = window_opens(plan) + ms(2000);
             assert_eq!(phase_events(run), [offered(), kept("pain"), ended(1)]);
             assert!(run
@@ -596,19 +597,17 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
                 .iter()
                 .any(|e| matches!(e, JournalEvent::PhaseAdvanced { .. })));
         },
-    },
-    OfferScenario {
-        name: "no offer after pain in this session",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "no offer after pain in this session",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 heard(plan.first_said("sys.time_left") + ms(2000), Command::Pain),
                 press(window_opens(plan) + ms(1000)),
             ]
         },
-        check: |_, run| {
+        |_, run| {
             assert!(run.said("sys.phase_offer").is_empty(), "{}", run.dump());
             assert!(!phase_events(run).iter().any(|e| matches!(
                 e,
@@ -617,40 +616,36 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
             assert!(!run.said("sys.summary_pain").is_empty());
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
         },
-    },
-    OfferScenario {
-        name: "'pain' during the summary: no offer, the pain is recorded",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "'pain' during the summary: no offer, the pain is recorded",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 heard(plan.first_said("sys.summary.") + ms(1000), Command::Pain),
                 press(window_opens(plan) + ms(1000)),
             ]
         },
-        check: |_, run| {
+        |_, run| {
             assert!(run.said("sys.phase_offer").is_empty(), "{}", run.dump());
             assert_eq!(phase_events(run), [ended(1)]);
             assert!(!run.said("safety.pain_below_knee").is_empty());
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::Completed));
         },
-    },
-    OfferScenario {
-        name: "no offer when the session is ended early",
-        program: "mckenzie_acute",
-        offer: acute_to_improving,
-        events: |plan| {
+    ),
+    acute(
+        "no offer when the session is ended early",
+        |plan| {
             vec![
                 press(Duration::ZERO),
                 long_press(plan.first_said("sys.time_left") + ms(2000)),
             ]
         },
-        check: |_, run| {
+        |_, run| {
             assert!(run.said("sys.phase_offer").is_empty());
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
         },
-    },
+    ),
     OfferScenario {
         name: "no offer passed in (not a McKenzie session): the usual ending",
         program: "morning_mobility",

@@ -159,20 +159,8 @@ mod tests {
         let bytes = super::super::wav::encode(&c);
         assert_eq!(Clip::decode_wav(std::io::Cursor::new(bytes)).unwrap(), c);
 
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 8000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
-        for s in [1000i16, 3000, -2000, -2000] {
-            w.write_sample(s).unwrap();
-        }
-        w.finalize().unwrap();
-        buf.set_position(0);
-        let m = Clip::decode_wav(buf).unwrap();
+        let stereo = super::super::wav::stereo_8k(&[1000, 3000, -2000, -2000]);
+        let m = Clip::decode_wav(std::io::Cursor::new(stereo)).unwrap();
         assert_eq!(m.rate, 8000);
         assert_eq!(m.samples.len(), 2);
         assert!((i32::from(m.samples[0]) - 2000).abs() <= 1);

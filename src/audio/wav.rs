@@ -94,6 +94,25 @@ fn pcm16_layout(b: &[u8]) -> Option<(u32, std::ops::Range<usize>)> {
     }
 }
 
+/// A 16-bit stereo WAV file at 8 kHz of interleaved `samples` (left,
+/// right, …), written by hound: not a format the fast path takes.
+#[cfg(test)]
+pub(crate) fn stereo_8k(samples: &[i16]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+    for s in samples {
+        w.write_sample(*s).unwrap();
+    }
+    w.finalize().unwrap();
+    buf.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,19 +140,7 @@ mod tests {
             assert!(decode(junk.to_vec()).is_err());
         }
         // Other formats go to hound: stereo is mixed down.
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 8000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
-        for s in [1000i16, 3000] {
-            w.write_sample(s).unwrap();
-        }
-        w.finalize().unwrap();
-        let bytes = buf.into_inner();
+        let bytes = stereo_8k(&[1000, 3000]);
         assert_eq!(pcm16_mono(&bytes), None);
         assert_eq!(decode(bytes).unwrap().len(), 1);
     }

@@ -1020,18 +1020,7 @@ impl Session {
             self.farewell(now, reason, lines, out);
             return;
         }
-        let mut wait = None;
-        for line in lines {
-            wait = Some(self.speak(now, line, Priority::Instruction, out));
-        }
-        if let Some(mut wait) = wait {
-            wait.deadline = now + Duration::from_secs(60);
-            self.state = State::Closing {
-                wait,
-                reason,
-                offer: true,
-            };
-        }
+        self.say_closing(now, lines, reason, true, out);
     }
 
     /// Record the end, say `lines` and goodbye, then `End`.
@@ -1050,8 +1039,23 @@ impl Session {
                 pain_events: self.pains,
             },
         );
+        let goodbye = self.fixed.goodbye.clone();
+        self.say_closing(now, lines.into_iter().chain([goodbye]), reason, false, out);
+    }
+
+    /// Say the closing `lines`, then wait in `Closing` for the last one
+    /// (`offer`: the phase offer is among them). Nothing to say leaves the
+    /// state as it is.
+    fn say_closing(
+        &mut self,
+        now: Instant,
+        lines: impl IntoIterator<Item = Line>,
+        reason: EndReason,
+        offer: bool,
+        out: &mut Vec<Action>,
+    ) {
         let mut wait = None;
-        for line in lines.into_iter().chain([self.fixed.goodbye.clone()]) {
+        for line in lines {
             wait = Some(self.speak(now, line, Priority::Instruction, out));
         }
         if let Some(mut wait) = wait {
@@ -1060,7 +1064,7 @@ impl Session {
             self.state = State::Closing {
                 wait,
                 reason,
-                offer: false,
+                offer,
             };
         }
     }

@@ -2,8 +2,9 @@
 //! on stdin (so a text starting with '-' is never taken for an option), the
 //! WAV read from stdout and trimmed of its leading and trailing silence.
 
-use super::{run_with_stdin, stderr_tail, SpeechError, Voice};
-use crate::audio::wav;
+use super::{
+    engine_clip, one_line, render_failed, run_with_stdin, stderr_tail, SpeechError, Voice,
+};
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::PathBuf;
@@ -119,19 +120,10 @@ impl Voice for Espeak {
     }
 
     fn render(&self, text: &str, lang: Lang) -> Result<Clip, SpeechError> {
-        let failed = |reason: String, fix: &str| SpeechError::RenderFailed {
-            engine: ENGINE.into(),
-            text: text.into(),
-            lang,
-            reason,
-            fix: fix.into(),
-        };
+        let failed = render_failed(ENGINE, text, lang);
         // One line: espeak-ng reads stdin to its end either way, but a
         // newline would be spoken as a pause.
-        let input: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let input = one_line(text);
         let output = run_with_stdin(
             Command::new(&self.binary)
                 .arg("-v")
@@ -162,20 +154,12 @@ impl Voice for Espeak {
                 ),
             ));
         }
-        let wav = fix_stream_header(output.stdout);
-        let clip = wav::decode(wav).map_err(|e| {
-            failed(
-                format!("its output is not a WAV file: {e}"),
-                "check the espeak-ng installation (`espeak-ng --stdout hello | aplay`)",
-            )
-        })?;
-        if clip.is_empty() {
-            return Err(failed(
-                "espeak-ng gave an empty clip".into(),
-                "check the text: it must contain words",
-            ));
-        }
-        Ok(clip.trimmed(TRIM_THRESHOLD, TRIM_MARGIN))
+        engine_clip(
+            fix_stream_header(output.stdout),
+            ENGINE,
+            "check the espeak-ng installation (`espeak-ng --stdout hello | aplay`)",
+            failed,
+        )
     }
 }
 
@@ -217,6 +201,7 @@ fn fix_stream_header(mut wav: Vec<u8>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::wav;
 
     fn streamed(samples: &[i16]) -> Vec<u8> {
         let mut wav = wav::encode(&Clip::new(22050, samples.to_vec()));

@@ -352,6 +352,49 @@ pub(crate) fn stderr_tail(stderr: &[u8]) -> String {
     tail.join(" / ")
 }
 
+/// `text` as one line for a program's stdin: a control character (a
+/// newline) would be spoken as a pause.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The `RenderFailed` of `engine` saying `text`, from a reason and a fix.
+pub(crate) fn render_failed<'a>(
+    engine: &'a str,
+    text: &'a str,
+    lang: Lang,
+) -> impl Fn(String, &str) -> SpeechError + 'a {
+    move |reason: String, fix: &str| SpeechError::RenderFailed {
+        engine: engine.into(),
+        text: text.into(),
+        lang,
+        reason,
+        fix: fix.into(),
+    }
+}
+
+/// `engine`'s WAV output as a clip, trimmed of its silent ends. Output
+/// that is not a WAV file (`fix`: how to check the installation) or holds
+/// no sound is an error made by `failed`.
+pub(crate) fn engine_clip(
+    wav: Vec<u8>,
+    engine: &str,
+    fix: &str,
+    failed: impl Fn(String, &str) -> SpeechError,
+) -> Result<Clip, SpeechError> {
+    let clip = crate::audio::wav::decode(wav)
+        .map_err(|e| failed(format!("its output is not a WAV file: {e}"), fix))?;
+    if clip.is_empty() {
+        return Err(failed(
+            format!("{engine} gave an empty clip"),
+            "check the text: it must contain words",
+        ));
+    }
+    Ok(clip.trimmed(espeak::TRIM_THRESHOLD, espeak::TRIM_MARGIN))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! piper as a subprocess: `piper --model MODEL --output_file FILE` with the
 //! text on stdin, the WAV read back from FILE and trimmed of its silence.
 
-use super::espeak::{TRIM_MARGIN, TRIM_THRESHOLD};
-use super::{run_with_stdin, stderr_tail, SpeechError, Voice};
-use crate::audio::wav;
+use super::{
+    engine_clip, one_line, render_failed, run_with_stdin, stderr_tail, SpeechError, Voice,
+};
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::{Path, PathBuf};
@@ -139,18 +139,9 @@ impl Voice for Piper {
 
     fn render(&self, text: &str, lang: Lang) -> Result<Clip, SpeechError> {
         let model = self.usable_model(lang)?;
-        let failed = |reason: String, fix: &str| SpeechError::RenderFailed {
-            engine: ENGINE.into(),
-            text: text.into(),
-            lang,
-            reason,
-            fix: fix.into(),
-        };
+        let failed = render_failed(ENGINE, text, lang);
         let out = TempWav::new();
-        let input: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let input = one_line(text);
         let output = run_with_stdin(
             Command::new(&self.binary)
                 .arg("--model")
@@ -200,19 +191,12 @@ impl Voice for Piper {
                 "check that speech.piper_binary is piper, which takes --model and --output_file",
             )
         })?;
-        let clip = wav::decode(bytes).map_err(|e| {
-            failed(
-                format!("its output is not a WAV file: {e}"),
-                "check the piper installation and the model",
-            )
-        })?;
-        if clip.is_empty() {
-            return Err(failed(
-                "piper gave an empty clip".into(),
-                "check the text: it must contain words",
-            ));
-        }
-        Ok(clip.trimmed(TRIM_THRESHOLD, TRIM_MARGIN))
+        engine_clip(
+            bytes,
+            ENGINE,
+            "check the piper installation and the model",
+            failed,
+        )
     }
 }
 

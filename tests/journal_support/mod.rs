@@ -13,8 +13,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
-
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -46,19 +44,34 @@ pub fn run_day(
         day.at_midnight().plus(Duration::from_secs(9 * 3600)),
         Some(today.note(Source::Sim)),
     );
-    for r in &records {
-        if let Action::Journal(e) = &r.action {
-            store.record(r.t, e).unwrap();
-        }
+    for (at, e) in journaled(&records) {
+        store.record(at, e).unwrap();
     }
     (today, records)
 }
 
-/// Simulate `today` (no journal).
-pub fn run_today(content: &Content, today: &Today, spec: &str) -> Vec<Record> {
+/// Today's plan from an empty journal, with the default rules.
+pub fn fresh_plan(day: &str, program: &str) -> Today {
+    adapt::plan(
+        content(),
+        &Rules::default(),
+        &Default::default(),
+        date(day),
+        program,
+    )
+    .unwrap()
+}
+
+/// The session of `today`, in English, with the default session config.
+pub fn session_today(content: &Content, today: &Today) -> Session {
     let cfg = SessionConfig::default();
     let script = session::compile(content, &today.program, Lang::En, &cfg, &today.maxima).unwrap();
-    let mut s = Session::new(script, cfg, content.phrases.clone(), content.safety.clone());
+    Session::new(script, cfg, content.phrases.clone(), content.safety.clone())
+}
+
+/// Simulate `today` (no journal).
+pub fn run_today(content: &Content, today: &Today, spec: &str) -> Vec<Record> {
+    let mut s = session_today(content, today);
     let events = today.events(&sim::parse_spec(spec).unwrap());
     sim::run(&mut s, &events, Duration::from_secs(6 * 3600))
 }
@@ -76,6 +89,15 @@ pub fn during_first_set(records: &[Record], exercise: &str) -> u64 {
         })
         .unwrap_or_else(|| panic!("no set of {exercise}"));
     (done - Duration::from_millis(1500)).as_millis() as u64
+}
+
+/// The journal events of a run, with their times: what a journal is
+/// given to record.
+pub fn journaled(records: &[Record]) -> impl Iterator<Item = (Duration, &JournalEvent)> {
+    records.iter().filter_map(|r| match &r.action {
+        Action::Journal(e) => Some((r.t, e)),
+        _ => None,
+    })
 }
 
 /// The journal events of a run.

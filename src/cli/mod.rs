@@ -1,0 +1,447 @@
+//! The subcommands: the arguments, the dispatch and what the commands
+//! share (loading the config and content, a session for a program, the
+//! default scripted press, printing a session's records). The commands
+//! themselves are in the files below, by what they work on.
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use matcoach::config::Config;
+use matcoach::content::{self, Content, Lang};
+use matcoach::journal::Date;
+use matcoach::session::{self, Action, Session};
+use matcoach::sim::{self, Record, ScriptedEvent, UserAction};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// `println!` that reports a closed stdout (`matcoach plan … | head`) as an
+/// error instead of panicking; `run` treats a broken pipe as a normal end.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+mod checks;
+mod journal;
+mod listen;
+mod programs;
+mod sound;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "matcoach",
+    version,
+    about = "A hands-free, voice-guided exercise coach for low-back pain"
+)]
+pub struct Args {
+    /// Config file (default: ./config/matcoach.toml if it exists, else built-in defaults)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Content directory (default: the config's content_dir)
+    #[arg(long, global = true, value_name = "DIR")]
+    content: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// List the programs
+    Programs {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every exercise with its dose and source
+    Exercises {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a program's session timeline, without interruptions
+    Plan {
+        program: String,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a session in virtual time with scripted inputs; prints JSON lines
+    Sim {
+        program: String,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// e.g. 0s:press,95s:heard=pain,140s:heard=stop,150s:press,400s:long_press
+        #[arg(long, value_name = "SPEC")]
+        events: Option<String>,
+        /// Adapt today's program from this journal and write the session to
+        /// it (PROGRAM may then be `auto`: the daily rotation)
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// The day the session is on (with --db; default: today)
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<matcoach::journal::Date>,
+        /// Real seconds per virtual second while writing the journal
+        #[arg(long, hide = true)]
+        pace: Option<f64>,
+    },
+    /// A real-time session in the terminal (space = button, keys = voice),
+    /// spoken through the default sound device when there is one
+    Demo {
+        program: Option<String>,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// Write the sound to this WAV file instead of a device
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Show the text only; no sound
+        #[arg(long)]
+        silent: bool,
+    },
+    /// Render a whole session to a WAV file, sample-accurately, in virtual time
+    RenderSession {
+        program: String,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// Scripted inputs, as for `sim` (default: a press at 0 s)
+        #[arg(long, value_name = "SPEC")]
+        events: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Sample rate of the file
+        #[arg(long, default_value_t = 22_050)]
+        rate: u32,
+        /// Also print the session's actions as JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render every phrase ahead of time into the speech cache
+    Render {
+        /// Only this language (default: both)
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+    },
+    /// List every phrase id with its text, e.g. for recording your own voice
+    Phrases {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the sound output and input devices
+    Devices,
+    /// Stream a WAV file through the listening pipeline, as fast as it can;
+    /// prints one JSON object per command heard
+    Hear {
+        file: PathBuf,
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// vosk or pocketsphinx (default: the config's)
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<matcoach::voice::Engine>,
+        /// What the coach played meanwhile, for echo cancellation
+        #[arg(long, value_name = "REF.wav")]
+        playback: Option<PathBuf>,
+        /// JSON lines (the default is the same; kept for scripts)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download and install the speech-recognition model for a language
+    SetupModel {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Lang,
+        /// Install from a zip downloaded by hand instead
+        #[arg(long, value_name = "ZIP")]
+        from: Option<PathBuf>,
+    },
+    /// Listen on the microphone and print the commands heard (ctrl-c ends)
+    Listen {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<matcoach::voice::Engine>,
+    },
+    /// Validate the content and the config; non-zero exit on errors
+    Check,
+    /// Check the config, sound devices, microphone level, recognition model,
+    /// GPIO, journal and disk space; says what is wrong and the fix (exit 1)
+    Doctor {
+        #[arg(long)]
+        json: bool,
+        /// Play a short test tone on the output device
+        #[arg(long)]
+        tone: bool,
+        /// How long to record for the microphone level
+        #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+        listen_secs: f64,
+        /// Only open the input device; do not record
+        #[arg(long)]
+        no_mic_test: bool,
+    },
+    /// The daemon: wait for the button, coach today's program, journal it
+    Run,
+    /// The journal: sessions with their length and pain, weekly adherence
+    History {
+        #[arg(long)]
+        json: bool,
+        /// Only sessions from this day on
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<matcoach::journal::Date>,
+        /// Print the sessions as CSV instead
+        #[arg(long, value_name = "FORMAT", value_parser = ["csv"])]
+        export: Option<String>,
+        /// The journal (default: the config's journal.path)
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Count adherence up to this day instead of today
+        #[arg(long, hide = true, value_parser = parse_date)]
+        today: Option<matcoach::journal::Date>,
+    },
+    /// The McKenzie phase: show it, or move on to the next (never after pain)
+    Phase {
+        #[arg(value_enum)]
+        action: Option<PhaseAction>,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+    /// The startgetal: tested maxima, enter one, or plan a max test
+    Calibrate {
+        /// Enter a maximum you tested yourself, e.g. sr_abdominals=30
+        #[arg(long, value_name = "EXERCISE=MAX")]
+        set: Vec<String>,
+        /// Make the next strength session a max test
+        #[arg(long)]
+        next: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PhaseAction {
+    /// Move on to the next phase (refused after a session with pain)
+    Next,
+    /// Go back a phase (003: when the pain returns)
+    Back,
+    /// Begin the McKenzie program at the acute phase
+    Start,
+    /// Stop following the McKenzie program
+    Stop,
+}
+
+fn parse_engine(s: &str) -> Result<matcoach::voice::Engine, String> {
+    matcoach::voice::Engine::parse(s)
+        .ok_or_else(|| format!("unknown engine `{s}`: use `vosk` or `pocketsphinx`"))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language `{s}`: use `en` or `nl`"))
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s).map_err(|e| e.to_string())
+}
+
+struct Loaded {
+    config: Config,
+    content: Content,
+}
+
+fn load_config(args: &Args) -> Result<Config> {
+    // --config, then the system's config, then the checkout's.
+    let Some(path) = matcoach::doctor::find_config(args.config.as_deref()) else {
+        return Ok(Config::default());
+    };
+    let (config, warnings) = Config::load(&path)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    Ok(config)
+}
+
+fn content_dir(args: &Args, config: &Config) -> PathBuf {
+    args.content
+        .clone()
+        .unwrap_or_else(|| config.content_dir.clone())
+}
+
+fn load(args: &Args) -> Result<Loaded> {
+    let config = load_config(args)?;
+    let dir = content_dir(args, &config);
+    let content = content::load_dir(&dir)?;
+    Ok(Loaded { config, content })
+}
+
+fn program<'a>(content: &'a Content, id: &str) -> Result<&'a content::Program> {
+    match content.program(id) {
+        Some(p) => Ok(p),
+        None => bail!(
+            "unknown program `{id}`\n  available: {}\n  fix: use one of these ids (see `matcoach programs`)",
+            content.program_ids().join(", ")
+        ),
+    }
+}
+
+fn session_for(l: &Loaded, program_id: &str, lang: Option<Lang>) -> Result<Session> {
+    let prog = program(&l.content, program_id)?;
+    let lang = lang.unwrap_or(l.config.language);
+    let cfg = l.config.session();
+    let personal: HashMap<String, u32> = HashMap::new();
+    let script = session::compile(&l.content, prog, lang, &cfg, &personal)?;
+    Ok(Session::new(
+        script,
+        cfg,
+        l.content.phrases.clone(),
+        l.content.safety.clone(),
+    ))
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    match run_command(&args) {
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run_command(args: &Args) -> Result<ExitCode> {
+    match &args.command {
+        Cmd::Check => checks::check(args),
+        Cmd::Doctor {
+            json,
+            tone,
+            listen_secs,
+            no_mic_test,
+        } => checks::doctor(args, *json, *tone, *listen_secs, *no_mic_test),
+        Cmd::Run => {
+            let l = load(args)?;
+            crate::daemon::run(l.config, l.content)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Programs { json } => programs::programs(args, *json),
+        Cmd::Exercises { json } => programs::exercises(args, *json),
+        Cmd::Plan {
+            program,
+            lang,
+            json,
+        } => programs::plan(args, program, *lang, *json),
+        Cmd::Sim {
+            program,
+            lang,
+            events,
+            db,
+            date,
+            pace,
+        } => {
+            if db.is_some()
+                || date.is_some()
+                || pace.is_some()
+                || program == matcoach::adapt::AUTO
+                || program == matcoach::adapt::MAX_TEST
+            {
+                let opts = journal::SimJournal {
+                    db: db.as_deref(),
+                    date: *date,
+                    pace: *pace,
+                };
+                return journal::sim_journaled(args, program, *lang, events.as_deref(), &opts);
+            }
+            programs::simulate(args, program, *lang, events.as_deref())
+        }
+        Cmd::Demo {
+            program,
+            lang,
+            out,
+            silent,
+        } => sound::demo(args, program.as_deref(), *lang, out.as_deref(), *silent),
+        Cmd::RenderSession {
+            program,
+            lang,
+            events,
+            out,
+            rate,
+            json,
+        } => sound::render_session(args, program, *lang, events.as_deref(), out, *rate, *json),
+        Cmd::Render { lang } => sound::render(args, *lang),
+        Cmd::Phrases { lang, json } => programs::phrases(args, *lang, *json),
+        Cmd::Devices => sound::devices(),
+        Cmd::Hear {
+            file,
+            lang,
+            engine,
+            playback,
+            json: _,
+        } => listen::hear(args, file, *lang, *engine, playback.as_deref()),
+        Cmd::SetupModel { lang, from } => listen::setup_model(args, *lang, from.as_deref()),
+        Cmd::Listen { lang, engine } => listen::listen(args, *lang, *engine),
+        Cmd::History {
+            json,
+            since,
+            export,
+            db,
+            today,
+        } => {
+            let opts = journal::HistoryOptions {
+                json: *json,
+                since: *since,
+                csv: export.is_some(),
+                db: db.as_deref(),
+                today: *today,
+            };
+            journal::history(args, &opts)
+        }
+        Cmd::Phase { action, db } => journal::phase(args, *action, db.as_deref()),
+        Cmd::Calibrate {
+            set,
+            next,
+            json,
+            db,
+        } => journal::calibrate(args, set, *next, *json, db.as_deref()),
+    }
+}
+
+/// How long a simulated session may run at the most.
+const SIM_LIMIT: Duration = Duration::from_secs(6 * 3600);
+
+/// The scripted inputs of `--events SPEC`; without it, a press at 0 s.
+fn events_or_press(spec: Option<&str>) -> Result<Vec<ScriptedEvent>> {
+    Ok(match spec {
+        Some(spec) => sim::parse_spec(spec)?,
+        None => vec![ScriptedEvent {
+            at: Duration::ZERO,
+            what: UserAction::Press,
+        }],
+    })
+}
+
+fn print_records(records: &[Record], json: bool) -> std::io::Result<()> {
+    for r in records {
+        if json {
+            outln!("{}", r.to_json());
+            continue;
+        }
+        let t = r.t.as_millis();
+        let stamp = format!("{:>3}:{:02}.{:03}", t / 60_000, (t / 1000) % 60, t % 1000);
+        let what = match &r.action {
+            Action::Speak { line, .. } => format!("says     {}", line.text),
+            Action::StopSpeech => "stops speaking".into(),
+            Action::Cue(c) => format!("cue      {c:?}"),
+            Action::SetLed(l) => format!("led      {l:?}"),
+            Action::Journal(e) => {
+                format!("journal  {}", serde_json::to_string(e).unwrap_or_default())
+            }
+            Action::End(r) => format!("end      {r:?}"),
+        };
+        outln!("{stamp}  {what}");
+    }
+    Ok(())
+}

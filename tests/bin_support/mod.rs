@@ -1,0 +1,106 @@
+//! Running the real `matcoach` binary from a test: the command, run from
+//! the checkout, and what came out of it with the assertions the command
+//! line tests share.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_matcoach");
+
+/// `matcoach ARGS`, run in the checkout (so `content/` and `config/` are
+/// where the defaults look).
+pub fn command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(BIN);
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    c
+}
+
+/// A private HOME for `c`: ALSA reads its `.asoundrc` there, and the
+/// speech cache and the journal go below it.
+pub fn in_home<'a>(c: &'a mut Command, home: &Path) -> &'a mut Command {
+    c.env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+}
+
+/// What a run of the binary gave.
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Run `c` to its end.
+    pub fn of(c: &mut Command) -> Out {
+        let o = c.output().expect("run matcoach");
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Everything, for an assertion's message.
+    pub fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Exit code `code`, and no panic.
+    pub fn expect_code(self, code: i32) -> Out {
+        assert_eq!(self.code, Some(code), "{}", self.show());
+        assert!(!self.stderr.contains("panicked"), "{}", self.show());
+        self
+    }
+
+    /// Exit code 0, and no panic.
+    pub fn ok(self) -> Out {
+        self.expect_code(0)
+    }
+
+    pub fn stderr_has(self, fragment: &str) -> Out {
+        assert!(
+            self.stderr.contains(fragment),
+            "stderr lacks {fragment:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// Stdout as one JSON value.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.show()))
+    }
+
+    /// Every stdout line as JSON.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.show()))
+            })
+            .collect()
+    }
+
+    /// Every stdout line as a session record: JSON with `t_ms` and `action`.
+    pub fn records(&self) -> Vec<Value> {
+        let lines = self.json_lines();
+        for v in &lines {
+            assert!(v["t_ms"].is_u64(), "no t_ms: {v}");
+            assert!(v["action"].is_string(), "no action: {v}");
+        }
+        lines
+    }
+}
