@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::exit)]
 
 mod cli;
+#[cfg(feature = "speaker-rodio")]
 mod daemon;
 mod demo;
 

@@ -322,11 +322,16 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             listen_secs,
             no_mic_test,
         } => checks::doctor(args, *json, *tone, *listen_secs, *no_mic_test),
+        #[cfg(feature = "speaker-rodio")]
         Cmd::Run => {
             let l = load(args)?;
             crate::daemon::run(l.config, l.content)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(not(feature = "speaker-rodio"))]
+        Cmd::Run => Err(anyhow::anyhow!(
+            "this build has no sound support, so it cannot coach: build with the default features (`speaker-rodio`)"
+        )),
         Cmd::Programs { json } => programs::programs(args, *json),
         Cmd::Exercises { json } => programs::exercises(args, *json),
         Cmd::Plan {
