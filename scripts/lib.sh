@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for scripts/demo and scripts/test: installs what is missing,
 # so both work on a bare Debian or Raspberry Pi OS. Sourced, not run.
 set -euo pipefail
@@ -21,7 +22,7 @@ ensure_apt() {
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing ${missing[*]}"
     if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
 }
 
 # ensure_rust: a Rust toolchain new enough for Cargo.toml's rust-version,
@@ -44,29 +45,50 @@ ensure_rust() {
     ensure_apt pkg-config
 }
 
-# ensure_vosk_lib: libvosk.so for this machine's architecture (x86_64,
-# aarch64, armv7l), taken from the PyPI `vosk` wheel, in .deps/vosk/.
+# ensure_vosk_lib [ARCH]: libvosk.so for ARCH (x86_64, aarch64, armv7l;
+# default: this machine's), taken from the PyPI `vosk` wheel: in .deps/vosk/
+# for this machine, in .deps/vosk-ARCH/ for another (a cross build).
 # Exports VOSK_LIB_DIR, which build.rs reads for the voice-vosk feature.
-# (`pip download` fetches the wheel for this machine; PEP 668 does not block it.)
+# (`pip download` only fetches the wheel; PEP 668 does not block it.)
 ensure_vosk_lib() {
-    local version=0.3.45 dir tmp whl
-    dir="$(pwd)/.deps/vosk"
+    local version=0.3.45 arch="${1:-$(uname -m)}" dir tmp whl platform=() machine
+    case "$arch" in
+        x86_64) machine=62 ;;
+        aarch64) machine=183 ;;
+        armv7l) machine=40 ;;
+        *) log "no vosk wheel for $arch: use x86_64, aarch64 or armv7l"; return 1 ;;
+    esac
+    if [ "$arch" = "$(uname -m)" ]; then
+        dir="$(pwd)/.deps/vosk"
+    else
+        dir="$(pwd)/.deps/vosk-$arch"
+        # The wheel's platform tag for another machine (vosk 0.3.45 ships
+        # manylinux2010 x86_64, manylinux2014 aarch64 and linux armv7l).
+        case "$arch" in
+            x86_64) platform=(--platform manylinux2010_x86_64) ;;
+            aarch64) platform=(--platform manylinux2014_aarch64) ;;
+            armv7l) platform=(--platform linux_armv7l) ;;
+        esac
+    fi
     if [ ! -f "$dir/libvosk.so" ]; then
         command -v python3 >/dev/null 2>&1 || ensure_apt python3
         python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
-        log "fetching libvosk $version ($(uname -m)) from the PyPI vosk wheel"
+        log "fetching libvosk $version ($arch) from the PyPI vosk wheel"
         tmp="$(mktemp -d)"
         python3 -m pip download --quiet --disable-pip-version-check --no-deps \
-            --only-binary=:all: -d "$tmp" "vosk==$version" >&2 \
-            || { log "could not download vosk $version from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
+            --only-binary=:all: "${platform[@]}" -d "$tmp" "vosk==$version" >&2 \
+            || { log "could not download vosk $version ($arch) from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
         whl="$(ls "$tmp"/vosk-*.whl 2>/dev/null | head -n 1)"
-        [ -n "$whl" ] || { log "no vosk wheel for $(uname -m) on PyPI"; rm -rf "$tmp"; return 1; }
+        [ -n "$whl" ] || { log "no vosk wheel for $arch on PyPI"; rm -rf "$tmp"; return 1; }
         mkdir -p "$dir"
-        python3 - "$whl" "$dir" <<'PY' || { rm -rf "$tmp"; return 1; }
+        python3 - "$whl" "$dir" "$machine" <<'PY' || { rm -rf "$tmp"; return 1; }
 import os, sys, zipfile
-whl, dest = sys.argv[1], sys.argv[2]
+whl, dest, machine = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with zipfile.ZipFile(whl) as z:
     data = z.read("vosk/libvosk.so")
+# ELF e_machine (little endian): the wheel must be for the asked architecture.
+if data[:4] != b"\x7fELF" or int.from_bytes(data[18:20], "little") != machine:
+    sys.exit(f"matcoach setup: {os.path.basename(whl)} holds no libvosk.so for e_machine {machine}")
 tmp = os.path.join(dest, ".libvosk.so.part")
 with open(tmp, "wb") as f:
     f.write(data)

@@ -1,12 +1,14 @@
-//! `config/matcoach.toml` documents every setting with its default; bad
+//! `config/matcoach.toml` documents every setting with its default; the
+//! Debian package's `config/deb/config.toml` is the same with the system's
+//! paths, which agree with the package's files and the systemd unit; bad
 //! configs are reported with the file, line and a fix.
 
 mod fixtures;
 
 use fixtures::*;
-use matcoach::config::{Config, ConfigError};
+use matcoach::config::{Config, ConfigError, GpioBackend};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn example_text() -> String {
     std::fs::read_to_string(example_config()).unwrap()
@@ -78,6 +80,11 @@ fn config_keys() -> BTreeSet<String> {
 
 /// The keys the example file sets, as `section.key`.
 fn example_keys() -> BTreeSet<String> {
+    keys_of(&example_text())
+}
+
+/// The keys a config text sets, as `section.key`.
+fn keys_of(text: &str) -> BTreeSet<String> {
     fn walk(prefix: &str, table: &toml::Table, out: &mut BTreeSet<String>) {
         for (k, v) in table {
             let key = if prefix.is_empty() {
@@ -93,7 +100,7 @@ fn example_keys() -> BTreeSet<String> {
             }
         }
     }
-    let table: toml::Table = example_text().parse().unwrap();
+    let table: toml::Table = text.parse().unwrap();
     let mut out = BTreeSet::new();
     walk("", &table, &mut out);
     out
@@ -160,6 +167,147 @@ fn every_key_of_the_example_is_known_to_the_parser() {
             Config::parse(Path::new("one.toml"), &doc).unwrap_or_else(|e| panic!("{key}: {e}"));
         assert!(warnings.is_empty(), "{key}: {warnings:?}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The Debian package's config (/etc/matcoach/config.toml)
+// ---------------------------------------------------------------------------
+
+fn package_config() -> PathBuf {
+    root().join("config").join("deb").join("config.toml")
+}
+
+/// `[package.metadata.deb]` of Cargo.toml.
+fn deb_metadata() -> toml::Table {
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let mut manifest: toml::Table = text.parse().unwrap();
+    let Some(toml::Value::Table(mut package)) = manifest.remove("package") else {
+        panic!("Cargo.toml has no [package]");
+    };
+    let Some(toml::Value::Table(mut metadata)) = package.remove("metadata") else {
+        panic!("Cargo.toml has no [package.metadata]");
+    };
+    let Some(toml::Value::Table(deb)) = metadata.remove("deb") else {
+        panic!("Cargo.toml has no [package.metadata.deb]");
+    };
+    deb
+}
+
+/// Where the package installs `source`: the `dest` of its asset.
+fn asset_dest(deb: &toml::Table, source: &str) -> String {
+    let assets = deb["assets"].as_array().expect("assets is a list");
+    assets
+        .iter()
+        .filter_map(|a| a.as_array())
+        .find(|a| a[0].as_str() == Some(source))
+        .and_then(|a| a[1].as_str())
+        .unwrap_or_else(|| panic!("no asset {source} in [package.metadata.deb]"))
+        .to_string()
+}
+
+/// `Key=` lines of the systemd unit (every value, in order).
+fn unit_values(key: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(
+        root()
+            .join("config")
+            .join("systemd")
+            .join("matcoach.service"),
+    )
+    .unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_package_config_is_the_example_with_the_system_paths() {
+    let path = package_config();
+    let (c, warnings) =
+        Config::load(&path).unwrap_or_else(|e| panic!("the package's config must load:\n{e}"));
+    assert!(warnings.is_empty(), "warnings:\n{}", warnings.join("\n"));
+    assert_eq!(c.content_dir, Path::new("/usr/share/matcoach/content"));
+    assert_eq!(
+        c.journal.path,
+        Path::new("/var/lib/matcoach/journal.sqlite")
+    );
+    assert_eq!(c.voice.models_dir, Path::new("/var/lib/matcoach/models"));
+    assert_eq!(c.speech.voices_dir, Path::new("/var/lib/matcoach/voices"));
+    assert_eq!(c.speech.cache_dir, Path::new("/var/cache/matcoach/speech"));
+    assert_eq!(c.gpio.backend, GpioBackend::Rppal);
+    // Everything else is the example's (the defaults), so that the two files
+    // cannot drift apart.
+    let mut want = Config {
+        content_dir: c.content_dir.clone(),
+        ..Config::default()
+    };
+    want.journal.path = c.journal.path.clone();
+    want.voice.models_dir = c.voice.models_dir.clone();
+    want.speech.voices_dir = c.speech.voices_dir.clone();
+    want.speech.cache_dir = c.speech.cache_dir.clone();
+    want.gpio.backend = c.gpio.backend;
+    assert_eq!(
+        c, want,
+        "config/deb/config.toml differs from the defaults in more than its paths"
+    );
+    // And it documents every key, as the example does.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(keys_of(&text), example_keys());
+}
+
+#[test]
+fn the_package_installs_its_config_and_content_where_the_config_and_unit_say() {
+    let deb = deb_metadata();
+    let (c, _) = Config::load(&package_config()).unwrap();
+    // The unit runs `matcoach --config /etc/matcoach/config.toml run`, and
+    // `matcoach` without --config reads that file too.
+    assert_eq!(
+        format!("/{}", asset_dest(&deb, "config/deb/config.toml")),
+        "/etc/matcoach/config.toml"
+    );
+    let exec = unit_values("ExecStart");
+    assert_eq!(
+        exec,
+        ["/usr/bin/matcoach --config /etc/matcoach/config.toml run"]
+    );
+    // content/**/* is installed under the config's content_dir.
+    let content = format!("/{}", asset_dest(&deb, "content/**/*"));
+    assert_eq!(
+        Path::new(content.trim_end_matches('/')),
+        c.content_dir.as_path()
+    );
+}
+
+#[test]
+fn the_service_may_write_where_the_package_config_puts_its_data() {
+    let (c, _) = Config::load(&package_config()).unwrap();
+    // ProtectSystem=strict: only these are writable.
+    let writable: Vec<String> = unit_values("ReadWritePaths")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(writable, ["/var/lib/matcoach", "/var/cache/matcoach"]);
+    // …and systemd creates them for the service's user.
+    assert_eq!(unit_values("StateDirectory"), ["matcoach"]);
+    assert_eq!(unit_values("CacheDirectory"), ["matcoach"]);
+    for (key, path) in [
+        ("journal.path", &c.journal.path),
+        ("voice.models_dir", &c.voice.models_dir),
+        ("speech.voices_dir", &c.speech.voices_dir),
+    ] {
+        assert!(
+            path.starts_with("/var/lib/matcoach"),
+            "{key} = {} is outside the state directory",
+            path.display()
+        );
+    }
+    assert!(c.speech.cache_dir.starts_with("/var/cache/matcoach"));
+    // With the paths left empty, the unit's XDG variables lead to the same
+    // places (the journal's and the cache's default is <XDG dir>/matcoach/…).
+    assert_eq!(
+        unit_values("Environment"),
+        ["XDG_DATA_HOME=/var/lib XDG_CACHE_HOME=/var/cache"]
+    );
 }
 
 // ---------------------------------------------------------------------------
