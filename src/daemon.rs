@@ -200,7 +200,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         stats.rendered, stats.cached, stats.recorded
     ));
 
+    // From here on the daemon keeps running whatever the devices do, so
+    // systemd may count it as started (a Pi booted without its speaker
+    // must not sit in "activating" and be restarted in a loop).
+    systemd::notify("READY=1\nSTATUS=opening the speaker");
+
     // The speaker: without it there is no coaching; show it and retry.
+    let mut last_error: Option<String> = None;
     let (output, mut speaker, reference) = loop {
         let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
         match matcoach::audio::output::RodioOutput::open(
@@ -225,11 +231,27 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                 );
             }
             Err(e) => {
-                log(&format!("{e}"));
+                // Said once per different error, not at every retry.
+                let text = e.to_string();
+                if last_error.as_ref() != Some(&text) {
+                    log(&text);
+                    last_error = Some(text);
+                }
+                systemd::notify(&format!(
+                    "WATCHDOG=1\nSTATUS=waiting for a speaker: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ));
                 led.set(Led::Error);
                 tokio::select! {
                     _ = tokio::time::sleep(RETRY) => {}
-                    _ = &mut shutdown => { led.set(Led::Idle); return Ok(()); }
+                    _ = &mut shutdown => {
+                        // As at the end: LED off, journal closed.
+                        drop(led);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        drop(writer);
+                        systemd::notify("STOPPING=1");
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -288,7 +310,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
 
     announce(&mut speaker, &mut rx, &fixed.ready, id(), &mut faults).await;
     led.set(faults.idle_led());
-    systemd::notify("READY=1");
+    systemd::notify("STATUS=ready: press the button to start");
     log("ready: press the button to start");
 
     let rules = Rules::from_config(&config.journal);
