@@ -42,6 +42,12 @@ pub struct DeciderConfig {
     /// times, instead of waiting for the recogniser to end the utterance
     /// (Vosk takes 0.5–1 s of silence for that). 0: wait for the final.
     pub settle_ms: u64,
+    /// While the coach is playing (or its echo may still be in the room),
+    /// a frame counts as the user's speech only if the echo canceller left
+    /// at least this share (dB) of the microphone's energy: what it
+    /// removes almost entirely is the coach's own voice, what it leaves is
+    /// someone else's. Applies only with an echo canceller.
+    pub min_user_share_db: f32,
 }
 
 impl Default for DeciderConfig {
@@ -54,6 +60,7 @@ impl Default for DeciderConfig {
             min_voiced: 0.5,
             urgent_partials: 2,
             settle_ms: 100,
+            min_user_share_db: -12.0,
         }
     }
 }
@@ -228,6 +235,26 @@ pub struct Pipeline {
     mic: Vec<i16>,
     reference: Vec<i16>,
     clean: Vec<i16>,
+    /// Frames left in which the coach's echo may still be heard.
+    echo_hold: u32,
+    /// The previous microphone frame's energy (the canceller's output may
+    /// lag its input by a frame).
+    prev_mic: f32,
+}
+
+/// How long after the reference falls silent its echo may still be heard
+/// (the room's reverberation): 300 ms.
+const ECHO_HOLD_FRAMES: u32 = 15;
+
+/// Mean square of a frame, full scale 1.
+fn energy(x: &[i16]) -> f32 {
+    x.iter()
+        .map(|s| {
+            let v = f32::from(*s) / 32768.0;
+            v * v
+        })
+        .sum::<f32>()
+        / x.len().max(1) as f32
 }
 
 impl Pipeline {
@@ -246,6 +273,8 @@ impl Pipeline {
             mic: Vec::new(),
             reference: Vec::new(),
             clean: vec![0; FRAME],
+            echo_hold: 0,
+            prev_mic: 0.0,
         }
     }
 
@@ -276,7 +305,20 @@ impl Pipeline {
                 None => &frame,
             };
             let voiced = self.vad.frame(cleaned);
-            self.decider.note_frame(voiced);
+            // Is this the user, or what is left of the coach's voice?
+            if energy(&reference) > 1e-7 {
+                self.echo_hold = ECHO_HOLD_FRAMES;
+            } else {
+                self.echo_hold = self.echo_hold.saturating_sub(1);
+            }
+            let mic_energy = energy(&frame);
+            let user = self.aec.is_none()
+                || self.echo_hold == 0
+                || energy(cleaned)
+                    >= mic_energy.max(self.prev_mic)
+                        * 10f32.powf(self.decider.cfg.min_user_share_db / 10.0);
+            self.prev_mic = mic_energy;
+            self.decider.note_frame(voiced && user);
             let h = self.rec.accept(cleaned)?;
             self.pos += FRAME as u64;
             if let Some(h) = h {
@@ -468,6 +510,60 @@ mod tests {
             let mut got = d.decide(p(&words), 3000);
             got.extend(d.decide(p(&words), 3020));
             assert!(got.is_empty(), "{name}: {got:?}");
+        }
+    }
+
+    /// Hears "stop" (200–600 ms) and reports it at 800 ms.
+    struct HearsStop(u32);
+
+    impl Recognizer for HearsStop {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn accept(&mut self, _pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+            self.0 += 1;
+            Ok((self.0 == 40).then(|| Hypothesis::Final(vec![word("stop", 200, 600, 0.9)])))
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+            Ok(None)
+        }
+    }
+
+    /// An echo canceller that leaves `keep` of the microphone signal.
+    struct Leaves(f32);
+
+    impl EchoCanceller for Leaves {
+        fn process(&mut self, mic: &[i16], _reference: &[i16], out: &mut [i16]) {
+            for (o, m) in out.iter_mut().zip(mic) {
+                *o = (f32::from(*m) * self.0) as i16;
+            }
+        }
+    }
+
+    #[test]
+    fn while_the_coach_plays_only_what_the_canceller_leaves_is_the_user() {
+        // A very loud tone at the microphone for 1 s: even 5 % of it is
+        // plenty for the VAD.
+        let mic: Vec<i16> = (0..16_000)
+            .map(|t| ((t as f32 * 0.07).sin() * 30_000.0) as i16)
+            .collect();
+        let playing = vec![4000i16; mic.len()];
+        let cases: Vec<(&str, f32, bool, bool)> = vec![
+            // (case, share the canceller leaves, coach playing, heard)
+            ("the coach's echo, removed", 0.05, true, false),
+            ("the user over the coach", 0.7, true, true),
+            ("the coach silent", 0.05, false, true),
+        ];
+        for (name, keep, play, heard) in cases {
+            let mut p = Pipeline::new(
+                Box::new(HearsStop(0)),
+                Some(Box::new(Leaves(keep))),
+                Lang::En,
+                DeciderConfig::default(),
+            );
+            let reference: &[i16] = if play { &playing } else { &[] };
+            let got = p.push(&mic, reference).unwrap();
+            assert_eq!(!got.is_empty(), heard, "{name}: {got:?}");
         }
     }
 }
