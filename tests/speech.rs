@@ -3,8 +3,11 @@
 //! The only stand-in is a fake `piper` script that honours piper's command
 //! line (and speaks with espeak-ng).
 
+mod common;
+
+use common::content;
 use matcoach::audio::Clip;
-use matcoach::content::{self, Content, Lang};
+use matcoach::content::Lang;
 use matcoach::session::{self, Line, PhraseId, SessionConfig};
 use matcoach::speech::{
     default_jobs, Espeak, PhraseCache, Piper, RenderStats, Speech, SpeechError, Voice,
@@ -13,18 +16,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn content() -> &'static Content {
-    static CONTENT: OnceLock<Content> = OnceLock::new();
-    CONTENT.get_or_init(|| match content::load_dir(&root().join("content")) {
-        Ok(c) => c,
-        Err(e) => panic!("the shipped content must load:\n{e}"),
-    })
-}
 
 fn espeak() -> Espeak {
     let d = matcoach::config::Speech::default();

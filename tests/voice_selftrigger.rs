@@ -22,9 +22,12 @@
 
 mod room;
 
+mod common;
+
+use common::{content, root};
 use matcoach::audio::Clip;
 use matcoach::command::Command;
-use matcoach::content::{self, Content, Lang};
+use matcoach::content::Lang;
 use matcoach::session::{self, Line, SessionConfig};
 use matcoach::speech::{default_jobs, Speech};
 use matcoach::voice::aec::{AecOptions, SpeexAec};
@@ -33,18 +36,6 @@ use matcoach::voice::resample::{to_i16, Resampler};
 use room::Rng;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn content() -> &'static Content {
-    static CONTENT: OnceLock<Content> = OnceLock::new();
-    CONTENT.get_or_init(|| match content::load_dir(&root().join("content")) {
-        Ok(c) => c,
-        Err(e) => panic!("the shipped content must load:\n{e}"),
-    })
-}
 
 /// The coach's voice (the default espeak-ng config) with its phrase cache
 /// in this test's scratch directory (keyed by voice and text, so it is
