@@ -10,6 +10,7 @@
 #[cfg(feature = "voice-aec")]
 pub mod aec;
 pub mod capture;
+pub mod dtd;
 pub mod grammar;
 pub mod model;
 pub mod pipeline;

@@ -5,7 +5,9 @@
 //! so a file runs as fast as the CPU allows and gives the same answers as
 //! live audio.
 
-use super::{grammar, vad::Vad, Detection, Hypothesis, Recognizer, VoiceError, Word, RATE};
+use super::{
+    dtd::EchoTracker, grammar, vad::Vad, Detection, Hypothesis, Recognizer, VoiceError, Word, RATE,
+};
 use crate::command::Command;
 use crate::content::Lang;
 
@@ -48,6 +50,14 @@ pub struct DeciderConfig {
     /// removes almost entirely is the coach's own voice, what it leaves is
     /// someone else's. Applies only with an echo canceller.
     pub min_user_share_db: f32,
+    /// While the coach's echo may be heard, a frame counts as the user's
+    /// speech only if what the echo canceller left does not rise and fall
+    /// with the playback: its envelope's correlation with the playback's
+    /// ([`EchoTracker`]) stays below this. It catches what the share test
+    /// cannot: a canceller that has not (or no longer) learned the room
+    /// passes the coach's voice almost whole. Applies only with an echo
+    /// canceller; 1 or more turns it off.
+    pub max_echo_correlation: f32,
 }
 
 impl Default for DeciderConfig {
@@ -61,6 +71,7 @@ impl Default for DeciderConfig {
             urgent_partials: 2,
             settle_ms: 100,
             min_user_share_db: -12.0,
+            max_echo_correlation: 0.55,
         }
     }
 }
@@ -240,6 +251,8 @@ pub struct Pipeline {
     /// The previous microphone frame's energy (the canceller's output may
     /// lag its input by a frame).
     prev_mic: f32,
+    /// Whether the canceller's output follows the playback.
+    echo: EchoTracker,
 }
 
 /// How long after the reference falls silent its echo may still be heard
@@ -275,6 +288,7 @@ impl Pipeline {
             clean: vec![0; FRAME],
             echo_hold: 0,
             prev_mic: 0.0,
+            echo: EchoTracker::default(),
         }
     }
 
@@ -312,11 +326,16 @@ impl Pipeline {
                 self.echo_hold = self.echo_hold.saturating_sub(1);
             }
             let mic_energy = energy(&frame);
+            if self.aec.is_some() {
+                self.echo.push(cleaned, &reference);
+            }
+            let cfg = &self.decider.cfg;
             let user = self.aec.is_none()
                 || self.echo_hold == 0
-                || energy(cleaned)
-                    >= mic_energy.max(self.prev_mic)
-                        * 10f32.powf(self.decider.cfg.min_user_share_db / 10.0);
+                || (energy(cleaned)
+                    >= mic_energy.max(self.prev_mic) * 10f32.powf(cfg.min_user_share_db / 10.0)
+                    && (cfg.max_echo_correlation >= 1.0
+                        || self.echo.correlation() < cfg.max_echo_correlation));
             self.prev_mic = mic_energy;
             self.decider.note_frame(voiced && user);
             let h = self.rec.accept(cleaned)?;
@@ -529,6 +548,22 @@ mod tests {
         }
     }
 
+    /// Hears "stop" (2000–2400 ms) and reports it at 2600 ms.
+    struct HearsStopLater(u32);
+
+    impl Recognizer for HearsStopLater {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn accept(&mut self, _pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+            self.0 += 1;
+            Ok((self.0 == 130).then(|| Hypothesis::Final(vec![word("stop", 2000, 2400, 0.9)])))
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+            Ok(None)
+        }
+    }
+
     /// An echo canceller that leaves `keep` of the microphone signal.
     struct Leaves(f32);
 
@@ -563,6 +598,56 @@ mod tests {
             );
             let reference: &[i16] = if play { &playing } else { &[] };
             let got = p.push(&mic, reference).unwrap();
+            assert_eq!(!got.is_empty(), heard, "{name}: {got:?}");
+        }
+    }
+
+    /// A tone switched on and off in syllable-like bursts (120–320 ms),
+    /// different for each `seed`.
+    fn bursts(n: usize, seed: u32, amp: f32) -> Vec<i16> {
+        let mut s = seed;
+        let (mut on, mut left) = (false, 0usize);
+        (0..n)
+            .map(|t| {
+                if left == 0 {
+                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    left = 1920 + (s >> 20) as usize % 3200;
+                    on = !on;
+                }
+                left -= 1;
+                let a = if on { amp } else { amp / 100.0 };
+                (a * (t as f32 * 0.09).sin()) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_follows_the_playback_is_the_coach_even_when_the_canceller_keeps_it() {
+        let playing = bursts(48_000, 1, 12_000.0);
+        // The coach's echo 40 ms later, which the canceller does not
+        // remove (it has not learned the room).
+        let mut echo = vec![0i16; 640];
+        echo.extend(playing.iter().map(|v| v / 2));
+        echo.truncate(playing.len());
+        let user = bursts(48_000, 7, 12_000.0);
+        let cases: Vec<(&str, &[i16], f32, bool)> = vec![
+            // (case, microphone, echo-correlation limit, heard)
+            ("the coach's voice, not cancelled", &echo, 0.55, false),
+            ("the same, without the correlation test", &echo, 1.0, true),
+            ("the user, someone else's rhythm", &user, 0.55, true),
+        ];
+        for (name, mic, limit, heard) in cases {
+            let cfg = DeciderConfig {
+                max_echo_correlation: limit,
+                ..DeciderConfig::default()
+            };
+            let mut p = Pipeline::new(
+                Box::new(HearsStopLater(0)),
+                Some(Box::new(Leaves(0.9))),
+                Lang::En,
+                cfg,
+            );
+            let got = p.push(mic, &playing).unwrap();
             assert_eq!(!got.is_empty(), heard, "{name}: {got:?}");
         }
     }
