@@ -76,18 +76,25 @@ impl Engine {
         }
     }
 
-    /// The decider settings the daemon uses for the engine.
-    fn decider(&self) -> DeciderConfig {
-        let engine = match self {
+    fn engine(&self) -> matcoach::voice::Engine {
+        match self {
             Engine::Sphinx => matcoach::voice::Engine::Pocketsphinx,
             #[cfg(feature = "voice-vosk")]
             Engine::Vosk(_) => matcoach::voice::Engine::Vosk,
-        };
-        matcoach::voice::decider_config(engine, &matcoach::config::Voice::default())
+        }
     }
 
+    /// The decider settings the daemon uses for the engine.
+    fn decider(&self) -> DeciderConfig {
+        matcoach::voice::decider_config(self.engine(), &matcoach::config::Voice::default())
+    }
+
+    /// The daemon's pipeline: its echo canceller and noise suppressor for
+    /// the engine, the recogniser, the decider.
     fn pipeline(&self) -> Pipeline {
-        let aec = SpeexAec::new(FRAME, TAIL_MS).unwrap_or_else(|e| panic!("{e}"));
+        let front = matcoach::voice::front_end_options(self.engine(), true)
+            .unwrap_or_else(|| panic!("echo cancellation is on"));
+        let aec = SpeexAec::with_options(FRAME, TAIL_MS, front).unwrap_or_else(|e| panic!("{e}"));
         Pipeline::new(
             self.recognizer(),
             Some(Box::new(aec) as Box<dyn EchoCanceller>),

@@ -554,7 +554,9 @@ mod recognised {
     use matcoach::voice::Detection;
 
     /// The echo canceller as the daemon builds it.
-    const AEC: Option<AecOptions> = Some(AecOptions::DEFAULT);
+    fn aec() -> Option<AecOptions> {
+        matcoach::voice::front_end_options(matcoach::voice::Engine::Pocketsphinx, true)
+    }
 
     /// The English pipeline as the daemon builds it, with or without an
     /// echo canceller.
@@ -688,8 +690,8 @@ mod recognised {
             let a = sc.spawn(|| listen(None, &steady.mic, &steady.playback));
             let c = changing
                 .as_ref()
-                .map(|j| sc.spawn(|| listen(AEC, &j.mic, &j.playback)));
-            let b = listen(AEC, &steady.mic, &steady.playback);
+                .map(|j| sc.spawn(|| listen(aec(), &j.mic, &j.playback)));
+            let b = listen(aec(), &steady.mic, &steady.playback);
             (a.join().unwrap(), b, c.map(|c| c.join().unwrap()))
         });
         SelfTrigger {
@@ -858,7 +860,12 @@ mod recognised {
         let sets = [long_phrases(all, 9, 5.0, 5), long_phrases(all, 9, 5.0, 6)];
         // The user alone (the recogniser's baseline) and over the coach
         // with echo cancellation on both sets; without it on the first.
-        let scores = barge_in(&sets, 0.0, &[(true, None), (false, AEC), (false, None)], 2);
+        let scores = barge_in(
+            &sets,
+            0.0,
+            &[(true, None), (false, aec()), (false, None)],
+            2,
+        );
         let [alone, with_aec, without_aec] = &scores[..] else {
             unreachable!()
         };

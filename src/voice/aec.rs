@@ -74,6 +74,13 @@ pub struct AecOptions {
     pub echo_suppress_active_db: i32,
     /// Most attenuation of stationary noise (dB, ≤ 0; 0 leaves the noise).
     pub noise_suppress_db: i32,
+    /// In a noisy room (the microphone's noise floor above
+    /// [`AecOptions::noisy_floor_dbfs`]), this attenuation of stationary
+    /// noise instead (dB, ≤ 0; 0: the same as in a quiet room).
+    pub noisy_room_suppress_db: i32,
+    /// The noise floor (dBFS) above which the room counts as noisy; it
+    /// counts as quiet again 6 dB below.
+    pub noisy_floor_dbfs: i32,
 }
 
 impl Default for AecOptions {
@@ -96,6 +103,8 @@ impl AecOptions {
         echo_suppress_db: -40,
         echo_suppress_active_db: -15,
         noise_suppress_db: 0,
+        noisy_room_suppress_db: 0,
+        noisy_floor_dbfs: -50,
     };
 }
 
@@ -112,6 +121,15 @@ pub struct SpeexAec {
     mic: Vec<i16>,
     reference: Vec<i16>,
     out: Vec<i16>,
+    opts: AecOptions,
+    /// The microphone's noise floor (mean square, full scale 1): the
+    /// smallest frame energy of the last three blocks and the current one.
+    floor: f32,
+    minima: [f32; 3],
+    block_min: f32,
+    block_frames: usize,
+    /// Whether the noisy-room suppression is in force.
+    noisy: bool,
 }
 
 // SAFETY: the Speex states are plain heap memory owned by this value alone:
@@ -172,6 +190,12 @@ impl SpeexAec {
             mic: vec![0; frame],
             reference: vec![0; frame],
             out: vec![0; frame],
+            opts,
+            floor: 0.0,
+            minima: [f32::MAX; 3],
+            block_min: f32::MAX,
+            block_frames: 0,
+            noisy: false,
         };
         let mut rate = RATE as c_int;
         // SAFETY: `echo` is a live state; the request takes a pointer to int.
@@ -182,7 +206,10 @@ impl SpeexAec {
                 (&raw mut rate).cast(),
             )
         };
-        if opts.residual_suppression || opts.noise_suppress_db < 0 {
+        if opts.residual_suppression
+            || opts.noise_suppress_db < 0
+            || opts.noisy_room_suppress_db < 0
+        {
             // SAFETY: plain constructor; null is handled. From here on `aec`
             // owns it, so an early return frees it in Drop.
             let pre = NonNull::new(unsafe { speex_preprocess_state_init(frame_c, RATE as c_int) })
@@ -233,6 +260,64 @@ impl SpeexAec {
         self.frame
     }
 
+    /// Follow the microphone's noise floor and switch the noisy-room suppression
+    /// on or off when it crosses the threshold.
+    fn track_noise(&mut self) {
+        if self.opts.noisy_room_suppress_db >= 0 {
+            return;
+        }
+        let Some(pre) = self.pre else { return };
+        let energy = (self
+            .mic
+            .iter()
+            .map(|s| {
+                let v = f32::from(*s) / 32768.0;
+                v * v
+            })
+            .sum::<f32>()
+            / self.frame.max(1) as f32)
+            .max(1e-12);
+        // Minimum statistics: the quietest frame of the last 1.5 s (three
+        // blocks of 0.5 s), which speech, with its pauses, does not lift.
+        self.block_min = self.block_min.min(energy);
+        self.block_frames += 1;
+        if self.block_frames * self.frame >= RATE as usize / 2 {
+            self.minima.rotate_left(1);
+            self.minima[2] = self.block_min;
+            self.block_min = f32::MAX;
+            self.block_frames = 0;
+        }
+        self.floor = self.minima.iter().copied().fold(self.block_min, f32::min);
+        let floor_db = 10.0 * self.floor.log10();
+        let threshold = self.opts.noisy_floor_dbfs as f32;
+        let noisy = if self.noisy {
+            floor_db > threshold - 6.0
+        } else {
+            floor_db > threshold
+        };
+        if noisy != self.noisy {
+            self.noisy = noisy;
+            let mut db: c_int = if noisy {
+                self.opts.noisy_room_suppress_db.min(0)
+            } else {
+                self.opts.noise_suppress_db.min(0)
+            };
+            // SAFETY: `pre` is live; the request takes a pointer to int.
+            unsafe {
+                speex_preprocess_ctl(
+                    pre.as_ptr(),
+                    SPEEX_PREPROCESS_SET_NOISE_SUPPRESS,
+                    (&raw mut db).cast(),
+                )
+            };
+        }
+    }
+
+    /// Whether the noisy-room suppression is in force now.
+    pub fn noisy_room(&self) -> bool {
+        self.noisy
+    }
+
     /// Forget what the filter has learnt (after the speaker or the
     /// microphone changed).
     pub fn reset(&mut self) {
@@ -258,6 +343,7 @@ impl EchoCanceller for SpeexAec {
                 self.out.as_mut_ptr(),
             );
         }
+        self.track_noise();
         if let Some(pre) = self.pre {
             // SAFETY: `out` holds `frame` samples, the preprocessor's size.
             unsafe { speex_preprocess_run(pre.as_ptr(), self.out.as_mut_ptr()) };
@@ -365,6 +451,63 @@ mod tests {
             let tail = 16_000 * 3;
             let erle = 10.0 * (energy(&mic[tail..]) / energy(&out[tail..])).log10();
             assert!(erle > 15.0, "{opts:?}: ERLE {erle:.1} dB");
+        }
+    }
+
+    /// White noise at `rms` (full scale 1), deterministic.
+    fn hiss(n: usize, rms: f32, seed: u32) -> Vec<i16> {
+        let mut x = seed.max(1);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let u = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                // A uniform variable has an RMS of 1/√3.
+                (u * rms * 3f32.sqrt() * 32768.0) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn noise_is_suppressed_only_once_the_room_is_noisy() {
+        let opts = AecOptions {
+            noisy_room_suppress_db: -15,
+            ..AecOptions::DEFAULT
+        };
+        // (case, noise RMS in dBFS, speech over it, noisy after 3 s)
+        let cases = [
+            ("a quiet room", -66.0, false, false),
+            ("a quiet room with someone talking", -66.0, true, false),
+            ("a fan", -40.0, false, true),
+            ("a fan and someone talking", -40.0, true, true),
+        ];
+        for (name, db, talk, noisy) in cases {
+            let mut aec = SpeexAec::with_options(FRAME, 250, opts).unwrap();
+            let n = 3 * 16_000;
+            let mut mic = hiss(n, 10f32.powf(db / 20.0), 3);
+            if talk {
+                for (m, s) in mic.iter_mut().zip(signal(n, 5)) {
+                    *m = m.saturating_add(s);
+                }
+            }
+            let silence = vec![0i16; FRAME];
+            let mut out = vec![0i16; FRAME];
+            let mut after_noise = 0f64;
+            for (k, m) in mic.chunks_exact(FRAME).enumerate() {
+                aec.process(m, &silence, &mut out);
+                if k * FRAME >= 2 * 16_000 && !talk {
+                    after_noise += energy(&out);
+                }
+            }
+            assert_eq!(aec.noisy_room(), noisy, "{name}");
+            if !talk {
+                // What is left of the noise in the last second.
+                let input = energy(&mic[2 * 16_000..]);
+                let reduction = 10.0 * (input / after_noise).log10();
+                let want = if noisy { 6.0..30.0 } else { -2.0..2.0 };
+                assert!(want.contains(&reduction), "{name}: {reduction:.1} dB");
+            }
         }
     }
 

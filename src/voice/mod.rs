@@ -189,14 +189,51 @@ fn open_sphinx(_lang: Lang, _words: &[&str]) -> Result<Box<dyn Recognizer>, Voic
     })
 }
 
-/// The echo canceller, when this build has one.
-pub fn open_echo_canceller() -> Result<Option<Box<dyn pipeline::EchoCanceller>>, VoiceError> {
+/// How Speex cleans the microphone for `engine`: with `echo`, cancellation
+/// of the coach's voice and suppression of what is left of it; and, for
+/// PocketSphinx, suppression of steady noise once the room is noisy (its
+/// noise floor above −50 dBFS). Measured on the English accuracy set, in
+/// the daemon's path: at 10 dB SNR recall rose from 7 % to 29 % (white
+/// noise) and from 29 % to 55 % (pink), overall from 66.7 % to 74.1 %, with
+/// clean speech untouched (the suppression stays off there) and false
+/// accepts 11.5 % → 12.3 %; −15 dB did better than −10, −20, −25 or −30.
+/// Vosk gets none: its models are trained on noisy speech, and nothing
+/// here can measure what suppression does to them. None: nothing to do.
+#[cfg(feature = "voice-aec")]
+pub fn front_end_options(engine: Engine, echo: bool) -> Option<aec::AecOptions> {
+    let noisy_room_suppress_db = match engine {
+        Engine::Pocketsphinx => -15,
+        Engine::Vosk => 0,
+    };
+    let opts = aec::AecOptions {
+        residual_suppression: echo,
+        noisy_room_suppress_db,
+        ..aec::AecOptions::DEFAULT
+    };
+    (echo || noisy_room_suppress_db < 0).then_some(opts)
+}
+
+/// The echo canceller and noise suppressor for `engine` (see
+/// [`front_end_options`]), when this build has one and there is anything
+/// for it to do.
+pub fn open_front_end(
+    engine: Engine,
+    echo: bool,
+) -> Result<Option<Box<dyn pipeline::EchoCanceller>>, VoiceError> {
     #[cfg(feature = "voice-aec")]
     {
-        Ok(Some(Box::new(aec::SpeexAec::new(pipeline::FRAME, 250)?)))
+        match front_end_options(engine, echo) {
+            Some(o) => Ok(Some(Box::new(aec::SpeexAec::with_options(
+                pipeline::FRAME,
+                250,
+                o,
+            )?))),
+            None => Ok(None),
+        }
     }
     #[cfg(not(feature = "voice-aec"))]
     {
+        let _ = (engine, echo);
         Ok(None)
     }
 }
@@ -232,7 +269,7 @@ pub fn open_pipeline(
     echo: bool,
 ) -> Result<pipeline::Pipeline, VoiceError> {
     let rec = open_recognizer(engine, lang, cfg)?;
-    let aec = if echo { open_echo_canceller()? } else { None };
+    let aec = open_front_end(engine, echo)?;
     Ok(pipeline::Pipeline::new(
         rec,
         aec,
