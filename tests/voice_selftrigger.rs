@@ -728,7 +728,7 @@ mod recognised {
     }
 
     #[test]
-    #[ignore = "every phrase of the content (79 min of audio, ~20 min to run in release): run with --release -- --ignored; last run: no command with echo cancellation, in steady rooms and in rooms that change with every phrase, English and Dutch"]
+    #[ignore = "every phrase of the content (79 min of audio, ~14 min to run in release): run with --release -- --ignored; last run: no command with echo cancellation, in steady rooms and in rooms that change with every phrase, English and Dutch"]
     fn the_coach_does_not_trigger_itself_full_content() {
         let mut texts = Vec::new();
         let mut failed = false;
