@@ -267,16 +267,7 @@ impl SpeexAec {
             return;
         }
         let Some(pre) = self.pre else { return };
-        let energy = (self
-            .mic
-            .iter()
-            .map(|s| {
-                let v = f32::from(*s) / 32768.0;
-                v * v
-            })
-            .sum::<f32>()
-            / self.frame.max(1) as f32)
-            .max(1e-12);
+        let energy = super::mean_square(&self.mic).max(1e-12);
         // Minimum statistics: the quietest frame of the last 1.5 s (three
         // blocks of 0.5 s), which speech, with its pauses, does not lift.
         self.block_min = self.block_min.min(energy);
@@ -379,16 +370,21 @@ mod tests {
     use super::*;
     use crate::voice::pipeline::FRAME;
 
+    /// The next value of a xorshift generator, uniform in −1..1.
+    fn uniform(x: &mut u32) -> f32 {
+        *x ^= *x << 13;
+        *x ^= *x >> 17;
+        *x ^= *x << 5;
+        (*x as f32 / u32::MAX as f32) * 2.0 - 1.0
+    }
+
     /// A deterministic noise-like signal (speech-band-ish), 16 kHz.
     fn signal(n: usize, seed: u32) -> Vec<i16> {
         let mut x = seed.max(1);
         let mut prev = 0.0f32;
         (0..n)
             .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let white = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                let white = uniform(&mut x);
                 prev = 0.7 * prev + 0.3 * white;
                 // Syllable-like envelope, 4 Hz.
                 let env = 0.5 + 0.5 * (i as f32 * 4.0 * std::f32::consts::TAU / 16_000.0).sin();
@@ -459,10 +455,7 @@ mod tests {
         let mut x = seed.max(1);
         (0..n)
             .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let u = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                let u = uniform(&mut x);
                 // A uniform variable has an RMS of 1/√3.
                 (u * rms * 3f32.sqrt() * 32768.0) as i16
             })

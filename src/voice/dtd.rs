@@ -47,15 +47,7 @@ impl Default for EchoTracker {
 }
 
 fn rms(x: &[i16]) -> f32 {
-    let e = x
-        .iter()
-        .map(|s| {
-            let v = f32::from(*s) / 32768.0;
-            v * v
-        })
-        .sum::<f32>()
-        / x.len().max(1) as f32;
-    e.sqrt()
+    super::mean_square(x).sqrt()
 }
 
 impl EchoTracker {
@@ -144,26 +136,6 @@ fn spread(x: &[f32]) -> Option<(f64, f64)> {
 mod tests {
     use super::*;
 
-    /// A syllable-like signal: a 200 Hz tone switched on and off at random
-    /// lengths (deterministic for `seed`).
-    fn speechy(n: usize, seed: u32) -> Vec<i16> {
-        let mut s = seed;
-        let mut on = false;
-        let mut left = 0usize;
-        (0..n)
-            .map(|i| {
-                if left == 0 {
-                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    left = 800 + (s >> 20) as usize % 3200;
-                    on = !on;
-                }
-                left -= 1;
-                let a = if on { 8000.0 } else { 50.0 };
-                (a * (i as f32 * 0.0785 * (1.0 + (seed % 7) as f32 * 0.1)).sin()) as i16
-            })
-            .collect()
-    }
-
     fn run(residual: &[i16], playback: &[i16]) -> f32 {
         let mut t = EchoTracker::default();
         let mut last = 0.0;
@@ -176,12 +148,12 @@ mod tests {
 
     #[test]
     fn a_delayed_copy_of_the_playback_is_echo_and_another_voice_is_not() {
-        let play = speechy(32_000, 1);
+        let play = crate::voice::syllables(32_000, 1, 8000.0);
         // The playback 60 ms later, quieter.
         let mut echo = vec![0i16; 960];
         echo.extend(play.iter().map(|s| s / 8));
         echo.truncate(play.len());
-        let user = speechy(32_000, 2);
+        let user = crate::voice::syllables(32_000, 2, 8000.0);
         let cases: [(&str, &[i16], bool); 3] = [
             ("delayed echo", &echo, true),
             ("another voice", &user, false),
@@ -195,7 +167,7 @@ mod tests {
 
     #[test]
     fn nothing_is_echo_until_the_window_is_full() {
-        let play = speechy(12_000, 1);
+        let play = crate::voice::syllables(12_000, 1, 8000.0);
         let mut t = EchoTracker::default();
         t.push(&play, &play);
         assert_eq!(t.correlation(), 0.0);

@@ -189,6 +189,37 @@ fn open_sphinx(_lang: Lang, _words: &[&str]) -> Result<Box<dyn Recognizer>, Voic
     })
 }
 
+/// Mean square of 16-bit samples, full scale 1 (0 for none).
+pub(crate) fn mean_square(x: &[i16]) -> f32 {
+    x.iter()
+        .map(|s| {
+            let v = f32::from(*s) / 32768.0;
+            v * v
+        })
+        .sum::<f32>()
+        / x.len().max(1) as f32
+}
+
+/// Test signal: a tone switched on and off in syllable-like bursts
+/// (120–320 ms; off is 40 dB down), different for each `seed`.
+#[cfg(test)]
+pub(crate) fn syllables(n: usize, seed: u32, amp: f32) -> Vec<i16> {
+    let mut s = seed;
+    let (mut on, mut left) = (false, 0usize);
+    (0..n)
+        .map(|t| {
+            if left == 0 {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                left = 1920 + (s >> 20) as usize % 3200;
+                on = !on;
+            }
+            left -= 1;
+            let a = if on { amp } else { amp / 100.0 };
+            (a * (t as f32 * 0.09).sin()) as i16
+        })
+        .collect()
+}
+
 /// How Speex cleans the microphone for `engine`: with `echo`, cancellation
 /// of the coach's voice and suppression of what is left of it; and, for
 /// PocketSphinx, suppression of steady noise once the room is noisy (its

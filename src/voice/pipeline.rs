@@ -6,7 +6,8 @@
 //! live audio.
 
 use super::{
-    dtd::EchoTracker, grammar, vad::Vad, Detection, Hypothesis, Recognizer, VoiceError, Word, RATE,
+    dtd::EchoTracker, grammar, mean_square as energy, vad::Vad, Detection, Hypothesis, Recognizer,
+    VoiceError, Word, RATE,
 };
 use crate::command::Command;
 use crate::content::Lang;
@@ -258,17 +259,6 @@ pub struct Pipeline {
 /// How long after the reference falls silent its echo may still be heard
 /// (the room's reverberation): 300 ms.
 const ECHO_HOLD_FRAMES: u32 = 15;
-
-/// Mean square of a frame, full scale 1.
-fn energy(x: &[i16]) -> f32 {
-    x.iter()
-        .map(|s| {
-            let v = f32::from(*s) / 32768.0;
-            v * v
-        })
-        .sum::<f32>()
-        / x.len().max(1) as f32
-}
 
 impl Pipeline {
     pub fn new(
@@ -602,34 +592,15 @@ mod tests {
         }
     }
 
-    /// A tone switched on and off in syllable-like bursts (120–320 ms),
-    /// different for each `seed`.
-    fn bursts(n: usize, seed: u32, amp: f32) -> Vec<i16> {
-        let mut s = seed;
-        let (mut on, mut left) = (false, 0usize);
-        (0..n)
-            .map(|t| {
-                if left == 0 {
-                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                    left = 1920 + (s >> 20) as usize % 3200;
-                    on = !on;
-                }
-                left -= 1;
-                let a = if on { amp } else { amp / 100.0 };
-                (a * (t as f32 * 0.09).sin()) as i16
-            })
-            .collect()
-    }
-
     #[test]
     fn what_follows_the_playback_is_the_coach_even_when_the_canceller_keeps_it() {
-        let playing = bursts(48_000, 1, 12_000.0);
+        let playing = crate::voice::syllables(48_000, 1, 12_000.0);
         // The coach's echo 40 ms later, which the canceller does not
         // remove (it has not learned the room).
         let mut echo = vec![0i16; 640];
         echo.extend(playing.iter().map(|v| v / 2));
         echo.truncate(playing.len());
-        let user = bursts(48_000, 7, 12_000.0);
+        let user = crate::voice::syllables(48_000, 7, 12_000.0);
         let cases: Vec<(&str, &[i16], f32, bool)> = vec![
             // (case, microphone, echo-correlation limit, heard)
             ("the coach's voice, not cancelled", &echo, 0.55, false),

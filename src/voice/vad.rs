@@ -35,15 +35,7 @@ impl Vad {
         if frame.is_empty() {
             return false;
         }
-        let energy = frame
-            .iter()
-            .map(|s| {
-                let x = f32::from(*s) / 32768.0;
-                x * x
-            })
-            .sum::<f32>()
-            / frame.len() as f32;
-        let energy = energy.max(1e-10);
+        let energy = super::mean_square(frame).max(1e-10);
         let loud = 10.0 * (energy / self.floor).log10() > self.margin_db;
         // The floor follows quiet frames quickly and loud ones very slowly.
         let rate = if loud { 0.0005 } else { 0.05 };
