@@ -1,10 +1,10 @@
 //! The PocketSphinx recogniser (feature `voice-pocketsphinx`): English only,
 //! light enough for a Pi Zero 2. It links Debian's libpocketsphinx and
 //! libsphinxbase (0.8+5prealpha: the API with `cmd_ln_t`; packages
-//! `libpocketsphinx-dev` and `pocketsphinx-en-us`) through the small FFI
-//! below, with the US-English model in `/usr/share/pocketsphinx/model/en-us`.
+//! `libpocketsphinx-dev` and `pocketsphinx-en-us`) through a small FFI
+//! (`ffi.rs`), with the US-English model in `/usr/share/pocketsphinx/model/en-us`.
 //!
-//! Search: a small unigram language model in which the command words
+//! Search (`vocabulary.rs`): a small unigram language model in which the command words
 //! compete with a *garbage vocabulary*: the most frequent English words (from
 //! the model's own language model) and every dictionary word whose
 //! pronunciation is one phone away from a command word ("stock", "top",
@@ -59,101 +59,10 @@ const FRAME_MS: u64 = 10;
 const LM_FILE: &str = "en-us.lm.bin";
 
 #[allow(non_camel_case_types)]
-mod ffi {
-    use std::ffi::{c_char, c_double, c_int, c_void};
+mod ffi;
+mod vocabulary;
 
-    #[repr(C)]
-    pub struct cmd_ln_t {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub struct arg_t {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub struct ps_decoder_t {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub struct ps_seg_t {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub struct logmath_t {
-        _private: [u8; 0],
-    }
-    #[repr(C)]
-    pub struct ngram_model_t {
-        _private: [u8; 0],
-    }
-    /// `NGRAM_AUTO` of `ngram_file_type_t`.
-    pub const NGRAM_AUTO: c_int = 0;
-
-    #[link(name = "pocketsphinx")]
-    extern "C" {
-        pub fn ps_args() -> *const arg_t;
-        pub fn ps_init(config: *mut cmd_ln_t) -> *mut ps_decoder_t;
-        pub fn ps_free(ps: *mut ps_decoder_t) -> c_int;
-        pub fn ps_get_logmath(ps: *mut ps_decoder_t) -> *mut logmath_t;
-        pub fn ps_start_stream(ps: *mut ps_decoder_t) -> c_int;
-        pub fn ps_start_utt(ps: *mut ps_decoder_t) -> c_int;
-        pub fn ps_end_utt(ps: *mut ps_decoder_t) -> c_int;
-        pub fn ps_process_raw(
-            ps: *mut ps_decoder_t,
-            data: *const i16,
-            n_samples: usize,
-            no_search: c_int,
-            full_utt: c_int,
-        ) -> c_int;
-        pub fn ps_get_in_speech(ps: *mut ps_decoder_t) -> u8;
-        pub fn ps_get_hyp(ps: *mut ps_decoder_t, out_best_score: *mut i32) -> *const c_char;
-        pub fn ps_get_prob(ps: *mut ps_decoder_t) -> i32;
-        pub fn ps_seg_iter(ps: *mut ps_decoder_t) -> *mut ps_seg_t;
-        pub fn ps_seg_next(seg: *mut ps_seg_t) -> *mut ps_seg_t;
-        pub fn ps_seg_word(seg: *mut ps_seg_t) -> *const c_char;
-        pub fn ps_seg_frames(seg: *mut ps_seg_t, out_sf: *mut c_int, out_ef: *mut c_int);
-        pub fn ps_seg_prob(
-            seg: *mut ps_seg_t,
-            out_ascr: *mut i32,
-            out_lscr: *mut i32,
-            out_lback: *mut i32,
-        ) -> i32;
-    }
-
-    #[link(name = "sphinxbase")]
-    extern "C" {
-        pub fn cmd_ln_parse_r(
-            inout: *mut cmd_ln_t,
-            defn: *const arg_t,
-            argc: i32,
-            argv: *mut *mut c_char,
-            strict: i32,
-        ) -> *mut cmd_ln_t;
-        pub fn cmd_ln_free_r(cmdln: *mut cmd_ln_t) -> c_int;
-        pub fn logmath_init(base: c_double, shift: c_int, use_table: c_int) -> *mut logmath_t;
-        pub fn logmath_free(lmath: *mut logmath_t) -> c_int;
-        pub fn logmath_exp(lmath: *mut logmath_t, logb_p: c_int) -> c_double;
-        pub fn logmath_log_to_ln(lmath: *mut logmath_t, logb_p: c_int) -> c_double;
-        pub fn ngram_model_read(
-            config: *mut cmd_ln_t,
-            file_name: *const c_char,
-            file_type: c_int,
-            lmath: *mut logmath_t,
-        ) -> *mut ngram_model_t;
-        pub fn ngram_model_free(model: *mut ngram_model_t) -> c_int;
-        pub fn ngram_model_get_counts(model: *mut ngram_model_t) -> *const u32;
-        pub fn ngram_word(model: *mut ngram_model_t, wid: i32) -> *const c_char;
-        pub fn ngram_ng_score(
-            model: *mut ngram_model_t,
-            wid: i32,
-            history: *mut i32,
-            n_hist: i32,
-            n_used: *mut i32,
-        ) -> i32;
-        /// `FILE *`; NULL turns sphinxbase's logging off.
-        pub fn err_set_logfp(stream: *mut c_void);
-    }
-}
+use vocabulary::{unigrams, vocabulary, Dictionary};
 
 /// How the recogniser is tuned. The defaults are what the English accuracy
 /// test (`tests/voice_accuracy.rs`) measured best.
@@ -253,226 +162,6 @@ fn engine_error(reason: impl Into<String>) -> VoiceError {
 
 fn cstring(s: &str) -> Result<CString, VoiceError> {
     CString::new(s).map_err(|_| engine_error(format!("{s:?} contains a NUL byte")))
-}
-
-/// The pronouncing dictionary.
-struct Dictionary {
-    /// (base word, whole line, phones), in file order.
-    entries: Vec<(String, String, Vec<String>)>,
-    /// Base word → indices into `entries`.
-    index: HashMap<String, Vec<usize>>,
-}
-
-impl Dictionary {
-    fn read(path: &Path) -> Result<Dictionary, VoiceError> {
-        let text = std::fs::read_to_string(path).map_err(|e| VoiceError::NoModel {
-            lang: Lang::En,
-            path: path.to_path_buf(),
-            fix: format!("{APT_FIX} (reading it failed: {e})"),
-        })?;
-        let entries: Vec<(String, String, Vec<String>)> = text
-            .lines()
-            .filter_map(|line| {
-                let mut parts = line.split_whitespace();
-                let head = parts.next()?;
-                let base = head.split('(').next().unwrap_or(head).to_string();
-                let phones: Vec<String> = parts.map(str::to_string).collect();
-                (!phones.is_empty()).then(|| (base, line.to_string(), phones))
-            })
-            .collect();
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, (w, _, _)) in entries.iter().enumerate() {
-            index.entry(w.clone()).or_default().push(i);
-        }
-        Ok(Dictionary { entries, index })
-    }
-
-    fn pronunciations(&self, word: &str) -> Vec<&[String]> {
-        self.index.get(word).map_or_else(Vec::new, |ix| {
-            ix.iter().map(|i| self.entries[*i].2.as_slice()).collect()
-        })
-    }
-}
-
-/// Phone edit distance (insertions, deletions, substitutions).
-fn edit_distance(a: &[String], b: &[String]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, y) in b.iter().enumerate() {
-            let v = (prev[j + 1] + 1)
-                .min(cur[j] + 1)
-                .min(prev[j] + usize::from(x != y));
-            cur.push(v);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The unigram probabilities (log10) of the language model's words.
-fn unigrams(lm: &Path) -> Result<Vec<(String, f64)>, VoiceError> {
-    let path = cstring(
-        lm.to_str()
-            .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", lm.display())))?,
-    )?;
-    // SAFETY: plain constructor; freed below.
-    let lmath = unsafe { ffi::logmath_init(1.0001, 0, 0) };
-    if lmath.is_null() {
-        return Err(engine_error("cannot set up log arithmetic"));
-    }
-    // SAFETY: a valid path string and logmath; a NULL config is allowed.
-    let model = unsafe {
-        ffi::ngram_model_read(std::ptr::null_mut(), path.as_ptr(), ffi::NGRAM_AUTO, lmath)
-    };
-    if model.is_null() {
-        // SAFETY: created above, freed once.
-        unsafe { ffi::logmath_free(lmath) };
-        return Err(VoiceError::NoModel {
-            lang: Lang::En,
-            path: lm.to_path_buf(),
-            fix: format!("{APT_FIX} (the language model could not be read)"),
-        });
-    }
-    // SAFETY: a live model; counts[0] is the number of unigrams.
-    let n = unsafe { *ffi::ngram_model_get_counts(model) };
-    let mut out = Vec::with_capacity(n as usize);
-    for wid in 0..i32::try_from(n).unwrap_or(0) {
-        let mut used = 0i32;
-        // SAFETY: wid < n; the word string belongs to the model and is
-        // copied at once.
-        let (word, score) = unsafe {
-            let w = ffi::ngram_word(model, wid);
-            if w.is_null() {
-                continue;
-            }
-            (
-                CStr::from_ptr(w).to_string_lossy().into_owned(),
-                ffi::ngram_ng_score(model, wid, std::ptr::null_mut(), 0, &mut used),
-            )
-        };
-        // SAFETY: lmath is the decoder's.
-        let ln = unsafe { ffi::logmath_log_to_ln(lmath, score) };
-        out.push((word, ln / std::f64::consts::LN_10));
-    }
-    // SAFETY: the model and logmath were made above and are freed once.
-    unsafe {
-        ffi::ngram_model_free(model);
-        ffi::logmath_free(lmath);
-    }
-    Ok(out)
-}
-
-/// The command words and the garbage vocabulary, as a dictionary and an
-/// ARPA unigram language model.
-fn vocabulary(
-    dict: &Dictionary,
-    commands: &[String],
-    unigrams: &[(String, f64)],
-    opts: &SphinxOptions,
-) -> Result<(String, String), VoiceError> {
-    let mut command_prons: Vec<&[String]> = Vec::new();
-    for c in commands {
-        let p = dict.pronunciations(c);
-        if p.is_empty() {
-            return Err(engine_error(format!(
-                "the dictionary has no pronunciation for the command word {c:?}"
-            )));
-        }
-        command_prons.extend(p);
-    }
-    let is_command = |w: &str| commands.iter().any(|c| c == w);
-    // Homophones of a command (same phones) would only steal it.
-    let homophone = |w: &str| {
-        dict.pronunciations(w)
-            .iter()
-            .any(|p| command_prons.contains(p))
-    };
-    let usable = |w: &str| {
-        !w.is_empty()
-            && w.chars().all(|c| c.is_ascii_lowercase())
-            && !is_command(w)
-            && !homophone(w)
-    };
-    let mut frequent: Vec<(String, f64)> = unigrams
-        .iter()
-        .filter(|(w, _)| usable(w) && !dict.pronunciations(w).is_empty())
-        .cloned()
-        .collect();
-    frequent.sort_by(|a, b| b.1.total_cmp(&a.1));
-    frequent.truncate(opts.frequent_words);
-    let frequent_set: HashSet<&str> = frequent.iter().map(|(w, _)| w.as_str()).collect();
-    let mut neighbours: Vec<String> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
-    for (w, _, p) in &dict.entries {
-        if seen.contains(w.as_str()) || frequent_set.contains(w.as_str()) {
-            continue;
-        }
-        let near = command_prons.iter().any(|c| {
-            p.len().abs_diff(c.len()) <= opts.neighbour_edits
-                && edit_distance(p, c) <= opts.neighbour_edits
-        });
-        if near && usable(w) {
-            seen.insert(w);
-            neighbours.push(w.clone());
-        }
-    }
-    // Probabilities: the frequent words keep their relative frequency; each
-    // neighbour is as likely as the median frequent word.
-    let mut probs: Vec<(String, f64)> = frequent
-        .iter()
-        .map(|(w, lp)| (w.clone(), 10f64.powf(*lp)))
-        .collect();
-    let median = {
-        let mut v: Vec<f64> = probs.iter().map(|(_, p)| *p).collect();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(1e-4)
-    };
-    let mass = opts.command_mass.clamp(1e-9, 0.999);
-    let per_command = mass / commands.len().max(1) as f64;
-    // Sound-alikes with a prior of their own sit outside the garbage
-    // mass; everything is scaled back to a total of 1.
-    let (own, scale) = match opts.neighbour_prior {
-        Some(r) => {
-            let own: Vec<(String, f64)> =
-                neighbours.drain(..).map(|w| (w, r * per_command)).collect();
-            let extra: f64 = own.iter().map(|(_, p)| p).sum();
-            (own, 1.0 / (1.0 + extra))
-        }
-        None => (Vec::new(), 1.0),
-    };
-    probs.extend(neighbours.into_iter().map(|w| (w, median)));
-    let total: f64 = probs.iter().map(|(_, p)| p).sum::<f64>().max(1e-30);
-    let mut lm = String::new();
-    lm.push_str(&format!(
-        "\\data\\\nngram 1={}\n\n\\1-grams:\n-99 <s>\n-1 </s>\n",
-        commands.len() + probs.len() + own.len() + 2
-    ));
-    let mut words: HashSet<&str> = HashSet::new();
-    for c in commands {
-        lm.push_str(&format!("{:.4} {c}\n", (per_command * scale).log10()));
-        words.insert(c);
-    }
-    for (w, p) in &probs {
-        lm.push_str(&format!(
-            "{:.4} {w}\n",
-            ((1.0 - mass) * p / total * scale).log10()
-        ));
-        words.insert(w);
-    }
-    for (w, p) in &own {
-        lm.push_str(&format!("{:.4} {w}\n", (p * scale).log10()));
-        words.insert(w);
-    }
-    lm.push_str("\n\\end\\\n");
-    let mut dict_text = String::new();
-    for (w, line, _) in &dict.entries {
-        if words.contains(&w.as_str()) {
-            dict_text.push_str(line);
-            dict_text.push('\n');
-        }
-    }
-    Ok((dict_text, lm))
 }
 
 /// A temporary file that is removed when dropped.
@@ -813,6 +502,7 @@ impl Drop for SphinxRecognizer {
 
 #[cfg(test)]
 mod tests {
+    use super::vocabulary::edit_distance;
     use super::*;
 
     #[test]
