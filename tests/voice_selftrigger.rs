@@ -456,7 +456,7 @@ fn frames_taken_for_the_user(mic: &[i16], reference: &[i16]) -> Vec<(usize, f32)
     let mut tracker = EchoTracker::default();
     let mut vad = Vad::default();
     let energy = |x: &[i16]| x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>();
-    let (mut hold, mut prev) = (0, 0f64);
+    let (mut hold, mut prev) = (0u32, 0f64);
     let mut out = Vec::new();
     let frames = mic
         .chunks_exact(FRAME)
@@ -468,7 +468,7 @@ fn frames_taken_for_the_user(mic: &[i16], reference: &[i16]) -> Vec<(usize, f32)
         hold = if energy(r) > 0.0 {
             15
         } else {
-            hold - 1.min(hold)
+            hold.saturating_sub(1)
         };
         let share =
             energy(c) >= energy(m).max(prev) * 10f64.powf(f64::from(cfg.min_user_share_db) / 10.0);

@@ -522,32 +522,28 @@ mod tests {
         }
     }
 
-    /// Hears "stop" (200–600 ms) and reports it at 800 ms.
-    struct HearsStop(u32);
+    /// Hears "stop" from `start` ms to 400 ms later and reports it 200 ms
+    /// after that (counting 20 ms frames).
+    struct HearsStop {
+        start: u64,
+        frames: u64,
+    }
+
+    impl HearsStop {
+        fn at(start: u64) -> Box<HearsStop> {
+            Box::new(HearsStop { start, frames: 0 })
+        }
+    }
 
     impl Recognizer for HearsStop {
         fn name(&self) -> &'static str {
             "test"
         }
         fn accept(&mut self, _pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
-            self.0 += 1;
-            Ok((self.0 == 40).then(|| Hypothesis::Final(vec![word("stop", 200, 600, 0.9)])))
-        }
-        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
-            Ok(None)
-        }
-    }
-
-    /// Hears "stop" (2000–2400 ms) and reports it at 2600 ms.
-    struct HearsStopLater(u32);
-
-    impl Recognizer for HearsStopLater {
-        fn name(&self) -> &'static str {
-            "test"
-        }
-        fn accept(&mut self, _pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
-            self.0 += 1;
-            Ok((self.0 == 130).then(|| Hypothesis::Final(vec![word("stop", 2000, 2400, 0.9)])))
+            self.frames += 1;
+            let (start, end) = (self.start, self.start + 400);
+            Ok((self.frames * 20 == end + 200)
+                .then(|| Hypothesis::Final(vec![word("stop", start, end, 0.9)])))
         }
         fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
             Ok(None)
@@ -581,7 +577,7 @@ mod tests {
         ];
         for (name, keep, play, heard) in cases {
             let mut p = Pipeline::new(
-                Box::new(HearsStop(0)),
+                HearsStop::at(200),
                 Some(Box::new(Leaves(keep))),
                 Lang::En,
                 DeciderConfig::default(),
@@ -613,7 +609,7 @@ mod tests {
                 ..DeciderConfig::default()
             };
             let mut p = Pipeline::new(
-                Box::new(HearsStopLater(0)),
+                HearsStop::at(2000),
                 Some(Box::new(Leaves(0.9))),
                 Lang::En,
                 cfg,
