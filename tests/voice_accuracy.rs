@@ -29,8 +29,8 @@ const GOAL_FALSE_ACCEPTS: f64 = 0.03;
 /// What PocketSphinx must keep achieving on this set (it does not reach the
 /// goal: the numbers are measured, and the floors sit a little below them
 /// so that a regression fails the test). Overall, and without added noise.
-const MIN_RECALL: f64 = 0.70;
-const MIN_RECALL_CLEAN: f64 = 0.88;
+const MIN_RECALL: f64 = 0.72;
+const MIN_RECALL_CLEAN: f64 = 0.91;
 const MAX_FALSE_ACCEPTS: f64 = 0.16;
 const MAX_FALSE_ACCEPTS_CLEAN: f64 = 0.18;
 
@@ -382,11 +382,15 @@ fn explore_sphinx_options() {
     let streams = voice_data::english_streams();
     let t = std::time::Instant::now();
     // The daemon's front end; SPHINX_NS=-15: Speex's noise suppression
-    // always, SPHINX_NOISY=-15: only in a noisy room, SPHINX_RAW=1: none.
+    // always, SPHINX_NOISY=-15: only in a noisy room, SPHINX_NORES=1: no
+    // residual-echo suppression, SPHINX_RAW=1: no front end at all.
     let mut pre = daemon_front_end();
     if let Some(o) = pre.as_mut() {
         if let Some(v) = env("SPHINX_NS") {
             o.noise_suppress_db = v.parse().unwrap();
+        }
+        if env("SPHINX_NORES").is_some() {
+            o.residual_suppression = false;
         }
         if let Some(v) = env("SPHINX_NOISY") {
             o.noisy_room_suppress_db = v.parse().unwrap();

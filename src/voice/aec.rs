@@ -61,6 +61,10 @@ extern "C" {
     ) -> c_int;
 }
 
+/// The reference's mean square (full scale 1) below which it counts as
+/// silent (−70 dBFS).
+const REFERENCE_SILENCE: f32 = 1e-7;
+
 /// How the residual echo (what the adaptive filter leaves) is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AecOptions {
@@ -113,7 +117,9 @@ impl AecOptions {
 ///
 /// With the residual suppression (the default) the output lags the
 /// microphone by one frame (20 ms): the preprocessor works on overlapping
-/// windows.
+/// windows. While it has nothing to do (the coach silent for longer than the
+/// echo tail, a quiet room) its output is swapped for the canceller's own,
+/// delayed by the same frame.
 pub struct SpeexAec {
     echo: NonNull<SpeexEchoState>,
     pre: Option<NonNull<SpeexPreprocessState>>,
@@ -130,6 +136,17 @@ pub struct SpeexAec {
     block_frames: usize,
     /// Whether the noisy-room suppression is in force.
     noisy: bool,
+    /// Frames since the reference last carried sound, and after how many
+    /// its echo is surely gone (the tail plus 100 ms).
+    quiet_frames: usize,
+    echo_gone_frames: usize,
+    /// The echo canceller's previous output frame: the preprocessor's
+    /// output lags by one frame, so this is what a bypass puts out.
+    previous: Vec<i16>,
+    /// Whether the preprocessor is bypassed now.
+    bypassed: bool,
+    /// Scratch: this frame's canceller output.
+    raw: Vec<i16>,
 }
 
 // SAFETY: the Speex states are plain heap memory owned by this value alone:
@@ -196,6 +213,12 @@ impl SpeexAec {
             block_min: f32::MAX,
             block_frames: 0,
             noisy: false,
+            quiet_frames: 0,
+            echo_gone_frames: (u64::from(tail_ms + 100) * u64::from(RATE) / 1000)
+                .div_ceil(frame as u64) as usize,
+            previous: vec![0; frame],
+            bypassed: false,
+            raw: vec![0; frame],
         };
         let mut rate = RATE as c_int;
         // SAFETY: `echo` is a live state; the request takes a pointer to int.
@@ -304,6 +327,27 @@ impl SpeexAec {
         }
     }
 
+    /// Whether the preprocessor has nothing to do: no sound in the
+    /// reference for longer than the echo tail (no echo to suppress) and a
+    /// quiet room (no noise to suppress, unless suppression is always on).
+    /// Even at 0 dB of noise suppression it shaves words: PocketSphinx's clean
+    /// recall was 92.1 % through it, 94.4 % with this bypass, the same as
+    /// with no front end at all (`tests/voice_accuracy.rs`).
+    fn idle(&mut self) -> bool {
+        if super::mean_square(&self.reference) > REFERENCE_SILENCE {
+            self.quiet_frames = 0;
+        } else {
+            self.quiet_frames = self.quiet_frames.saturating_add(1);
+        }
+        let no_echo = !self.opts.residual_suppression || self.quiet_frames > self.echo_gone_frames;
+        no_echo && !self.noisy && self.opts.noise_suppress_db >= 0
+    }
+
+    /// Whether the preprocessor is bypassed now (see [`SpeexAec::idle`]).
+    pub fn bypassed(&self) -> bool {
+        self.bypassed
+    }
+
     /// Whether the noisy-room suppression is in force now.
     pub fn noisy_room(&self) -> bool {
         self.noisy
@@ -336,8 +380,27 @@ impl EchoCanceller for SpeexAec {
         }
         self.track_noise();
         if let Some(pre) = self.pre {
+            let bypass = self.idle();
+            self.raw.copy_from_slice(&self.out);
             // SAFETY: `out` holds `frame` samples, the preprocessor's size.
             unsafe { speex_preprocess_run(pre.as_ptr(), self.out.as_mut_ptr()) };
+            // The preprocessor keeps running (its noise and echo estimates
+            // stay current). A bypass puts out the canceller's previous
+            // frame, which lines up with the preprocessor's output (it lags
+            // one frame); a switch fades across one frame.
+            let (from, to) = (
+                f32::from(u8::from(self.bypassed)),
+                f32::from(u8::from(bypass)),
+            );
+            if from + to > 0.0 {
+                let n = self.frame as f32;
+                for (i, (o, d)) in self.out.iter_mut().zip(&self.previous).enumerate() {
+                    let b = from + (to - from) * (i as f32 + 1.0) / n;
+                    *o = (f32::from(*o) * (1.0 - b) + f32::from(*d) * b).round() as i16;
+                }
+            }
+            self.bypassed = bypass;
+            std::mem::swap(&mut self.previous, &mut self.raw);
         }
         let n = out.len().min(self.frame);
         out[..n].copy_from_slice(&self.out[..n]);
@@ -500,6 +563,64 @@ mod tests {
                 let reduction = 10.0 * (input / after_noise).log10();
                 let want = if noisy { 6.0..30.0 } else { -2.0..2.0 };
                 assert!(want.contains(&reduction), "{name}: {reduction:.1} dB");
+            }
+        }
+    }
+
+    #[test]
+    fn the_preprocessor_stands_aside_while_it_has_nothing_to_do() {
+        let opts = AecOptions {
+            noisy_room_suppress_db: -15,
+            ..AecOptions::DEFAULT
+        };
+        let ms = |t: usize| t * 16;
+        // (case, noise dBFS, coach plays until (ms), bypassed at 2 s)
+        let cases = [
+            ("a quiet room, the coach silent", -66.0, 0, true),
+            ("the coach stopped 100 ms ago", -66.0, 1900, false),
+            ("the coach stopped 500 ms ago", -66.0, 1500, true),
+            ("the coach still talks", -66.0, 2000, false),
+            ("a noisy room, the coach silent", -40.0, 0, false),
+        ];
+        for (name, db, coach_ms, bypassed) in cases {
+            let mut aec = SpeexAec::with_options(FRAME, 250, opts).unwrap();
+            let n = ms(2000);
+            let mut mic = hiss(n, 10f32.powf(db / 20.0), 3);
+            for (m, s) in mic.iter_mut().zip(signal(n, 5)).skip(ms(1000)) {
+                *m = m.saturating_add(s / 4);
+            }
+            let mut play = signal(n, 9);
+            play[ms(coach_ms)..].fill(0);
+            let mut out = vec![0i16; n];
+            for ((m, r), o) in mic
+                .chunks_exact(FRAME)
+                .zip(play.chunks_exact(FRAME))
+                .zip(out.chunks_exact_mut(FRAME))
+            {
+                aec.process(m, r, o);
+            }
+            assert_eq!(aec.bypassed(), bypassed, "{name}");
+            if bypassed {
+                // What comes out is what the canceller alone puts out, one
+                // frame late: the preprocessor shaves nothing off the user.
+                let alone = AecOptions {
+                    residual_suppression: false,
+                    noisy_room_suppress_db: 0,
+                    ..AecOptions::DEFAULT
+                };
+                let mut canceller = SpeexAec::with_options(FRAME, 250, alone).unwrap();
+                let mut want = vec![0i16; n];
+                for ((m, r), o) in mic
+                    .chunks_exact(FRAME)
+                    .zip(play.chunks_exact(FRAME))
+                    .zip(want.chunks_exact_mut(FRAME))
+                {
+                    canceller.process(m, r, o);
+                }
+                let (a, b) = (&want[ms(1880)..n - FRAME], &out[ms(1880) + FRAME..]);
+                let diff: Vec<i16> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+                let snr = 10.0 * (energy(a) / energy(&diff)).log10();
+                assert!(snr > 40.0, "{name}: output differs ({snr:.1} dB)");
             }
         }
     }
