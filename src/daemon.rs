@@ -277,14 +277,17 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         PlaybackId(next_id)
     };
     let listener = if config.voice.enabled {
-        match matcoach::voice::open_recognizer(config.voice.engine, lang, &config.voice) {
-            Ok(_) => {
+        match matcoach::voice::choose_engine(lang, &config.voice) {
+            Ok(choice) => {
+                if let Some(notice) = choice.notice() {
+                    log(&notice);
+                }
+                let engine = choice.engine;
                 let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
                 let echo = voice.echo_cancellation;
                 let reference = echo.then_some(reference);
                 let device = voice.input_device.clone();
                 Some(std::thread::spawn(move || {
-                    let engine = voice.engine;
                     let r = matcoach::voice::capture::listen(
                         device,
                         || matcoach::voice::open_pipeline(engine, lang, &voice, echo),

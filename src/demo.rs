@@ -237,14 +237,21 @@ fn start_listening(
     if !config.voice.enabled {
         return None;
     }
-    let engine = config.voice.engine;
     let voice = config.voice.clone();
-    // Check the recogniser can be opened before starting the thread.
-    if let Err(e) = matcoach::voice::open_recognizer(engine, lang, &voice) {
-        say(false, &format!("voice commands are off: {e}"));
-        say(false, "the keys stand in for them");
-        return None;
-    }
+    // Check a recogniser can be opened before starting the thread.
+    let engine = match matcoach::voice::choose_engine(lang, &voice) {
+        Ok(choice) => {
+            if let Some(notice) = choice.notice() {
+                say(false, &notice);
+            }
+            choice.engine
+        }
+        Err(e) => {
+            say(false, &format!("voice commands are off: {e}"));
+            say(false, "the keys stand in for them");
+            return None;
+        }
+    };
     let reference = match keep {
         #[cfg(feature = "speaker-rodio")]
         Keep::Device(_, reference) if voice.echo_cancellation => reference.take(),

@@ -298,37 +298,38 @@ pub fn model(config: &Config) -> Check {
     if !voice.enabled {
         return Check::skipped(NAME, "voice.enabled = false");
     }
-    if voice.engine == crate::voice::Engine::Vosk {
-        let dir = crate::voice::model::model_dir(voice, lang);
-        if !dir.is_dir() {
-            let key = match lang {
-                Lang::En => "voice.model_en",
-                Lang::Nl => "voice.model_nl",
-            };
-            return Check::problem(
-                NAME,
-                format!(
-                    "no Vosk model for {lang} at {}: spoken commands are off (the button still works)",
-                    dir.display()
-                ),
-                format!("`matcoach setup-model --lang {lang}` installs it (or set {key} to a model directory)"),
-            );
+    let choice = match crate::voice::choose_engine(lang, voice) {
+        Ok(c) => c,
+        Err(e) => {
+            let dir = crate::voice::model::model_dir(voice, lang);
+            if voice.engine == crate::voice::Engine::Vosk && !dir.is_dir() {
+                let key = match lang {
+                    Lang::En => "voice.model_en",
+                    Lang::Nl => "voice.model_nl",
+                };
+                return Check::problem(
+                    NAME,
+                    format!(
+                        "no Vosk model for {lang} at {}: spoken commands are off (the button still works)",
+                        dir.display()
+                    ),
+                    format!("`matcoach setup-model --lang {lang}` installs it (or set {key} to a model directory)"),
+                );
+            }
+            return Check::from_error(NAME, &e);
         }
+    };
+    if let Some((what, fix)) = choice.explain() {
+        return Check::warn(NAME, what, fix);
     }
-    match crate::voice::open_recognizer(voice.engine, lang, voice) {
-        Ok(r) => {
-            let what = match voice.engine {
-                crate::voice::Engine::Vosk => format!(
-                    "{} loads the model at {}",
-                    r.name(),
-                    crate::voice::model::model_dir(voice, lang).display()
-                ),
-                crate::voice::Engine::Pocketsphinx => format!("{} loads ({lang})", r.name()),
-            };
-            Check::ok(NAME, what)
-        }
-        Err(e) => Check::from_error(NAME, &e),
-    }
+    let what = match choice.engine {
+        crate::voice::Engine::Vosk => format!(
+            "vosk loads the model at {}",
+            crate::voice::model::model_dir(voice, lang).display()
+        ),
+        crate::voice::Engine::Pocketsphinx => format!("pocketsphinx loads ({lang})"),
+    };
+    Check::ok(NAME, what)
 }
 
 /// The button and LED pins open (with backend "rppal").

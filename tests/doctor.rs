@@ -192,24 +192,29 @@ fn a_bogus_output_device_is_named_with_the_fix() {
     );
 }
 
-#[test]
-fn a_missing_model_is_a_problem_with_the_setup_model_hint() {
-    let home = Home::new(&voice());
+/// A doctor run with no Vosk model installed, in `lang`.
+fn without_vosk_model(home: &Home, lang: &str) -> (Out, PathBuf) {
     let models = home.path().join("no-models");
     // `language` is a top-level key: before the first table.
-    let config = home.path().join("nl.toml");
+    let config = home.path().join(format!("{lang}.toml"));
     std::fs::write(
         &config,
         format!(
-            "language = \"nl\"\n[journal]\npath = \"{d}/j.sqlite\"\n[voice]\nmodels_dir = \"{m}\"\n",
+            "language = \"{lang}\"\n[journal]\npath = \"{d}/j.sqlite\"\n[voice]\nmodels_dir = \"{m}\"\n",
             d = home.path().display(),
             m = models.display()
         ),
     )
     .unwrap();
-    let out = home
-        .doctor(&config, &["--json", "--no-mic-test"])
-        .expect_code(1);
+    let out = home.doctor(&config, &["--json", "--no-mic-test"]);
+    (out, models)
+}
+
+#[test]
+fn a_missing_model_is_a_problem_with_the_setup_model_hint() {
+    let home = Home::new(&voice());
+    let (out, models) = without_vosk_model(&home, "nl");
+    let out = out.expect_code(1);
     let c = out.check("speech recognition");
     assert_eq!(c["status"], "problem", "{}", out.show());
     let detail = c["detail"].as_str().unwrap();
@@ -226,6 +231,31 @@ fn a_missing_model_is_a_problem_with_the_setup_model_hint() {
     );
     assert_eq!(out.check("microphone level")["status"], "skipped");
     assert_eq!(out.json()["ok"], false);
+}
+
+/// English without Vosk's model is heard by PocketSphinx (Debian's model):
+/// a warning that says so, with the hint for Vosk.
+#[cfg(feature = "voice-pocketsphinx")]
+#[test]
+fn english_without_a_vosk_model_is_heard_by_pocketsphinx() {
+    let home = Home::new(&voice());
+    let (out, _) = without_vosk_model(&home, "en");
+    let c = out.check("speech recognition");
+    assert_eq!(c["status"], "warn", "{}", out.show());
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(
+            "listening with pocketsphinx instead of vosk (no speech-recognition model for en"
+        ),
+        "{detail}"
+    );
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("matcoach setup-model --lang en"),
+        "{c}"
+    );
 }
 
 #[test]

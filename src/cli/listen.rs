@@ -18,6 +18,24 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
     Ok(to_i16(&out))
 }
 
+/// The engine asked for on the command line, or the one the daemon would
+/// listen with (the configured one, or the other standing in; said on
+/// stderr).
+fn pick_engine(
+    asked: Option<Engine>,
+    lang: Lang,
+    voice: &matcoach::config::Voice,
+) -> Result<Engine> {
+    if let Some(e) = asked {
+        return Ok(e);
+    }
+    let choice = matcoach::voice::choose_engine(lang, voice)?;
+    if let Some(notice) = choice.notice() {
+        eprintln!("{notice}");
+    }
+    Ok(choice.engine)
+}
+
 /// A WAV file through the listening pipeline, as fast as it goes; the
 /// commands heard as JSON lines.
 pub(super) fn hear(
@@ -29,7 +47,7 @@ pub(super) fn hear(
 ) -> Result<ExitCode> {
     let config = load_config(args)?;
     let lang = lang.unwrap_or(config.language);
-    let engine = engine.unwrap_or(config.voice.engine);
+    let engine = pick_engine(engine, lang, &config.voice)?;
     let mic = read_16k(file)?;
     let reference = match playback {
         Some(p) => read_16k(p)?,
@@ -67,7 +85,7 @@ pub(super) fn hear(
 pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) -> Result<ExitCode> {
     let config = load_config(args)?;
     let lang = lang.unwrap_or(config.language);
-    let engine = engine.unwrap_or(config.voice.engine);
+    let engine = pick_engine(engine, lang, &config.voice)?;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);

@@ -136,6 +136,81 @@ pub enum VoiceError {
     },
 }
 
+impl Engine {
+    /// The other engine.
+    pub fn other(self) -> Engine {
+        match self {
+            Engine::Vosk => Engine::Pocketsphinx,
+            Engine::Pocketsphinx => Engine::Vosk,
+        }
+    }
+
+    /// The name used in the config and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Vosk => "vosk",
+            Engine::Pocketsphinx => "pocketsphinx",
+        }
+    }
+}
+
+/// Which engine listens, and why when it is not the configured one.
+#[derive(Debug)]
+pub struct Choice {
+    pub engine: Engine,
+    /// The configured engine's problem, when the other engine stands in.
+    pub instead_of: Option<VoiceError>,
+}
+
+impl Choice {
+    /// When the other engine stands in: what happened, and the fix for the
+    /// configured engine (empty when there is none to give).
+    pub fn explain(&self) -> Option<(String, String)> {
+        let e = self.instead_of.as_ref()?;
+        let configured = self.engine.other().name();
+        let text = e.to_string();
+        let (problem, fix) = text.split_once("\n  fix: ").unwrap_or((&text, ""));
+        Some((
+            format!(
+                "listening with {} instead of {configured} ({problem})",
+                self.engine.name()
+            ),
+            fix.to_string(),
+        ))
+    }
+
+    /// What to tell the user when the other engine stands in (one line).
+    pub fn notice(&self) -> Option<String> {
+        let (what, fix) = self.explain()?;
+        let configured = self.engine.other().name();
+        Some(match fix.is_empty() {
+            true => what,
+            false => format!("{what}; for {configured}: {fix}"),
+        })
+    }
+}
+
+/// The engine that will listen: the configured one when it opens for
+/// `lang`; otherwise the other one, if this build has it and it opens (so
+/// English is heard with Debian's PocketSphinx model until Vosk's model is
+/// set up); otherwise the configured engine's error.
+pub fn choose_engine(lang: Lang, cfg: &crate::config::Voice) -> Result<Choice, VoiceError> {
+    let configured = cfg.engine;
+    match open_recognizer(configured, lang, cfg) {
+        Ok(_) => Ok(Choice {
+            engine: configured,
+            instead_of: None,
+        }),
+        Err(e) => match open_recognizer(configured.other(), lang, cfg) {
+            Ok(_) => Ok(Choice {
+                engine: configured.other(),
+                instead_of: Some(e),
+            }),
+            Err(_) => Err(e),
+        },
+    }
+}
+
 /// The recogniser the config asks for, restricted to `lang`'s command words.
 pub fn open_recognizer(
     engine: Engine,
@@ -307,4 +382,69 @@ pub fn open_pipeline(
         lang,
         decider_config(engine, cfg),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_other_engine_stands_in_when_the_configured_one_cannot_listen() {
+        let empty = tempfile::tempdir().unwrap();
+        let sphinx = cfg!(feature = "voice-pocketsphinx")
+            && std::path::Path::new("/usr/share/pocketsphinx/model/en-us/en-us").is_dir();
+        // (configured engine, language, engine expected to listen)
+        let cases = [
+            (
+                Engine::Vosk,
+                Lang::En,
+                sphinx.then_some(Engine::Pocketsphinx),
+            ),
+            (Engine::Vosk, Lang::Nl, None),
+            (
+                Engine::Pocketsphinx,
+                Lang::En,
+                sphinx.then_some(Engine::Pocketsphinx),
+            ),
+            (Engine::Pocketsphinx, Lang::Nl, None),
+        ];
+        for (engine, lang, want) in cases {
+            let cfg = crate::config::Voice {
+                engine,
+                models_dir: empty.path().to_path_buf(),
+                ..crate::config::Voice::default()
+            };
+            let got = choose_engine(lang, &cfg);
+            let case = format!("{engine:?} for {lang}");
+            match (want, got) {
+                (Some(w), Ok(c)) => {
+                    assert_eq!(c.engine, w, "{case}");
+                    assert_eq!(c.instead_of.is_some(), w != engine, "{case}");
+                    if w != engine {
+                        let notice = c.notice().unwrap();
+                        assert!(
+                            notice.starts_with("listening with pocketsphinx instead of vosk")
+                                && notice.contains("setup-model --lang en"),
+                            "{case}: {notice}"
+                        );
+                    }
+                }
+                (None, Err(e)) => {
+                    // The configured engine's own problem.
+                    let text = e.to_string();
+                    let own = match engine {
+                        Engine::Vosk => {
+                            text.contains("no speech-recognition model")
+                                || text.contains("no vosk support")
+                        }
+                        Engine::Pocketsphinx => {
+                            text.contains("pocketsphinx") || text.contains("PocketSphinx")
+                        }
+                    };
+                    assert!(own, "{case}: {text}");
+                }
+                (w, g) => panic!("{case}: wanted {w:?}, got {g:?}"),
+            }
+        }
+    }
 }
