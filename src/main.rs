@@ -12,6 +12,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Device errors are reported by matcoach itself, with the fix.
+    matcoach::audio::alsa_log::quiet();
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -314,3 +314,38 @@ fn listen_secs_out_of_range_is_refused() {
     let out = home.doctor(&config, &["--listen-secs", "0"]).expect_code(2);
     assert!(out.stderr.contains("--listen-secs"), "{}", out.show());
 }
+
+/// A default device that names a PCM ALSA does not know: alsa-lib would
+/// print its own "ALSA lib pcm.c:…" lines at every attempt. matcoach says
+/// what failed itself, so those are silenced unless MATCOACH_ALSA_ERRORS=1.
+#[test]
+fn alsa_lib_s_own_messages_are_silenced_unless_asked_for() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".asoundrc"),
+        "pcm.!default \"no-such-pcm\"\n",
+    )
+    .unwrap();
+    for (keep, printed) in [(None, false), (Some("1"), true)] {
+        let mut c = command(["doctor", "--no-mic-test"]);
+        in_home(&mut c, home.path());
+        match keep {
+            Some(v) => c.env("MATCOACH_ALSA_ERRORS", v),
+            None => c.env_remove("MATCOACH_ALSA_ERRORS"),
+        };
+        let out = Out::of(&mut c).expect_code(1);
+        assert!(out.stdout.contains("audio output"), "{}", out.show());
+        assert!(
+            out.stdout
+                .contains("audio output device \"default\" cannot be opened"),
+            "{}",
+            out.show()
+        );
+        assert_eq!(
+            out.stderr.contains("ALSA lib") || out.stdout.contains("ALSA lib"),
+            printed,
+            "MATCOACH_ALSA_ERRORS={keep:?}\n{}",
+            out.show()
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Sound: clips, the sample-accurate mixer, cue tones, and (with the
 //! `speaker-rodio` feature) playback through rodio/cpal on ALSA.
 
+pub mod alsa_log;
 pub mod analysis;
 pub mod clip;
 pub mod cues;
