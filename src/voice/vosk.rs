@@ -187,7 +187,7 @@ impl VoskRecognizer {
                 lang: model.lang,
                 path: model.path.clone(),
                 reason: format!(
-                    "its vocabulary lacks the command word(s) {}: is it a {} model?",
+                    "its vocabulary lacks the command word(s) {}: is it a model for {}?",
                     missing.join(", "),
                     model.lang
                 ),

@@ -19,6 +19,7 @@
 
 #[cfg(feature = "voice-vosk")]
 pub mod korean;
+pub mod score;
 
 use matcoach::audio::Clip;
 use matcoach::command::Command;
