@@ -208,6 +208,7 @@ fn unseen_stream() -> Stream {
                     text: word.into(),
                     voice: voice.into(),
                     wpm,
+                    lang: Lang::En,
                 });
             }
         }
@@ -216,6 +217,7 @@ fn unseen_stream() -> Stream {
                 text: (*word).into(),
                 voice: voice.into(),
                 wpm: voice_data::SPEEDS[k % voice_data::SPEEDS.len()],
+                lang: Lang::En,
             });
         }
     }

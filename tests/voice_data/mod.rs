@@ -94,6 +94,52 @@ pub const VOICES: [&str; 6] = [
     "flite/kal16",
 ];
 
+/// The Dutch command words, each said alone.
+pub const DUTCH_COMMAND_WORDS: [&str; 6] =
+    ["volgende", "pijn", "stop", "pauze", "verder", "herhaal"];
+
+/// Dutch non-commands: sound-alikes of the command words first (rhymes and
+/// one-sound changes of "pijn", "stop", "pauze", "verder", "volgende",
+/// "herhaal"), then phrases that start with a command word, then ordinary
+/// words. Forms of a command ("stoppen", "herhalen", "pijnlijk") are left
+/// out: said on the mat they mean the command.
+pub const DUTCH_NON_COMMANDS: [&str; 30] = [
+    "wijn",
+    "lijn",
+    "fijn",
+    "mijn",
+    "pijp",
+    "pijl",
+    "trein",
+    "klein",
+    "stok",
+    "top",
+    "stof",
+    "stap",
+    "kop",
+    "paus",
+    "pauw",
+    "saus",
+    "vader",
+    "verf",
+    "ver",
+    "volgen",
+    "verhaal",
+    "herstel",
+    "haal",
+    "verder weg",
+    "volgende week",
+    "hallo",
+    "dank je wel",
+    "water",
+    "goedemorgen",
+    "lekker",
+];
+
+/// The Dutch voices: espeak-ng's Dutch with several of its variants (flite
+/// has no Dutch).
+pub const DUTCH_VOICES: [&str; 5] = ["nl", "nl+klatt2", "nl+klatt4", "nl+m3", "nl+f3"];
+
 /// Speaking rates, words per minute.
 pub const SPEEDS: [u32; 3] = [130, 160, 190];
 
@@ -251,39 +297,69 @@ pub struct Utterance {
     pub text: String,
     pub voice: String,
     pub wpm: u32,
+    pub lang: Lang,
 }
 
-/// The English set for one noise condition (sized so that the whole set
+/// A language's words and voices for the set.
+pub struct Words {
+    pub lang: Lang,
+    pub commands: &'static [&'static str],
+    pub non_commands: &'static [&'static str],
+    pub voices: &'static [&'static str],
+}
+
+pub const ENGLISH: Words = Words {
+    lang: Lang::En,
+    commands: &COMMAND_WORDS,
+    non_commands: &NON_COMMANDS,
+    voices: &VOICES,
+};
+
+pub const DUTCH: Words = Words {
+    lang: Lang::Nl,
+    commands: &DUTCH_COMMAND_WORDS,
+    non_commands: &DUTCH_NON_COMMANDS,
+    voices: &DUTCH_VOICES,
+};
+
+/// The English set for one noise condition (see [`utterances`]).
+pub fn english_utterances(noise: Noise) -> Vec<Utterance> {
+    utterances(&ENGLISH, noise)
+}
+
+/// A language's set for one noise condition (sized so that the English set
 /// decodes in about a minute on two cores). Without added noise: every
 /// command word in every voice at every speed, and every non-command in
 /// half of the voices at one speed (rotating through the speeds). In noise:
 /// every command word in every voice at one speed, and every non-command in
 /// a third of the voices.
-pub fn english_utterances(noise: Noise) -> Vec<Utterance> {
+pub fn utterances(words: &Words, noise: Noise) -> Vec<Utterance> {
     let clean = noise == Noise::Faint;
     let turn = noise as usize;
     let mut out = Vec::new();
-    for (wi, word) in COMMAND_WORDS.iter().enumerate() {
-        for (vi, voice) in VOICES.iter().enumerate() {
+    for (wi, word) in words.commands.iter().enumerate() {
+        for (vi, voice) in words.voices.iter().enumerate() {
             for (si, wpm) in SPEEDS.iter().enumerate() {
                 if clean || (wi + vi + turn) % SPEEDS.len() == si {
                     out.push(Utterance {
                         text: (*word).into(),
                         voice: (*voice).into(),
                         wpm: *wpm,
+                        lang: words.lang,
                     });
                 }
             }
         }
     }
-    for (wi, text) in NON_COMMANDS.iter().enumerate() {
-        for (vi, voice) in VOICES.iter().enumerate() {
+    for (wi, text) in words.non_commands.iter().enumerate() {
+        for (vi, voice) in words.voices.iter().enumerate() {
             let keep = if clean { 2 } else { 3 };
             if (wi + vi + turn).is_multiple_of(keep) {
                 out.push(Utterance {
                     text: (*text).into(),
                     voice: (*voice).into(),
                     wpm: SPEEDS[(wi + vi) % SPEEDS.len()],
+                    lang: words.lang,
                 });
             }
         }
@@ -342,10 +418,10 @@ fn render_16k(u: &Utterance, dir: &Path) -> Vec<i16> {
             let espeak = Espeak::new(
                 PathBuf::from("espeak-ng"),
                 u.voice.clone(),
-                "nl".into(),
+                u.voice.clone(),
                 u.wpm,
             );
-            espeak.render(&u.text, Lang::En).unwrap_or_else(|e| {
+            espeak.render(&u.text, u.lang).unwrap_or_else(|e| {
                 panic!("espeak-ng could not say {:?} with {}: {e}", u.text, u.voice)
             })
         }
@@ -567,31 +643,39 @@ pub fn build_stream(
 /// The English streams, one per noise condition, built once per process.
 pub fn english_streams() -> &'static [Stream] {
     static STREAMS: OnceLock<Vec<Stream>> = OnceLock::new();
-    STREAMS.get_or_init(|| {
-        let sets: Vec<Vec<Utterance>> = Noise::ALL.iter().map(|n| english_utterances(*n)).collect();
-        let mut all: Vec<Utterance> = Vec::new();
-        for u in sets.iter().flatten() {
-            if !all.contains(u) {
-                all.push(u.clone());
-            }
+    STREAMS.get_or_init(|| build_streams(&ENGLISH))
+}
+
+/// The Dutch streams, one per noise condition, built once per process.
+pub fn dutch_streams() -> &'static [Stream] {
+    static STREAMS: OnceLock<Vec<Stream>> = OnceLock::new();
+    STREAMS.get_or_init(|| build_streams(&DUTCH))
+}
+
+fn build_streams(words: &Words) -> Vec<Stream> {
+    let sets: Vec<Vec<Utterance>> = Noise::ALL.iter().map(|n| utterances(words, *n)).collect();
+    let mut all: Vec<Utterance> = Vec::new();
+    for u in sets.iter().flatten() {
+        if !all.contains(u) {
+            all.push(u.clone());
         }
-        let rendered = render_all(&all);
-        Noise::ALL
-            .iter()
-            .zip(&sets)
-            .map(|(n, set)| {
-                let r: Vec<Rendered> = set
-                    .iter()
-                    .map(|u| {
-                        let i = all
-                            .iter()
-                            .position(|a| a == u)
-                            .unwrap_or_else(|| unreachable!());
-                        rendered[i].clone()
-                    })
-                    .collect();
-                build_stream(set, &r, *n, Lang::En)
-            })
-            .collect()
-    })
+    }
+    let rendered = render_all(&all);
+    Noise::ALL
+        .iter()
+        .zip(&sets)
+        .map(|(n, set)| {
+            let r: Vec<Rendered> = set
+                .iter()
+                .map(|u| {
+                    let i = all
+                        .iter()
+                        .position(|a| a == u)
+                        .unwrap_or_else(|| unreachable!());
+                    rendered[i].clone()
+                })
+                .collect();
+            build_stream(set, &r, *n, words.lang)
+        })
+        .collect()
 }
