@@ -17,28 +17,15 @@
 //! ```
 #![cfg(feature = "voice-vosk")]
 
+mod common;
 mod voice_data;
 
 use matcoach::content::Lang;
 use matcoach::voice::pipeline::Pipeline;
 use matcoach::voice::vosk::{VoskModel, VoskRecognizer};
 use matcoach::voice::{decider_config, grammar, open_front_end, Engine};
-use std::path::PathBuf;
 use std::sync::Arc;
 use voice_data::score::{evaluate, summarise, GOAL_FALSE_ACCEPTS, GOAL_RECALL};
-
-/// Where `lang`'s model is: `MATCOACH_VOSK_MODEL_EN`/`_NL`, else where
-/// `matcoach setup-model` puts it for this user.
-fn model_dir(lang: Lang) -> PathBuf {
-    let var = match lang {
-        Lang::En => "MATCOACH_VOSK_MODEL_EN",
-        Lang::Nl => "MATCOACH_VOSK_MODEL_NL",
-    };
-    match std::env::var_os(var) {
-        Some(d) => PathBuf::from(d),
-        None => matcoach::voice::model::model_dir(&matcoach::config::Voice::default(), lang),
-    }
-}
 
 /// The set's labels agree with the grammar: every command word is the
 /// command it stands for, and no non-command parses as one.
@@ -67,14 +54,7 @@ fn the_sets_are_labelled_by_the_grammar() {
 /// Every stream of `lang` through the daemon's Vosk pipeline (one loaded
 /// model shared); asserts the goal.
 fn vosk_reaches_the_goal(lang: Lang, streams: &[voice_data::Stream]) {
-    let dir = model_dir(lang);
-    assert!(
-        dir.is_dir(),
-        "no Vosk model for {lang} at {}: run `matcoach setup-model --lang {lang}`, or set \
-         MATCOACH_VOSK_MODEL_{} to a model directory",
-        dir.display(),
-        lang.to_string().to_uppercase()
-    );
+    let dir = common::vosk_model_dir(lang);
     matcoach::voice::vosk::quiet_logs();
     let model = Arc::new(VoskModel::load(&dir, lang).unwrap_or_else(|e| panic!("{e}")));
     let voice = matcoach::config::Voice::default();

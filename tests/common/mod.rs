@@ -167,3 +167,25 @@ impl Run {
             .join("\n")
     }
 }
+
+/// Where Vosk's model for `lang` is for the tests that need one:
+/// `MATCOACH_VOSK_MODEL_EN` / `MATCOACH_VOSK_MODEL_NL`, else where
+/// `matcoach setup-model --lang LANG` puts it for this user. Panics, saying
+/// how to get it, when there is none.
+pub fn vosk_model_dir(lang: Lang) -> PathBuf {
+    let var = match lang {
+        Lang::En => "MATCOACH_VOSK_MODEL_EN",
+        Lang::Nl => "MATCOACH_VOSK_MODEL_NL",
+    };
+    let dir = match std::env::var_os(var) {
+        Some(d) => PathBuf::from(d),
+        None => matcoach::voice::model::model_dir(&matcoach::config::Voice::default(), lang),
+    };
+    assert!(
+        dir.is_dir(),
+        "no Vosk model for {lang} at {}: run `matcoach setup-model --lang {lang}`, or set {var} \
+         to a model directory",
+        dir.display()
+    );
+    dir
+}
