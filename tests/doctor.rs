@@ -23,43 +23,7 @@ impl Home {
     fn new(mic: &[i16]) -> Home {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let raw: Vec<u8> = mic.iter().flat_map(|s| s.to_le_bytes()).collect();
-        std::fs::write(d.join("mic.raw"), raw).unwrap();
-        std::fs::write(
-            d.join(".asoundrc"),
-            format!(
-                r#"pcm.!default {{
-  type asym
-  playback.pcm "speaker"
-  capture.pcm "mic"
-}}
-pcm.speaker {{
-  type file
-  slave.pcm "null"
-  file "{d}/speaker.raw"
-  format "raw"
-}}
-pcm.mic {{
-  type plug
-  slave {{
-    pcm "micfile"
-    format S16_LE
-    channels 1
-    rate 48000
-  }}
-}}
-pcm.micfile {{
-  type file
-  slave.pcm "null"
-  file "/dev/null"
-  infile "{d}/mic.raw"
-  format "raw"
-}}
-"#,
-                d = d.display()
-            ),
-        )
-        .unwrap();
+        fake_sound_card(d, mic);
         Home { dir }
     }
 

@@ -30,6 +30,49 @@ pub fn in_home<'a>(c: &'a mut Command, home: &Path) -> &'a mut Command {
         .env("XDG_DATA_HOME", home.join("data"))
 }
 
+/// Give ALSA in `home` (through its `.asoundrc`) a sound card made of
+/// files: the default device plays into `home/speaker.raw` and records
+/// from `mic` (16-bit mono 48 kHz samples, written to `home/mic.raw`).
+pub fn fake_sound_card(home: &Path, mic: &[i16]) {
+    let raw: Vec<u8> = mic.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(home.join("mic.raw"), raw).unwrap();
+    std::fs::write(
+        home.join(".asoundrc"),
+        format!(
+            r#"pcm.!default {{
+  type asym
+  playback.pcm "speaker"
+  capture.pcm "mic"
+}}
+pcm.speaker {{
+  type file
+  slave.pcm "null"
+  file "{d}/speaker.raw"
+  format "raw"
+}}
+pcm.mic {{
+  type plug
+  slave {{
+    pcm "micfile"
+    format S16_LE
+    channels 1
+    rate 48000
+  }}
+}}
+pcm.micfile {{
+  type file
+  slave.pcm "null"
+  file "/dev/null"
+  infile "{d}/mic.raw"
+  format "raw"
+}}
+"#,
+            d = home.display()
+        ),
+    )
+    .unwrap();
+}
+
 /// What a run of the binary gave.
 pub struct Out {
     pub code: Option<i32>,

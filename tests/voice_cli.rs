@@ -1,0 +1,259 @@
+//! `matcoach hear` and `matcoach listen`, run as the real binary with real
+//! recognition (PocketSphinx, English: the engine these machines have).
+//!
+//! - `hear`: a 44.1 kHz stereo WAV (so the conversion to 16 kHz mono is in
+//!   the path) gives one JSON object per command on stdout, at the right
+//!   place in the file, "continue" as resume, the summary on stderr; with
+//!   the coach's playback as the reference, the coach's own command word is
+//!   not taken for the user's.
+//! - `listen`: the live path, from an ALSA `file` PCM that plays a 48 kHz
+//!   recording as the microphone (cpal callback → ring buffer → 16 kHz →
+//!   pipeline on its own thread), prints the command said.
+#![cfg(feature = "voice-pocketsphinx")]
+
+mod bin_support;
+mod voice_data;
+
+use bin_support::*;
+use matcoach::voice::resample::{to_i16, Resampler};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use voice_data::{Rendered, Utterance};
+
+/// A word said by one of the test set's voices (the ones PocketSphinx hears
+/// best), rendered at 16 kHz and normalised.
+fn say(text: &str, voice: &str) -> Rendered {
+    let u = Utterance {
+        text: text.into(),
+        voice: voice.into(),
+        wpm: 160,
+        lang: matcoach::content::Lang::En,
+    };
+    voice_data::render_all(&[u]).remove(0)
+}
+
+/// Words laid out after `gap_ms` of quiet each, in faint noise, at 16 kHz;
+/// and where each word's sound starts and ends (ms).
+fn lay_out(words: &[(u64, &Rendered, f32)]) -> (Vec<f32>, Vec<(u64, u64)>) {
+    let mut audio = Vec::new();
+    let mut bounds = Vec::new();
+    for (gap_ms, r, gain) in words {
+        audio.resize(audio.len() + (*gap_ms as usize) * 16, 0.0);
+        let at = audio.len();
+        audio.extend(r.audio.iter().map(|s| s * gain));
+        bounds.push((((at + r.start) / 16) as u64, ((at + r.end + 1) / 16) as u64));
+    }
+    audio.resize(audio.len() + 1500 * 16, 0.0);
+    let faint = voice_data::noise(audio.len(), voice_data::FAINT_NOISE_RMS, false, 3);
+    let audio = audio.iter().zip(&faint).map(|(s, n)| s + n).collect();
+    (audio, bounds)
+}
+
+fn resample(audio: &[f32], to: u32) -> Vec<f32> {
+    let mut out = Vec::new();
+    let mut r = Resampler::new(16_000, to);
+    r.process(audio, &mut out);
+    r.process(&[0.0; 64], &mut out);
+    out
+}
+
+/// Write `audio` (16 kHz) as a 44.1 kHz stereo 16-bit WAV.
+fn write_wav_44k_stereo(path: &Path, audio: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in to_i16(&resample(audio, 44_100)) {
+        w.write_sample(s).unwrap();
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// `matcoach hear WAV ARGS` in `home`: what it printed, the JSON objects
+/// (one per line) and their commands.
+fn hear(home: &Path, wav: &Path, args: &[&std::ffi::OsStr]) -> (Out, Vec<Value>, Vec<String>) {
+    let mut c = command(["hear".as_ref(), wav.as_os_str()]);
+    c.args(args);
+    let out = Out::of(in_home(&mut c, home)).ok();
+    let seen: Vec<Value> = out
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let commands = seen
+        .iter()
+        .map(|d| d["command"].as_str().unwrap_or("?").to_string())
+        .collect();
+    (out, seen, commands)
+}
+
+/// A private HOME with no Vosk model in it.
+fn home() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn hear_prints_each_command_where_it_was_said() {
+    let (stop, cont, hello, next) = (
+        say("stop", "flite/kal16"),
+        say("continue", "flite/kal16"),
+        say("hello", "flite/kal16"),
+        say("next", "flite/kal16"),
+    );
+    let (audio, bounds) = lay_out(&[
+        (1500, &stop, 1.0),
+        (1600, &cont, 1.0),
+        (1600, &hello, 1.0),
+        (1600, &next, 1.0),
+    ]);
+    let home = home();
+    let wav = home.path().join("words.wav");
+    write_wav_44k_stereo(&wav, &audio);
+    // (extra arguments, the notice expected on stderr)
+    let cases: [(&[&str], Option<&str>); 2] = [
+        (&["--engine", "pocketsphinx"], None),
+        // No Vosk model in this HOME: the daemon's choice stands in.
+        (&[], Some("listening with pocketsphinx instead of vosk")),
+    ];
+    for (extra, notice) in cases {
+        let mut args: Vec<&std::ffi::OsStr> =
+            ["--lang", "en", "--json"].map(|a| a.as_ref()).to_vec();
+        args.extend(extra.iter().map(|a| a.as_ref() as &std::ffi::OsStr));
+        let (out, seen, commands) = hear(home.path(), &wav, &args);
+        assert_eq!(
+            commands,
+            ["stop", "resume", "next"],
+            "{extra:?}\n{}",
+            out.show()
+        );
+        assert_eq!(seen[1]["word"], "continue", "{}", out.show());
+        for (d, k) in seen.iter().zip([0, 1, 3]) {
+            let (start, end) = bounds[k];
+            let at = |key: &str| d[key].as_i64().unwrap_or_else(|| panic!("{key} in {d}"));
+            assert!(
+                (at("start_ms") - start as i64).abs() <= 300
+                    && (at("end_ms") - end as i64).abs() <= 300,
+                "{d} vs the word at {start}..{end} ms"
+            );
+            // Emitted once the word was (nearly) over, well within a second.
+            assert!(
+                (end as i64 - 200..end as i64 + 1000).contains(&at("detected_ms")),
+                "{d} vs the word's end at {end} ms"
+            );
+            let conf = d["confidence"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&conf), "{d}");
+        }
+        assert!(
+            out.stderr.contains("s of audio in") && out.stderr.contains("3 commands heard"),
+            "{}",
+            out.show()
+        );
+        match notice {
+            Some(n) => assert!(out.stderr.contains(n), "{}", out.show()),
+            None => assert!(!out.stderr.contains("instead of"), "{}", out.show()),
+        }
+    }
+}
+
+#[test]
+fn hear_with_the_playback_does_not_take_the_coach_for_the_user() {
+    // The coach says "hello", then "next" (its voice through the room: 30 ms
+    // later, at half the level); two seconds later the user says "stop".
+    let (hello, next) = (say("hello", "flite/kal16"), say("next", "flite/kal16"));
+    let user = say("stop", "flite/kal16");
+    let (played, _) = lay_out(&[(1500, &hello, 1.0), (1600, &next, 1.0)]);
+    let (user_only, bounds) = lay_out(&[(played.len() as u64 / 16 + 500, &user, 1.0)]);
+    let n = played.len().max(user_only.len());
+    let delay = 30 * 16;
+    let mic: Vec<f32> = (0..n)
+        .map(|i| {
+            let echo = if i >= delay {
+                played.get(i - delay).copied().unwrap_or(0.0) * 0.5
+            } else {
+                0.0
+            };
+            echo + user_only.get(i).copied().unwrap_or(0.0)
+        })
+        .collect();
+    let home = home();
+    let (mic_wav, ref_wav) = (home.path().join("mic.wav"), home.path().join("ref.wav"));
+    write_wav_44k_stereo(&mic_wav, &mic);
+    write_wav_44k_stereo(&ref_wav, &played);
+    // (with the playback, the commands heard)
+    for (playback, want) in [(false, vec!["next", "stop"]), (true, vec!["stop"])] {
+        let mut args: Vec<&std::ffi::OsStr> = ["--lang", "en", "--engine", "pocketsphinx"]
+            .map(|a| a.as_ref())
+            .to_vec();
+        if playback {
+            args.extend(["--playback".as_ref(), ref_wav.as_os_str()]);
+        }
+        let (out, seen, commands) = hear(home.path(), &mic_wav, &args);
+        assert_eq!(commands, want, "playback {playback}\n{}", out.show());
+        let stop = seen.last().unwrap();
+        assert!(
+            (stop["start_ms"].as_i64().unwrap() - bounds[0].0 as i64).abs() <= 300,
+            "{stop}"
+        );
+    }
+}
+
+#[test]
+fn listen_hears_the_microphone() {
+    let stop = say("stop", "flite/kal16");
+    let (audio, _) = lay_out(&[(1500, &stop, 1.0)]);
+    let home = home();
+    let d = home.path();
+    // The microphone: a 48 kHz mono recording played by ALSA's file PCM.
+    fake_sound_card(d, &to_i16(&resample(&audio, 48_000)));
+    let mut c = command(["listen", "--lang", "en", "--engine", "pocketsphinx"]);
+    let mut child = in_home(&mut c, d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut heard = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) => {
+                let d: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+                if d["command"] == "stop" {
+                    heard = Some(d);
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        heard.is_some(),
+        "no \"stop\" within 60 s (exit {status:?})\n{stderr}"
+    );
+    assert!(stderr.contains("listening on \"default\""), "{stderr}");
+}
