@@ -8,7 +8,9 @@
 //!   not taken for the user's.
 //! - `listen`: the live path, from an ALSA `file` PCM that plays a 48 kHz
 //!   recording as the microphone (cpal callback → ring buffer → 16 kHz →
-//!   pipeline on its own thread), prints the command said.
+//!   pipeline on its own thread), prints the command said;
+//! - `demo`: with that microphone and no Vosk model, PocketSphinx stands in
+//!   and the user's "stop" cuts the coach off and pauses the session.
 #![cfg(feature = "voice-pocketsphinx")]
 
 mod bin_support;
@@ -205,16 +207,32 @@ fn hear_with_the_playback_does_not_take_the_coach_for_the_user() {
     }
 }
 
-#[test]
-fn listen_hears_the_microphone() {
+/// A HOME whose ALSA microphone (a file PCM, 48 kHz) says "stop" early on.
+///
+/// ALSA's file PCM delivers the recording far faster than real time, so
+/// the capture ring (2 s of 48 kHz stereo) overflows and drops what comes
+/// later, as it should when the recogniser falls behind a real microphone;
+/// the first 2 s always fit, so the word is said early.
+fn home_saying_stop() -> tempfile::TempDir {
     let stop = say("stop", "flite/kal16");
-    let (audio, _) = lay_out(&[(1500, &stop, 1.0)]);
+    let (audio, _) = lay_out(&[(500, &stop, 1.0)]);
     let home = home();
-    let d = home.path();
-    // The microphone: a 48 kHz mono recording played by ALSA's file PCM.
-    fake_sound_card(d, &to_i16(&resample(&audio, 48_000)));
-    let mut c = command(["listen", "--lang", "en", "--engine", "pocketsphinx"]);
-    let mut child = in_home(&mut c, d)
+    fake_sound_card(home.path(), &to_i16(&resample(&audio, 48_000)));
+    home
+}
+
+/// Run `matcoach ARGS` in `home` until a line of its stdout satisfies
+/// `done` (or 60 s pass); then `finish` it (ctrl-c, or "q" on its stdin).
+/// Its stdout lines up to then, whether `done` was met, and its stderr.
+fn run_until(
+    home: &Path,
+    args: &[&str],
+    done: impl Fn(&str) -> bool,
+    quit_with_q: bool,
+) -> (Vec<String>, bool, String) {
+    let mut c = command(args);
+    let mut child = in_home(&mut c, home)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -229,31 +247,72 @@ fn listen_hears_the_microphone() {
         }
     });
     let started = Instant::now();
-    let mut heard = None;
-    while started.elapsed() < Duration::from_secs(60) {
+    let mut lines = Vec::new();
+    let mut met = false;
+    while !met && started.elapsed() < Duration::from_secs(60) {
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(line) => {
-                let d: Value =
-                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-                if d["command"] == "stop" {
-                    heard = Some(d);
-                    break;
-                }
+                met = done(&line);
+                lines.push(line);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
+    if quit_with_q {
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = std::io::Write::write_all(&mut stdin, b"q\n");
+    } else {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+    }
     let status = child.wait().unwrap();
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        heard.is_some(),
-        "no \"stop\" within 60 s (exit {status:?})\n{stderr}"
+    let stderr = format!("exit {status:?}\n{stderr}");
+    (lines, met, stderr)
+}
+
+#[test]
+fn listen_hears_the_microphone() {
+    let home = home_saying_stop();
+    let is_stop = |line: &str| {
+        let d: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        d["command"] == "stop"
+    };
+    let (_, heard, stderr) = run_until(
+        home.path(),
+        &["listen", "--lang", "en", "--engine", "pocketsphinx"],
+        is_stop,
+        false,
     );
+    assert!(heard, "no \"stop\" within 60 s\n{stderr}");
     assert!(stderr.contains("listening on \"default\""), "{stderr}");
+}
+
+/// The demo, with a microphone and no Vosk model: PocketSphinx stands in,
+/// and the user's "stop" cuts the coach off and pauses the session.
+#[test]
+fn the_demo_obeys_the_microphone() {
+    let home = home_saying_stop();
+    let (lines, paused, stderr) = run_until(
+        home.path(),
+        &["demo", "quick", "--lang", "en", "--silent"],
+        |line| line.contains("paused"),
+        true,
+    );
+    let text = format!("{}\n{stderr}", lines.join("\n"));
+    assert!(paused, "{text}");
+    assert!(
+        lines[0].starts_with("listening with pocketsphinx instead of vosk"),
+        "{text}"
+    );
+    let heard = lines.iter().position(|l| l.contains("[heard \"stop\""));
+    let cut = lines.iter().position(|l| l.contains("(speech cut off)"));
+    assert!(
+        heard.is_some() && heard < cut.or(Some(usize::MAX)),
+        "{text}"
+    );
 }
