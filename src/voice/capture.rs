@@ -10,7 +10,7 @@ use super::resample::{to_i16, to_mono, Resampler};
 use super::{VoiceError, RATE};
 use crate::session::{DeviceKind, Input};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -84,6 +84,8 @@ pub struct Mic {
     pub rate: u32,
     pub channels: usize,
     failed: Arc<AtomicBool>,
+    /// Samples the ring had no room for (the listening thread fell behind).
+    dropped: Arc<AtomicU64>,
 }
 
 impl Mic {
@@ -117,14 +119,20 @@ impl Mic {
         let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(ring.max(1024));
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let lost = dropped.clone();
         let stream = device
             .build_input_stream_raw(
                 config,
                 format,
                 move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
-                    // Only copy: convert to f32 and push; drop what does not fit.
+                    // Only copy: convert to f32 and push; count what does
+                    // not fit (one atomic add per callback).
+                    let mut missed = 0u64;
                     let mut push = |x: f32| {
-                        let _ = producer.push(x);
+                        if producer.push(x).is_err() {
+                            missed += 1;
+                        }
                     };
                     if let Some(s) = data.as_slice::<f32>() {
                         s.iter().for_each(|x| push(*x));
@@ -137,6 +145,9 @@ impl Mic {
                             .for_each(|x| push((f32::from(*x) - 32768.0) / 32768.0));
                     } else if let Some(s) = data.as_slice::<u8>() {
                         s.iter().for_each(|x| push((f32::from(*x) - 128.0) / 128.0));
+                    }
+                    if missed > 0 {
+                        lost.fetch_add(missed, Ordering::Relaxed);
                     }
                 },
                 move |_err| flag.store(true, Ordering::Relaxed),
@@ -151,12 +162,20 @@ impl Mic {
             rate,
             channels,
             failed,
+            dropped,
         })
     }
 
     /// Whether the stream reported an error (a device unplugged).
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Seconds of audio dropped so far because the listening thread did
+    /// not keep up.
+    pub fn dropped_secs(&self) -> f64 {
+        let frames = self.dropped.load(Ordering::Relaxed) / self.channels.max(1) as u64;
+        frames as f64 / f64::from(self.rate.max(1))
     }
 }
 
@@ -197,7 +216,11 @@ pub fn listen(
         let mut ref_resampler = reference.as_ref().map(|r| Resampler::new(r.rate, RATE));
         let mut mono16 = Vec::new();
         let mut ref16 = Vec::new();
+        let mut behind = Behind::default();
         while !stop.load(Ordering::Relaxed) {
+            if let Some(note) = behind.check(mic.dropped_secs(), std::time::Instant::now()) {
+                eprintln!("matcoach: microphone \"{device}\": {note}");
+            }
             if mic.failed() {
                 eprintln!(
                     "matcoach: microphone \"{device}\" stopped; trying again every {} s",
@@ -241,11 +264,75 @@ pub fn listen(
     Ok(())
 }
 
+/// Tells, at most once a minute, that the listening thread fell behind the
+/// microphone (its audio was dropped: a CPU too slow for the engine).
+#[derive(Debug, Default)]
+struct Behind {
+    told_secs: f64,
+    told_at: Option<std::time::Instant>,
+}
+
+impl Behind {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    fn check(&mut self, dropped_secs: f64, now: std::time::Instant) -> Option<String> {
+        if dropped_secs <= self.told_secs {
+            return None;
+        }
+        if self
+            .told_at
+            .is_some_and(|t| now.duration_since(t) < Self::EVERY)
+        {
+            return None;
+        }
+        let note = format!(
+            "the recogniser fell behind: {:.1} s of audio dropped{}; commands said meanwhile may be missed\n  \
+             fix: close other busy programs; on a small Pi, PocketSphinx is the lighter engine ([voice] engine = \"pocketsphinx\", English)",
+            dropped_secs - self.told_secs,
+            if self.told_at.is_some() { " in the last minute or so" } else { "" },
+        );
+        self.told_secs = dropped_secs;
+        self.told_at = Some(now);
+        Some(note)
+    }
+}
+
 fn sleep_unless(stop: &AtomicBool, total: Duration) {
     let step = Duration::from_millis(100);
     let mut waited = Duration::ZERO;
     while waited < total && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(step);
         waited += step;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn falling_behind_is_told_at_most_once_a_minute() {
+        let t0 = std::time::Instant::now();
+        let s = Duration::from_secs;
+        let mut b = Behind::default();
+        // (seconds since start, seconds dropped so far, told)
+        let steps = [
+            (0, 0.0, false),
+            (1, 0.5, true),
+            (2, 0.5, false),
+            (30, 2.0, false),
+            (62, 2.5, true),
+            (70, 2.5, false),
+            (200, 2.5, false),
+            (201, 3.0, true),
+        ];
+        for (at, dropped, told) in steps {
+            let note = b.check(dropped, t0 + s(at));
+            assert_eq!(
+                note.is_some(),
+                told,
+                "at {at} s, {dropped} s dropped: {note:?}"
+            );
+        }
     }
 }
