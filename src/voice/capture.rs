@@ -217,8 +217,22 @@ pub fn listen(
         let mut mono16 = Vec::new();
         let mut ref16 = Vec::new();
         let mut behind = Behind::default();
+        let mut dropped_before = 0.0;
         while !stop.load(Ordering::Relaxed) {
-            if let Some(note) = behind.check(mic.dropped_secs(), std::time::Instant::now()) {
+            let dropped = mic.dropped_secs();
+            if dropped > dropped_before {
+                // What the speaker played while the microphone's audio was
+                // lost can no longer be paired with it: start pairing afresh.
+                dropped_before = dropped;
+                if let Some(r) = reference.as_mut() {
+                    let n = r.samples.slots();
+                    if let Ok(chunk) = r.samples.read_chunk(n) {
+                        chunk.commit_all();
+                    }
+                }
+                pipeline.drop_reference_backlog();
+            }
+            if let Some(note) = behind.check(dropped, std::time::Instant::now()) {
                 eprintln!("matcoach: microphone \"{device}\": {note}");
             }
             if mic.failed() {

@@ -338,6 +338,19 @@ impl Pipeline {
         Ok(out)
     }
 
+    /// Forget the playback reference waiting to be paired with the
+    /// microphone. After the microphone lost audio (its ring overflowed)
+    /// the reference queued meanwhile belongs to sound the canceller will
+    /// never see; pairing it with what the microphone hears next would put
+    /// the echo ahead of its reference, where no canceller can remove it.
+    /// The capture thread also empties the reference ring, so pairing starts
+    /// afresh as at the start.
+    pub fn drop_reference_backlog(&mut self) -> usize {
+        let n = self.reference.len();
+        self.reference.clear();
+        n
+    }
+
     /// End of the stream.
     pub fn finish(&mut self) -> Result<Vec<Detection>, VoiceError> {
         let rest: Vec<i16> = std::mem::take(&mut self.mic);
@@ -559,6 +572,45 @@ mod tests {
                 *o = (f32::from(*m) * self.0) as i16;
             }
         }
+    }
+
+    /// Keeps the references it was given.
+    struct Records(std::sync::Arc<std::sync::Mutex<Vec<i16>>>);
+
+    impl EchoCanceller for Records {
+        fn process(&mut self, mic: &[i16], reference: &[i16], out: &mut [i16]) {
+            if let Ok(mut r) = self.0.lock() {
+                r.extend_from_slice(reference);
+            }
+            out.copy_from_slice(mic);
+        }
+    }
+
+    #[test]
+    fn after_a_gap_in_the_microphone_the_reference_is_paired_afresh() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut p = Pipeline::new(
+            HearsStop::at(10_000),
+            Some(Box::new(Records(seen.clone()))),
+            Lang::En,
+            DeciderConfig::default(),
+        );
+        // 100 ms in step, then 1 s of playback whose microphone audio was
+        // lost, then 100 ms in step again: the reference is numbered so
+        // that what was paired can be read back.
+        let numbered = |from: i16, n: usize| (0..n).map(|k| from + k as i16).collect::<Vec<_>>();
+        p.push(&[0; 1600], &numbered(1, 1600)).unwrap();
+        p.push(&[], &numbered(2000, 16_000)).unwrap();
+        assert_eq!(p.drop_reference_backlog(), 16_000);
+        p.push(&[0; 1600], &numbered(20_000, 1600)).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3200);
+        assert_eq!(seen[..1600], numbered(1, 1600)[..]);
+        assert_eq!(
+            seen[1600..],
+            numbered(20_000, 1600)[..],
+            "paired with the live reference"
+        );
     }
 
     #[test]
