@@ -254,7 +254,15 @@ pub struct Pipeline {
     prev_mic: f32,
     /// Whether the canceller's output follows the playback.
     echo: EchoTracker,
+    /// The least reference backlog seen in this window, and the window's
+    /// frames so far (see [`Pipeline::trim_drift`]).
+    backlog_floor: usize,
+    window_frames: u32,
 }
+
+/// Frames per window over which the reference backlog's floor is taken:
+/// 5 s.
+const DRIFT_WINDOW_FRAMES: u32 = 250;
 
 /// How long after the reference falls silent its echo may still be heard
 /// (the room's reverberation): 300 ms.
@@ -279,6 +287,8 @@ impl Pipeline {
             echo_hold: 0,
             prev_mic: 0.0,
             echo: EchoTracker::default(),
+            backlog_floor: usize::MAX,
+            window_frames: 0,
         }
     }
 
@@ -330,12 +340,36 @@ impl Pipeline {
             self.decider.note_frame(voiced && user);
             let h = self.rec.accept(cleaned)?;
             self.pos += FRAME as u64;
+            self.trim_drift();
             if let Some(h) = h {
                 let now = self.position_ms();
                 out.extend(self.decider.decide(h, now));
             }
         }
         Ok(out)
+    }
+
+    /// Keep the speaker's and the microphone's clocks from drifting apart.
+    /// Two devices (a USB microphone, the Pi's own or a USB speaker) run on
+    /// their own crystals, some 20–100 ppm apart; when the speaker's runs
+    /// faster, reference piles up unpaired, the backlog grows by up to
+    /// 0.36 s an hour, and within minutes the echo comes ahead of its
+    /// reference, where the canceller cannot remove it. (A slower speaker
+    /// clock only leaves the reference short now and then, which is padded
+    /// with silence and keeps the pairing.) The backlog jitters with the
+    /// chunks the devices deliver, but its floor over a window is drift:
+    /// every 5 s that floor is dropped, oldest first.
+    fn trim_drift(&mut self) {
+        self.backlog_floor = self.backlog_floor.min(self.reference.len());
+        self.window_frames += 1;
+        if self.window_frames >= DRIFT_WINDOW_FRAMES {
+            let floor = self.backlog_floor.min(self.reference.len());
+            if floor > 0 {
+                self.reference.drain(..floor);
+            }
+            self.backlog_floor = usize::MAX;
+            self.window_frames = 0;
+        }
     }
 
     /// Forget the playback reference waiting to be paired with the
@@ -586,15 +620,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn after_a_gap_in_the_microphone_the_reference_is_paired_afresh() {
+    /// A pipeline whose canceller keeps the references it was given.
+    fn recording() -> (Pipeline, std::sync::Arc<std::sync::Mutex<Vec<i16>>>) {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut p = Pipeline::new(
-            HearsStop::at(10_000),
+        let p = Pipeline::new(
+            HearsStop::at(1_000_000),
             Some(Box::new(Records(seen.clone()))),
             Lang::En,
             DeciderConfig::default(),
         );
+        (p, seen)
+    }
+
+    #[test]
+    fn after_a_gap_in_the_microphone_the_reference_is_paired_afresh() {
+        let (mut p, seen) = recording();
         // 100 ms in step, then 1 s of playback whose microphone audio was
         // lost, then 100 ms in step again: the reference is numbered so
         // that what was paired can be read back.
@@ -611,6 +651,54 @@ mod tests {
             numbered(20_000, 1600)[..],
             "paired with the live reference"
         );
+    }
+
+    #[test]
+    fn a_faster_speaker_clock_does_not_pile_up_reference() {
+        // (case, reference samples per 320 microphone samples, most backlog
+        // allowed after the first window, in samples)
+        let cases = [
+            ("the same clock", 320, 0),
+            ("the speaker 0.3 % fast", 321, 320 + 2 * 250),
+            ("the speaker 0.3 % slow", 319, 0),
+            ("the speaker chunked unevenly", 0, 960),
+        ];
+        for (name, per_frame, most) in cases {
+            let (mut p, seen) = recording();
+            let mut next: i32 = 0;
+            let mut most_seen = 0;
+            // 60 s in 20 ms steps; the reference numbered (mod 30 000).
+            for k in 0..3000 {
+                let n = match per_frame {
+                    // Every third step brings three steps' worth.
+                    0 => {
+                        if k % 3 == 2 {
+                            960
+                        } else {
+                            0
+                        }
+                    }
+                    n => n,
+                };
+                let r: Vec<i16> = (0..n).map(|i| ((next + i) % 30_000) as i16).collect();
+                next += n;
+                p.push(&[0; 320], &r).unwrap();
+                if k >= 250 {
+                    most_seen = most_seen.max(p.reference.len());
+                }
+            }
+            assert!(
+                most_seen <= most,
+                "{name}: a backlog of {most_seen} samples"
+            );
+            // Dropped, never reordered: the live part is in order.
+            let seen = seen.lock().unwrap();
+            let live: Vec<i16> = seen.iter().copied().filter(|&v| v != 0).collect();
+            assert!(
+                live.windows(2).all(|w| w[1] > w[0] || w[0] >= 29_000),
+                "{name}: out of order"
+            );
+        }
     }
 
     #[test]
