@@ -29,6 +29,7 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
     let first = date("2025-01-01");
     let mut finished: Vec<String> = Vec::new();
     let mut killed = 0;
+    let mut refused = 0;
     let mut reference: Option<Duration> = None;
     let started = Instant::now();
     for i in 0..RUNS {
@@ -71,24 +72,32 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
             std::thread::sleep(Duration::from_millis(1));
         };
         match status {
-            Some(s) => {
-                assert!(s.success(), "run {i} ({day}) failed: {s}: {}", {
-                    let mut e = String::new();
-                    use std::io::Read;
-                    if let Some(mut err) = child.stderr.take() {
-                        let _ = err.read_to_string(&mut e);
-                    }
-                    e
-                });
+            Some(s) if s.success() => {
                 reference.get_or_insert(t0.elapsed());
                 finished.push(day);
+            }
+            Some(s) => {
+                let mut e = String::new();
+                use std::io::Read;
+                if let Some(mut err) = child.stderr.take() {
+                    let _ = err.read_to_string(&mut e);
+                }
+                // Which runs are cut off before their pain is written depends
+                // on this machine's speed, so now and then every exercise of
+                // the program rests after pain: the coach rightly refuses to
+                // start (and writes nothing). Anything else is a failure.
+                assert!(
+                    e.contains("every exercise rests after pain today"),
+                    "run {i} ({day}) failed: {s}: {e}"
+                );
+                refused += 1;
             }
             None => killed += 1,
         }
     }
     let took = started.elapsed();
     eprintln!(
-        "{RUNS} runs in {:.1} s: {} finished, {killed} killed (one run ≈ {:?})",
+        "{RUNS} runs in {:.1} s: {} finished, {killed} killed, {refused} refused (one run ≈ {:?})",
         took.as_secs_f64(),
         finished.len(),
         reference
