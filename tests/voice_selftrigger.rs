@@ -235,19 +235,6 @@ fn stream(
     }
 }
 
-/// Run an echo canceller over a whole stream, frame by frame.
-fn cancel(aec: &mut dyn EchoCanceller, mic: &[i16], reference: &[i16]) -> Vec<i16> {
-    let mut out = vec![0i16; mic.len() / FRAME * FRAME];
-    for ((m, r), o) in mic
-        .chunks_exact(FRAME)
-        .zip(reference.chunks_exact(FRAME))
-        .zip(out.chunks_exact_mut(FRAME))
-    {
-        aec.process(m, r, o);
-    }
-    out
-}
-
 /// ERLE (dB) over the frames in `range` where the echo is well above the
 /// room's noise (by 25 dB, so the noise, which the canceller leaves alone,
 /// does not cap the figure): the power of the microphone signal against
@@ -322,7 +309,7 @@ fn echo_is_reduced_by_at_least_15_db() {
             // moved the speaker) and the canceller must follow.
             let s = stream(all, chosen, ROOMS, 2, seed as u64 + 1);
             let mut aec = SpeexAec::with_options(FRAME, TAIL_MS, opts).unwrap();
-            let cleaned = cancel(&mut aec, &s.mic, &s.playback);
+            let cleaned = aec.process_all(&s.mic, &s.playback);
             // After 3 s of the first room, to the end of its second phrase.
             let (a, b) = (s.spans[0].0 + 3 * 16_000, s.spans[2].0);
             converged.push(erle(&s, &cleaned, a..b));
@@ -458,7 +445,7 @@ fn barge_in_stream(
 fn frames_taken_for_the_user(mic: &[i16], reference: &[i16]) -> Vec<(usize, f32)> {
     let cfg = DeciderConfig::default();
     let mut aec = SpeexAec::with_options(FRAME, TAIL_MS, AecOptions::DEFAULT).unwrap();
-    let cleaned = cancel(&mut aec, mic, reference);
+    let cleaned = aec.process_all(mic, reference);
     let mut tracker = EchoTracker::default();
     let mut vad = Vad::default();
     let energy = |x: &[i16]| x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>();

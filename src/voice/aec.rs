@@ -456,19 +456,6 @@ mod tests {
             .collect()
     }
 
-    /// `mic` and `play` through `aec`, frame by frame.
-    fn run(aec: &mut SpeexAec, mic: &[i16], play: &[i16]) -> Vec<i16> {
-        let mut out = vec![0i16; mic.len()];
-        for ((m, r), o) in mic
-            .chunks_exact(FRAME)
-            .zip(play.chunks_exact(FRAME))
-            .zip(out.chunks_exact_mut(FRAME))
-        {
-            aec.process(m, r, o);
-        }
-        out
-    }
-
     fn energy(x: &[i16]) -> f64 {
         x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() + 1.0
     }
@@ -511,7 +498,7 @@ mod tests {
             },
         ] {
             let mut aec = SpeexAec::with_options(FRAME, 200, opts).unwrap();
-            let out = run(&mut aec, &mic, &play);
+            let out = aec.process_all(&mic, &play);
             // After 3 s of convergence.
             let tail = 16_000 * 3;
             let erle = 10.0 * (energy(&mic[tail..]) / energy(&out[tail..])).log10();
@@ -597,7 +584,7 @@ mod tests {
             }
             let mut play = signal(n, 9);
             play[ms(coach_ms)..].fill(0);
-            let out = run(&mut aec, &mic, &play);
+            let out = aec.process_all(&mic, &play);
             assert_eq!(aec.bypassed(), bypassed, "{name}");
             if bypassed {
                 // What comes out is what the canceller alone puts out, one
@@ -608,7 +595,7 @@ mod tests {
                     ..AecOptions::DEFAULT
                 };
                 let mut canceller = SpeexAec::with_options(FRAME, 250, alone).unwrap();
-                let want = run(&mut canceller, &mic, &play);
+                let want = canceller.process_all(&mic, &play);
                 let (a, b) = (&want[ms(1880)..n - FRAME], &out[ms(1880) + FRAME..]);
                 let diff: Vec<i16> = a.iter().zip(b).map(|(x, y)| x - y).collect();
                 let snr = 10.0 * (energy(a) / energy(&diff)).log10();

@@ -20,6 +20,20 @@ pub const FRAME: usize = (RATE / 50) as usize;
 pub trait EchoCanceller: Send {
     /// `mic` and `reference` are one frame each; the cleaned frame goes to `out`.
     fn process(&mut self, mic: &[i16], reference: &[i16], out: &mut [i16]);
+
+    /// Whole signals, frame by frame ([`FRAME`] samples; a last partial
+    /// frame is left out): the cleaned microphone signal.
+    fn process_all(&mut self, mic: &[i16], reference: &[i16]) -> Vec<i16> {
+        let mut out = vec![0i16; mic.len() / FRAME * FRAME];
+        for ((m, r), o) in mic
+            .chunks_exact(FRAME)
+            .zip(reference.chunks_exact(FRAME))
+            .zip(out.chunks_exact_mut(FRAME))
+        {
+            self.process(m, r, o);
+        }
+        out
+    }
 }
 
 /// How strict the decider is.
