@@ -21,6 +21,29 @@ const RUNS: usize = 100;
 const PACE: f64 = 0.0005;
 const SEED: u64 = 0x006d_6174_636f_6163;
 
+/// What a day whose `quick` is refused (every exercise resting) does instead.
+const OTHER_PROGRAM: &str = "mckenzie_improving";
+
+/// `matcoach sim PROGRAM` on `day`, paced, writing to the journal `db`.
+fn sim(program: &str, day: &str, events: &str, db: &std::path::Path) -> std::process::Child {
+    command([
+        "sim",
+        program,
+        "--pace",
+        &PACE.to_string(),
+        "--date",
+        day,
+        "--events",
+        events,
+        "--db",
+    ])
+    .arg(db)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
 #[test]
 fn kill_9_during_100_sessions_leaves_a_sound_journal() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,22 +63,7 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
         } else {
             "0s:press".to_string()
         };
-        let mut child = command([
-            "sim",
-            "quick",
-            "--pace",
-            &PACE.to_string(),
-            "--date",
-            &day,
-            "--events",
-            &events,
-            "--db",
-        ])
-        .arg(&db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        let mut child = sim("quick", &day, &events, &db);
         let t0 = Instant::now();
         // The first run is never killed: it measures how long one takes.
         let kill_at = reference.map(|r| r.mul_f64(0.05 + 1.15 * rng.unit()));
@@ -84,13 +92,25 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
                 }
                 // Which runs are cut off before their pain is written depends
                 // on this machine's speed, so now and then every exercise of
-                // the program rests after pain: the coach rightly refuses to
-                // start (and writes nothing). Anything else is a failure.
+                // the program rests after pain and the coach rightly refuses
+                // to start (writing nothing). Anything else is a failure.
                 assert!(
                     e.contains("every exercise rests after pain today"),
                     "run {i} ({day}) failed: {s}: {e}"
                 );
+                // That day another program, without pain and not killed: a
+                // pain-free session, so that the resting exercises come back
+                // (else every run from here on would be refused).
                 refused += 1;
+                let out = sim(OTHER_PROGRAM, &day, "0s:press", &db)
+                    .wait_with_output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "run {i} ({day}), {OTHER_PROGRAM}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                finished.push(day);
             }
             None => killed += 1,
         }
