@@ -282,7 +282,6 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                 if let Some(notice) = choice.notice() {
                     log(&notice);
                 }
-                let engine = choice.engine;
                 let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
                 let echo = voice.echo_cancellation;
                 let reference = echo.then_some(reference);
@@ -290,7 +289,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                 Some(std::thread::spawn(move || {
                     let r = matcoach::voice::capture::listen(
                         device,
-                        || matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+                        || choice.into_pipeline(lang, &voice, echo),
                         reference,
                         tx,
                         stop,

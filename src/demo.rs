@@ -239,12 +239,12 @@ fn start_listening(
     }
     let voice = config.voice.clone();
     // Check a recogniser can be opened before starting the thread.
-    let engine = match matcoach::voice::choose_engine(lang, &voice) {
+    let choice = match matcoach::voice::choose_engine(lang, &voice) {
         Ok(choice) => {
             if let Some(notice) = choice.notice() {
                 say(false, &notice);
             }
-            choice.engine
+            choice
         }
         Err(e) => {
             say(false, &format!("voice commands are off: {e}"));
@@ -263,7 +263,7 @@ fn start_listening(
     Some(std::thread::spawn(move || {
         let result = matcoach::voice::capture::listen(
             device,
-            || matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+            || choice.into_pipeline(lang, &voice, echo),
             reference,
             tx,
             stop,

@@ -20,20 +20,42 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
 
 /// The engine asked for on the command line, or the one the daemon would
 /// listen with (the configured one, or the other standing in; said on
-/// stderr).
-fn pick_engine(
-    asked: Option<Engine>,
-    lang: Lang,
-    voice: &matcoach::config::Voice,
-) -> Result<Engine> {
-    if let Some(e) = asked {
-        return Ok(e);
+/// stderr), and then the way to open its pipeline.
+struct Picked {
+    engine: Engine,
+    /// The daemon's choice, with its recogniser already loaded.
+    choice: Option<matcoach::voice::Choice>,
+}
+
+impl Picked {
+    fn new(asked: Option<Engine>, lang: Lang, voice: &matcoach::config::Voice) -> Result<Picked> {
+        if let Some(engine) = asked {
+            return Ok(Picked {
+                engine,
+                choice: None,
+            });
+        }
+        let choice = matcoach::voice::choose_engine(lang, voice)?;
+        if let Some(notice) = choice.notice() {
+            eprintln!("{notice}");
+        }
+        Ok(Picked {
+            engine: choice.engine,
+            choice: Some(choice),
+        })
     }
-    let choice = matcoach::voice::choose_engine(lang, voice)?;
-    if let Some(notice) = choice.notice() {
-        eprintln!("{notice}");
+
+    fn into_pipeline(
+        self,
+        lang: Lang,
+        voice: &matcoach::config::Voice,
+        echo: bool,
+    ) -> Result<matcoach::voice::pipeline::Pipeline, matcoach::voice::VoiceError> {
+        match self.choice {
+            Some(c) => c.into_pipeline(lang, voice, echo),
+            None => matcoach::voice::open_pipeline(self.engine, lang, voice, echo),
+        }
     }
-    Ok(choice.engine)
 }
 
 /// A WAV file through the listening pipeline, as fast as it goes; the
@@ -47,14 +69,13 @@ pub(super) fn hear(
 ) -> Result<ExitCode> {
     let config = load_config(args)?;
     let lang = lang.unwrap_or(config.language);
-    let engine = pick_engine(engine, lang, &config.voice)?;
+    let picked = Picked::new(engine, lang, &config.voice)?;
     let mic = read_16k(file)?;
     let reference = match playback {
         Some(p) => read_16k(p)?,
         None => Vec::new(),
     };
-    let mut pipeline =
-        matcoach::voice::open_pipeline(engine, lang, &config.voice, playback.is_some())?;
+    let mut pipeline = picked.into_pipeline(lang, &config.voice, playback.is_some())?;
     let started = std::time::Instant::now();
     // The daemon's chunking: 10 ms at a time, the reference alongside.
     let chunk = (matcoach::voice::RATE / 100) as usize;
@@ -85,7 +106,8 @@ pub(super) fn hear(
 pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) -> Result<ExitCode> {
     let config = load_config(args)?;
     let lang = lang.unwrap_or(config.language);
-    let engine = pick_engine(engine, lang, &config.voice)?;
+    let picked = Picked::new(engine, lang, &config.voice)?;
+    let engine = picked.engine;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
@@ -98,7 +120,7 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
         move || {
             matcoach::voice::capture::listen(
                 device,
-                || matcoach::voice::open_pipeline(engine, lang, &voice, false),
+                || picked.into_pipeline(lang, &voice, false),
                 None,
                 tx,
                 stop,

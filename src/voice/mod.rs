@@ -154,15 +154,39 @@ impl Engine {
     }
 }
 
-/// Which engine listens, and why when it is not the configured one.
-#[derive(Debug)]
+/// Which engine listens, and why when it is not the configured one; with
+/// its recogniser, already loaded (a Vosk model takes seconds to load on a
+/// Pi: choosing must not cost a second load).
 pub struct Choice {
     pub engine: Engine,
     /// The configured engine's problem, when the other engine stands in.
     pub instead_of: Option<VoiceError>,
+    /// The recogniser that was opened to make the choice.
+    recognizer: Box<dyn Recognizer>,
+}
+
+impl std::fmt::Debug for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Choice")
+            .field("engine", &self.engine)
+            .field("instead_of", &self.instead_of)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Choice {
+    /// The whole listening pipeline around the chosen recogniser (see
+    /// [`open_pipeline`]). `echo`: cancel the coach's voice using a
+    /// playback reference.
+    pub fn into_pipeline(
+        self,
+        lang: Lang,
+        cfg: &crate::config::Voice,
+        echo: bool,
+    ) -> Result<pipeline::Pipeline, VoiceError> {
+        pipeline_around(self.recognizer, self.engine, lang, cfg, echo)
+    }
+
     /// When the other engine stands in: what happened, and the fix for the
     /// configured engine (empty when there is none to give).
     pub fn explain(&self) -> Option<(String, String)> {
@@ -197,14 +221,16 @@ impl Choice {
 pub fn choose_engine(lang: Lang, cfg: &crate::config::Voice) -> Result<Choice, VoiceError> {
     let configured = cfg.engine;
     match open_recognizer(configured, lang, cfg) {
-        Ok(_) => Ok(Choice {
+        Ok(recognizer) => Ok(Choice {
             engine: configured,
             instead_of: None,
+            recognizer,
         }),
         Err(e) => match open_recognizer(configured.other(), lang, cfg) {
-            Ok(_) => Ok(Choice {
+            Ok(recognizer) => Ok(Choice {
                 engine: configured.other(),
                 instead_of: Some(e),
+                recognizer,
             }),
             Err(_) => Err(e),
         },
@@ -374,7 +400,17 @@ pub fn open_pipeline(
     cfg: &crate::config::Voice,
     echo: bool,
 ) -> Result<pipeline::Pipeline, VoiceError> {
-    let rec = open_recognizer(engine, lang, cfg)?;
+    pipeline_around(open_recognizer(engine, lang, cfg)?, engine, lang, cfg, echo)
+}
+
+/// The listening pipeline around `rec`, an `engine` recogniser.
+fn pipeline_around(
+    rec: Box<dyn Recognizer>,
+    engine: Engine,
+    lang: Lang,
+    cfg: &crate::config::Voice,
+    echo: bool,
+) -> Result<pipeline::Pipeline, VoiceError> {
     let aec = open_front_end(engine, echo)?;
     Ok(pipeline::Pipeline::new(
         rec,
@@ -428,6 +464,9 @@ mod tests {
                             "{case}: {notice}"
                         );
                     }
+                    // The pipeline listens with the recogniser the choice opened.
+                    let pipeline = c.into_pipeline(lang, &cfg, false).unwrap();
+                    assert_eq!(pipeline.engine_name(), w.name(), "{case}");
                 }
                 (None, Err(e)) => {
                     // The configured engine's own problem.

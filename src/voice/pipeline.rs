@@ -307,6 +307,11 @@ impl Pipeline {
     }
 
     /// Audio position, in ms from the stream start.
+    /// The recogniser's engine name ("vosk", "pocketsphinx"…).
+    pub fn engine_name(&self) -> &'static str {
+        self.rec.name()
+    }
+
     pub fn position_ms(&self) -> u64 {
         self.pos * 1000 / u64::from(RATE)
     }
