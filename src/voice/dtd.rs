@@ -10,6 +10,13 @@
 //! measures that: the correlation between the residual's amplitude envelope
 //! and the playback's, at the best delay within the echo's reach. It needs
 //! no converged filter, so it holds exactly when the canceller does not.
+//!
+//! That test also refuses the user who talks over the coach while the
+//! canceller is still learning (the first phrases after start): their word
+//! rides on the coach's envelope. So the tracker also predicts how loud the
+//! coach's leftover should be (the loudest recent playback times the leak
+//! it learned over the seconds before) and says how far the residual rises
+//! above that: the user's word by 10–30 dB, the coach itself rarely.
 
 use std::collections::VecDeque;
 
@@ -30,6 +37,9 @@ pub struct EchoTracker {
     /// Delays tried, in sub-frames.
     min_lag: usize,
     max_lag: usize,
+    /// How far back (sub-frames) played sound can still be heard: the
+    /// longest delay plus the room's reverberation.
+    reach: usize,
 }
 
 impl Default for EchoTracker {
@@ -55,14 +65,16 @@ impl EchoTracker {
     pub fn new(window: usize, min_lag: usize, max_lag: usize) -> EchoTracker {
         let max_lag = max_lag.max(min_lag);
         let window = window.max(2);
+        let reach = max_lag + REVERB;
         EchoTracker {
-            playback: VecDeque::with_capacity(window + max_lag + 1),
-            residual: VecDeque::with_capacity(window + 1),
+            playback: VecDeque::with_capacity(window.max(LEAK_SPAN + RECENT) + reach + 1),
+            residual: VecDeque::with_capacity(window.max(LEAK_SPAN + RECENT) + 1),
             pend_p: Vec::with_capacity(SUB),
             pend_r: Vec::with_capacity(SUB),
             window,
             min_lag,
             max_lag,
+            reach,
         }
     }
 
@@ -77,10 +89,10 @@ impl EchoTracker {
                 self.residual.push_back(rms(&self.pend_r));
                 self.pend_p.clear();
                 self.pend_r.clear();
-                if self.playback.len() > self.window + self.max_lag {
+                if self.playback.len() > self.history() + self.reach {
                     self.playback.pop_front();
                 }
-                if self.residual.len() > self.window {
+                if self.residual.len() > self.history() {
                     self.residual.pop_front();
                 }
             }
@@ -96,6 +108,7 @@ impl EchoTracker {
             return 0.0;
         }
         let res = self.residual.make_contiguous();
+        let res = &res[res.len() - n..];
         let Some((r_mean, r_norm)) = spread(res) else {
             return 0.0;
         };
@@ -120,6 +133,68 @@ impl EchoTracker {
         best as f32
     }
 }
+
+impl EchoTracker {
+    /// Sub-frames of envelope kept: the correlation's window, and what the
+    /// leak is learned from.
+    fn history(&self) -> usize {
+        self.window.max(LEAK_SPAN + RECENT)
+    }
+
+    /// How far (dB) the newest 20 ms of the residual rises above the echo
+    /// the playback predicts: the loudest playback within the echo's reach
+    /// times the leak, what the canceller lets through of it (high in its
+    /// range over 1.5 s that ended 0.5 s ago, so that the user's word does
+    /// not raise it). The coach alone stays near or below 0 dB however
+    /// badly the canceller does, and in whatever rhythm; someone talking
+    /// over it rises above. None until enough has been played.
+    pub fn excess_db(&mut self) -> Option<f32> {
+        let len = self.residual.len();
+        if len < LEAK_SPAN + RECENT {
+            return None;
+        }
+        let res = self.residual.make_contiguous();
+        let play = self.playback.make_contiguous();
+        let offset = play.len() - len;
+        // The loudest playback that can be heard at residual step i.
+        let heard = |i: usize| -> f32 {
+            let at = offset + i;
+            play[at.saturating_sub(self.reach)..=at.saturating_sub(self.min_lag)]
+                .iter()
+                .fold(0f32, |m, v| m.max(*v))
+        };
+        let learn = len - RECENT - LEAK_SPAN..len - RECENT;
+        let mut ratios: Vec<f32> = learn
+            .filter_map(|i| {
+                let h = heard(i);
+                (h > PLAYED_FLOOR).then(|| res[i] / h)
+            })
+            .collect();
+        if ratios.len() < LEAK_SPAN / 4 {
+            return None;
+        }
+        ratios.sort_by(f32::total_cmp);
+        let leak = ratios[((ratios.len() - 1) as f32 * LEAK_PERCENTILE) as usize];
+        let now = len - NOW;
+        let residual = (res[now..].iter().map(|v| v * v).sum::<f32>() / NOW as f32).sqrt();
+        let predicted = (now..len).map(heard).fold(0f32, f32::max) * leak;
+        Some(20.0 * (residual.max(1e-6) / predicted.max(1e-6)).log10())
+    }
+}
+
+/// Sub-frames (5 ms) of reverberation after the direct echo.
+const REVERB: usize = 50;
+/// Playback envelope (RMS, full scale 1) below which nothing counts as
+/// played (−60 dBFS).
+const PLAYED_FLOOR: f32 = 0.001;
+/// The leak is learned over this many sub-frames (1.5 s)…
+const LEAK_SPAN: usize = 300;
+/// …ending this many ago (0.5 s).
+const RECENT: usize = 100;
+/// The leak is this percentile of residual / heard playback.
+const LEAK_PERCENTILE: f32 = 0.8;
+/// Sub-frames in "now" (one 20 ms frame).
+const NOW: usize = 4;
 
 /// Mean and the length of `x` minus its mean (None: no variation).
 fn spread(x: &[f32]) -> Option<(f64, f64)> {
@@ -173,5 +248,64 @@ mod tests {
         assert_eq!(t.correlation(), 0.0);
         t.push(&play, &play);
         assert!(t.correlation() > 0.99);
+    }
+
+    /// Excess over the predicted echo per 20 ms frame, once known.
+    fn excess(residual: &[i16], playback: &[i16]) -> Vec<Option<f32>> {
+        let mut t = EchoTracker::default();
+        residual
+            .chunks(320)
+            .zip(playback.chunks(320))
+            .map(|(r, p)| {
+                t.push(r, p);
+                t.excess_db()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn someone_talking_over_the_coach_rises_above_the_predicted_echo() {
+        let play = crate::voice::syllables(96_000, 1, 8000.0);
+        // The room: the playback 60 ms later at a quarter; the canceller
+        // still learning, taking off only 10 dB of it.
+        let mut echo = vec![0i16; 960];
+        echo.extend(play.iter().map(|s| s / 4));
+        echo.truncate(play.len());
+        let leak = |e: i16| (f32::from(e) * 0.316) as i16;
+        let coach: Vec<i16> = echo.iter().map(|e| leak(*e)).collect();
+        // The user, as loud at the microphone as the echo, from 4 to 4.5 s.
+        let user = crate::voice::syllables(96_000, 2, 2000.0);
+        let said = 64_000..72_000;
+        let mut both = coach.clone();
+        for i in said.clone() {
+            both[i] = both[i].saturating_add(user[i]);
+        }
+        let frames = |x: &[Option<f32>], r: std::ops::Range<usize>| -> Vec<f32> {
+            x[r.start / 320..r.end / 320]
+                .iter()
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let median = |mut v: Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+        };
+        // Once the window is full, the coach alone never looks like someone else.
+        let alone = frames(&excess(&coach, &play), 32_000..96_000);
+        assert!(alone.len() > 150, "{} frames known", alone.len());
+        let top = alone.iter().fold(f32::MIN, |m, v| m.max(*v));
+        assert!(top < 6.0, "the coach alone: up to {top:.1} dB");
+        // The user does, in the frames where they speak.
+        let all = excess(&both, &play);
+        let speaking: Vec<f32> = said
+            .step_by(320)
+            .filter(|&i| rms(&user[i..i + 320]) > 0.03)
+            .filter_map(|i| all[i / 320])
+            .collect();
+        assert!(speaking.len() >= 8, "{speaking:?}");
+        assert!(median(speaking.clone()) >= 9.0, "the user: {speaking:?}");
+        // Nothing played: nothing to predict.
+        assert!(excess(&user, &[0; 96_000]).iter().all(Option::is_none));
     }
 }

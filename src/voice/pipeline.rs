@@ -73,6 +73,16 @@ pub struct DeciderConfig {
     /// passes the coach's voice almost whole. Applies only with an echo
     /// canceller; 1 or more turns it off.
     pub max_echo_correlation: f32,
+    /// …unless the frame rises at least `min_user_excess_db` above the echo
+    /// the tracker predicts from the playback ([`EchoTracker::excess_db`])
+    /// and its correlation stays below `max_loud_echo_correlation`: someone
+    /// talking over the coach while the canceller is still learning the
+    /// room (after start, "ready" is all it has heard). A canceller thrown
+    /// off by a changed room also leaves more than predicted, but in the
+    /// playback's rhythm: hence the second, looser correlation limit.
+    /// Infinity turns it off.
+    pub min_user_excess_db: f32,
+    pub max_loud_echo_correlation: f32,
 }
 
 impl Default for DeciderConfig {
@@ -87,8 +97,21 @@ impl Default for DeciderConfig {
             settle_ms: 100,
             min_user_share_db: -12.0,
             max_echo_correlation: 0.55,
+            min_user_excess_db: 9.0,
+            max_loud_echo_correlation: 0.7,
         }
     }
+}
+
+/// Does what the canceller left not follow the playback (see
+/// [`DeciderConfig::max_echo_correlation`])?
+fn not_the_echo(echo: &mut EchoTracker, cfg: &DeciderConfig) -> bool {
+    let c = echo.correlation();
+    c < cfg.max_echo_correlation
+        || (c < cfg.max_loud_echo_correlation
+            && echo
+                .excess_db()
+                .is_some_and(|x| x >= cfg.min_user_excess_db))
 }
 
 /// Turns recogniser output into detections, rejecting what is not a clearly
@@ -353,8 +376,7 @@ impl Pipeline {
                 || self.echo_hold == 0
                 || (energy(cleaned)
                     >= mic_energy.max(self.prev_mic) * 10f32.powf(cfg.min_user_share_db / 10.0)
-                    && (cfg.max_echo_correlation >= 1.0
-                        || self.echo.correlation() < cfg.max_echo_correlation));
+                    && (cfg.max_echo_correlation >= 1.0 || not_the_echo(&mut self.echo, cfg)));
             self.prev_mic = mic_energy;
             self.decider.note_frame(voiced && user);
             let h = self.rec.accept(cleaned)?;
@@ -748,27 +770,53 @@ mod tests {
     }
 
     #[test]
-    fn what_follows_the_playback_is_the_coach_even_when_the_canceller_keeps_it() {
-        let playing = crate::voice::syllables(48_000, 1, 12_000.0);
+    fn what_follows_the_playback_is_the_coach_even_when_the_canceller_keeps_it_unless_it_rises_above(
+    ) {
+        let playing = crate::voice::syllables(64_000, 1, 12_000.0);
         // The coach's echo 40 ms later, which the canceller does not
         // remove (it has not learned the room).
         let mut echo = vec![0i16; 640];
         echo.extend(playing.iter().map(|v| v / 2));
         echo.truncate(playing.len());
-        let user = crate::voice::syllables(48_000, 7, 12_000.0);
-        let cases: Vec<(&str, &[i16], f32, bool)> = vec![
-            // (case, microphone, echo-correlation limit, heard)
-            ("the coach's voice, not cancelled", &echo, 0.55, false),
-            ("the same, without the correlation test", &echo, 1.0, true),
-            ("the user, someone else's rhythm", &user, 0.55, true),
+        let user = crate::voice::syllables(64_000, 7, 12_000.0);
+        // The user's word from 3.0 to 3.4 s, 12 dB above the echo.
+        let mut over = echo.clone();
+        for (t, m) in over.iter_mut().enumerate().take(54_400).skip(48_000) {
+            let word = (t as f32 * 0.05).sin() * 24_000.0;
+            *m = (f32::from(*m) + word).clamp(-32_768.0, 32_767.0) as i16;
+        }
+        let inf = f32::INFINITY;
+        // (A correlation limit of 0 takes everything for the coach: what is
+        // heard then passed the excess test.)
+        let cases: Vec<(&str, &[i16], f32, f32, bool)> = vec![
+            // (case, microphone, echo-correlation limit, excess, heard)
+            ("the coach's voice, not cancelled", &echo, 0.55, 9.0, false),
+            (
+                "the same, without the correlation test",
+                &echo,
+                1.0,
+                9.0,
+                true,
+            ),
+            ("the same, by the excess test alone", &echo, 0.0, 9.0, false),
+            ("the user, someone else's rhythm", &user, 0.55, 9.0, true),
+            (
+                "the user over the coach, by the excess test",
+                &over,
+                0.0,
+                9.0,
+                true,
+            ),
+            ("the same, without the excess test", &over, 0.0, inf, false),
         ];
-        for (name, mic, limit, heard) in cases {
+        for (name, mic, limit, excess, heard) in cases {
             let cfg = DeciderConfig {
                 max_echo_correlation: limit,
+                min_user_excess_db: excess,
                 ..DeciderConfig::default()
             };
             let mut p = Pipeline::new(
-                HearsStop::at(2000),
+                HearsStop::at(3000),
                 Some(Box::new(Leaves(0.9))),
                 Lang::En,
                 cfg,
