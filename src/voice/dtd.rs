@@ -40,6 +40,9 @@ pub struct EchoTracker {
     /// How far back (sub-frames) played sound can still be heard: the
     /// longest delay plus the room's reverberation.
     reach: usize,
+    /// Scratch for the leak's ratios (kept: computed every frame while the
+    /// coach plays).
+    ratios: Vec<f32>,
 }
 
 impl Default for EchoTracker {
@@ -75,6 +78,7 @@ impl EchoTracker {
             min_lag,
             max_lag,
             reach,
+            ratios: Vec::with_capacity(LEAK_SPAN),
         }
     }
 
@@ -164,16 +168,16 @@ impl EchoTracker {
                 .fold(0f32, |m, v| m.max(*v))
         };
         let learn = len - RECENT - LEAK_SPAN..len - RECENT;
-        let mut ratios: Vec<f32> = learn
-            .filter_map(|i| {
-                let h = heard(i);
-                (h > PLAYED_FLOOR).then(|| res[i] / h)
-            })
-            .collect();
+        let ratios = &mut self.ratios;
+        ratios.clear();
+        ratios.extend(learn.filter_map(|i| {
+            let h = heard(i);
+            (h > PLAYED_FLOOR).then(|| res[i] / h)
+        }));
         if ratios.len() < LEAK_SPAN / 4 {
             return None;
         }
-        ratios.sort_by(f32::total_cmp);
+        ratios.sort_unstable_by(f32::total_cmp);
         let leak = ratios[((ratios.len() - 1) as f32 * LEAK_PERCENTILE) as usize];
         let now = len - NOW;
         let residual = (res[now..].iter().map(|v| v * v).sum::<f32>() / NOW as f32).sqrt();
