@@ -551,11 +551,7 @@ fn the_coach_left_over_by_the_canceller_is_not_taken_for_the_user() {
     let learning = user(&learning);
     let passes = |v: &[(usize, f32, Option<f32>)]| {
         v.iter()
-            .filter(|(_, c, x)| {
-                *c < cfg.max_echo_correlation
-                    || (*c < cfg.max_loud_echo_correlation
-                        && x.is_some_and(|x| x >= cfg.min_user_excess_db))
-            })
+            .filter(|(_, c, x)| cfg.not_the_echo(*c, || *x))
             .count() as f32
             / v.len().max(1) as f32
     };

@@ -103,15 +103,16 @@ impl Default for DeciderConfig {
     }
 }
 
-/// Does what the canceller left not follow the playback (see
-/// [`DeciderConfig::max_echo_correlation`])?
-fn not_the_echo(echo: &mut EchoTracker, cfg: &DeciderConfig) -> bool {
-    let c = echo.correlation();
-    c < cfg.max_echo_correlation
-        || (c < cfg.max_loud_echo_correlation
-            && echo
-                .excess_db()
-                .is_some_and(|x| x >= cfg.min_user_excess_db))
+impl DeciderConfig {
+    /// Is what the canceller left someone else than the coach, given its
+    /// envelope's `correlation` with the playback and (asked only when it
+    /// matters) its `excess` over the predicted echo? See
+    /// [`DeciderConfig::max_echo_correlation`].
+    pub fn not_the_echo(&self, correlation: f32, excess: impl FnOnce() -> Option<f32>) -> bool {
+        correlation < self.max_echo_correlation
+            || (correlation < self.max_loud_echo_correlation
+                && excess().is_some_and(|x| x >= self.min_user_excess_db))
+    }
 }
 
 /// Turns recogniser output into detections, rejecting what is not a clearly
@@ -376,7 +377,10 @@ impl Pipeline {
                 || self.echo_hold == 0
                 || (energy(cleaned)
                     >= mic_energy.max(self.prev_mic) * 10f32.powf(cfg.min_user_share_db / 10.0)
-                    && (cfg.max_echo_correlation >= 1.0 || not_the_echo(&mut self.echo, cfg)));
+                    && (cfg.max_echo_correlation >= 1.0 || {
+                        let c = self.echo.correlation();
+                        cfg.not_the_echo(c, || self.echo.excess_db())
+                    }));
             self.prev_mic = mic_energy;
             self.decider.note_frame(voiced && user);
             let h = self.rec.accept(cleaned)?;
