@@ -110,6 +110,43 @@ pub enum Level {
     Advanced,
 }
 
+/// The body's position during an exercise: what the safety line after pain
+/// may ask ("lie still" fits only lying exercises).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Posture {
+    /// Lying on the back.
+    Supine,
+    /// Lying on the belly.
+    Prone,
+    /// Lying on one side.
+    SideLying,
+    /// On hands and knees, or kneeling.
+    Kneeling,
+    Sitting,
+    Standing,
+}
+
+impl Posture {
+    pub fn is_lying(self) -> bool {
+        matches!(self, Posture::Supine | Posture::Prone | Posture::SideLying)
+    }
+}
+
+/// Things an exercise needs besides a mat, said at the start of a session
+/// so the user can fetch them before lying down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Equipment {
+    Stool,
+    Chair,
+    GymBall,
+    Pillows,
+    Wall,
+    Table,
+    Towel,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DoseOrigin {
@@ -268,6 +305,12 @@ pub struct Exercise {
     pub id: Spanned<String>,
     pub source: Spanned<String>,
     pub category: Category,
+    /// Required by `matcoach check`; optional here only so that the
+    /// validator can name every exercise that lacks one at once.
+    #[serde(default)]
+    pub posture: Option<Posture>,
+    #[serde(default)]
+    pub equipment: Vec<Equipment>,
     #[serde(default)]
     pub level: Level,
     pub dose_origin: DoseOrigin,

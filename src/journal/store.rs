@@ -601,6 +601,8 @@ impl JournalStore {
                 bump(&tx, "device_faults").map_err(&fail)?;
             }
             JournalEvent::PhaseOffered { .. } | JournalEvent::PhaseKept { .. } => {}
+            // Stored by the McKenzie pain rule's journal work (issue 13).
+            JournalEvent::PainLocated { .. } => {}
             JournalEvent::PhaseAdvanced { from, to } => {
                 // The user accepted the coach's offer. Only from the phase it
                 // was made in: had the phase changed meanwhile (`matcoach

@@ -89,6 +89,20 @@ pub enum EndReason {
     EndedForPain,
 }
 
+/// Where a pain reported in a McKenzie program is (003: a slight rise of
+/// pain in the back at first is tolerated; pain that spreads outward, into
+/// the buttock or leg, or grows with every repetition ends the exercise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PainLocation {
+    /// It stays in the back: the user carries on.
+    Central,
+    /// It spreads outward or worsens with each repetition: the exercise ends.
+    Spreading,
+    /// No answer in time (or a second "pain"): treated as spreading.
+    Unanswered,
+}
+
 /// A device the coach depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -162,6 +176,12 @@ pub enum JournalEvent {
         set: Option<u32>,
         side: Option<Side>,
     },
+    /// In a program with the McKenzie pain rule: where the pain reported
+    /// just before is, as the user answered the coach's question.
+    PainLocated {
+        exercise: Option<String>,
+        location: PainLocation,
+    },
     Paused {
         exercise: Option<String>,
     },
@@ -215,6 +235,7 @@ impl JournalEvent {
             | JournalEvent::ExerciseDone { exercise, .. }
             | JournalEvent::ExerciseSkipped { exercise, .. } => Some(exercise),
             JournalEvent::Pain { exercise, .. }
+            | JournalEvent::PainLocated { exercise, .. }
             | JournalEvent::Paused { exercise }
             | JournalEvent::Resumed { exercise } => exercise.as_deref(),
             _ => None,

@@ -457,6 +457,17 @@ impl Builder<'_> {
 /// that use the startgetal (one third of the maximum).
 pub trait Personal {
     fn max_reps(&self, exercise: &str) -> Option<u32>;
+    /// The journal holds no session yet: the very first use of the coach
+    /// (it says the red flags). Without a journal: false.
+    fn first_use(&self) -> bool {
+        false
+    }
+    /// How many sessions of `program` the journal holds before today's
+    /// (0: today is its first, so its preconditions are said in full).
+    /// Without a journal: None (said briefly, as for a known program).
+    fn sessions_of(&self, _program: &str) -> Option<u32> {
+        None
+    }
 }
 
 impl Personal for () {
