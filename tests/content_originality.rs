@@ -17,8 +17,12 @@
 //! In the seeds, a word broken across lines with a hyphen ("ver-\nsteviging")
 //! is joined again first.
 //!
-//! The seeds live outside the repository (`../shared/seeds`); without them
-//! the test prints a note and passes.
+//! Before comparing, pronouns, definite articles and the verb forms that go
+//! with a pronoun are folded into one token each (`normalise`): a brochure
+//! sentence with only "uw" turned into "je" is still a copy.
+//!
+//! The seeds live outside the repository (`shared/seeds` beside it or beside
+//! a directory above it); without them the test prints a note and passes.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -35,14 +39,64 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Lower-case, strip punctuation, normalise whitespace.
+/// The seed brochures: `shared/seeds` beside the repository, or beside any
+/// directory above it (a git worktree sits one level deeper than the main
+/// checkout).
+fn seeds_dir() -> Option<PathBuf> {
+    root()
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared").join("seeds"))
+        .find(|dir| dir.is_dir())
+}
+
+/// Words that only say whose or which thing is meant: a brochure sentence
+/// with "uw" turned into "je", or "de voeten" into "je voeten", is still the
+/// brochure's sentence. They all become one token, so a swap among them does
+/// not break a shared run.
+const PRONOUNS: &[&str] = &[
+    // Dutch: the formal and the informal second person, and the definite
+    // articles a rewrite most often trades for "je".
+    "je", "jij", "jou", "jouw", "jezelf", "jullie", "u", "uw", "uzelf", "zich", "zichzelf", "de",
+    "het", // English
+    "you", "your", "yours", "yourself", "the",
+];
+
+/// Verb forms that change with the pronoun ("u kan" / "je kunt", "houdt" /
+/// "houd" / "hou"): each pair becomes one word.
+const VERB_FORMS: &[(&str, &str)] = &[
+    ("kunt", "kan"),
+    ("zult", "zal"),
+    ("wilt", "wil"),
+    ("hebt", "heeft"),
+    ("houdt", "houd"),
+    ("hou", "houd"),
+    ("bent", "is"),
+];
+
+/// The token every word of `PRONOUNS` becomes.
+const PRONOUN: &str = "·";
+
+/// One word as the comparison sees it.
+fn normalise(word: &str) -> String {
+    if PRONOUNS.contains(&word) {
+        return PRONOUN.to_owned();
+    }
+    match VERB_FORMS.iter().find(|(form, _)| *form == word) {
+        Some((_, base)) => (*base).to_owned(),
+        None => word.to_owned(),
+    }
+}
+
+/// Lower-case, strip punctuation, normalise whitespace, then fold pronouns,
+/// articles and the verb forms that follow them (`normalise`).
 fn words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect::<String>()
         .split_whitespace()
-        .map(str::to_owned)
+        .map(normalise)
         .collect()
 }
 
@@ -160,14 +214,10 @@ fn shared_stretches(words: &[String], seed: &HashSet<String>) -> Vec<String> {
 
 #[test]
 fn no_seven_word_run_is_shared_with_the_seeds() {
-    let seeds_dir = root().join("../shared/seeds");
-    if !seeds_dir.is_dir() {
-        println!(
-            "note: {} not found; skipping the originality check",
-            seeds_dir.display()
-        );
+    let Some(seeds_dir) = seeds_dir() else {
+        println!("note: no shared/seeds next to the repository or above it; skipping the originality check");
         return;
-    }
+    };
 
     let mut seed_files: Vec<PathBuf> = fs::read_dir(&seeds_dir)
         .unwrap()
@@ -253,7 +303,11 @@ fn no_seven_word_run_is_shared_with_the_seeds() {
 fn normalises_texts_and_seeds_the_same_way() {
     assert_eq!(
         words("Ga op je rug liggen, met 's ochtends… \"gebogen\"  knieën!"),
-        ["ga", "op", "je", "rug", "liggen", "met", "s", "ochtends", "gebogen", "knieën"]
+        ["ga", "op", PRONOUN, "rug", "liggen", "met", "s", "ochtends", "gebogen", "knieën"]
+    );
+    assert_eq!(
+        words("U kunt uw hoofd; you hold YOUR head"),
+        [PRONOUN, "kan", PRONOUN, "hoofd", PRONOUN, "hold", PRONOUN, "head"]
     );
     assert_eq!(
         join_line_hyphens("ter versoepeling en ver-\nsteviging van de rug"),
@@ -269,4 +323,57 @@ fn normalises_texts_and_seeds_the_same_way() {
         ["een twee drie vier vijf zes zeven"]
     );
     assert!(shared_stretches(&words("een twee drie vier vijf zes acht"), &seed).is_empty());
+}
+
+/// Brochure sentences and the versions of them that content/ once held,
+/// changed in nothing but the pronoun, the article or the verb form that
+/// goes with them (issue 13). Each must count as a copy.
+const PRONOUN_SWAPS: &[(&str, &str)] = &[
+    (
+        "Laat uw armen ontspannen langs uw lichaam hangen en buig met uw bovenste gedeelte",
+        "Laat je armen ontspannen langs je lichaam hangen.",
+    ),
+    (
+        "Neem plaats op een kruk op stoelhoogte, of zijwaarts op een keukenstoel; zodat u helemaal kan inzakken",
+        "Ga op een kruk van stoelhoogte zitten, of zijdelings op een keukenstoel, zodat je helemaal kunt inzakken.",
+    ),
+    (
+        "Liggend op uw rug met benen gebogen en de voeten op de grond.",
+        "Ga op je rug liggen met je benen gebogen en je voeten op de grond.",
+    ),
+    (
+        "Let op dat u uw lage rug niet hol trekt en houdt uw hoofd recht boven uw wervelkolom.",
+        "Hou je hoofd recht boven je wervelkolom.",
+    ),
+];
+
+#[test]
+fn a_pronoun_swap_is_still_a_copy() {
+    for (brochure, ours) in PRONOUN_SWAPS {
+        let seed = runs(&words(brochure));
+        assert!(
+            !shared_stretches(&words(ours), &seed).is_empty(),
+            "not caught as a copy of {brochure:?}: {ours:?}"
+        );
+    }
+    // Our rewrites of the same sentences share no run.
+    let seed = runs(&words(
+        &PRONOUN_SWAPS
+            .iter()
+            .map(|(b, _)| *b)
+            .collect::<Vec<_>>()
+            .join(" "),
+    ));
+    for ours in [
+        "Je armen hangen los naast je.",
+        "Ga zitten op een stoel en schuif naar achteren tot je onderrug de leuning raakt. Vouw je handen achter je nek.",
+        "Zit op een kruk van stoelhoogte, of dwars op een keukenstoel: zonder leuning in je rug kun je straks ver onderuitzakken.",
+        "Lig op je rug. Je knieën zijn gebogen en je voetzolen staan op de mat.",
+        "Je hoofd blijft recht en in balans boven je romp.",
+    ] {
+        assert!(
+            shared_stretches(&words(ours), &seed).is_empty(),
+            "a rewrite still counts as a copy: {ours:?}"
+        );
+    }
 }
