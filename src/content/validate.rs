@@ -366,6 +366,8 @@ pub(super) fn validate(
     c.programs();
     c.safety(safety_file);
     c.phrases(phrases_file);
+    // Issue 13 (content): the posture check.
+    require_postures(content, errors);
 }
 
 /// Phrases whose job is to teach the commands ("say next when you are
@@ -421,4 +423,23 @@ pub(super) fn lint(content: &Content, phrases_file: usize) -> Vec<Warning> {
         check(format!("{} {name}", pfile.path.display()), template);
     }
     out
+}
+
+// Issue 13 (content): every exercise names its posture.
+
+/// Every exercise must name its starting position: the safety line after
+/// pain has to fit it ("lie still" is wrong when standing), so a missing
+/// posture is an error, reported at the exercise's id.
+fn require_postures(content: &Content, errors: &mut Vec<ContentError>) {
+    for ex in &content.exercises {
+        if ex.posture.is_some() {
+            continue;
+        }
+        let file = &content.files[ex.file];
+        errors.push(file.error_at(
+            ex.id.span().start,
+            format!("exercise `{}` has no posture", ex.id()),
+            "add posture = \"…\" with the starting position the brochure gives: supine, prone, side_lying, kneeling (hands and knees, or kneeling), sitting or standing".to_string(),
+        ));
+    }
 }
