@@ -75,8 +75,9 @@ fn bridge_counts_are_exactly_one_second_apart() {
     assert_eq!(sets, vec![(10, 10, true)]);
 }
 
-/// The cat back: 15 repetitions at the default tempo (2 s + 2 s), counted
-/// at the start of each.
+/// The cat back: 15 repetitions at its own tempo (issue 13: 4 s to round
+/// up, 6 s "very gradually" back to hollow), counted at the start of each,
+/// with "and back" once the way up is done.
 #[test]
 fn repetitions_without_a_hold_are_counted_at_the_tempo() {
     let run = plan("hf_mobilise_then_stabilise", Lang::En);
@@ -89,10 +90,17 @@ fn repetitions_without_a_hold_are_counted_at_the_tempo() {
     let counts: Vec<_> = run
         .said("sys.count.")
         .into_iter()
-        .filter(|t| *t >= start && *t < start + ms(60_000))
+        .filter(|t| *t >= start && *t < start + ms(150_000))
         .collect();
-    let expected: Vec<_> = (0..15).map(|k| start + ms(4000 * k)).collect();
+    let expected: Vec<_> = (0..15).map(|k| start + ms(10_000 * k)).collect();
     assert_eq!(counts, expected);
+    let back: Vec<_> = run
+        .said_id("sys.tempo_back")
+        .into_iter()
+        .filter(|t| *t >= start && *t < start + ms(150_000))
+        .collect();
+    let expected: Vec<_> = (0..15).map(|k| start + ms(4000 + 10_000 * k)).collect();
+    assert_eq!(back, expected);
 }
 
 /// McKenzie 1: five minutes lying prone. The time left is announced every
