@@ -475,15 +475,14 @@ struct Want {
 
 const DOSES: &[Want] = &[
     // 003 BAOV 5: five with the left leg straight, 30 s rest, five with the
-    // right, twice, at two counts up and two down. The engine does the sides
-    // one after the other (see the exercise's note).
+    // right: one set; the set twice, at two counts up and two down.
     Want {
         id: "baov_05_oblique_abdominals",
         reps: Some(5),
         sets: Some(2),
         hold: None,
         rest: Some(30),
-        sides: Some(Sides::Both),
+        sides: Some(Sides::EachSet),
         up: Some(2),
         down: Some(2),
         duration: None,
@@ -766,8 +765,9 @@ fn baov_05_does_five_and_five_per_leg_with_30_seconds_between() {
         [
             (work(1, Side::Left), per_rep * 5),
             rest,
-            (work(2, Side::Left), per_rep * 5),
             (work(1, Side::Right), per_rep * 5),
+            rest,
+            (work(2, Side::Left), per_rep * 5),
             rest,
             (work(2, Side::Right), per_rep * 5),
         ]

@@ -22,8 +22,12 @@
 //! sentence with only "uw" turned into "je" is still a copy.
 //!
 //! The seeds live outside the repository (`shared/seeds` beside it or beside
-//! a directory above it); without them the test prints a note and passes.
+//! a directory above it); without them the test prints a note and passes,
+//! except under scripts/test, where it fails (`fixtures::seeds_dir`).
 
+mod fixtures;
+
+use fixtures::{root, seeds_dir};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
@@ -34,21 +38,6 @@ const RUN: usize = 7;
 
 /// The bilingual seed, the only one with English text.
 const BILINGUAL_SEED: &str = "000_";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The seed brochures: `shared/seeds` beside the repository, or beside any
-/// directory above it (a git worktree sits one level deeper than the main
-/// checkout).
-fn seeds_dir() -> Option<PathBuf> {
-    root()
-        .ancestors()
-        .skip(1)
-        .map(|dir| dir.join("shared").join("seeds"))
-        .find(|dir| dir.is_dir())
-}
 
 /// Words that only say whose or which thing is meant: a brochure sentence
 /// with "uw" turned into "je", or "de voeten" into "je voeten", is still the

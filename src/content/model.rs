@@ -159,7 +159,7 @@ pub enum DoseOrigin {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Sides {
     /// No sides: both together or symmetrical.
     None,
@@ -167,6 +167,9 @@ pub enum Sides {
     Both,
     /// Left and right alternate rep by rep; `reps` counts per side.
     Alternating,
+    /// Each set is one side, a rest, then the other side (003 BAOV 5: five
+    /// with the left leg, rest, five with the right: that is one set).
+    EachSet,
 }
 
 /// The names of the dose fields, for `defaulted = [...]`.
@@ -285,6 +288,7 @@ impl Dose {
         match self.sides_or_none() {
             Sides::Both => parts.push("each side".into()),
             Sides::Alternating => parts.push("alternating sides".into()),
+            Sides::EachSet => parts.push("each side in every set".into()),
             Sides::None => {}
         }
         let day = range(self.times_per_day, self.times_per_day_max);

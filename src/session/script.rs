@@ -414,38 +414,52 @@ impl Builder<'_> {
         for (i, c) in ex.cues.iter().enumerate() {
             self.say(self.exercise_line(ex, &format!("cue.{i}"), c));
         }
-        let sides: &[Option<Side>] = match dose.sides_or_none() {
-            Sides::Both => &[Some(Side::Left), Some(Side::Right)],
-            Sides::None | Sides::Alternating => &[None],
-        };
         let sets = dose.sets_or_one();
-        for side in sides {
-            match side {
-                Some(Side::Left) => {
-                    self.new_group();
-                    self.say(self.line("side_first", &p.side_first, &[]));
-                }
-                Some(Side::Right) => {
-                    self.new_group();
-                    let line = self.line("side_second", &p.side_second, &[]);
-                    let gap = self.cfg.switch_sides;
-                    self.push(StepKind::Say { line, gap });
-                }
-                None => {}
-            }
-            for set in 1..=sets {
-                self.new_group();
-                if sets > 1 {
-                    self.say(self.line("set_of", &p.set_of, &[("n", &set), ("total", &sets)]));
-                }
-                let work = self.work(dose, reps, set, *side);
-                self.push(StepKind::Timed(work));
-                if set < sets {
-                    let rest = get(dose.rest_secs).unwrap_or(self.cfg.default_rest_secs);
+        let rest = get(dose.rest_secs).unwrap_or(self.cfg.default_rest_secs);
+        // The pieces of work in the order they are done: (set, side).
+        let order: Vec<(u32, Option<Side>)> = match dose.sides_or_none() {
+            Sides::Both => [Side::Left, Side::Right]
+                .into_iter()
+                .flat_map(|side| (1..=sets).map(move |set| (set, Some(side))))
+                .collect(),
+            Sides::EachSet => (1..=sets)
+                .flat_map(|set| [(set, Some(Side::Left)), (set, Some(Side::Right))])
+                .collect(),
+            Sides::None | Sides::Alternating => (1..=sets).map(|set| (set, None)).collect(),
+        };
+        let each_set = dose.sides_or_none() == Sides::EachSet;
+        let mut before: Option<Option<Side>> = None;
+        for (set, side) in order {
+            // A rest between two pieces of work, except where `both` turns
+            // over to the other side: the switch gives that time.
+            if let Some(prev) = before {
+                if each_set || prev == side {
                     self.new_group();
                     self.push(StepKind::Timed(self.rest(rest)));
                 }
             }
+            if before != Some(side) {
+                match side {
+                    Some(Side::Left) => {
+                        self.new_group();
+                        self.say(self.line("side_first", &p.side_first, &[]));
+                    }
+                    Some(Side::Right) => {
+                        self.new_group();
+                        let line = self.line("side_second", &p.side_second, &[]);
+                        let gap = self.cfg.switch_sides;
+                        self.push(StepKind::Say { line, gap });
+                    }
+                    None => {}
+                }
+            }
+            before = Some(side);
+            self.new_group();
+            if sets > 1 && (!each_set || side == Some(Side::Left)) {
+                self.say(self.line("set_of", &p.set_of, &[("n", &set), ("total", &sets)]));
+            }
+            let work = self.work(dose, reps, set, side);
+            self.push(StepKind::Timed(work));
         }
         self.new_group();
         self.say(self.line("exercise_done", &p.exercise_done, &[]));
