@@ -416,6 +416,33 @@ const SCENARIOS: &[Scenario] = &[
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
         },
     ),
+    mk(
+        "mckenzie: 'pain' after answering 'stays in the back' is a new report: the coach asks again",
+        |plan| {
+            let p = mk1_pain(plan);
+            let a = answer_at(p);
+            vec![press(Duration::ZERO), heard(p, Command::Pain), heard(a, Command::Resume), heard(a + ms(2000), Command::Pain)]
+        },
+        |plan, run| {
+            let a = answer_at(mk1_pain(plan));
+            assert_eq!(pains(run).len(), 2);
+            assert_eq!(run.said(ASKS).len(), 2);
+            assert_eq!(run.said(ASKS)[1], a + ms(2000));
+            assert!(run.stops().contains(&(a + ms(2000))), "the carry-on line is cut off");
+            let where_: Vec<PainLocation> = located(run).into_iter().map(|x| x.2).collect();
+            assert_eq!(where_, [PainLocation::Central, PainLocation::Unanswered]);
+            assert_eq!(ended(run), Some((EndReason::Completed, 2)), "one of them counts");
+        },
+    ),
+    mk(
+        "mckenzie: 'pain' during the welcome, before any exercise, follows the common rule",
+        |_| vec![press(Duration::ZERO), heard(ms(2000), Command::Pain)],
+        |_, run| {
+            assert!(run.said(ASKS).is_empty());
+            assert_eq!(run.said(LYING), [ms(2000)]);
+            assert!(located(run).is_empty());
+        },
+    ),
     Scenario {
         name: "common rule: 'pain, pain!' within the answer is one report: no second cut, no restart",
         program: "quick",
@@ -938,4 +965,68 @@ fn check_rejects_the_pain_word_in_an_answer_to_pain() {
         at(&s, SAFETY, "carry_on = ", 0)
     );
     assert!(err.contains(&want), "{err}");
+}
+
+// ---- input by input ----------------------------------------------------------
+
+#[test]
+fn mckenzie_a_speaker_lost_while_asking_leaves_the_question_unanswered_and_pauses() {
+    use matcoach::session::{DeviceKind, Input};
+    use std::time::Instant;
+    let journal = |a: &[Action]| -> Vec<JournalEvent> {
+        a.iter()
+            .filter_map(|x| match x {
+                Action::Journal(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut s = session("mckenzie_acute", Lang::En);
+    let t0 = Instant::now();
+    s.handle(t0, Input::ButtonPressed);
+    s.handle(t0 + ms(100), Input::ButtonReleased);
+    // Skip the welcome: the first exercise is being introduced.
+    s.handle(t0 + ms(1000), Input::Heard(Command::Next));
+    let asked = s.handle(t0 + ms(2000), Input::Heard(Command::Pain));
+    assert!(asked
+        .iter()
+        .any(|a| matches!(a, Action::Speak { line, .. } if line.id.0 == ASKS)));
+    assert!(journal(&asked)
+        .iter()
+        .all(|e| !matches!(e, JournalEvent::PainLocated { .. })));
+    let lost = s.handle(t0 + ms(5000), Input::DeviceLost(DeviceKind::Speaker));
+    let events = journal(&lost);
+    assert!(
+        events.contains(&JournalEvent::PainLocated {
+            exercise: Some(MK1.into()),
+            location: PainLocation::Unanswered,
+        }),
+        "{lost:?}"
+    );
+    assert!(events.contains(&JournalEvent::ExerciseSkipped {
+        exercise: MK1.into(),
+        reason: "pain".into(),
+    }));
+    assert!(s.is_paused(), "held until the speaker is back");
+    assert!(lost.contains(&Action::SetLed(Led::Error)));
+    // Back: the coach says how to go on, and goes on with the next exercise.
+    let back = s.handle(t0 + ms(9000), Input::DeviceBack(DeviceKind::Speaker));
+    assert!(back
+        .iter()
+        .any(|a| matches!(a, Action::Speak { line, .. } if line.id.0 == "sys.paused")));
+    s.handle(t0 + ms(10_000), Input::ButtonPressed);
+    s.handle(t0 + ms(10_100), Input::ButtonReleased);
+    let mut next = Vec::new();
+    for _ in 0..50 {
+        let Some(now) = s.next_deadline() else { break };
+        for a in s.handle(now, Input::DeadlineReached) {
+            if let Action::Journal(JournalEvent::ExerciseStarted { exercise }) = a {
+                next.push(exercise);
+            }
+        }
+        if !next.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(next, ["mk_2_prone_on_elbows"]);
 }
