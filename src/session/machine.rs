@@ -458,6 +458,7 @@ impl Session {
             State::Asking { ask, .. } | State::AskOpen { ask, .. } => {
                 // Ending with the question open: no answer, the safe choice.
                 self.abandon_question(ask, PainLocation::Unanswered, out);
+                self.set_led(out, Led::Running);
                 self.end(now, EndReason::EndedByUser, out);
             }
             _ => self.end(now, EndReason::EndedByUser, out),
