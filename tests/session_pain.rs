@@ -410,10 +410,14 @@ const SCENARIOS: &[Scenario] = &[
             let p = mk1_pain(plan);
             vec![press(Duration::ZERO), heard(p, Command::Pain), long_press(answer_at(p))]
         },
-        |_, run| {
+        |plan, run| {
             assert_eq!(located(run).len(), 1);
             assert_eq!(located(run)[0].2, PainLocation::Unanswered);
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser));
+            // The end comes while the button is held (at the long press).
+            let at = answer_at(mk1_pain(plan)) + run_long_press();
+            assert_eq!(led_at(run, at), [Led::Running], "not 'paused' through the goodbye");
+            assert_eq!(run.leds().last(), Some(&Led::Idle));
         },
     ),
     mk(
@@ -546,6 +550,10 @@ const SCENARIOS: &[Scenario] = &[
         },
     },
 ];
+
+fn run_long_press() -> Duration {
+    SessionConfig::default().long_press
+}
 
 /// When the common rule's answer to a pain at `p` in the quick program
 /// (lying line, below-the-knee advice, moving on) has been said.
