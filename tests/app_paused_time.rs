@@ -159,7 +159,7 @@ async fn pain_cuts_the_speaker_off_and_is_journaled() {
     );
     match &said[stop + 1] {
         (t, Shown::Said(line, _)) => {
-            assert_eq!(line.id.0, "safety.pain_stops_exercise");
+            assert_eq!(line.id.0, "safety.pain_stops_exercise.lying");
             assert!(t.abs_diff(pain_at) < Duration::from_millis(50));
         }
         other => panic!("expected the safety line, got {other:?}"),

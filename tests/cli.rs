@@ -197,7 +197,7 @@ fn sim_pain_during_the_bridge_hold_stops_at_once_and_is_journaled() {
     assert_eq!(lines[stop]["t_ms"], pain_at, "{}", out.show());
     let safety = lines
         .iter()
-        .position(|l| l["action"] == "speak" && l["phrase"] == "safety.pain_stops_exercise")
+        .position(|l| l["action"] == "speak" && l["phrase"] == "safety.pain_stops_exercise.lying")
         .unwrap_or_else(|| panic!("no safety line\n{}", out.show()));
     assert!(safety > stop, "the safety line comes after stopping speech");
     assert_eq!(lines[safety]["t_ms"], pain_at);

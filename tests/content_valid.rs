@@ -162,7 +162,6 @@ fn cited_seed_files_exist() {
     }
     let s = &c.safety;
     for (name, rule) in [
-        ("pain_stops_exercise", &s.pain_stops_exercise),
         ("pain_below_knee", &s.pain_below_knee),
         ("persistent_pain_skip", &s.persistent_pain_skip),
         ("repeated_pain_ends_session", &s.repeated_pain_ends_session),
@@ -171,6 +170,15 @@ fn cited_seed_files_exist() {
         ("advanced_only_when_stable", &s.advanced_only_when_stable),
     ] {
         for src in &rule.sources {
+            cited.push((format!("safety {name}"), src.get_ref().clone()));
+        }
+    }
+    // issue 13: the rules whose shape differs from the others.
+    for (name, sources) in [
+        ("pain_stops_exercise", &s.pain_stops_exercise.sources),
+        ("pain_rules.mckenzie", &s.pain_rules.mckenzie.sources),
+    ] {
+        for src in sources {
             cited.push((format!("safety {name}"), src.get_ref().clone()));
         }
     }

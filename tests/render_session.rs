@@ -84,7 +84,7 @@ fn a_session_with_pain_renders_the_safety_line_at_once() {
     let pain = plan.first_said("sys.hold") + Duration::from_millis(3500);
     let spec = format!("0s:press,{}ms:heard=pain", pain.as_millis());
     let r = render("hf_mobilise_then_stabilise", Lang::En, &spec, cache.path());
-    let safety = said(&r, "safety.pain_stops_exercise");
+    let safety = said(&r, "safety.pain_stops_exercise.lying");
     assert_eq!(safety, vec![pain]);
     // Sound starts within 30 ms of the word "pain" (the clip's lead-in).
     let at = sample_at(pain, r.rate) as usize;

@@ -108,7 +108,7 @@ const SCENARIOS: &[Scenario] = &[
             let at = plan.first_said("sys.hold") + ms(4000);
             assert!(run.stops().contains(&at), "speech stopped the moment pain was heard");
             let after = speaks_after(run, at);
-            assert_eq!(after[0].1, "safety.pain_stops_exercise");
+            assert_eq!(after[0].1, "safety.pain_stops_exercise.lying");
             assert_eq!(after[0].0, at, "the safety line starts at once");
             assert_eq!(after[0].2, Priority::Safety);
             assert_eq!(after[1].1, "safety.pain_below_knee");

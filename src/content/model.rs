@@ -382,6 +382,12 @@ pub struct Program {
     pub condition: Option<Text>,
     #[serde(rename = "item")]
     pub items: Vec<ProgramItem>,
+    // ---- issue 13, the McKenzie pain rule ----
+    /// How "pain" is handled: absent = the common rule (the exercise ends at
+    /// once); `"mckenzie"` = ask where it is first (`safety.toml`
+    /// `[pain_rules.mckenzie]`). Required for McKenzie programs.
+    #[serde(default)]
+    pub pain_rule: Option<PainRuleName>,
 }
 
 impl Program {
@@ -404,8 +410,9 @@ pub struct Rule {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Safety {
-    /// Pain during an exercise ends that exercise at once.
-    pub pain_stops_exercise: Rule,
+    /// Pain during an exercise ends that exercise at once; what the coach
+    /// says fits the exercise's posture.
+    pub pain_stops_exercise: PostureRule,
     /// Pain that spreads below the knee: end and see a (manual) therapist.
     pub pain_below_knee: Rule,
     /// Pain that lingers after an exercise: skip it next time.
@@ -419,6 +426,93 @@ pub struct Safety {
     pub warm_up_before_strength: Rule,
     /// Advanced exercises only when the back is stable (config opt-in).
     pub advanced_only_when_stable: Rule,
+    // ---- issue 13, the McKenzie pain rule ----
+    /// The pain rules a program can choose with `pain_rule`.
+    pub pain_rules: PainRules,
+}
+
+impl Safety {
+    /// The rule a program chose.
+    pub fn pain_rule(&self, name: PainRuleName) -> &AskRule {
+        match name {
+            PainRuleName::Mckenzie => &self.pain_rules.mckenzie,
+        }
+    }
+}
+
+// ---- issue 13, the McKenzie pain rule ----
+
+/// A safety rule whose words depend on the exercise's posture ("lie still"
+/// only fits lying down).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostureRule {
+    pub sources: Vec<Spanned<String>>,
+    /// One line per group of postures; every posture an exercise uses needs
+    /// one (`matcoach check` says which is missing).
+    pub says: Vec<PostureLine>,
+}
+
+impl PostureRule {
+    /// The line for `posture` (an exercise without a posture counts as
+    /// lying on the back).
+    pub fn for_posture(&self, posture: Option<Posture>) -> Option<&PostureLine> {
+        let p = posture.unwrap_or(Posture::Supine);
+        self.says.iter().find(|l| l.postures.contains(&p))
+    }
+}
+
+/// One wording of a posture rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostureLine {
+    /// A snake_case name, part of the phrase id
+    /// (`safety.pain_stops_exercise.<variant>`).
+    pub variant: Spanned<String>,
+    pub postures: Vec<Posture>,
+    pub text: Text,
+}
+
+/// The names a program's `pain_rule` may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PainRuleName {
+    /// 003: ask whether the pain spreads or stays in the back.
+    Mckenzie,
+}
+
+impl PainRuleName {
+    pub fn key(self) -> &'static str {
+        match self {
+            PainRuleName::Mckenzie => "mckenzie",
+        }
+    }
+}
+
+/// `[pain_rules.*]` in `safety.toml`: one table per [`PainRuleName`].
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PainRules {
+    pub mckenzie: AskRule,
+}
+
+/// A pain rule that asks where the pain is before it ends the exercise.
+/// The answer words are the coach's commands: "stop" (it spreads or grows:
+/// the exercise ends), "resume" or a short press (it stays in the back: go
+/// on where the exercise was).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AskRule {
+    pub sources: Vec<Spanned<String>>,
+    /// How long the coach waits for the answer once the question is said;
+    /// no answer ends the exercise.
+    pub answer_secs: NonZeroU32,
+    /// The question, naming the words that answer it.
+    pub asks: Text,
+    /// Said when the pain stays in the back, before the exercise goes on.
+    pub carry_on: Text,
+    /// Said when no answer came, before the exercise ends.
+    pub no_answer: Text,
 }
 
 /// A phrase with `{placeholders}` in both languages.

@@ -295,7 +295,6 @@ impl Checker<'_> {
     fn safety(&mut self, file: usize) {
         let s = &self.content.safety;
         let rules = [
-            &s.pain_stops_exercise,
             &s.pain_below_knee,
             &s.persistent_pain_skip,
             &s.repeated_pain_ends_session,
@@ -341,6 +340,184 @@ impl Checker<'_> {
     }
 }
 
+// ---- issue 13: the McKenzie pain rule and the posture of the pain line ----
+
+impl Checker<'_> {
+    /// The pain rules in `safety.toml`: their sources, the posture variants
+    /// of the pain line (named, each posture once), and words that would
+    /// break the dialogue: the question must name the words that answer it,
+    /// and no pain answer may say the pain word (a second "pain" said while
+    /// it plays would be taken for the coach's own echo).
+    fn pain_rules(&mut self, file: usize) {
+        let s = &self.content.safety;
+        for src in &s.pain_stops_exercise.sources {
+            self.source(file, src);
+        }
+        let mut seen: HashMap<Posture, &str> = HashMap::new();
+        let mut names: Vec<&str> = Vec::new();
+        for v in &s.pain_stops_exercise.says {
+            let name = v.variant.get_ref().as_str();
+            if !is_snake_id(name) {
+                self.at(
+                    file,
+                    &v.variant,
+                    format!("pain line variant `{name}` is not snake_case"),
+                    "use lower-case letters, digits and underscores (it becomes part of the phrase id)",
+                );
+            }
+            if names.contains(&name) {
+                self.at(
+                    file,
+                    &v.variant,
+                    format!("pain line variant `{name}` is defined twice"),
+                    "give each [[pain_stops_exercise.says]] its own `variant`",
+                );
+            }
+            names.push(name);
+            for p in &v.postures {
+                if let Some(first) = seen.insert(*p, name) {
+                    self.at(
+                        file,
+                        &v.variant,
+                        format!(
+                            "posture `{}` has two pain lines: `{first}` and `{name}`",
+                            posture_name(*p)
+                        ),
+                        "name each posture in one variant's `postures` only",
+                    );
+                }
+            }
+            self.no_pain_word(
+                file,
+                &format!("pain_stops_exercise `{name}`"),
+                &v.text,
+                || v.variant.span().start,
+            );
+        }
+        let text = &self.content.files[file].text;
+        let at = |key: &str| key_offset_in_table(text, "[pain_rules.mckenzie]", key).unwrap_or(0);
+        let r = &s.pain_rules.mckenzie;
+        for src in &r.sources {
+            self.source(file, src);
+        }
+        for lang in Lang::ALL {
+            for cmd in [Command::Stop, Command::Resume] {
+                if !cmd.spoken_in(r.asks.get(lang), lang) {
+                    let offset = at("asks");
+                    let err = self.file(file).error_at(
+                        offset,
+                        format!(
+                            "[pain_rules.mckenzie] asks ({lang}) does not name `{}`, the word that answers it",
+                            cmd.words(lang)[0]
+                        ),
+                        "say which word means what, e.g. \"… say stop. … say resume, or press the button.\"".into(),
+                    );
+                    self.errors.push(err);
+                }
+            }
+        }
+        for (key, t) in [
+            ("asks", &r.asks),
+            ("carry_on", &r.carry_on),
+            ("no_answer", &r.no_answer),
+        ] {
+            let offset = at(key);
+            self.no_pain_word(file, &format!("[pain_rules.mckenzie] {key}"), t, || offset);
+        }
+    }
+
+    fn no_pain_word(&mut self, file: usize, what: &str, t: &Text, offset: impl Fn() -> usize) {
+        for lang in Lang::ALL {
+            if Command::Pain.spoken_in(t.get(lang), lang) {
+                let err = self.file(file).error_at(
+                    offset(),
+                    format!(
+                        "{what} ({lang}) says `{}`: a second report said while it plays would be taken for the coach's echo",
+                        Command::Pain.words(lang)[0]
+                    ),
+                    "write \"hurt\" / \"zeer doen\" or \"discomfort\" / \"klachten\" instead".into(),
+                );
+                self.errors.push(err);
+            }
+        }
+    }
+
+    /// A McKenzie program (one with a `phase`, or with an `mk_` exercise:
+    /// the 003 McKenzie source tag) must choose McKenzie's pain rule.
+    fn mckenzie_programs(&mut self) {
+        let content = self.content;
+        for prog in &content.programs {
+            let mk = prog
+                .items
+                .iter()
+                .find(|i| i.exercise.get_ref().starts_with("mk_"));
+            let why = match (prog.phase, mk) {
+                (Some(_), _) => "it has a McKenzie `phase`".to_string(),
+                (None, Some(item)) => format!("it uses `{}`", item.exercise.get_ref()),
+                (None, None) => continue,
+            };
+            if prog.pain_rule != Some(PainRuleName::Mckenzie) {
+                self.at(
+                    prog.file,
+                    &prog.id,
+                    format!(
+                        "program `{}` is a McKenzie program ({why}) but does not choose McKenzie's pain rule (003: a slight rise of pain in the back is tolerated; the exercise ends when it spreads or worsens)",
+                        prog.id()
+                    ),
+                    "add pain_rule = \"mckenzie\" before the first [[item]]",
+                );
+            }
+        }
+    }
+
+    /// Every exercise's posture has a fitting pain line (an exercise
+    /// without a posture counts as lying on the back).
+    fn posture_lines(&mut self, _safety_file: usize) {
+        let content = self.content;
+        for ex in &content.exercises {
+            if content
+                .safety
+                .pain_stops_exercise
+                .for_posture(ex.posture)
+                .is_some()
+            {
+                continue;
+            }
+            let posture = match ex.posture {
+                Some(p) => format!("posture `{}`", posture_name(p)),
+                None => "no posture (counted as `supine`)".to_string(),
+            };
+            self.at(
+                ex.file,
+                &ex.id,
+                format!(
+                    "exercise `{}` has {posture}, and safety.toml has no pain line that fits it",
+                    ex.id()
+                ),
+                "add its posture to the `postures` of a [[pain_stops_exercise.says]] in safety.toml (or write a line for it), or correct the exercise's posture",
+            );
+        }
+    }
+}
+
+/// A posture as written in the content files.
+fn posture_name(p: Posture) -> &'static str {
+    match p {
+        Posture::Supine => "supine",
+        Posture::Prone => "prone",
+        Posture::SideLying => "side_lying",
+        Posture::Kneeling => "kneeling",
+        Posture::Sitting => "sitting",
+        Posture::Standing => "standing",
+    }
+}
+
+/// Byte offset of the line defining `key` inside the table headed `table`.
+fn key_offset_in_table(text: &str, table: &str, key: &str) -> Option<usize> {
+    let start = text.find(table)?;
+    key_offset(&text[start..], key).map(|o| o + start)
+}
+
 /// Byte offset of the line that defines top-level key `key`.
 fn key_offset(text: &str, key: &str) -> Option<usize> {
     let mut offset = 0;
@@ -366,6 +543,10 @@ pub(super) fn validate(
     c.programs();
     c.safety(safety_file);
     c.phrases(phrases_file);
+    // issue 13: the McKenzie pain rule and the posture of the pain line.
+    c.pain_rules(safety_file);
+    c.mckenzie_programs();
+    c.posture_lines(safety_file);
     // Issue 13 (content): the posture check.
     require_postures(content, errors);
 }

@@ -2,11 +2,12 @@
 
 use super::script::{estimate_speech, Emit, FixedLines, Mark, Script, StepKind, Timed, TimedKind};
 use super::*;
-use crate::content::{fill, Lang, Phrases, Safety};
+use crate::content::{fill, Lang, PainRuleName, Phrases, Safety};
 use std::time::Instant;
 
 mod closing;
 mod commands;
+mod pain;
 
 /// A phrase the session is waiting to hear finished; `deadline` is the
 /// fallback if the "finished" never comes (a broken speaker must not hang
@@ -65,6 +66,34 @@ enum State {
         since: Instant,
     },
     Finished,
+    /// Under a pain rule that asks (McKenzie): saying the question where
+    /// the pain is. The session holds still.
+    Asking {
+        wait: Wait,
+        ask: Ask,
+    },
+    /// The question was said: the answer is awaited until `until`; a press
+    /// from `since` on means "it stays in the back".
+    AskOpen {
+        until: Instant,
+        since: Instant,
+        ask: Ask,
+    },
+}
+
+/// A pain report whose place the coach is asking about.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ask {
+    rule: PainRuleName,
+    /// The step the pain was reported in.
+    cursor: usize,
+    /// Where the exercise goes on if the pain stays in the back.
+    resume: ResumeAt,
+    /// How far the set in progress had come (None: not in a set).
+    elapsed: Option<Duration>,
+    /// The question being said: a second "pain" while it is said (or in its
+    /// echo) is the same report.
+    question: PlaybackId,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +133,14 @@ pub struct Session {
     /// The journal fails: say so once, at the next exercise (or the end).
     journal_notice_due: bool,
     journal_notice_said: bool,
+    /// Pain reports that count towards `pain_events_to_end` (under the
+    /// McKenzie rule, pain that stays in the back does not).
+    counted_pains: u32,
+    /// The lines answering the last pain report: "pain" again while they
+    /// are said (or in their echo) is the same report.
+    pain_reply: Vec<PlaybackId>,
+    /// The latest end of that answer's window.
+    pain_reply_limit: Option<Instant>,
 }
 
 impl Session {
@@ -132,6 +169,9 @@ impl Session {
             offer: None,
             journal_notice_due: false,
             journal_notice_said: false,
+            counted_pains: 0,
+            pain_reply: Vec::new(),
+            pain_reply_limit: None,
         }
     }
 
@@ -188,10 +228,12 @@ impl Session {
             | State::Interlude { wait, .. }
             | State::Resuming { wait, .. }
             | State::Closing { wait, .. }
-            | State::Offering { wait, .. } => Some(wait.deadline),
+            | State::Offering { wait, .. }
+            | State::Asking { wait, .. } => Some(wait.deadline),
             State::Step(StepState::Gap { until })
             | State::Step(StepState::GetReadyWaiting { until })
-            | State::OfferOpen { until, .. } => Some(*until),
+            | State::OfferOpen { until, .. }
+            | State::AskOpen { until, .. } => Some(*until),
             State::Step(StepState::Timed { anchor, next }) => self
                 .timed()
                 .map(|t| *anchor + t.events.get(*next).map_or(t.length, |e| e.at)),
@@ -229,6 +271,11 @@ impl Session {
             Input::DeviceLost(device) => {
                 if !self.faults.contains(&device) {
                     self.faults.push(device);
+                    // A question nobody can hear gets no answer: the safe
+                    // choice now (the exercise ends), then the pause below.
+                    if device == DeviceKind::Speaker {
+                        self.question_unheard(now, &mut out);
+                    }
                     // Without its voice the coach cannot coach: hold here.
                     if device == DeviceKind::Speaker
                         && matches!(
@@ -272,7 +319,7 @@ impl Session {
     fn led(&self) -> Led {
         match self.state {
             State::Idle | State::Finished => Led::Idle,
-            State::Paused { .. } => Led::Paused,
+            State::Paused { .. } | State::Asking { .. } | State::AskOpen { .. } => Led::Paused,
             _ => Led::Running,
         }
     }
@@ -377,7 +424,21 @@ impl Session {
             State::Step(_) | State::Interlude { .. } | State::Resuming { .. } => {
                 self.pause(now, out)
             }
-            State::Closing { .. } | State::Finished => {}
+            State::AskOpen { since, ask, .. } => {
+                // Only a press that began once the question was said
+                // answers it: a reflex press while it is said means nothing.
+                if pressed >= *since {
+                    let ask = *ask;
+                    self.journal(
+                        out,
+                        JournalEvent::CommandHeard {
+                            command: Command::Resume,
+                        },
+                    );
+                    self.pain_stays_central(now, ask, out);
+                }
+            }
+            State::Asking { .. } | State::Closing { .. } | State::Finished => {}
         }
     }
 
@@ -393,6 +454,12 @@ impl Session {
             State::Offering { .. } | State::OfferOpen { .. } => {
                 self.stop_speech(now, out);
                 self.keep_phase(now, "declined", out);
+            }
+            State::Asking { ask, .. } | State::AskOpen { ask, .. } => {
+                // Ending with the question open: no answer, the safe choice.
+                self.abandon_question(ask, PainLocation::Unanswered, out);
+                self.set_led(out, Led::Running);
+                self.end(now, EndReason::EndedByUser, out);
             }
             _ => self.end(now, EndReason::EndedByUser, out),
         }
@@ -425,6 +492,21 @@ impl Session {
         }
         if matches!(self.state, State::Offering { .. } | State::OfferOpen { .. }) {
             self.heard_at_offer(now, cmd, out);
+            return;
+        }
+        if matches!(self.state, State::Asking { .. } | State::AskOpen { .. }) {
+            self.heard_at_question(now, cmd, out);
+            return;
+        }
+        if cmd == Command::Pain && self.answering_pain(now) {
+            // "Pain, pain!": the coach is still answering the first one.
+            self.journal(
+                out,
+                JournalEvent::CommandIgnored {
+                    command: cmd,
+                    reason: "said again while the coach answers it: one report".into(),
+                },
+            );
             return;
         }
         self.journal(out, JournalEvent::CommandHeard { command: cmd });
@@ -462,7 +544,8 @@ impl Session {
             | State::Interlude { wait, .. }
             | State::Resuming { wait, .. }
             | State::Closing { wait, .. }
-            | State::Offering { wait, .. } => Some(wait.id),
+            | State::Offering { wait, .. }
+            | State::Asking { wait, .. } => Some(wait.id),
             _ => None,
         };
         // A "finished" for anything but the phrase we wait for is late or
@@ -543,6 +626,21 @@ impl Session {
                 };
             }
             State::OfferOpen { .. } => self.keep_phase(now, "no answer", out),
+            State::Asking { ask, .. } => {
+                let until = now
+                    + Duration::from_secs(u64::from(
+                        self.safety.pain_rule(ask.rule).answer_secs.get(),
+                    ));
+                self.state = State::AskOpen {
+                    until,
+                    since: now,
+                    ask,
+                };
+            }
+            State::AskOpen { ask, .. } => {
+                let lead = self.fixed.ask_lines(ask.rule).no_answer.clone();
+                self.pain_spreads(now, ask, PainLocation::Unanswered, Some(lead), out);
+            }
             _ => {}
         }
     }

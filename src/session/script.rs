@@ -4,7 +4,8 @@
 
 use super::{Cue, Line, PhraseId, Priority, SessionConfig, Side};
 use crate::content::{
-    fill, Content, Dose, Exercise, Lang, Level, Phrases, Program, Safety, Sides, Text,
+    fill, Content, Dose, Exercise, Lang, Level, PainRuleName, Phrases, Posture, Program, Safety,
+    Sides, Text,
 };
 use std::fmt;
 use std::num::NonZeroU32;
@@ -98,6 +99,8 @@ pub struct ScriptExercise {
     pub id: String,
     pub name: String,
     pub first_step: usize,
+    /// What the safety line after pain fits (None: lying on the back).
+    pub posture: Option<Posture>,
 }
 
 /// A whole session, ready to run.
@@ -110,6 +113,8 @@ pub struct Script {
     pub steps: Vec<Step>,
     /// Estimated length with no interruptions.
     pub estimated: Duration,
+    /// The program's pain rule (None: any pain ends the exercise).
+    pub pain_rule: Option<PainRuleName>,
 }
 
 /// Why a program cannot become a script.
@@ -569,6 +574,7 @@ pub fn compile(
             id: ex.id().to_string(),
             name: ex.name.get(lang).to_string(),
             first_step: b.steps.len() + 1,
+            posture: ex.posture,
         });
         let reps = reps_for(ex, dose, personal);
         b.exercise(content, ex, dose, reps, n + 1, total);
@@ -609,6 +615,7 @@ pub fn compile(
         exercises,
         steps,
         estimated,
+        pain_rule: program.pain_rule,
     })
 }
 
@@ -630,7 +637,9 @@ pub struct FixedLines {
     pub moving_on: Line,
     pub ending_by_user: Line,
     pub goodbye: Line,
-    pub pain_stops_exercise: Line,
+    /// The line after pain that ends an exercise: one per group of
+    /// postures (see [`FixedLines::pain_stops_exercise`]).
+    pub pain_stops_exercise_by_posture: Vec<(Vec<Posture>, Line)>,
     pub pain_below_knee: Line,
     pub repeated_pain_ends_session: Line,
     pub persistent_pain_skip: Line,
@@ -639,6 +648,16 @@ pub struct FixedLines {
     pub no_microphone: Line,
     pub phase_kept: Line,
     pub journal_fault: Line,
+    /// The McKenzie pain rule's question and answers.
+    pub mckenzie: AskLines,
+}
+
+/// What the coach says under a pain rule that asks where the pain is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskLines {
+    pub asks: Line,
+    pub carry_on: Line,
+    pub no_answer: Line,
 }
 
 impl FixedLines {
@@ -657,7 +676,15 @@ impl FixedLines {
             moving_on: sys("moving_on", &phrases.moving_on),
             ending_by_user: sys("ending_by_user", &phrases.ending_by_user),
             goodbye: sys("goodbye", &phrases.goodbye),
-            pain_stops_exercise: rule("pain_stops_exercise", &safety.pain_stops_exercise.says),
+            pain_stops_exercise_by_posture: safety
+                .pain_stops_exercise
+                .says
+                .iter()
+                .map(|v| {
+                    let key = format!("pain_stops_exercise.{}", v.variant.get_ref());
+                    (v.postures.clone(), rule(&key, &v.text))
+                })
+                .collect(),
             pain_below_knee: rule("pain_below_knee", &safety.pain_below_knee.says),
             repeated_pain_ends_session: rule(
                 "repeated_pain_ends_session",
@@ -669,17 +696,53 @@ impl FixedLines {
             no_microphone: sys("no_microphone", &phrases.no_microphone),
             phase_kept: sys("phase_kept", &phrases.phase_kept),
             journal_fault: sys("journal_fault", &phrases.journal_fault),
+            mckenzie: {
+                let r = safety.pain_rule(PainRuleName::Mckenzie);
+                let key =
+                    |what: &str| format!("pain_rules.{}.{what}", PainRuleName::Mckenzie.key());
+                AskLines {
+                    asks: rule(&key("asks"), &r.asks),
+                    carry_on: rule(&key("carry_on"), &r.carry_on),
+                    no_answer: rule(&key("no_answer"), &r.no_answer),
+                }
+            },
+        }
+    }
+
+    /// The line that ends an exercise after pain, fitting its posture (an
+    /// exercise without one counts as lying on the back). None only for
+    /// content that `matcoach check` rejects.
+    pub fn pain_stops_exercise(&self, posture: Option<Posture>) -> Option<&Line> {
+        let p = posture.unwrap_or(Posture::Supine);
+        self.pain_stops_exercise_by_posture
+            .iter()
+            .find(|(ps, _)| ps.contains(&p))
+            .map(|(_, line)| line)
+    }
+
+    /// The lines of a pain rule that asks.
+    pub fn ask_lines(&self, rule: PainRuleName) -> &AskLines {
+        match rule {
+            PainRuleName::Mckenzie => &self.mckenzie,
         }
     }
 
     pub fn all(&self) -> Vec<Line> {
+        let by_posture = self
+            .pain_stops_exercise_by_posture
+            .iter()
+            .map(|(_, line)| line.clone());
+        let ask = |a: &AskLines| vec![a.asks.clone(), a.carry_on.clone(), a.no_answer.clone()];
         vec![
             self.paused.clone(),
             self.resuming.clone(),
             self.moving_on.clone(),
             self.ending_by_user.clone(),
             self.goodbye.clone(),
-            self.pain_stops_exercise.clone(),
+        ]
+        .into_iter()
+        .chain(by_posture)
+        .chain([
             self.pain_below_knee.clone(),
             self.repeated_pain_ends_session.clone(),
             self.persistent_pain_skip.clone(),
@@ -688,7 +751,9 @@ impl FixedLines {
             self.no_microphone.clone(),
             self.phase_kept.clone(),
             self.journal_fault.clone(),
-        ]
+        ])
+        .chain(ask(&self.mckenzie))
+        .collect()
     }
 }
 

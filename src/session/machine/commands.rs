@@ -1,5 +1,5 @@
 //! What the spoken commands (and their button equivalents) do: next,
-//! repeat, pause, resume and pain.
+//! repeat, pause and resume (pain has its own module).
 
 use super::*;
 
@@ -46,6 +46,8 @@ impl Session {
             | State::Closing { .. }
             | State::Offering { .. }
             | State::OfferOpen { .. }
+            | State::Asking { .. }
+            | State::AskOpen { .. }
             | State::Finished => {}
         }
     }
@@ -143,84 +145,5 @@ impl Session {
         let line = self.fixed.resuming.clone();
         let wait = self.speak(now, line, Priority::Instruction, out);
         self.state = State::Resuming { wait, resume };
-    }
-
-    pub(super) fn pain(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let cursor = match &self.state {
-            State::Paused { resume } | State::Resuming { resume, .. } => resume.cursor,
-            State::Interlude { then, .. } => then.saturating_sub(1),
-            _ => self.cursor,
-        };
-        // Record the set in progress as cut short.
-        if let State::Step(StepState::Timed { anchor, .. }) = self.state.clone() {
-            if let Some(t) = self.timed().cloned() {
-                self.finish_timed(&t, now.saturating_duration_since(anchor), false, out);
-            }
-        }
-        self.stop_speech(now, out);
-        self.pains += 1;
-        let exercise = self.exercise_at(cursor);
-        let (set, side) = match self.script.steps.get(cursor).map(|s| &s.kind) {
-            Some(StepKind::Timed(Timed {
-                kind: TimedKind::Work { set, side, .. },
-                ..
-            })) => (Some(*set), *side),
-            _ => (None, None),
-        };
-        self.journal(
-            out,
-            JournalEvent::Pain {
-                exercise: self.exercise_id(exercise),
-                set,
-                side,
-            },
-        );
-        if let Some(i) = exercise {
-            self.incomplete[i] = true;
-        }
-        self.set_led(out, Led::Running);
-        let stop_line = self.fixed.pain_stops_exercise.clone();
-        self.speak(now, stop_line, Priority::Safety, out);
-        if self.pains >= self.safety.pain_events_to_end.get() {
-            let end_line = self.fixed.repeated_pain_ends_session.clone();
-            self.speak(now, end_line, Priority::Safety, out);
-            self.close(now, EndReason::EndedForPain, out);
-            return;
-        }
-        let knee = self.fixed.pain_below_knee.clone();
-        self.speak(now, knee, Priority::Safety, out);
-        if let Some(id) = self.exercise_id(exercise) {
-            self.journal(
-                out,
-                JournalEvent::ExerciseSkipped {
-                    exercise: id,
-                    reason: "pain".into(),
-                },
-            );
-        }
-        // Go on with the following exercise (or the closing words).
-        self.cursor = cursor;
-        let then = if exercise.is_some() {
-            self.next_exercise_start()
-        } else {
-            cursor
-        };
-        let more = self.script.steps[then.min(self.script.steps.len())..]
-            .iter()
-            .any(|s| s.exercise.is_some());
-        let wait = if more {
-            let line = self.fixed.moving_on.clone();
-            self.speak(now, line, Priority::Safety, out)
-        } else {
-            let last = self
-                .playing
-                .last()
-                .map_or(PlaybackId(self.next_id), |p| p.id);
-            Wait {
-                id: last,
-                deadline: now + Duration::from_secs(30),
-            }
-        };
-        self.state = State::Interlude { wait, then };
     }
 }
