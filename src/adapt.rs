@@ -568,6 +568,7 @@ pub fn max_test_program(content: &Content, strength: &Program, which: &[String])
         times_per_day_max: None,
         condition: None,
         items,
+        preconditions: strength.preconditions.clone(),
     }
 }
 
