@@ -503,8 +503,10 @@ pub struct Phrases {
     pub summary_pain_once: Template,
     /// The start of the last repetition of a set (`rep` for the others).
     pub rep_last: Template,
-    /// Said at the very first session: when to end and see a doctor today.
-    /// The project's own advice, not a brochure's.
+    /// Said at the very first session: when to end and see a doctor today,
+    /// after `own_advice`, which says that this is the project's own advice,
+    /// not a brochure's.
+    pub own_advice: Template,
     pub red_flags: Template,
     /// At the start of a session that needs equipment; `{things}` is the
     /// list, e.g. "a chair and a few pillows". Waits like a get-ready.
@@ -547,6 +549,40 @@ impl Phrases {
         } else {
             fill(self.n_seconds.get(lang), &[("n", &n)])
         }
+    }
+
+    /// The welcome: `program` with `exercises` exercises, about `minutes`.
+    pub fn render_welcome(
+        &self,
+        program: &str,
+        exercises: u64,
+        minutes: u64,
+        lang: Lang,
+    ) -> String {
+        fill(
+            self.welcome.get(lang),
+            &[
+                ("program", &program),
+                ("exercises", &self.exercises(exercises, lang)),
+                ("minutes", &self.minutes(minutes, lang)),
+            ],
+        )
+    }
+
+    /// "Rest for N seconds."
+    pub fn render_rest(&self, secs: u64, lang: Lang) -> String {
+        fill(
+            self.rest.get(lang),
+            &[("seconds", &self.seconds(secs, lang))],
+        )
+    }
+
+    /// "N seconds to go." (under a minute left).
+    pub fn render_time_left_secs(&self, secs: u64, lang: Lang) -> String {
+        fill(
+            self.time_left_secs.get(lang),
+            &[("seconds", &self.seconds(secs, lang))],
+        )
     }
 
     /// The closing summary: `done` of `total` exercises in `minutes`.
@@ -652,6 +688,7 @@ impl Phrases {
             ("n_seconds", &self.n_seconds, &["n"]),
             ("summary_pain_once", &self.summary_pain_once, &[]),
             ("rep_last", &self.rep_last, &[]),
+            ("own_advice", &self.own_advice, &[]),
             ("red_flags", &self.red_flags, &[]),
             ("equipment_needed", &self.equipment_needed, &["things"]),
             ("list_and", &self.list_and, &[]),

@@ -203,10 +203,7 @@ impl Builder<'_> {
         if mins == 0 {
             Line {
                 id: PhraseId(format!("sys.time_left_secs.{s}")),
-                text: fill(
-                    p.time_left_secs.get(self.lang),
-                    &[("seconds", &p.seconds(u64::from(s), self.lang))],
-                ),
+                text: p.render_time_left_secs(u64::from(s), self.lang),
             }
         } else if mins == 1 && s == 0 {
             self.line("time_left_min", &p.time_left_min, &[])
@@ -371,10 +368,7 @@ impl Builder<'_> {
         let p = self.phrases;
         let line = Line {
             id: PhraseId(format!("sys.rest.{n}")),
-            text: fill(
-                p.rest.get(self.lang),
-                &[("seconds", &p.seconds(u64::from(n), self.lang))],
-            ),
+            text: p.render_rest(u64::from(n), self.lang),
         };
         let mut events = vec![TimedEvent {
             at: Duration::ZERO,
@@ -486,6 +480,7 @@ impl Builder<'_> {
         let p = self.phrases;
         if personal.first_use() {
             self.new_group();
+            self.say(self.line("own_advice", &p.own_advice, &[]));
             self.say(self.line("red_flags", &p.red_flags, &[]));
         }
         let first_session = personal.sessions_of(program.id()) == Some(0);
@@ -713,14 +708,7 @@ pub fn compile(
             total,
             minutes
         )),
-        text: fill(
-            phrases.welcome.get(lang),
-            &[
-                ("program", &program_name),
-                ("exercises", &phrases.exercises(total as u64, lang)),
-                ("minutes", &phrases.minutes(minutes, lang)),
-            ],
-        ),
+        text: phrases.render_welcome(&program_name, total as u64, minutes, lang),
     };
     let mut steps = vec![Step {
         exercise: None,
