@@ -200,6 +200,37 @@ fn the_brochures_conditions_are_in_the_programs_that_need_them() {
     }
 }
 
+/// Which exercises bring which condition along: (exercise id prefix, source
+/// cited, a word the English text holds). Every program with such an
+/// exercise says it, also programs added later.
+const BRINGS: &[(&str, &str, &str)] = &[
+    ("mk_", "003_", "belly"),
+    ("an_", "001_", "hernia"),
+    ("hf_bridge", "000_", "physiotherapist"),
+    ("baov_", "003_", "third week"),
+];
+
+#[test]
+fn every_program_with_such_an_exercise_says_its_condition() {
+    let c = content();
+    let mut missing = Vec::new();
+    for p in &c.programs {
+        for (prefix, source, word) in BRINGS {
+            let has = p
+                .items
+                .iter()
+                .any(|i| i.exercise.get_ref().starts_with(prefix));
+            let says = p.preconditions.iter().any(|pc| {
+                pc.source.get_ref().starts_with(source) && pc.says.get(Lang::En).contains(word)
+            });
+            if has && !says {
+                missing.push(format!("{}: {word:?} ({source}) for its {prefix}", p.id()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
 #[test]
 fn every_program_says_all_its_preconditions_first_and_only_its_reminders_later() {
     let c = content();
