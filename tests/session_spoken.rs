@@ -1127,3 +1127,24 @@ fn doctor_prints_the_red_flags_as_our_own_advice() {
     assert_eq!(missing.status, Status::Problem);
     assert!(missing.fix.unwrap().contains("README.md"));
 }
+
+/// The speech cache is rendered from `all_lines`: it holds what the first
+/// session says (red flags, preconditions in full) and the reminders.
+#[test]
+fn all_lines_hold_the_first_session_and_the_reminders() {
+    for lang in Lang::ALL {
+        let lines = matcoach::session::all_lines(content(), lang, &SessionConfig::default());
+        let ids: Vec<&str> = lines.iter().map(|l| l.id.0.as_str()).collect();
+        for want in [
+            "sys.own_advice",
+            "sys.red_flags",
+            "program.mckenzie_acute.precondition.0",
+            "program.mckenzie_acute.precondition.1",
+            "program.mckenzie_acute.reminder.0",
+            "program.mckenzie_acute.reminder.1",
+            "program.baov_week_three.precondition.0",
+        ] {
+            assert!(ids.contains(&want), "{lang}: no {want}");
+        }
+    }
+}

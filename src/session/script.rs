@@ -830,8 +830,9 @@ pub fn script_lines(script: &Script) -> Vec<Line> {
 }
 
 /// Every phrase any session can say in `lang`, once each, by phrase id:
-/// every program (with and without the advanced exercises) and the fixed
-/// lines. Not included: the closing summary, whose numbers are only known at
+/// every program (with and without the advanced exercises; as the very
+/// first session, with the red flags and the preconditions in full, and as
+/// a later one, with the reminders) and the fixed lines. Not included: the closing summary, whose numbers are only known at
 /// the end (it is rendered then).
 pub fn all_lines(content: &Content, lang: Lang, cfg: &SessionConfig) -> Vec<Line> {
     let mut seen = std::collections::HashSet::new();
