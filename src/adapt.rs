@@ -569,6 +569,7 @@ pub fn max_test_program(content: &Content, strength: &Program, which: &[String])
         condition: None,
         items,
         pain_rule: strength.pain_rule,
+        preconditions: strength.preconditions.clone(),
     }
 }
 

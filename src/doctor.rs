@@ -43,6 +43,8 @@ pub enum Status {
     Problem,
     /// Not checked (not configured, or asked not to).
     Skipped,
+    /// Not a check: something the user must know (the red flags).
+    Note,
 }
 
 impl Status {
@@ -52,6 +54,7 @@ impl Status {
             Status::Warn => "WARN",
             Status::Problem => "PROBLEM",
             Status::Skipped => "SKIPPED",
+            Status::Note => "NOTE",
         }
     }
 }
@@ -156,6 +159,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     }
     places.push(("speech cache", speech_cache_dir(&config)));
     checks.extend(disk_space(&places, LOW_DISK));
+    checks.push(red_flags(&dir, config.language));
     checks
 }
 
@@ -270,6 +274,38 @@ pub fn content(dir: &Path, config: &Config) -> Check {
             ),
             "see each warning (`matcoach check` lists them too)",
         )
+    }
+}
+
+/// Not a check: the red flags, the project's own advice (not a
+/// brochure's) on when to end the exercises and see a doctor today, from
+/// the content's `phrases.toml` in `lang`. Read from that file alone, so
+/// that they are printed even when other content files have problems.
+pub fn red_flags(dir: &Path, lang: Lang) -> Check {
+    const NAME: &str = "red flags";
+    let path = dir.join("phrases.toml");
+    let phrases = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| toml::from_str::<content::Phrases>(&t).map_err(|e| e.to_string()));
+    match phrases {
+        Ok(p) => Check {
+            name: NAME.into(),
+            status: Status::Note,
+            detail: format!(
+                "the project's own advice, not from the brochures:\n{}",
+                p.red_flags.get(lang)
+            ),
+            fix: None,
+        },
+        Err(e) => Check::problem(
+            NAME,
+            format!(
+                "{}: cannot read the red flags: {}",
+                path.display(),
+                e.trim()
+            ),
+            "fix phrases.toml (see `matcoach check`); the red flags are also in README.md",
+        ),
     }
 }
 

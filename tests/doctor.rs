@@ -313,3 +313,42 @@ fn alsa_lib_s_own_messages_are_silenced_unless_asked_for() {
         );
     }
 }
+
+/// Issue 13: the red flags are printed, as the project's own advice, in the
+/// text output and in `--json`, in the configured language; a note is not a
+/// problem or a warning.
+#[test]
+fn the_red_flags_are_printed() {
+    let home = Home::new(&voice());
+    let config = home.config("[voice]\nenabled = false\n");
+    let out = home.doctor(&config, &[]).expect_code(0);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("NOTE") && l.contains("red flags"))
+        .unwrap_or_else(|| panic!("no red flags\n{}", out.show()));
+    assert!(line.contains("the project's own advice"), "{line}");
+    for w in [
+        "numbness",
+        "bladder",
+        "weakness in a leg",
+        "fever",
+        "see a doctor today",
+    ] {
+        assert!(out.stdout.contains(w), "{w:?}\n{}", out.show());
+    }
+    assert!(out.stdout.ends_with("all good\n"), "{}", out.show());
+    let json = home.doctor(&config, &["--json"]);
+    let flags = json.check("red flags");
+    assert_eq!(flags["status"], "note");
+    assert!(flags["detail"].as_str().unwrap().contains("numbness"));
+    let dutch = home.path().join("nl.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&dutch, format!("language = \"nl\"\n{text}")).unwrap();
+    let nl = home.doctor(&dutch, &[]);
+    assert!(
+        nl.stdout.contains("vandaag nog naar een arts"),
+        "{}",
+        nl.show()
+    );
+}

@@ -388,7 +388,34 @@ pub struct Program {
     /// `[pain_rules.mckenzie]`). Required for McKenzie programs.
     #[serde(default)]
     pub pain_rule: Option<PainRuleName>,
+    // ---- issue 13, spoken preconditions ----
+    /// What the brochure says must hold before this program is done:
+    /// spoken at the start of its sessions (`[[precondition]]` tables).
+    #[serde(default, rename = "precondition")]
+    pub preconditions: Vec<Precondition>,
 }
+
+/// A condition a brochure sets before a program is done (e.g. "only once you
+/// can lie on your belly easily"). The coach says `says` in the first
+/// session of the program and `reminder`, when there is one, in every later
+/// session: a condition that can change from day to day gets a reminder, a
+/// one-time one (a consultation before starting) does not.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Precondition {
+    /// The seed file it comes from; the program must list it in `sources`.
+    pub source: Spanned<String>,
+    /// Said in full in the first session of the program.
+    pub says: Text,
+    /// One short sentence said in every later session (at most
+    /// [`REMINDER_MAX_WORDS`] words in each language).
+    #[serde(default)]
+    pub reminder: Option<Spanned<Text>>,
+}
+
+/// The longest a precondition's reminder may be, in words: it is said at the
+/// start of every session, so it must stay one short sentence.
+pub const REMINDER_MAX_WORDS: usize = 12;
 
 impl Program {
     pub fn id(&self) -> &str {
@@ -562,6 +589,36 @@ pub struct Phrases {
     /// Once, when the journal cannot be written (the disk is full or
     /// read-only): the coaching goes on.
     pub journal_fault: Template,
+    // ---- issue 13: spoken preconditions, words that work when heard ----
+    /// `{exercises}` in the welcome and the summary: "1 exercise", "N exercises".
+    pub one_exercise: Template,
+    pub n_exercises: Template,
+    /// `{seconds}` in the rest and the time left: "1 second", "N seconds".
+    pub one_second: Template,
+    pub n_seconds: Template,
+    /// The closing pain count when the back spoke once (`summary_pain` is
+    /// for two and more).
+    pub summary_pain_once: Template,
+    /// The start of the last repetition of a set (`rep` for the others).
+    pub rep_last: Template,
+    /// Said at the very first session: when to end and see a doctor today,
+    /// after `own_advice`, which says that this is the project's own advice,
+    /// not a brochure's.
+    pub own_advice: Template,
+    pub red_flags: Template,
+    /// At the start of a session that needs equipment; `{things}` is the
+    /// list, e.g. "a chair and a few pillows". Waits like a get-ready.
+    pub equipment_needed: Template,
+    /// The word before the last thing of a list ("a, b and c").
+    pub list_and: Template,
+    /// Each piece of equipment as it is said in a list, with its article.
+    pub equipment_stool: Template,
+    pub equipment_chair: Template,
+    pub equipment_gym_ball: Template,
+    pub equipment_pillows: Template,
+    pub equipment_wall: Template,
+    pub equipment_table: Template,
+    pub equipment_towel: Template,
 }
 
 impl Phrases {
@@ -571,6 +628,103 @@ impl Phrases {
             self.one_minute.get(lang).to_string()
         } else {
             fill(self.n_minutes.get(lang), &[("n", &n)])
+        }
+    }
+
+    /// "1 exercise" or "N exercises" in `lang`.
+    pub fn exercises(&self, n: u64, lang: Lang) -> String {
+        if n == 1 {
+            self.one_exercise.get(lang).to_string()
+        } else {
+            fill(self.n_exercises.get(lang), &[("n", &n)])
+        }
+    }
+
+    /// "1 second" or "N seconds" in `lang`.
+    pub fn seconds(&self, n: u64, lang: Lang) -> String {
+        if n == 1 {
+            self.one_second.get(lang).to_string()
+        } else {
+            fill(self.n_seconds.get(lang), &[("n", &n)])
+        }
+    }
+
+    /// The welcome: `program` with `exercises` exercises, about `minutes`.
+    pub fn render_welcome(
+        &self,
+        program: &str,
+        exercises: u64,
+        minutes: u64,
+        lang: Lang,
+    ) -> String {
+        fill(
+            self.welcome.get(lang),
+            &[
+                ("program", &program),
+                ("exercises", &self.exercises(exercises, lang)),
+                ("minutes", &self.minutes(minutes, lang)),
+            ],
+        )
+    }
+
+    /// "Rest for N seconds."
+    pub fn render_rest(&self, secs: u64, lang: Lang) -> String {
+        fill(
+            self.rest.get(lang),
+            &[("seconds", &self.seconds(secs, lang))],
+        )
+    }
+
+    /// "N seconds to go." (under a minute left).
+    pub fn render_time_left_secs(&self, secs: u64, lang: Lang) -> String {
+        fill(
+            self.time_left_secs.get(lang),
+            &[("seconds", &self.seconds(secs, lang))],
+        )
+    }
+
+    /// The closing summary: `done` of `total` exercises in `minutes`.
+    pub fn render_summary(&self, done: u64, total: u64, minutes: u64, lang: Lang) -> String {
+        fill(
+            self.summary.get(lang),
+            &[
+                ("done", &done),
+                ("total", &total),
+                ("exercises", &self.exercises(total, lang)),
+                ("minutes", &self.minutes(minutes, lang)),
+            ],
+        )
+    }
+
+    /// The closing words on pain, reported `count` times (at least once).
+    pub fn render_summary_pain(&self, count: u64, lang: Lang) -> String {
+        if count == 1 {
+            self.summary_pain_once.get(lang).to_string()
+        } else {
+            fill(self.summary_pain.get(lang), &[("count", &count)])
+        }
+    }
+
+    /// How `e` is said in a list.
+    pub fn equipment(&self, e: Equipment) -> &Template {
+        match e {
+            Equipment::Stool => &self.equipment_stool,
+            Equipment::Chair => &self.equipment_chair,
+            Equipment::GymBall => &self.equipment_gym_ball,
+            Equipment::Pillows => &self.equipment_pillows,
+            Equipment::Wall => &self.equipment_wall,
+            Equipment::Table => &self.equipment_table,
+            Equipment::Towel => &self.equipment_towel,
+        }
+    }
+
+    /// `things` as one spoken list: "a", "a and b", "a, b and c".
+    pub fn list(&self, things: &[String], lang: Lang) -> String {
+        let and = self.list_and.get(lang);
+        match things {
+            [] => String::new(),
+            [one] => one.clone(),
+            [head @ .., last] => format!("{} {and} {last}", head.join(", ")),
         }
     }
 
@@ -594,7 +748,7 @@ impl Phrases {
             ("tempo_back", &self.tempo_back, &[]),
             ("hold", &self.hold, &[]),
             ("release", &self.release, &[]),
-            ("time_left_secs", &self.time_left_secs, &["secs"]),
+            ("time_left_secs", &self.time_left_secs, &["seconds"]),
             ("time_left_min", &self.time_left_min, &[]),
             ("time_left_min_secs", &self.time_left_min_secs, &["secs"]),
             ("time_left_mins", &self.time_left_mins, &["mins"]),
@@ -604,14 +758,18 @@ impl Phrases {
                 &["mins", "secs"],
             ),
             ("time_up", &self.time_up, &[]),
-            ("rest", &self.rest, &["secs"]),
+            ("rest", &self.rest, &["seconds"]),
             ("exercise_done", &self.exercise_done, &[]),
             ("skipped_advanced", &self.skipped_advanced, &["exercise"]),
             ("paused", &self.paused, &[]),
             ("resuming", &self.resuming, &[]),
             ("moving_on", &self.moving_on, &[]),
             ("ending_by_user", &self.ending_by_user, &[]),
-            ("summary", &self.summary, &["done", "total", "minutes"]),
+            (
+                "summary",
+                &self.summary,
+                &["done", "total", "minutes", "exercises"],
+            ),
             ("summary_pain", &self.summary_pain, &["count"]),
             ("goodbye", &self.goodbye, &[]),
             ("ready", &self.ready, &[]),
@@ -621,6 +779,24 @@ impl Phrases {
             ("phase_advanced", &self.phase_advanced, &["phase"]),
             ("phase_kept", &self.phase_kept, &[]),
             ("journal_fault", &self.journal_fault, &[]),
+            // ---- issue 13 ----
+            ("one_exercise", &self.one_exercise, &[]),
+            ("n_exercises", &self.n_exercises, &["n"]),
+            ("one_second", &self.one_second, &[]),
+            ("n_seconds", &self.n_seconds, &["n"]),
+            ("summary_pain_once", &self.summary_pain_once, &[]),
+            ("rep_last", &self.rep_last, &[]),
+            ("own_advice", &self.own_advice, &[]),
+            ("red_flags", &self.red_flags, &[]),
+            ("equipment_needed", &self.equipment_needed, &["things"]),
+            ("list_and", &self.list_and, &[]),
+            ("equipment_stool", &self.equipment_stool, &[]),
+            ("equipment_chair", &self.equipment_chair, &[]),
+            ("equipment_gym_ball", &self.equipment_gym_ball, &[]),
+            ("equipment_pillows", &self.equipment_pillows, &[]),
+            ("equipment_wall", &self.equipment_wall, &[]),
+            ("equipment_table", &self.equipment_table, &[]),
+            ("equipment_towel", &self.equipment_towel, &[]),
         ]
     }
 }

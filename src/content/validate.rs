@@ -500,6 +500,102 @@ impl Checker<'_> {
     }
 }
 
+// ---- issue 13: spoken preconditions, a caution said once per session ----
+impl Checker<'_> {
+    /// Each precondition cites a seed file that its program lists, and its
+    /// reminder (said at every later session) is one short sentence.
+    fn preconditions(&mut self) {
+        let content = self.content;
+        for prog in &content.programs {
+            let id = prog.id();
+            for pc in &prog.preconditions {
+                self.source(prog.file, &pc.source);
+                let cited = pc.source.get_ref();
+                if !prog.sources.iter().any(|s| s.get_ref() == cited) {
+                    let listed: Vec<&str> =
+                        prog.sources.iter().map(|s| s.get_ref().as_str()).collect();
+                    self.at(
+                        prog.file,
+                        &pc.source,
+                        format!("program `{id}`: a precondition cites `{cited}`, which the program does not list in `sources` ({})", listed.join(", ")),
+                        "cite one of the program's sources, or add the seed file to `sources` if the program follows it",
+                    );
+                }
+                let Some(reminder) = &pc.reminder else {
+                    continue;
+                };
+                for lang in Lang::ALL {
+                    let words = reminder.get_ref().get(lang).split_whitespace().count();
+                    if words > REMINDER_MAX_WORDS {
+                        self.at(
+                            prog.file,
+                            reminder,
+                            format!("program `{id}`: a precondition's {lang} reminder has {words} words; it is said at every session, so at most {REMINDER_MAX_WORDS}"),
+                            "shorten it to one short sentence (the full text is in `says`)",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// No program would say a caution twice. The engine says each caution
+    /// text once per session, at its first exercise, so the same caution on
+    /// several exercises is fine when it is the same text in both languages.
+    /// Rejected: two cautions in one program that are the same in one
+    /// language (ignoring case, spaces and punctuation) but not identical in
+    /// both, which a session in one of the languages would say twice.
+    fn repeated_cautions(&mut self) {
+        let content = self.content;
+        for prog in &content.programs {
+            let id = prog.id();
+            // Per language: the caution's key, and the first (exercise, text).
+            let mut first: HashMap<(Lang, String), (&str, &Text)> = HashMap::new();
+            for item in &prog.items {
+                let Some(ex) = content.exercise(item.exercise.get_ref()) else {
+                    continue;
+                };
+                for caution in &ex.cautions {
+                    for lang in Lang::ALL {
+                        let key = (lang, caution_key(caution.get(lang)));
+                        match first.get(&key) {
+                            None => {
+                                first.insert(key, (ex.id(), caution));
+                            }
+                            Some((other, text)) if *text != caution => {
+                                let msg = format!(
+                                    "program `{id}` would say a caution twice ({lang}): `{}` and `{other}` both say {:?}, but not in identical words in both languages",
+                                    ex.id(),
+                                    caution.get(lang)
+                                );
+                                self.at(
+                                    prog.file,
+                                    &item.exercise,
+                                    msg,
+                                    "give both exercises exactly the same caution in both languages (it is then said once per session), or word one so that it says something else",
+                                );
+                                // One problem per caution, not one per language.
+                                break;
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A caution as heard: lower case, letters and digits only, one space
+/// between words.
+fn caution_key(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A posture as written in the content files.
 fn posture_name(p: Posture) -> &'static str {
     match p {
@@ -541,6 +637,8 @@ pub(super) fn validate(
     let mut c = Checker { content, errors };
     c.exercises();
     c.programs();
+    c.preconditions();
+    c.repeated_cautions();
     c.safety(safety_file);
     c.phrases(phrases_file);
     // issue 13: the McKenzie pain rule and the posture of the pain line.
@@ -553,7 +651,7 @@ pub(super) fn validate(
 
 /// Phrases whose job is to teach the commands ("say next when you are
 /// ready"): they name command words on purpose.
-const TEACHES_COMMANDS: [&str; 2] = ["get_ready", "paused"];
+const TEACHES_COMMANDS: [&str; 3] = ["get_ready", "paused", "equipment_needed"];
 
 /// Spoken texts that contain a command word: the coach would hear itself say
 /// it. The session ignores such a word while it is being said, so this is a
@@ -595,6 +693,18 @@ pub(super) fn lint(content: &Content, phrases_file: usize) -> Vec<Warning> {
             format!("{} ({}) name", file.path.display(), prog.id()),
             &prog.name,
         );
+        for pc in &prog.preconditions {
+            check(
+                format!("{} ({}) precondition", file.path.display(), prog.id()),
+                &pc.says,
+            );
+            if let Some(r) = &pc.reminder {
+                check(
+                    format!("{} ({}) reminder", file.path.display(), prog.id()),
+                    r.get_ref(),
+                );
+            }
+        }
     }
     let pfile = &content.files[phrases_file];
     for (name, template, _) in content.phrases.table() {

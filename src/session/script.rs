@@ -4,9 +4,10 @@
 
 use super::{Cue, Line, PhraseId, Priority, SessionConfig, Side};
 use crate::content::{
-    fill, Content, Dose, Exercise, Lang, Level, PainRuleName, Phrases, Posture, Program, Safety,
-    Sides, Text,
+    fill, Content, Dose, Equipment, Exercise, Lang, Level, PainRuleName, Phrases, Posture, Program,
+    Safety, Sides, Text,
 };
+use std::collections::HashSet;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -148,6 +149,9 @@ struct Builder<'a> {
     steps: Vec<Step>,
     group: usize,
     exercise: Option<usize>,
+    /// The cautions said so far in this session (their text): each is said
+    /// once, before the first exercise it belongs to.
+    cautions_said: HashSet<String>,
 }
 
 impl Builder<'_> {
@@ -190,11 +194,22 @@ impl Builder<'_> {
         self.line("count", &self.phrases.count, &[("n", &n)])
     }
 
+    /// Say `line` unless the same text was said as a caution already in
+    /// this session: a caution is said at its first exercise only.
+    fn caution(&mut self, line: Line) {
+        if self.cautions_said.insert(line.text.clone()) {
+            self.say(line);
+        }
+    }
+
     fn time_left(&self, left: u32) -> Line {
         let p = self.phrases;
         let (mins, s) = (left / 60, left % 60);
         if mins == 0 {
-            self.line("time_left_secs", &p.time_left_secs, &[("secs", &s)])
+            Line {
+                id: PhraseId(format!("sys.time_left_secs.{s}")),
+                text: p.render_time_left_secs(u64::from(s), self.lang),
+            }
         } else if mins == 1 && s == 0 {
             self.line("time_left_min", &p.time_left_min, &[])
         } else if mins == 1 {
@@ -211,8 +226,9 @@ impl Builder<'_> {
     }
 
     /// The events of holding still (or moving) for `len` seconds from
-    /// `start`: short holds are counted every second, long ones announce the
-    /// time left and count down the last five seconds.
+    /// `start`: short holds are counted every second, longer ones announce
+    /// the time left (see [`time_left_marks`]) and count down the last five
+    /// seconds.
     fn hold_events(&self, start: Duration, len: u32, end_line: Line) -> Vec<TimedEvent> {
         let mut ev = Vec::new();
         let at = |k: u32| start + secs(k);
@@ -224,14 +240,11 @@ impl Builder<'_> {
                 });
             }
         } else {
-            let every = if len <= 60 { 15 } else { 30 };
-            let mut t = every;
-            while t + 7 <= len {
+            for left in time_left_marks(len) {
                 ev.push(TimedEvent {
-                    at: at(t),
-                    emit: Emit::Speak(self.time_left(len - t), Priority::Count),
+                    at: at(len - left),
+                    emit: Emit::Speak(self.time_left(left), Priority::Count),
                 });
-                t += every;
             }
             for k in (1..=5).rev() {
                 ev.push(TimedEvent {
@@ -285,7 +298,11 @@ impl Builder<'_> {
                     match hold {
                         Some(h) => {
                             if total > 1 {
-                                let rep = self.line("rep", &p.rep, &[("n", &k)]);
+                                let rep = if k == total {
+                                    self.line("rep_last", &p.rep_last, &[])
+                                } else {
+                                    self.line("rep", &p.rep, &[("n", &k)])
+                                };
                                 events.push(TimedEvent {
                                     at: base,
                                     emit: Emit::Speak(rep, Priority::Count),
@@ -354,12 +371,13 @@ impl Builder<'_> {
 
     fn rest(&self, n: u32) -> Timed {
         let p = self.phrases;
+        let line = Line {
+            id: PhraseId(format!("sys.rest.{n}")),
+            text: p.render_rest(u64::from(n), self.lang),
+        };
         let mut events = vec![TimedEvent {
             at: Duration::ZERO,
-            emit: Emit::Speak(
-                self.line("rest", &p.rest, &[("secs", &n)]),
-                Priority::Instruction,
-            ),
+            emit: Emit::Speak(line, Priority::Instruction),
         }];
         if n > 5 {
             for k in (1..=3).rev() {
@@ -402,13 +420,13 @@ impl Builder<'_> {
         self.say(self.exercise_line(ex, "position", &ex.position));
         if ex.level == Level::Advanced {
             let rule = &content.safety.advanced_only_when_stable.says;
-            self.say(Line {
+            self.caution(Line {
                 id: PhraseId("safety.advanced_only_when_stable".into()),
                 text: rule.get(self.lang).to_string(),
             });
         }
         for (i, c) in ex.cautions.iter().enumerate() {
-            self.say(self.exercise_line(ex, &format!("caution.{i}"), c));
+            self.caution(self.exercise_line(ex, &format!("caution.{i}"), c));
         }
         self.new_group();
         let line = self.line("get_ready", &p.get_ready, &[]);
@@ -472,6 +490,107 @@ impl Builder<'_> {
     }
 }
 
+impl Builder<'_> {
+    /// Before the exercises: the red flags at the very first use of the
+    /// coach, then the program's preconditions, in full in its first
+    /// session and as their short reminders in later ones (also when there
+    /// is no journal to tell).
+    fn briefing(&mut self, program: &Program, personal: &dyn Personal) {
+        let p = self.phrases;
+        if personal.first_use() {
+            self.new_group();
+            self.say(self.line("own_advice", &p.own_advice, &[]));
+            self.say(self.line("red_flags", &p.red_flags, &[]));
+        }
+        let first_session = personal.sessions_of(program.id()) == Some(0);
+        let lines: Vec<Line> = program
+            .preconditions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, pc)| {
+                let (what, text) = if first_session {
+                    ("precondition", &pc.says)
+                } else {
+                    ("reminder", pc.reminder.as_ref()?.get_ref())
+                };
+                Some(Line {
+                    id: PhraseId(format!("program.{}.{what}.{i}", program.id())),
+                    text: text.get(self.lang).to_string(),
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            self.new_group();
+            lines.into_iter().for_each(|l| self.say(l));
+        }
+    }
+
+    /// The equipment the session's exercises need, merged in the order of
+    /// first use and said once, with a wait to fetch it (nothing when only
+    /// a mat is needed).
+    fn equipment<'e>(&mut self, exercises: impl Iterator<Item = &'e Exercise>) {
+        let mut needed: Vec<Equipment> = Vec::new();
+        for e in exercises.flat_map(|ex| ex.equipment.iter()) {
+            if !needed.contains(e) {
+                needed.push(*e);
+            }
+        }
+        if needed.is_empty() {
+            return;
+        }
+        let p = self.phrases;
+        let things: Vec<String> = needed
+            .iter()
+            .map(|e| p.equipment(*e).get(self.lang).to_string())
+            .collect();
+        let key: Vec<String> = needed
+            .iter()
+            .map(|e| format!("{e:?}").to_lowercase())
+            .collect();
+        let line = Line {
+            id: PhraseId(format!("sys.equipment_needed.{}", key.join("."))),
+            text: fill(
+                p.equipment_needed.get(self.lang),
+                &[("things", &p.list(&things, self.lang))],
+            ),
+        };
+        self.new_group();
+        let timeout = self.cfg.get_ready;
+        self.push(StepKind::GetReady { line, timeout });
+    }
+}
+
+/// The time left, in seconds and longest first, announced during a timed
+/// position of `len` seconds (one too long to count every second). Up to a
+/// minute: every 15 s, until 7 s before the end. Longer: a few marks only,
+/// so that a 30-minute rest is not talked through — one minute before the
+/// end, halfway (rounded down to half a minute) and, from 15 minutes on,
+/// five minutes before the end; each at least 15 s after the start, 10 s
+/// before the end (the countdown) and 45 s away from the others (the one
+/// listed first wins).
+pub fn time_left_marks(len: u32) -> Vec<u32> {
+    if len <= 60 {
+        return (1..)
+            .map(|k| k * 15)
+            .take_while(|t| t + 7 <= len)
+            .map(|t| len - t)
+            .collect();
+    }
+    let mut candidates = vec![60, len / 2 / 30 * 30];
+    if len >= 15 * 60 {
+        candidates.push(5 * 60);
+    }
+    let mut kept: Vec<u32> = Vec::new();
+    for left in candidates {
+        let fits = left >= 10 && left + 15 <= len;
+        if fits && kept.iter().all(|k| k.abs_diff(left) >= 45) {
+            kept.push(left);
+        }
+    }
+    kept.sort_unstable_by(|a, b| b.cmp(a));
+    kept
+}
+
 /// Per-user numbers that change a dose: the tested maximum for exercises
 /// that use the startgetal (one third of the maximum).
 pub trait Personal {
@@ -486,6 +605,21 @@ pub trait Personal {
     /// Without a journal: None (said briefly, as for a known program).
     fn sessions_of(&self, _program: &str) -> Option<u32> {
         None
+    }
+}
+
+/// The very first session of the coach, and so of every program.
+struct FirstEver;
+
+impl Personal for FirstEver {
+    fn max_reps(&self, _: &str) -> Option<u32> {
+        None
+    }
+    fn first_use(&self) -> bool {
+        true
+    }
+    fn sessions_of(&self, _: &str) -> Option<u32> {
+        Some(0)
     }
 }
 
@@ -549,11 +683,15 @@ pub fn compile(
         steps: Vec::new(),
         group: 0,
         exercise: None,
+        cautions_said: HashSet::new(),
     };
     let total = chosen.len();
     let program_name = program.name.get(lang).to_string();
     // The welcome line says the minutes, so it is added once the rest is
-    // built and its length known.
+    // built and its length known. What comes between it and the first
+    // exercise is in groups of its own, so that "next" skips only the part
+    // being said.
+    b.briefing(program, personal);
     for ex in &skipped {
         let name = ex.name.get(lang).to_string();
         b.say(b.line(
@@ -567,6 +705,7 @@ pub fn compile(
             }
         }
     }
+    b.equipment(chosen.iter().map(|(ex, _)| *ex));
     let mut exercises = Vec::new();
     for (n, (ex, dose)) in chosen.iter().enumerate() {
         b.exercise = Some(n);
@@ -589,14 +728,7 @@ pub fn compile(
             total,
             minutes
         )),
-        text: fill(
-            phrases.welcome.get(lang),
-            &[
-                ("program", &program_name),
-                ("exercises", &total),
-                ("minutes", &phrases.minutes(minutes, lang)),
-            ],
-        ),
+        text: phrases.render_welcome(&program_name, total as u64, minutes, lang),
     };
     let mut steps = vec![Step {
         exercise: None,
@@ -777,8 +909,9 @@ pub fn script_lines(script: &Script) -> Vec<Line> {
 }
 
 /// Every phrase any session can say in `lang`, once each, by phrase id:
-/// every program (with and without the advanced exercises) and the fixed
-/// lines. Not included: the closing summary, whose numbers are only known at
+/// every program (with and without the advanced exercises; as the very
+/// first session, with the red flags and the preconditions in full, and as
+/// a later one, with the reminders) and the fixed lines. Not included: the closing summary, whose numbers are only known at
 /// the end (it is rendered then).
 pub fn all_lines(content: &Content, lang: Lang, cfg: &SessionConfig) -> Vec<Line> {
     let mut seen = std::collections::HashSet::new();
@@ -794,8 +927,12 @@ pub fn all_lines(content: &Content, lang: Lang, cfg: &SessionConfig) -> Vec<Line
             ..cfg.clone()
         };
         for program in &content.programs {
-            if let Ok(script) = compile(content, program, lang, &cfg, &()) {
-                script_lines(&script).into_iter().for_each(&mut add);
+            // A later session (the reminders) and the very first one (the
+            // red flags and the preconditions in full).
+            for personal in [&() as &dyn Personal, &FirstEver] {
+                if let Ok(script) = compile(content, program, lang, &cfg, personal) {
+                    script_lines(&script).into_iter().for_each(&mut add);
+                }
             }
         }
     }

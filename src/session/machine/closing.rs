@@ -33,14 +33,7 @@ impl Session {
                 "sys.summary.{}.{total}.{minutes}",
                 self.exercises_done
             )),
-            text: fill(
-                p.summary.get(lang),
-                &[
-                    ("done", &self.exercises_done),
-                    ("total", &total),
-                    ("minutes", &p.minutes(minutes, lang)),
-                ],
-            ),
+            text: p.render_summary(u64::from(self.exercises_done), total as u64, minutes, lang),
         };
         let mut lines = Vec::new();
         if self.journal_notice_due {
@@ -52,7 +45,7 @@ impl Session {
         if self.pains > 0 {
             lines.push(Line {
                 id: PhraseId(format!("sys.summary_pain.{}", self.pains)),
-                text: fill(p.summary_pain.get(lang), &[("count", &self.pains)]),
+                text: p.render_summary_pain(u64::from(self.pains), lang),
             });
             lines.push(self.fixed.persistent_pain_skip.clone());
         }
