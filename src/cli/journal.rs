@@ -71,7 +71,7 @@ pub(super) fn sim_journaled(
         }
     }
     let scripted = events_or_press(events)?;
-    let rules = adapt::Rules::from_config(&l.config.journal);
+    let rules = adapt::Rules::for_config(&l.config);
     let date = opts.date.unwrap_or_else(journal::today);
     let mut store = None;
     let mut trouble = false;
@@ -104,7 +104,7 @@ pub(super) fn sim_journaled(
     let today = adapt::plan(&l.content, &rules, &history, date, program)?;
     let lang = lang.unwrap_or(l.config.language);
     let cfg = l.config.session();
-    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.maxima)?;
+    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.facts)?;
     let mut s = Session::new(
         script,
         cfg,

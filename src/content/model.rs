@@ -464,6 +464,19 @@ pub struct Phrases {
     /// Once, when the journal cannot be written (the disk is full or
     /// read-only): the coaching goes on.
     pub journal_fault: Template,
+    // adapt (issue 13)
+    /// An exercise left out for the rest of the day: its daily maximum.
+    pub daily_max_reached: Template,
+    /// The McKenzie offers on the brochure's clock: improving → stiff (a
+    /// question: still stiff?), improving → maintenance (not stiff), stiff →
+    /// maintenance (the knees come easily to the chest).
+    pub phase_offer_stiff: Template,
+    pub phase_offer_maintenance: Template,
+    pub phase_offer_knees: Template,
+    /// The daemon refuses a program for after back surgery: too soon, or no
+    /// surgery date configured.
+    pub surgery_too_soon: Template,
+    pub surgery_date_missing: Template,
 }
 
 impl Phrases {
@@ -523,6 +536,17 @@ impl Phrases {
             ("phase_advanced", &self.phase_advanced, &["phase"]),
             ("phase_kept", &self.phase_kept, &[]),
             ("journal_fault", &self.journal_fault, &[]),
+            // adapt (issue 13)
+            ("daily_max_reached", &self.daily_max_reached, &["exercise"]),
+            ("phase_offer_stiff", &self.phase_offer_stiff, &["phase"]),
+            (
+                "phase_offer_maintenance",
+                &self.phase_offer_maintenance,
+                &["phase"],
+            ),
+            ("phase_offer_knees", &self.phase_offer_knees, &["phase"]),
+            ("surgery_too_soon", &self.surgery_too_soon, &[]),
+            ("surgery_date_missing", &self.surgery_date_missing, &[]),
         ]
     }
 }
