@@ -14,12 +14,26 @@
 //!   Leaving exercises out never breaks the load-time rules: an exercise
 //!   whose `always_followed_by` partner rests rests too, and strength work
 //!   whose warm-up is gone is left out.
+//!   Pain that stayed central (the McKenzie pain rule's answer, journaled as
+//!   `PainLocated`) does not rest the exercise: 003 tolerates a slight rise
+//!   of back pain at first. Spreading or unanswered pain rests it.
 //! - **McKenzie phases** (003): acute → improving → stiff → maintenance,
 //!   advanced by the user only (`matcoach phase next`, or a press of the
 //!   button when the coach offers it at the end of a session: see
 //!   [`phase_offer`]), never automatically and never when the last session
-//!   (or today's) had pain. With `program = "auto"` a McKenzie user gets the
-//!   phase's program.
+//!   (or today's) had pain. The offers follow the brochure's clock in days
+//!   (`journal.acute_days`, `pain_free_days`, `plateau_days`,
+//!   `stiff_days`), not a count of sessions, and ask: "still stiff?" for
+//!   the stiff phase, "do the knees come easily?" to leave it. With
+//!   `program = "auto"` a McKenzie user gets the phase's program.
+//! - **Doses per day** (003: the sitting exercise three times a day in
+//!   programs done six to eight times a day): an exercise done as often
+//!   today as its dose allows (`times_per_day_max`, else `times_per_day`,
+//!   as the program gives it) is left out of today's later sessions; the
+//!   coach says so once ([`Facts::daily_max_reached`]).
+//! - **After back surgery** (003, BAOV): programs with exercises 4 and later
+//!   only from the third week after `coach.surgery_date`; refused before,
+//!   or without a date, saying why ([`surgery_gate`]); `auto` passes them.
 //! - **Daily rotation** (002: different exercises on different days; 004:
 //!   strength at least twice, better three times a week, the warm-up on the
 //!   other days): with `program = "auto"`, strength (with its warm-up) on up
@@ -33,8 +47,9 @@
 //!   then each untested startgetal exercise as many times as the user can
 //!   (up to [`MAX_TEST_REPS`]); "stop" marks the last one (in a max test the
 //!   shell turns "stop" into "next", which ends the set and records the reps
-//!   done). The journal stores the maximum; [`Today::maxima`] feeds
-//!   [`crate::session::script::Personal::max_reps`].
+//!   done). The journal stores the maximum; [`Today::facts`] feeds
+//!   [`crate::session::script::Personal`] (the maxima, the first use, the
+//!   sessions per program, the daily maxima to say).
 
 use crate::config;
 use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};

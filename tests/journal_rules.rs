@@ -185,10 +185,10 @@ fn phases_are_offered_on_the_brochures_clock_in_days() {
             want: Some(Phase::Improving),
         },
         Case {
-            name: "acute, central pain yesterday: what the phase expects, offered",
+            name: "acute, central pain in the last session: what the phase expects, offered",
             phase: Phase::Acute,
             last: "2025-03-02",
-            per_day: 6,
+            per_day: 1,
             pain: Some(("2025-03-02", C)),
             today: "2025-03-03",
             want: Some(Phase::Improving),
@@ -880,4 +880,50 @@ fn first_use_and_sessions_of_come_from_the_journal() {
     assert_eq!(today.facts.sessions_of("quick"), Some(1));
     assert!(!today.facts.first_use());
     assert_eq!(today.facts.max_reps("sr_abdominals"), Some(30));
+}
+
+#[test]
+fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    {
+        let mut store = JournalStore::open(&path, &OpenOptions::default())
+            .unwrap()
+            .store;
+        store.begin(date("2025-03-03").at_midnight(), None);
+        for (k, e) in [
+            JournalEvent::SessionStarted {
+                program: "quick".into(),
+                lang: "en".into(),
+            },
+            JournalEvent::Pain {
+                exercise: Some("hf_cat_back".into()),
+                set: None,
+                side: None,
+            },
+        ]
+        .iter()
+        .enumerate()
+        {
+            store.record(Duration::from_secs(k as u64), e).unwrap();
+        }
+    }
+    // Back to version 1: the pain table without its location.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("ALTER TABLE pain DROP COLUMN location; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = JournalStore::open(&path, &OpenOptions::default())
+        .unwrap()
+        .store;
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, matcoach::journal::SCHEMA_VERSION);
+    assert_eq!(version, 2);
+    let h = store.history(None).unwrap();
+    assert_eq!(h.sessions[0].pains.len(), 1);
+    assert_eq!(h.sessions[0].pains[0].location, None);
 }
