@@ -212,6 +212,26 @@ impl AdaptError {
         )
     }
 
+    /// What the coach says when it will not start today's program (the Pi
+    /// has no screen): after back surgery too soon or without a date, or
+    /// every exercise done as often as it is meant for today.
+    pub fn spoken(
+        &self,
+        phrases: &crate::content::Phrases,
+        lang: crate::content::Lang,
+    ) -> Option<crate::session::Line> {
+        if let Some(r) = self.surgery_refusal() {
+            return Some(r.line(phrases, lang));
+        }
+        match self {
+            AdaptError::AllDoneToday { .. } => Some(crate::session::Line {
+                id: crate::session::PhraseId("sys.all_done_today".into()),
+                text: phrases.all_done_today.get(lang).to_string(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Refused because of the operation's date: what the coach says.
     pub fn surgery_refusal(&self) -> Option<SurgeryRefusal> {
         match self {

@@ -505,6 +505,16 @@ impl Config {
                 ));
             }
         }
+        if j.plateau_days < j.pain_free_days {
+            return Err(err(
+                "journal.plateau_days",
+                format!(
+                    "`journal.plateau_days` = {} is shorter than `journal.pain_free_days` = {}",
+                    j.plateau_days, j.pain_free_days
+                ),
+                "the plateau (only central pain left) is the longer wait: make plateau_days at least pain_free_days (003: two weeks pain-free, or a plateau after two to three weeks)".into(),
+            ));
+        }
         if self.gpio.button_pin == self.gpio.led_pin {
             return Err(err(
                 "gpio.led_pin|gpio.button_pin",

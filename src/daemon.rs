@@ -366,9 +366,9 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             Ok(t) => t,
             Err(e) => {
                 log(&format!("{e}"));
-                // A program for after back surgery refused: the user hears why.
-                if let Some(r) = e.surgery_refusal() {
-                    let line = r.line(&content.phrases, lang);
+                // A refusal the user must hear (after back surgery, or
+                // everything done as often as meant for today).
+                if let Some(line) = e.spoken(&content.phrases, lang) {
                     announce(&mut speaker, &mut rx, &line, id(), &mut faults).await;
                     led.set(faults.idle_led());
                 } else {

@@ -652,6 +652,46 @@ fn a_program_with_every_exercise_at_its_daily_maximum_says_come_back_tomorrow() 
     .unwrap_err();
     assert!(matches!(e, AdaptError::AllDoneToday { .. }), "{e}");
     assert!(e.to_string().contains("fix: come back tomorrow"), "{e}");
+    // The daemon says it (the Pi has no screen).
+    for (lang, words) in [(Lang::En, "come back tomorrow"), (Lang::Nl, "morgen weer")] {
+        let line = e.spoken(&content().phrases, lang).unwrap();
+        assert_eq!(line.id.0, "sys.all_done_today");
+        assert!(line.text.contains(words), "{}", line.text);
+    }
+}
+
+#[test]
+fn the_day_clock_settings_are_checked_with_the_field_named() {
+    use matcoach::config::Config;
+    let path = std::path::Path::new("c.toml");
+    let (c, w) =
+        Config::parse(path, "[journal]\npain_free_days = 10\nplateau_days = 18\n").unwrap();
+    assert!(w.is_empty());
+    let rules = Rules::for_config(&c);
+    assert_eq!((rules.pain_free_days, rules.plateau_days), (10, 18));
+    let cases = [
+        ("[journal]\nacute_days = 0\n", "journal.acute_days", ":2:"),
+        ("[journal]\nstiff_days = 400\n", "journal.stiff_days", ":2:"),
+        (
+            "[journal]\npain_free_days = 14\nplateau_days = 7\n",
+            "journal.plateau_days",
+            ":3:",
+        ),
+        (
+            "[coach]\nsurgery_date = \"2025-02-30\"\n",
+            "coach.surgery_date",
+            ":2:",
+        ),
+    ];
+    for (text, key, line) in cases {
+        let e = Config::parse(path, text).unwrap_err().to_string();
+        assert!(
+            e.contains(key) && e.contains(line) && e.contains("fix:"),
+            "{text}: {e}"
+        );
+    }
+    let (c, _) = Config::parse(path, "[coach]\nsurgery_date = \"2025-02-03\"\n").unwrap();
+    assert_eq!(Rules::for_config(&c).surgery_date, Some(date("2025-02-03")));
 }
 
 #[test]

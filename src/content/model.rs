@@ -477,6 +477,9 @@ pub struct Phrases {
     /// surgery date configured.
     pub surgery_too_soon: Template,
     pub surgery_date_missing: Template,
+    /// The daemon: every exercise of today's program has had its daily
+    /// maximum.
+    pub all_done_today: Template,
 }
 
 impl Phrases {
@@ -547,6 +550,7 @@ impl Phrases {
             ("phase_offer_knees", &self.phase_offer_knees, &["phase"]),
             ("surgery_too_soon", &self.surgery_too_soon, &[]),
             ("surgery_date_missing", &self.surgery_date_missing, &[]),
+            ("all_done_today", &self.all_done_today, &[]),
         ]
     }
 }
