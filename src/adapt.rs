@@ -1111,6 +1111,18 @@ pub fn may_advance(history: &History) -> Result<Phase, PhaseError> {
     Ok(next)
 }
 
+/// The first day the coach may offer to move on from `phase`, begun on
+/// `since` (see [`phase_offer`]; later when pain intervenes).
+pub fn earliest_offer(rules: &Rules, phase: Phase, since: Date) -> Option<Date> {
+    let days = match phase {
+        Phase::Acute => rules.acute_days,
+        Phase::Improving => rules.pain_free_days,
+        Phase::Stiff => rules.stiff_days,
+        Phase::Maintenance => return None,
+    };
+    Some(since.add_days(i64::from(days)))
+}
+
 /// Pain reported in the `days` days up to `date` (`date` and the days
 /// before it): (any pain, pain that did not stay central).
 fn pain_within(history: &History, date: Date, days: u32) -> (bool, bool) {

@@ -967,3 +967,33 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
     assert_eq!(h.sessions[0].pains.len(), 1);
     assert_eq!(h.sessions[0].pains[0].location, None);
 }
+
+#[test]
+fn matcoach_phase_says_from_which_day_the_coach_asks() {
+    let rules = Rules::default();
+    let since = date("2025-03-01");
+    let cases = [
+        (Phase::Acute, Some("2025-03-03")),
+        (Phase::Improving, Some("2025-03-15")),
+        (Phase::Stiff, Some("2025-03-03")),
+        (Phase::Maintenance, None),
+    ];
+    for (phase, want) in cases {
+        assert_eq!(
+            adapt::earliest_offer(&rules, phase, since),
+            want.map(date),
+            "{phase:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.sqlite");
+    let db = db.to_str().unwrap();
+    Out::of(&mut command(["phase", "start", "--db", db])).ok();
+    let out = Out::of(&mut command(["phase", "--db", db])).ok();
+    let from = matcoach::journal::today().add_days(2).to_string();
+    assert!(
+        out.stdout.contains(&format!("from {from} on")),
+        "{}",
+        out.show()
+    );
+}

@@ -297,10 +297,22 @@ pub(super) fn phase(
                     since.map(|d| format!(", since {d}")).unwrap_or_default()
                 );
                 match adapt::may_advance(&h) {
-                    Ok(next) => outln!(
-                        "next: {} (`matcoach phase next` once you feel clearly better)",
-                        journal::queries::phase_name(next)
-                    ),
+                    Ok(next) => {
+                        outln!(
+                            "next: {} (`matcoach phase next` once you feel clearly better)",
+                            journal::queries::phase_name(next)
+                        );
+                        let rules = adapt::Rules::for_config(&l.config);
+                        if let (Some(from), Some(since)) = (
+                            since.and_then(|d| adapt::earliest_offer(&rules, p, d)),
+                            since,
+                        ) {
+                            outln!(
+                                "the coach asks at the end of a session without pain, once a day, from {from} on ({} days after {since}; 003, see journal.acute_days and the settings after it)",
+                                from.since(since)
+                            );
+                        }
+                    }
                     Err(adapt::PhaseError::AtLast) => {
                         outln!("this is the last phase: keep it up as a daily habit")
                     }
