@@ -730,9 +730,13 @@ fn choose(
         return Ok(vec![Choice {
             what: What::Program(p.id().to_string()),
             why: format!(
-                "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better)",
+                "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better{})",
                 phase_name(phase),
-                since.map(|d| format!(", since {d}")).unwrap_or_default()
+                since.map(|d| format!(", since {d}")).unwrap_or_default(),
+                since
+                    .and_then(|d| earliest_offer(rules, phase, d))
+                    .map(|d| format!("; the coach asks about moving on from {d}"))
+                    .unwrap_or_default()
             ),
             key: "the McKenzie phase".into(),
         }]);

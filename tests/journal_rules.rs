@@ -991,6 +991,22 @@ fn matcoach_phase_says_from_which_day_the_coach_asks() {
     Out::of(&mut command(["phase", "start", "--db", db])).ok();
     let out = Out::of(&mut command(["phase", "--db", db])).ok();
     let from = matcoach::journal::today().add_days(2).to_string();
+    // And the plan of `auto` says it.
+    let h = History {
+        phase: Some(PhaseInfo {
+            phase: Some(Phase::Improving),
+            since: date("2025-03-01").at_midnight(),
+        }),
+        ..History::default()
+    };
+    let today = adapt::plan(content(), &rules, &h, date("2025-03-02"), adapt::AUTO).unwrap();
+    assert!(
+        today
+            .why
+            .contains("the coach asks about moving on from 2025-03-15"),
+        "{}",
+        today.why
+    );
     assert!(
         out.stdout.contains(&format!("from {from} on")),
         "{}",
