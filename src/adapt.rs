@@ -14,12 +14,26 @@
 //!   Leaving exercises out never breaks the load-time rules: an exercise
 //!   whose `always_followed_by` partner rests rests too, and strength work
 //!   whose warm-up is gone is left out.
+//!   Pain that stayed central (the McKenzie pain rule's answer, journaled as
+//!   `PainLocated`) does not rest the exercise: 003 tolerates a slight rise
+//!   of back pain at first. Spreading or unanswered pain rests it.
 //! - **McKenzie phases** (003): acute → improving → stiff → maintenance,
 //!   advanced by the user only (`matcoach phase next`, or a press of the
 //!   button when the coach offers it at the end of a session: see
 //!   [`phase_offer`]), never automatically and never when the last session
-//!   (or today's) had pain. With `program = "auto"` a McKenzie user gets the
-//!   phase's program.
+//!   (or today's) had pain. The offers follow the brochure's clock in days
+//!   (`journal.acute_days`, `pain_free_days`, `plateau_days`,
+//!   `stiff_days`), not a count of sessions, and ask: "still stiff?" for
+//!   the stiff phase, "do the knees come easily?" to leave it. With
+//!   `program = "auto"` a McKenzie user gets the phase's program.
+//! - **Doses per day** (003: the sitting exercise three times a day in
+//!   programs done six to eight times a day): an exercise done as often
+//!   today as its dose allows (`times_per_day_max`, else `times_per_day`,
+//!   as the program gives it) is left out of today's later sessions; the
+//!   coach says so once ([`Facts::daily_max_reached`]).
+//! - **After back surgery** (003, BAOV): programs with exercises 4 and later
+//!   only from the third week after `coach.surgery_date`; refused before,
+//!   or without a date, saying why ([`surgery_gate`]); `auto` passes them.
 //! - **Daily rotation** (002: different exercises on different days; 004:
 //!   strength at least twice, better three times a week, the warm-up on the
 //!   other days): with `program = "auto"`, strength (with its warm-up) on up
@@ -33,13 +47,15 @@
 //!   then each untested startgetal exercise as many times as the user can
 //!   (up to [`MAX_TEST_REPS`]); "stop" marks the last one (in a max test the
 //!   shell turns "stop" into "next", which ends the set and records the reps
-//!   done). The journal stores the maximum; [`Today::maxima`] feeds
-//!   [`crate::session::script::Personal::max_reps`].
+//!   done). The journal stores the maximum; [`Today::facts`] feeds
+//!   [`crate::session::script::Personal`] (the maxima, the first use, the
+//!   sessions per program, the daily maxima to say).
 
 use crate::config;
 use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};
 use crate::journal::queries::{phase_name, History, SessionInfo};
-use crate::journal::{Date, LeftOut, PlanNote, SessionKind, Source};
+use crate::journal::{Date, ExerciseStatus, LeftOut, PlanNote, SessionKind, Source};
+use crate::session::script::Personal;
 use crate::session::{Command, Input, PhaseOffer};
 use crate::sim::{ScriptedEvent, UserAction};
 use serde_json::{json, Value};
@@ -61,15 +77,38 @@ pub struct Rules {
     pub rotation: Vec<String>,
     pub strength_program: String,
     pub strength_days_per_week: u32,
+    /// The McKenzie phase clock, in days (see [`phase_offer`]).
+    pub acute_days: u32,
+    pub pain_free_days: u32,
+    pub plateau_days: u32,
+    pub stiff_days: u32,
+    /// The day of a back operation (`coach.surgery_date`): the BAOV
+    /// exercises 4 and later only from the third week after it.
+    pub surgery_date: Option<Date>,
 }
 
 impl Rules {
+    /// The rules of `[journal]`, without a surgery date (see
+    /// [`Rules::for_config`]).
     pub fn from_config(j: &config::Journal) -> Rules {
         Rules {
             pain_free_sessions: j.pain_free_sessions,
             rotation: j.rotation.clone(),
             strength_program: j.strength_program.clone(),
             strength_days_per_week: j.strength_days_per_week,
+            acute_days: j.acute_days,
+            pain_free_days: j.pain_free_days,
+            plateau_days: j.plateau_days,
+            stiff_days: j.stiff_days,
+            surgery_date: None,
+        }
+    }
+
+    /// The rules of the whole config: `[journal]` and `coach.surgery_date`.
+    pub fn for_config(c: &config::Config) -> Rules {
+        Rules {
+            surgery_date: c.surgery_date(),
+            ..Rules::from_config(&c.journal)
         }
     }
 
@@ -146,6 +185,141 @@ pub enum AdaptError {
     },
     #[error("a max test needs the strength program `{program}`, which has no startgetal exercise left to test today\n  fix: set journal.strength_program to a program with startgetal exercises (sr_warmup_and_strength), or try again once no exercise rests after pain")]
     NothingToTest { program: String },
+    #[error("program `{program}`: every exercise has had its daily maximum today ({exercises})\n  fix: come back tomorrow, or choose another program (see `matcoach programs`); the brochures give how often a day each exercise is meant")]
+    AllDoneToday { program: String, exercises: String },
+    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3), and no surgery date is set\n  fix: set surgery_date = \"YYYY-MM-DD\" (the day of the operation) in the [coach] section of the config; until then, baov_day_one holds the exercises allowed from the first day")]
+    NoSurgeryDate { program: String },
+    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3); the operation was on {surgery}, so {today} is {when}, and it may start on {from}\n  fix: until then do baov_day_one (the exercises allowed from the first day); if the date is wrong, correct coach.surgery_date in the config")]
+    TooSoonAfterSurgery {
+        program: String,
+        surgery: Date,
+        today: Date,
+        when: String,
+        from: Date,
+    },
+}
+
+impl AdaptError {
+    /// The program is not for today, but `auto` may pick another one.
+    fn try_another(&self) -> bool {
+        matches!(
+            self,
+            AdaptError::NothingLeft { .. }
+                | AdaptError::NothingToTest { .. }
+                | AdaptError::AllDoneToday { .. }
+                | AdaptError::NoSurgeryDate { .. }
+                | AdaptError::TooSoonAfterSurgery { .. }
+        )
+    }
+
+    /// What the coach says when it will not start today's program (the Pi
+    /// has no screen): after back surgery too soon or without a date, or
+    /// every exercise done as often as it is meant for today.
+    pub fn spoken(
+        &self,
+        phrases: &crate::content::Phrases,
+        lang: crate::content::Lang,
+    ) -> Option<crate::session::Line> {
+        if let Some(r) = self.surgery_refusal() {
+            return Some(r.line(phrases, lang));
+        }
+        match self {
+            AdaptError::AllDoneToday { .. } => Some(crate::session::Line {
+                id: crate::session::PhraseId("sys.all_done_today".into()),
+                text: phrases.all_done_today.get(lang).to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Refused because of the operation's date: what the coach says.
+    pub fn surgery_refusal(&self) -> Option<SurgeryRefusal> {
+        match self {
+            AdaptError::NoSurgeryDate { .. } => Some(SurgeryRefusal::NoDate),
+            AdaptError::TooSoonAfterSurgery { .. } => Some(SurgeryRefusal::TooSoon),
+            _ => None,
+        }
+    }
+}
+
+/// Why a program after back surgery is refused (the daemon says it: the
+/// Pi has no screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurgeryRefusal {
+    /// No `coach.surgery_date`.
+    NoDate,
+    /// Before the third week after the operation.
+    TooSoon,
+}
+
+impl SurgeryRefusal {
+    /// The spoken line (phrases `surgery_date_missing`, `surgery_too_soon`).
+    pub fn line(
+        self,
+        phrases: &crate::content::Phrases,
+        lang: crate::content::Lang,
+    ) -> crate::session::Line {
+        let (key, t) = match self {
+            SurgeryRefusal::NoDate => ("surgery_date_missing", &phrases.surgery_date_missing),
+            SurgeryRefusal::TooSoon => ("surgery_too_soon", &phrases.surgery_too_soon),
+        };
+        crate::session::Line {
+            id: crate::session::PhraseId(format!("sys.{key}")),
+            text: t.get(lang).to_string(),
+        }
+    }
+}
+
+/// The programs that hold BAOV exercises 4 and later (003: only from the
+/// third week after the operation): any exercise `baov_NN_…` with NN ≥ 4.
+pub fn needs_week_three(program: &Program) -> bool {
+    program.items.iter().any(|i| {
+        i.exercise
+            .get_ref()
+            .strip_prefix("baov_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 4)
+    })
+}
+
+/// The first day of the third week after an operation on `surgery`.
+pub fn week_three(surgery: Date) -> Date {
+    surgery.add_days(14)
+}
+
+/// Whether `program` may be done on `date` after an operation on
+/// `surgery` (see [`needs_week_three`]).
+pub fn surgery_gate(
+    program: &Program,
+    surgery: Option<Date>,
+    date: Date,
+) -> Result<(), AdaptError> {
+    if !needs_week_three(program) {
+        return Ok(());
+    }
+    let Some(surgery) = surgery else {
+        return Err(AdaptError::NoSurgeryDate {
+            program: program.id().to_string(),
+        });
+    };
+    let from = week_three(surgery);
+    if date >= from {
+        return Ok(());
+    }
+    let days = date.since(surgery);
+    let when = if days < 0 {
+        "before the operation".to_string()
+    } else {
+        format!("day {} after it (week {})", days, days / 7 + 1)
+    };
+    Err(AdaptError::TooSoonAfterSurgery {
+        program: program.id().to_string(),
+        surgery,
+        today: date,
+        when,
+        from,
+    })
 }
 
 fn unknown(content: &Content, key: &str, id: &str) -> AdaptError {
@@ -168,11 +342,14 @@ pub struct Rest {
 }
 
 /// The exercises resting today: each that hurt in a session after which
-/// fewer than `pain_free_sessions` pain-free sessions followed.
+/// fewer than `pain_free_sessions` pain-free sessions followed. Pain that
+/// stayed central (the McKenzie pain rule's answer "it stays in my back")
+/// does not rest the exercise: 003 says a slight rise of back pain at first
+/// is to be tolerated. Pain that spread, or was not answered, rests it.
 pub fn resting(history: &History, pain_free_sessions: u32) -> BTreeMap<String, Rest> {
     let mut last_pain: BTreeMap<String, usize> = BTreeMap::new();
     for (i, s) in history.sessions.iter().enumerate() {
-        for p in &s.pains {
+        for p in s.pains.iter().filter(|p| !p.central()) {
             if let Some(x) = &p.exercise {
                 last_pain.insert(x.clone(), i);
             }
@@ -209,6 +386,114 @@ pub fn maxima(history: &History) -> HashMap<String, u32> {
         .collect()
 }
 
+/// The marker in a [`LeftOut::reason`] for an exercise that has had its
+/// daily maximum (the coach says so in the first session where it is).
+pub const DAILY_MAX: &str = "its daily maximum";
+
+/// How often a day `dose` allows the exercise: `times_per_day_max`, else
+/// `times_per_day` (none: no daily limit).
+pub fn daily_max(dose: &Dose) -> Option<u32> {
+    dose.times_per_day_max
+        .or(dose.times_per_day)
+        .map(NonZeroU32::get)
+}
+
+/// How many sessions on `date` did each exercise (done, not only begun).
+pub fn done_on(history: &History, date: Date) -> BTreeMap<String, u32> {
+    let mut out = BTreeMap::new();
+    for s in history.sessions.iter().filter(|s| s.day == date) {
+        let done: BTreeSet<&str> = s
+            .exercises
+            .iter()
+            .filter(|e| e.status == ExerciseStatus::Done)
+            .map(|e| e.exercise.as_str())
+            .collect();
+        for x in done {
+            *out.entry(x.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// An exercise that has had its daily maximum on the day planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spent {
+    pub done: u32,
+    pub max: u32,
+}
+
+/// The exercises of `program` that have had their daily maximum on `date`
+/// (the dose as the program gives it).
+pub fn spent_today(
+    content: &Content,
+    program: &Program,
+    history: &History,
+    date: Date,
+) -> BTreeMap<String, Spent> {
+    let done = done_on(history, date);
+    program
+        .items
+        .iter()
+        .filter_map(|item| {
+            let id = item.exercise.get_ref();
+            let ex = content.exercise(id)?;
+            let max = daily_max(&item.dose.over(&ex.dose))?;
+            let n = done.get(id).copied().unwrap_or(0);
+            (n >= max).then(|| (id.clone(), Spent { done: n, max }))
+        })
+        .collect()
+}
+
+/// What the journal knows of the user, for [`crate::session::compile`]
+/// ([`Personal`]): tested maxima, whether this is the first use, how often
+/// each program was done, and the exercises to say are left out for the
+/// rest of the day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub maxima: HashMap<String, u32>,
+    /// The journal holds no session yet.
+    pub first_use: bool,
+    /// Sessions per program in the journal.
+    pub sessions: HashMap<String, u32>,
+    /// Left out of today's session for their daily maximum, and not said
+    /// yet today.
+    pub daily_max_reached: Vec<String>,
+}
+
+impl Facts {
+    /// The facts of `history` (whole: the counts are over all of it).
+    pub fn of(history: &History) -> Facts {
+        let mut sessions = HashMap::new();
+        for s in &history.sessions {
+            *sessions.entry(s.program.clone()).or_insert(0) += 1;
+        }
+        Facts {
+            maxima: maxima(history),
+            first_use: history.sessions.is_empty(),
+            sessions,
+            daily_max_reached: Vec::new(),
+        }
+    }
+}
+
+impl Personal for Facts {
+    fn max_reps(&self, exercise: &str) -> Option<u32> {
+        self.maxima.get(exercise).copied()
+    }
+
+    fn first_use(&self) -> bool {
+        self.first_use
+    }
+
+    fn sessions_of(&self, program: &str) -> Option<u32> {
+        Some(self.sessions.get(program).copied().unwrap_or(0))
+    }
+
+    fn daily_max_reached(&self) -> Vec<String> {
+        self.daily_max_reached.clone()
+    }
+}
+
 /// The startgetal: a third of the maximum, at least one (004).
 pub fn startgetal(max: u32) -> u32 {
     (max / 3).max(1)
@@ -239,6 +524,8 @@ pub struct Today {
     pub tested: Vec<String>,
     /// Tested maxima, for `Personal::max_reps`.
     pub maxima: HashMap<String, u32>,
+    /// What the journal knows, for `compile` (the maxima among it).
+    pub facts: Facts,
 }
 
 impl Today {
@@ -309,12 +596,23 @@ pub fn plan(
 ) -> Result<Today, AdaptError> {
     let rest = resting(history, rules.pain_free_sessions.max(1));
     let maxima = maxima(history);
+    let facts = Facts::of(history);
+    // Left out for the daily maximum in an earlier session today: said then.
+    let said_today: BTreeSet<&str> = history
+        .sessions
+        .iter()
+        .filter(|s| s.day == date)
+        .flat_map(|s| s.left_out())
+        .filter(|x| x.reason.as_deref().is_some_and(|r| r.contains(DAILY_MAX)))
+        .map(|x| x.exercise.as_str())
+        .collect();
     let build = |choice: &Choice| -> Result<Today, AdaptError> {
         let (base, kind, tested) = match &choice.what {
             What::Program(id) => {
                 let p = content
                     .program(id)
                     .ok_or_else(|| unknown(content, &choice.key, id))?;
+                surgery_gate(p, rules.surgery_date, date)?;
                 (p.clone(), SessionKind::Session, Vec::new())
             }
             What::MaxTest(which) => {
@@ -338,10 +636,19 @@ pub fn plan(
                 )
             }
         };
-        let (program, left_out) = adjust(content, &base, &rest, rules.pain_free_sessions)?;
+        let spent = spent_today(content, &base, history, date);
+        let (program, left_out) =
+            adjust_for_today(content, &base, &rest, &spent, rules.pain_free_sessions)?;
         let tested = tested
             .into_iter()
             .filter(|x| program.items.iter().any(|i| i.exercise.get_ref() == x))
+            .collect();
+        let mut facts = facts.clone();
+        facts.daily_max_reached = left_out
+            .iter()
+            .filter(|l| spent.contains_key(&l.exercise) && l.reason.contains(DAILY_MAX))
+            .filter(|l| !said_today.contains(l.exercise.as_str()))
+            .map(|l| l.exercise.clone())
             .collect();
         Ok(Today {
             date,
@@ -351,6 +658,7 @@ pub fn plan(
             left_out,
             tested,
             maxima: maxima.clone(),
+            facts,
         })
     };
     let choices = match requested {
@@ -378,7 +686,7 @@ pub fn plan(
     for choice in &choices {
         match build(choice) {
             Ok(t) => return Ok(t),
-            Err(e @ (AdaptError::NothingLeft { .. } | AdaptError::NothingToTest { .. })) => {
+            Err(e) if e.try_another() => {
                 first_err.get_or_insert(e);
             }
             Err(e) => return Err(e),
@@ -422,9 +730,13 @@ fn choose(
         return Ok(vec![Choice {
             what: What::Program(p.id().to_string()),
             why: format!(
-                "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better)",
+                "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better{})",
                 phase_name(phase),
-                since.map(|d| format!(", since {d}")).unwrap_or_default()
+                since.map(|d| format!(", since {d}")).unwrap_or_default(),
+                since
+                    .and_then(|d| earliest_offer(rules, phase, d))
+                    .map(|d| format!("; the coach asks about moving on from {d}"))
+                    .unwrap_or_default()
             ),
             key: "the McKenzie phase".into(),
         }]);
@@ -582,6 +894,19 @@ pub fn adjust(
     rest: &BTreeMap<String, Rest>,
     pain_free_sessions: u32,
 ) -> Result<(Program, Vec<LeftOut>), AdaptError> {
+    adjust_for_today(content, program, rest, &BTreeMap::new(), pain_free_sessions)
+}
+
+/// [`adjust`], and without the exercises that have had their daily maximum
+/// today (`spent`; 003: e.g. the sitting exercise three times a day in
+/// programs done six to eight times a day).
+pub fn adjust_for_today(
+    content: &Content,
+    program: &Program,
+    rest: &BTreeMap<String, Rest>,
+    spent: &BTreeMap<String, Spent>,
+    pain_free_sessions: u32,
+) -> Result<(Program, Vec<LeftOut>), AdaptError> {
     let present: BTreeSet<&str> = program
         .items
         .iter()
@@ -591,6 +916,19 @@ pub fn adjust(
     let mut left: Vec<LeftOut> = Vec::new();
     for item in &program.items {
         let id = item.exercise.get_ref();
+        if let Some(sp) = spent.get(id) {
+            left.push(LeftOut {
+                exercise: id.clone(),
+                reason: format!(
+                    "done {} time{} today, {DAILY_MAX} ({} a day); it comes back tomorrow",
+                    sp.done,
+                    if sp.done == 1 { "" } else { "s" },
+                    sp.max
+                ),
+                replaced_by: None,
+            });
+            continue;
+        }
         let Some(r) = rest.get(id) else {
             items.push(item.clone());
             continue;
@@ -679,6 +1017,20 @@ pub fn adjust(
         }
         break;
     }
+    let none_rests = !program
+        .items
+        .iter()
+        .any(|i| rest.contains_key(i.exercise.get_ref()));
+    if items.is_empty() && !spent.is_empty() && none_rests {
+        return Err(AdaptError::AllDoneToday {
+            program: program.id().to_string(),
+            exercises: left
+                .iter()
+                .map(|l| l.exercise.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     if items.is_empty() {
         return Err(AdaptError::NothingLeft {
             program: program.id().to_string(),
@@ -742,17 +1094,15 @@ pub enum PhaseError {
 }
 
 /// The phase `matcoach phase next` would move to, or why it may not: never
-/// from no phase, past maintenance, or when the last session had pain.
+/// from no phase, past maintenance, or when the last session had pain
+/// (pain that stayed central in the back does not count: 003 tolerates it).
 pub fn may_advance(history: &History) -> Result<Phase, PhaseError> {
     let current = history.current_phase().ok_or(PhaseError::NotStarted)?;
     let next = next_phase(current).ok_or(PhaseError::AtLast)?;
     if let Some(last) = history.sessions.last() {
-        if !last.pains.is_empty() {
-            let during: Vec<String> = last
-                .pains
-                .iter()
-                .filter_map(|p| p.exercise.clone())
-                .collect();
+        let pains: Vec<_> = last.pains.iter().filter(|p| !p.central()).collect();
+        if !pains.is_empty() {
+            let during: Vec<String> = pains.iter().filter_map(|p| p.exercise.clone()).collect();
             return Err(PhaseError::AfterPain {
                 day: last.day,
                 program: last.program.clone(),
@@ -767,12 +1117,60 @@ pub fn may_advance(history: &History) -> Result<Phase, PhaseError> {
     Ok(next)
 }
 
+/// The first day the coach may offer to move on from `phase`, begun on
+/// `since` (see [`phase_offer`]; later when pain intervenes).
+pub fn earliest_offer(rules: &Rules, phase: Phase, since: Date) -> Option<Date> {
+    let days = match phase {
+        Phase::Acute => rules.acute_days,
+        Phase::Improving => rules.pain_free_days,
+        Phase::Stiff => rules.stiff_days,
+        Phase::Maintenance => return None,
+    };
+    Some(since.add_days(i64::from(days)))
+}
+
+/// Pain reported in the `days` days up to `date` (`date` and the days
+/// before it): (any pain, pain that did not stay central).
+fn pain_within(history: &History, date: Date, days: u32) -> (bool, bool) {
+    let from = date.add_days(1 - i64::from(days.max(1)));
+    let pains = history
+        .sessions
+        .iter()
+        .filter(|s| s.day >= from && s.day <= date)
+        .flat_map(|s| s.pains.iter());
+    let mut any = false;
+    let mut spreading = false;
+    for p in pains {
+        any = true;
+        spreading |= !p.central();
+    }
+    (any, spreading)
+}
+
 /// Whether to offer the next McKenzie phase at the end of today's session
-/// (the session makes the offer only if it goes well: completed, no pain).
-/// Offered when today's program is the current phase's, the phase may
-/// advance ([`may_advance`]: never after pain), at least
-/// `rules.pain_free_sessions` sessions in a row without pain will have been
-/// done in this phase counting today's, and no offer was made today yet.
+/// (the session makes the offer only if it goes well: completed, no pain),
+/// on the brochure's clock (003), in days from the journal, at most once a
+/// day, only in the current phase's program and never after pain in the
+/// last session ([`may_advance`]):
+/// - **acute → improving** once `acute_days` days of the phase have
+///   passed ("a day or two after starting, once you feel clearly better":
+///   the user answers that), with no pain that spread in those days (pain
+///   that stayed central is what the acute phase expects);
+/// - **improving → stiff, or maintenance** after `pain_free_days` days in
+///   the phase with no pain at all in the last `pain_free_days` days ("about
+///   two weeks pain-free"; central pain counts here: pain-free means none),
+///   or after `plateau_days` days with only central pain in that window (the
+///   plateau: "after two to three weeks only a little pain in the middle of
+///   the low back"). The stiff phase is only for people who are still stiff,
+///   so it is a question ("still stiff when you bend forward?"); when the
+///   last offer in this phase asked it and the user did not press, the next
+///   day offers maintenance instead ("bending forward goes freely?"), and so
+///   on in turn;
+/// - **stiff → maintenance** from `stiff_days` days in the phase on, with
+///   no pain that spread in those days: the question is whether the knees
+///   come easily to the chest (003: then the stiff phase has done its work).
+///
+/// A press of the button accepts, as before.
 pub fn phase_offer(
     content: &Content,
     rules: &Rules,
@@ -783,7 +1181,7 @@ pub fn phase_offer(
     if today.kind != SessionKind::Session || today.program.phase != Some(current) {
         return None;
     }
-    let next = may_advance(history).ok()?;
+    may_advance(history).ok()?;
     if history
         .phase_offered
         .is_some_and(|at| at.date() == today.date)
@@ -791,6 +1189,39 @@ pub fn phase_offer(
         return None;
     }
     let since = history.phase.as_ref().map(|p| p.since)?;
+    let days = today.date.since(since.date());
+    let at_least = |n: u32| days >= i64::from(n);
+    let to = match current {
+        Phase::Acute => {
+            let (_, spreading) = pain_within(history, today.date, rules.acute_days);
+            (at_least(rules.acute_days) && !spreading).then_some(Phase::Improving)?
+        }
+        Phase::Improving => {
+            let (any, spreading) = pain_within(history, today.date, rules.pain_free_days);
+            let clean = at_least(rules.pain_free_days) && !any;
+            let plateau = at_least(rules.plateau_days) && !spreading;
+            if !(clean || plateau) {
+                return None;
+            }
+            match history.last_offer {
+                Some(o)
+                    if o.from == Phase::Improving
+                        && o.to == Phase::Stiff
+                        && o.at.ms() >= since.ms() =>
+                {
+                    Phase::Maintenance
+                }
+                _ => Phase::Stiff,
+            }
+        }
+        Phase::Stiff => {
+            let (_, spreading) = pain_within(history, today.date, rules.stiff_days);
+            (at_least(rules.stiff_days) && !spreading).then_some(Phase::Maintenance)?
+        }
+        Phase::Maintenance => return None,
+    };
+    // Sessions in a row without pain in this phase, today's included (for
+    // the journal's record of the offer).
     let mut before = 0u32;
     for s in history.sessions.iter().rev() {
         if s.started.ms() < since.ms() || !s.pains.is_empty() {
@@ -800,15 +1231,11 @@ pub fn phase_offer(
             before += 1;
         }
     }
-    let sessions = before + 1;
-    if sessions < rules.pain_free_sessions.max(1) {
-        return None;
-    }
     Some(PhaseOffer {
         from: current,
-        to: next,
-        to_name: phase_program(content, next)?.name.clone(),
-        pain_free_sessions: sessions,
+        to,
+        to_name: phase_program(content, to)?.name.clone(),
+        pain_free_sessions: before + 1,
     })
 }
 

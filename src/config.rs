@@ -100,6 +100,10 @@ pub struct Coach {
     /// How long a press of the button accepts the offer of the next McKenzie
     /// phase; 0 turns the spoken offer off.
     pub phase_offer_secs: u32,
+    /// The day of a back operation, "YYYY-MM-DD" ("" = none). The BAOV
+    /// back school (003) allows its exercises 4 and later from the third week
+    /// after it; without a date the coach does not start them.
+    pub surgery_date: String,
 }
 
 impl Default for Coach {
@@ -107,6 +111,7 @@ impl Default for Coach {
         Coach {
             include_advanced: false,
             phase_offer_secs: SessionConfig::default().phase_offer.as_secs() as u32,
+            surgery_date: String::new(),
         }
     }
 }
@@ -265,6 +270,20 @@ pub struct Journal {
     /// `matcoach history`: a week counts in the streak when you practised on
     /// at least this many days (1 to 7).
     pub weekly_goal_days: u32,
+    /// McKenzie (003): the acute phase's next phase is offered once this
+    /// many days of it have passed ("a day or two after starting").
+    pub acute_days: u32,
+    /// McKenzie (003): the improving phase's next step is offered after
+    /// this many days in it without any pain reported ("about two weeks
+    /// pain-free") ...
+    pub pain_free_days: u32,
+    /// ... or after this many days in it when only pain that stayed central
+    /// was reported in the last `pain_free_days` days (a plateau: "after two
+    /// to three weeks only a little pain in the middle of the low back").
+    pub plateau_days: u32,
+    /// McKenzie (003): in the stiff phase the coach asks, once a day from
+    /// this many days in it on, whether the knees come easily to the chest.
+    pub stiff_days: u32,
 }
 
 impl Default for Journal {
@@ -281,11 +300,20 @@ impl Default for Journal {
             strength_program: "sr_warmup_and_strength".into(),
             strength_days_per_week: 3,
             weekly_goal_days: 3,
+            acute_days: 2,
+            pain_free_days: 14,
+            plateau_days: 21,
+            stiff_days: 2,
         }
     }
 }
 
 impl Config {
+    /// The configured surgery date (validated at load; `None` when unset).
+    pub fn surgery_date(&self) -> Option<crate::journal::Date> {
+        crate::journal::Date::parse(self.coach.surgery_date.trim()).ok()
+    }
+
     /// The session settings this config asks for.
     pub fn session(&self) -> SessionConfig {
         let t = &self.timing;
@@ -449,6 +477,43 @@ impl Config {
                     "use a BCM number from 0 to 27 (the defaults are 17 for the button, 27 for the LED)".into(),
                 ));
             }
+        }
+        if !self.coach.surgery_date.trim().is_empty() {
+            if let Err(e) = crate::journal::Date::parse(self.coach.surgery_date.trim()) {
+                return Err(err(
+                    "coach.surgery_date",
+                    format!(
+                        "`coach.surgery_date` = \"{}\" is not a date ({e})",
+                        self.coach.surgery_date
+                    ),
+                    "write the day of the operation as \"YYYY-MM-DD\", e.g. \"2025-03-01\", or \"\" for none".into(),
+                ));
+            }
+        }
+        let j = &self.journal;
+        for (key, v) in [
+            ("journal.acute_days", j.acute_days),
+            ("journal.pain_free_days", j.pain_free_days),
+            ("journal.plateau_days", j.plateau_days),
+            ("journal.stiff_days", j.stiff_days),
+        ] {
+            if v == 0 || v > 365 {
+                return Err(err(
+                    key,
+                    format!("`{key}` = {v} is outside 1 to 365"),
+                    "give a number of days from 1 to 365 (the defaults follow 003: acute_days 2, pain_free_days 14, plateau_days 21, stiff_days 2)".into(),
+                ));
+            }
+        }
+        if j.plateau_days < j.pain_free_days {
+            return Err(err(
+                "journal.plateau_days",
+                format!(
+                    "`journal.plateau_days` = {} is shorter than `journal.pain_free_days` = {}",
+                    j.plateau_days, j.pain_free_days
+                ),
+                "the plateau (only central pain left) is the longer wait: make plateau_days at least pain_free_days (003: two weeks pain-free, or a plateau after two to three weeks)".into(),
+            ));
         }
         if self.gpio.button_pin == self.gpio.led_pin {
             return Err(err(

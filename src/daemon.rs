@@ -315,7 +315,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     systemd::notify("STATUS=ready: press the button to start");
     log("ready: press the button to start");
 
-    let rules = Rules::from_config(&config.journal);
+    let rules = Rules::for_config(&config);
     let mut mic_lost_said = false;
     'idle: loop {
         // Wait for a short press; meanwhile keep the watchdog fed.
@@ -366,13 +366,20 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             Ok(t) => t,
             Err(e) => {
                 log(&format!("{e}"));
-                led.set(Led::Error);
+                // A refusal the user must hear (after back surgery, or
+                // everything done as often as meant for today).
+                if let Some(line) = e.spoken(&content.phrases, lang) {
+                    announce(&mut speaker, &mut rx, &line, id(), &mut faults).await;
+                    led.set(faults.idle_led());
+                } else {
+                    led.set(Led::Error);
+                }
                 continue;
             }
         };
         log(&format!("today: {} ({})", today.program.id(), today.why));
         let cfg = config.session();
-        let script = match session::compile(&content, &today.program, lang, &cfg, &today.maxima) {
+        let script = match session::compile(&content, &today.program, lang, &cfg, &today.facts) {
             Ok(s) => s,
             Err(e) => {
                 log(&format!("{e}"));

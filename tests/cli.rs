@@ -377,6 +377,7 @@ fn a_closed_stdout_ends_quietly() {
     // `plan quick` may fit in the pipe's buffer; the long plan's JSON (far
     // more than 64 KiB) cannot, so its writes do hit the closed pipe.
     read_one_line_then_close(&["plan", "quick"]);
-    read_one_line_then_close(&["plan", "baov_week_three", "--json"]);
+    // (Not baov_week_three: it needs coach.surgery_date, issue 13.)
+    read_one_line_then_close(&["plan", "th_strength_and_stability", "--json"]);
     read_one_line_then_close(&["exercises", "--json"]);
 }

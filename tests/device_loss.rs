@@ -339,8 +339,10 @@ async fn an_unplugged_speaker_pauses_the_session_until_it_is_back() {
 #[tokio::test(start_paused = true)]
 async fn an_unplugged_microphone_shows_on_the_led_and_the_session_goes_on() {
     let mut script = press(Duration::ZERO);
-    script.push((s(20), Step::Unplug));
-    script.push((s(28), Step::PlugIn));
+    // Unplugged while the first exercise is being introduced (the coach is
+    // talking, not waiting at the equipment line before it).
+    script.push((s(29), Step::Unplug));
+    script.push((s(37), Step::PlugIn));
     let rig = run("hf_mobilise_then_stabilise", DeviceKind::Microphone, script).await;
     let lost = rig.journaled(|e| matches!(e, JournalEvent::DeviceLost { .. }));
     assert_eq!(lost.len(), 1);
@@ -348,8 +350,8 @@ async fn an_unplugged_microphone_shows_on_the_led_and_the_session_goes_on() {
     assert!(rig
         .journaled(|e| matches!(e, JournalEvent::Paused { .. }))
         .is_empty());
-    assert!(!rig.said_between(s(21), s(28)).is_empty());
-    assert_eq!(rig.leds_between(s(20), s(28)), vec![Led::Error]);
+    assert!(!rig.said_between(s(30), s(37)).is_empty());
+    assert_eq!(rig.leds_between(s(29), s(37)), vec![Led::Error]);
     let attempts = rig.plug.lock().unwrap().attempts.clone();
     assert_eq!(
         attempts,
@@ -360,7 +362,7 @@ async fn an_unplugged_microphone_shows_on_the_led_and_the_session_goes_on() {
         ]
     );
     // Back: the LED shows the session running again.
-    assert_eq!(rig.leds_between(s(28), s(30)), vec![Led::Running]);
+    assert_eq!(rig.leds_between(s(37), s(39)), vec![Led::Running]);
     assert_eq!(rig.reason, Some(EndReason::Completed));
 }
 

@@ -452,7 +452,8 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
                 .position(|p| p.starts_with("sys.phase_offer"))
                 .unwrap()];
             assert!(
-                text.contains("3 sessions in a row")
+                // Issue 13: the brochure's clock, in days, not sessions.
+                text.contains("a day or two")
                     && text.contains("McKenzie: improving")
                     && text.contains("press the button"),
                 "{text}"
@@ -703,7 +704,8 @@ fn the_offer_is_said_in_dutch_too() {
         .position(|p| p.starts_with("sys.phase_offer"))
         .unwrap()];
     assert!(
-        offer.contains("3 sessies")
+        // Issue 13: the brochure's clock, in days, not sessions.
+        offer.contains("een dag of twee")
             && offer.contains("McKenzie: het gaat beter")
             && offer.contains("druk dan nu op de knop"),
         "{offer}"

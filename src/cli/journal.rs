@@ -71,7 +71,7 @@ pub(super) fn sim_journaled(
         }
     }
     let scripted = events_or_press(events)?;
-    let rules = adapt::Rules::from_config(&l.config.journal);
+    let rules = adapt::Rules::for_config(&l.config);
     let date = opts.date.unwrap_or_else(journal::today);
     let mut store = None;
     let mut trouble = false;
@@ -104,7 +104,7 @@ pub(super) fn sim_journaled(
     let today = adapt::plan(&l.content, &rules, &history, date, program)?;
     let lang = lang.unwrap_or(l.config.language);
     let cfg = l.config.session();
-    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.maxima)?;
+    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.facts)?;
     let mut s = Session::new(
         script,
         cfg,
@@ -297,10 +297,22 @@ pub(super) fn phase(
                     since.map(|d| format!(", since {d}")).unwrap_or_default()
                 );
                 match adapt::may_advance(&h) {
-                    Ok(next) => outln!(
-                        "next: {} (`matcoach phase next` once you feel clearly better)",
-                        journal::queries::phase_name(next)
-                    ),
+                    Ok(next) => {
+                        outln!(
+                            "next: {} (`matcoach phase next` once you feel clearly better)",
+                            journal::queries::phase_name(next)
+                        );
+                        let rules = adapt::Rules::for_config(&l.config);
+                        if let (Some(from), Some(since)) = (
+                            since.and_then(|d| adapt::earliest_offer(&rules, p, d)),
+                            since,
+                        ) {
+                            outln!(
+                                "the coach asks at the end of a session without pain, once a day, from {from} on ({} days after {since}; 003, see journal.acute_days and the settings after it)",
+                                from.since(since)
+                            );
+                        }
+                    }
                     Err(adapt::PhaseError::AtLast) => {
                         outln!("this is the last phase: keep it up as a daily habit")
                     }

@@ -287,6 +287,8 @@ fn program<'a>(content: &'a Content, id: &str) -> Result<&'a content::Program> {
 
 fn session_for(l: &Loaded, program_id: &str, lang: Option<Lang>) -> Result<Session> {
     let prog = program(&l.content, program_id)?;
+    // A program for after back surgery: not before its week (003).
+    matcoach::adapt::surgery_gate(prog, l.config.surgery_date(), matcoach::journal::today())?;
     let lang = lang.unwrap_or(l.config.language);
     let cfg = l.config.session();
     let personal: HashMap<String, u32> = HashMap::new();

@@ -21,6 +21,18 @@ pub(super) fn demo(
 ) -> Result<ExitCode> {
     let l = load(args)?;
     let id = program.map_or_else(|| l.config.program.clone(), str::to_string);
+    // A program for after back surgery refused: what the coach would say,
+    // then the error with its fix.
+    if let Some(p) = l.content.program(&id) {
+        let today = matcoach::journal::today();
+        if let Err(e) = matcoach::adapt::surgery_gate(p, l.config.surgery_date(), today) {
+            if let Some(r) = e.surgery_refusal() {
+                let line = r.line(&l.content.phrases, lang.unwrap_or(l.config.language));
+                eprintln!("coach: {}", line.text);
+            }
+            return Err(e.into());
+        }
+    }
     let s = session_for(&l, &id, lang)?;
     let sound = if silent {
         crate::demo::Sound::Silent

@@ -619,6 +619,22 @@ pub struct Phrases {
     pub equipment_wall: Template,
     pub equipment_table: Template,
     pub equipment_towel: Template,
+    // adapt (issue 13)
+    /// An exercise left out for the rest of the day: its daily maximum.
+    pub daily_max_reached: Template,
+    /// The McKenzie offers on the brochure's clock: improving → stiff (a
+    /// question: still stiff?), improving → maintenance (not stiff), stiff →
+    /// maintenance (the knees come easily to the chest).
+    pub phase_offer_stiff: Template,
+    pub phase_offer_maintenance: Template,
+    pub phase_offer_knees: Template,
+    /// The daemon refuses a program for after back surgery: too soon, or no
+    /// surgery date configured.
+    pub surgery_too_soon: Template,
+    pub surgery_date_missing: Template,
+    /// The daemon: every exercise of today's program has had its daily
+    /// maximum.
+    pub all_done_today: Template,
 }
 
 impl Phrases {
@@ -797,6 +813,18 @@ impl Phrases {
             ("equipment_wall", &self.equipment_wall, &[]),
             ("equipment_table", &self.equipment_table, &[]),
             ("equipment_towel", &self.equipment_towel, &[]),
+            // adapt (issue 13)
+            ("daily_max_reached", &self.daily_max_reached, &["exercise"]),
+            ("phase_offer_stiff", &self.phase_offer_stiff, &["phase"]),
+            (
+                "phase_offer_maintenance",
+                &self.phase_offer_maintenance,
+                &["phase"],
+            ),
+            ("phase_offer_knees", &self.phase_offer_knees, &["phase"]),
+            ("surgery_too_soon", &self.surgery_too_soon, &[]),
+            ("surgery_date_missing", &self.surgery_date_missing, &[]),
+            ("all_done_today", &self.all_done_today, &[]),
         ]
     }
 }

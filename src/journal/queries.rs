@@ -3,6 +3,7 @@
 
 use super::{Date, JournalError, SessionKind, Stamp};
 use crate::content::Phase;
+use crate::session::PainLocation;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -80,6 +81,34 @@ pub struct PainInfo {
     pub set: Option<u32>,
     pub side: Option<String>,
     pub at: Stamp,
+    /// In a McKenzie program: where the pain was, as the user answered
+    /// (`None`: not asked).
+    pub location: Option<PainLocation>,
+}
+
+impl PainInfo {
+    /// The pain stayed in the back (003: a slight rise of back pain at
+    /// first is tolerated). Only the McKenzie pain rule records it.
+    pub fn central(&self) -> bool {
+        self.location == Some(PainLocation::Central)
+    }
+}
+
+pub fn location_name(l: PainLocation) -> &'static str {
+    match l {
+        PainLocation::Central => "central",
+        PainLocation::Spreading => "spreading",
+        PainLocation::Unanswered => "unanswered",
+    }
+}
+
+fn parse_location(s: &str) -> Option<PainLocation> {
+    match s {
+        "central" => Some(PainLocation::Central),
+        "spreading" => Some(PainLocation::Spreading),
+        "unanswered" => Some(PainLocation::Unanswered),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -180,6 +209,16 @@ pub struct History {
     /// When the coach last offered the next McKenzie phase (at most once a
     /// day).
     pub phase_offered: Option<Stamp>,
+    /// The last offer: from which phase to which (the improving phase asks
+    /// "still stiff?" and "moving on to maintenance?" in turn).
+    pub last_offer: Option<OfferInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OfferInfo {
+    pub at: Stamp,
+    pub from: Phase,
+    pub to: Phase,
 }
 
 impl History {
@@ -304,7 +343,7 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
     {
         let mut stmt = conn
             .prepare(
-                "SELECT p.session_id, p.exercise, p.set_no, p.side, p.at_ms
+                "SELECT p.session_id, p.exercise, p.set_no, p.side, p.at_ms, p.location
                    FROM pain p JOIN sessions s ON s.id = p.session_id
                   WHERE s.day >= ?1 ORDER BY p.id",
             )
@@ -319,6 +358,10 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
                         set: set.map(u32_of),
                         side: r.get(3)?,
                         at: Stamp(r.get(4)?),
+                        location: r
+                            .get::<_, Option<String>>(5)?
+                            .as_deref()
+                            .and_then(parse_location),
                     },
                 ))
             })
@@ -382,11 +425,29 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         )
         .map_err(err)?
         .map(Stamp);
+    let last_offer = conn
+        .query_row(
+            "SELECT at_ms, data FROM events WHERE kind = 'phase_offered' ORDER BY at_ms DESC, id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()
+        .map_err(err)?
+        .and_then(|(at, data)| {
+            let v: serde_json::Value = serde_json::from_str(&data).ok()?;
+            let phase = |k: &str| v.get(k).and_then(|p| p.as_str()).and_then(parse_phase);
+            Some(OfferInfo {
+                at: Stamp(at),
+                from: phase("from")?,
+                to: phase("to")?,
+            })
+        });
     Ok(History {
         sessions,
         phase,
         maxima,
         max_test_requested,
         phase_offered,
+        last_offer,
     })
 }

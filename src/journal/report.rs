@@ -169,6 +169,9 @@ fn pain_list(s: &SessionInfo) -> String {
             if let Some(side) = &p.side {
                 let _ = write!(t, " {side}");
             }
+            if let Some(l) = p.location {
+                let _ = write!(t, " ({})", super::queries::location_name(l));
+            }
             let _ = write!(t, " {}", p.at.hm());
             t
         })

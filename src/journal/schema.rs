@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -119,4 +119,14 @@ CREATE TABLE settings (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
+"#;
+
+/// Version 2 (issue 13): where a pain reported in a McKenzie program is, as
+/// the user answered the coach's question (`PainLocated`): 'central' (it
+/// stayed in the back), 'spreading' (into the buttock or leg, or worse with
+/// every repetition) or 'unanswered'. NULL: not asked (other programs, or
+/// before version 2).
+const V2: &str = r#"
+ALTER TABLE pain ADD COLUMN location TEXT
+    CHECK (location IN ('central', 'spreading', 'unanswered'));
 "#;

@@ -5,7 +5,7 @@ use super::queries::{self, History};
 use super::schema::{MIGRATIONS, VERSION};
 use super::{local_now, Date, JournalError, OpenOptions, PlanNote, SessionKind, Stamp};
 use crate::content::Phase;
-use crate::session::{EndReason, JournalEvent, Side};
+use crate::session::{EndReason, JournalEvent, PainLocation, Side};
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -232,6 +232,14 @@ fn side_str(side: Option<Side>) -> &'static str {
         Some(Side::Left) => "left",
         Some(Side::Right) => "right",
         None => "",
+    }
+}
+
+pub(crate) fn location_str(l: PainLocation) -> &'static str {
+    match l {
+        PainLocation::Central => "central",
+        PainLocation::Spreading => "spreading",
+        PainLocation::Unanswered => "unanswered",
     }
 }
 
@@ -601,8 +609,39 @@ impl JournalStore {
                 bump(&tx, "device_faults").map_err(&fail)?;
             }
             JournalEvent::PhaseOffered { .. } | JournalEvent::PhaseKept { .. } => {}
-            // Stored by the McKenzie pain rule's journal work (issue 13).
-            JournalEvent::PainLocated { .. } => {}
+            JournalEvent::PainLocated { exercise, location } => {
+                // The answer belongs to the latest pain of this session
+                // during the same exercise (or, without one, the latest).
+                let latest: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM pain WHERE session_id = ?1
+                            AND (exercise IS ?2 OR ?2 IS NULL)
+                          ORDER BY id DESC LIMIT 1",
+                        params![cur.id, exercise],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(&fail)?;
+                let name = location_str(*location);
+                match latest {
+                    Some(row) => {
+                        tx.execute(
+                            "UPDATE pain SET location = ?2 WHERE id = ?1",
+                            params![row, name],
+                        )
+                        .map_err(&fail)?;
+                    }
+                    None => {
+                        // An answer without its pain: kept as a pain report.
+                        tx.execute(
+                            "INSERT INTO pain (session_id, exercise, at_ms, location) VALUES (?1, ?2, ?3, ?4)",
+                            params![cur.id, exercise, t.ms(), name],
+                        )
+                        .map_err(&fail)?;
+                        bump(&tx, "pain_events").map_err(&fail)?;
+                    }
+                }
+            }
             JournalEvent::PhaseAdvanced { from, to } => {
                 // The user accepted the coach's offer. Only from the phase it
                 // was made in: had the phase changed meanwhile (`matcoach

@@ -606,6 +606,12 @@ pub trait Personal {
     fn sessions_of(&self, _program: &str) -> Option<u32> {
         None
     }
+    /// adapt (issue 13): exercises left out of this session because they
+    /// have had their daily maximum, to be said once (the first session of
+    /// the day where each is left out). Without a journal: none.
+    fn daily_max_reached(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The very first session of the coach, and so of every program.
@@ -703,6 +709,19 @@ pub fn compile(
             if let StepKind::Say { line, .. } = &mut last.kind {
                 line.id = PhraseId(format!("sys.skipped_advanced.{}", ex.id()));
             }
+        }
+    }
+    // adapt (issue 13): left out for the rest of the day (daily maximum).
+    for id in personal.daily_max_reached() {
+        if let Some(ex) = content.exercise(&id) {
+            let name = ex.name.get(lang).to_string();
+            let mut line = b.line(
+                "daily_max_reached",
+                &phrases.daily_max_reached,
+                &[("exercise", &name)],
+            );
+            line.id = PhraseId(format!("sys.daily_max_reached.{id}"));
+            b.say(line);
         }
     }
     b.equipment(chosen.iter().map(|(ex, _)| *ex));

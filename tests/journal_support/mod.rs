@@ -65,7 +65,7 @@ pub fn fresh_plan(day: &str, program: &str) -> Today {
 /// The session of `today`, in English, with the default session config.
 pub fn session_today(content: &Content, today: &Today) -> Session {
     let cfg = SessionConfig::default();
-    let script = session::compile(content, &today.program, Lang::En, &cfg, &today.maxima).unwrap();
+    let script = session::compile(content, &today.program, Lang::En, &cfg, &today.facts).unwrap();
     Session::new(script, cfg, content.phrases.clone(), content.safety.clone())
 }
 

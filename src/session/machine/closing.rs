@@ -130,14 +130,22 @@ impl Session {
 
     fn say_offer(&mut self, now: Instant, o: &PhaseOffer, since: Instant, out: &mut Vec<Action>) {
         let lang = self.script.lang;
+        // adapt (issue 13): each step of 003 asks its own question.
+        use crate::content::Phase;
+        let template = match (o.from, o.to) {
+            (_, Phase::Stiff) => &self.phrases.phase_offer_stiff,
+            (Phase::Improving, Phase::Maintenance) => &self.phrases.phase_offer_maintenance,
+            (Phase::Stiff, _) => &self.phrases.phase_offer_knees,
+            _ => &self.phrases.phase_offer,
+        };
         let line = Line {
             id: PhraseId(format!(
                 "sys.phase_offer.{}.{}",
-                phase_key(o.to),
-                o.pain_free_sessions
+                phase_key(o.from),
+                phase_key(o.to)
             )),
             text: fill(
-                self.phrases.phase_offer.get(lang),
+                template.get(lang),
                 &[
                     ("sessions", &o.pain_free_sessions),
                     ("phase", &o.to_name.get(lang)),
