@@ -9,6 +9,7 @@
 
 #[cfg(feature = "voice-aec")]
 pub mod aec;
+pub mod calibrate;
 pub mod capture;
 pub mod dtd;
 pub mod grammar;
