@@ -13,34 +13,9 @@ use matcoach::session::{
     self, estimate_speech, Action, EndReason, JournalEvent, Led, PainLocation, Priority, Session,
     SessionConfig,
 };
-use matcoach::sim::{self, ScriptedEvent, UserAction};
+use matcoach::sim::{self, ScriptedEvent};
 use matcoach::Command;
 use std::time::Duration;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn heard(at: Duration, c: Command) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::Heard(c),
-    }
-}
-
-fn press(at: Duration) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::Press,
-    }
-}
-
-fn long_press(at: Duration) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::LongPress,
-    }
-}
 
 /// A session of `program` whose exercises have the given postures (the
 /// content files may not say yet; without one, an exercise counts as lying).
@@ -924,55 +899,43 @@ fn check_rejects_an_exercise_whose_posture_has_no_pain_line() {
     );
 }
 
-#[test]
-fn check_rejects_a_posture_with_two_pain_lines() {
-    let s = Scratch::new();
-    s.replace(
-        SAFETY,
+/// Edits of safety.toml that `matcoach check` rejects with one problem:
+/// (name, text to replace, its replacement, where the error points, what it
+/// says there).
+const SAFETY_REJECTS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "a posture with two pain lines",
         "postures = [\"standing\"]",
         "postures = [\"standing\", \"sitting\"]",
-    );
-    let err = problem(&s);
-    assert!(err.starts_with("content has 1 problem:\n"), "{err}");
-    let want = format!(
-        "{}posture `sitting` has two pain lines: `sitting` and `standing`",
-        at(&s, SAFETY, "\"standing\"\npostures", 0)
-    );
-    assert!(err.contains(&want), "{err}");
-}
-
-#[test]
-fn check_rejects_a_question_that_does_not_name_its_answer() {
-    let s = Scratch::new();
-    s.replace(
-        SAFETY,
+        "\"standing\"\npostures",
+        "posture `sitting` has two pain lines: `sitting` and `standing`",
+    ),
+    (
+        "a question that does not name its answer",
         "Then say resume, or press the button.",
         "Then press the button.",
-    );
-    let err = problem(&s);
-    assert!(err.starts_with("content has 1 problem:\n"), "{err}");
-    let want = format!(
-        "{}[pain_rules.mckenzie] asks (en) does not name `resume`, the word that answers it",
-        at(&s, SAFETY, "asks = ", 0)
-    );
-    assert!(err.contains(&want), "{err}");
-}
-
-#[test]
-fn check_rejects_the_pain_word_in_an_answer_to_pain() {
-    let s = Scratch::new();
-    s.replace(
-        SAFETY,
+        "asks = ",
+        "[pain_rules.mckenzie] asks (en) does not name `resume`, the word that answers it",
+    ),
+    (
+        "the pain word in an answer to pain",
         "A little more ache in the back",
         "A little more pain in the back",
-    );
-    let err = problem(&s);
-    assert!(err.starts_with("content has 1 problem:\n"), "{err}");
-    let want = format!(
-        "{}[pain_rules.mckenzie] carry_on (en) says `pain`",
-        at(&s, SAFETY, "carry_on = ", 0)
-    );
-    assert!(err.contains(&want), "{err}");
+        "carry_on = ",
+        "[pain_rules.mckenzie] carry_on (en) says `pain`",
+    ),
+];
+
+#[test]
+fn check_rejects_broken_pain_rules() {
+    for (name, from, to, anchor, says) in SAFETY_REJECTS {
+        let s = Scratch::new();
+        s.replace(SAFETY, from, to);
+        let err = problem(&s);
+        assert!(err.starts_with("content has 1 problem:\n"), "{name}: {err}");
+        let want = format!("{}{says}", at(&s, SAFETY, anchor, 0));
+        assert!(err.contains(&want), "{name}: {err}");
+    }
 }
 
 // ---- input by input ----------------------------------------------------------

@@ -7,34 +7,9 @@ mod common;
 use common::*;
 use matcoach::content::Lang;
 use matcoach::session::{Action, EndReason, JournalEvent, Led, Priority, Side};
-use matcoach::sim::{ScriptedEvent, UserAction};
+use matcoach::sim::ScriptedEvent;
 use matcoach::Command;
 use std::time::Duration;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn heard(at: Duration, c: Command) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::Heard(c),
-    }
-}
-
-fn press(at: Duration) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::Press,
-    }
-}
-
-fn long_press(at: Duration) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::LongPress,
-    }
-}
 
 struct Scenario {
     name: &'static str,

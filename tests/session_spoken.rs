@@ -8,18 +8,14 @@
 mod common;
 mod fixtures;
 
-use common::{content, press_at, Run, LIMIT};
+use common::{content, heard, ms, press_at, Run, LIMIT};
 use fixtures::{position, Scratch};
 use matcoach::content::{self, Content, Equipment, Lang, Text};
 use matcoach::session::script::{time_left_marks, Emit, Personal, StepKind, Timed};
 use matcoach::session::{compile, script_lines, Command, Script, Session, SessionConfig};
-use matcoach::sim::{self, ScriptedEvent, UserAction};
+use matcoach::sim::{self, ScriptedEvent};
 use std::collections::HashMap;
 use std::time::Duration;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 /// What the journal would tell the briefing: is this the very first use of
 /// the coach, and how many sessions of the program came before.
@@ -86,13 +82,6 @@ fn run_in(c: &Content, s: Script, events: &[ScriptedEvent]) -> Run {
     let cfg = SessionConfig::default();
     let mut session = Session::new(s, cfg, c.phrases.clone(), c.safety.clone());
     Run(sim::run(&mut session, events, LIMIT))
-}
-
-fn heard(at: Duration, c: Command) -> ScriptedEvent {
-    ScriptedEvent {
-        at,
-        what: UserAction::Heard(c),
-    }
 }
 
 // ---------------------------------------------------------------------------

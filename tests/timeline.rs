@@ -7,10 +7,6 @@ use matcoach::content::Lang;
 use matcoach::session::{Action, Cue, EndReason, JournalEvent};
 use std::time::Duration;
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 /// The bridge of 000: 10 repetitions of a 10-second hold. Every count is
 /// exactly 1000 ms after the previous one within a hold, and every
 /// repetition starts exactly one period (2 up + 10 hold + 2 down) after the

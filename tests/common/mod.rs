@@ -36,10 +36,32 @@ pub fn session(program: &str, lang: Lang) -> Session {
 
 pub const LIMIT: Duration = Duration::from_secs(6 * 3600);
 
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
 pub fn press_at(at: Duration) -> ScriptedEvent {
     ScriptedEvent {
         at,
         what: UserAction::Press,
+    }
+}
+
+pub fn press(at: Duration) -> ScriptedEvent {
+    press_at(at)
+}
+
+pub fn long_press(at: Duration) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::LongPress,
+    }
+}
+
+pub fn heard(at: Duration, c: matcoach::Command) -> ScriptedEvent {
+    ScriptedEvent {
+        at,
+        what: UserAction::Heard(c),
     }
 }
 
