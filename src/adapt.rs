@@ -1243,5 +1243,21 @@ pub fn phase_offer(
 /// what 003 advises when the pain returns).
 pub fn may_go_back(history: &History) -> Result<Phase, PhaseError> {
     let current = history.current_phase().ok_or(PhaseError::NotStarted)?;
-    previous_phase(current).ok_or(PhaseError::AtFirst)
+    let earlier = |p: Phase| phase_rank(p) < phase_rank(current);
+    match history.phase.as_ref().and_then(|p| p.came_from) {
+        // Back to where the user came from when that was an earlier phase
+        // (maintenance reached from improving goes back to improving).
+        Some(p) if earlier(p) => Ok(p),
+        _ => previous_phase(current).ok_or(PhaseError::AtFirst),
+    }
+}
+
+/// The order of the phases: acute first.
+fn phase_rank(p: Phase) -> u8 {
+    match p {
+        Phase::Acute => 0,
+        Phase::Improving => 1,
+        Phase::Stiff => 2,
+        Phase::Maintenance => 3,
+    }
 }

@@ -432,6 +432,21 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
         .unwrap();
     let h = store.history(None).unwrap();
     assert_eq!(adapt::may_advance(&h), Err(PhaseError::AtLast));
+    assert_eq!(
+        adapt::may_go_back(&h),
+        Ok(Phase::Improving),
+        "where it came from"
+    );
+    // Without a phase before it, back is the phase before in the order.
+    let (_dir2, mut fresh) = self::store();
+    fresh
+        .set_phase(
+            Some(Phase::Maintenance),
+            "test",
+            date("2025-03-10").at_midnight(),
+        )
+        .unwrap();
+    let h = fresh.history(None).unwrap();
     assert_eq!(adapt::may_go_back(&h), Ok(Phase::Stiff));
 }
 

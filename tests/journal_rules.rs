@@ -127,6 +127,7 @@ fn in_phase(phase: Phase, since: &str, sessions: Vec<SessionInfo>) -> History {
         phase: Some(PhaseInfo {
             phase: Some(phase),
             since: date(since).at_midnight(),
+            came_from: None,
         }),
         ..History::default()
     }
@@ -996,6 +997,7 @@ fn matcoach_phase_says_from_which_day_the_coach_asks() {
         phase: Some(PhaseInfo {
             phase: Some(Phase::Improving),
             since: date("2025-03-01").at_midnight(),
+            came_from: None,
         }),
         ..History::default()
     };

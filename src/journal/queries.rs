@@ -193,6 +193,10 @@ pub struct MaxInfo {
 pub struct PhaseInfo {
     pub phase: Option<Phase>,
     pub since: Stamp,
+    /// The phase before this change, if the journal holds one ("phase
+    /// back" returns there: a user offered maintenance straight from the
+    /// improving phase never did the stiff one).
+    pub came_from: Option<Phase>,
 }
 
 /// Everything the adaptation and the history command need.
@@ -373,20 +377,24 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
             }
         }
     }
-    let phase = conn
-        .query_row(
-            "SELECT phase, at_ms FROM phases ORDER BY id DESC LIMIT 1",
-            [],
-            |r| {
+    let phase = {
+        let mut stmt = conn
+            .prepare("SELECT phase, at_ms FROM phases ORDER BY id DESC LIMIT 2")
+            .map_err(err)?;
+        let rows: Vec<(Option<Phase>, Stamp)> = stmt
+            .query_map([], |r| {
                 let phase: Option<String> = r.get(0)?;
-                Ok(PhaseInfo {
-                    phase: phase.as_deref().and_then(parse_phase),
-                    since: Stamp(r.get(1)?),
-                })
-            },
-        )
-        .optional()
-        .map_err(err)?;
+                Ok((phase.as_deref().and_then(parse_phase), Stamp(r.get(1)?)))
+            })
+            .map_err(err)?
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        rows.first().map(|&(phase, since)| PhaseInfo {
+            phase,
+            since,
+            came_from: rows.get(1).and_then(|&(p, _)| p),
+        })
+    };
     let mut maxima = BTreeMap::new();
     {
         let mut stmt = conn
