@@ -348,10 +348,10 @@ pub struct Setup {
 /// never on the realtime callback or the async runtime.
 pub fn spawn(mut setup: Setup) -> std::io::Result<mpsc::Sender<(Instant, Event)>> {
     let (tx, rx) = mpsc::channel::<(Instant, Event)>();
+    let t0 = Instant::now();
     std::thread::Builder::new()
         .name("matcoach-evidence".into())
         .spawn(move || {
-            let t0 = Instant::now();
             let mut detector = Detector::new(setup.rules.clone());
             let mut pruned_on: Option<Date> = None;
             loop {

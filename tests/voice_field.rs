@@ -1,0 +1,468 @@
+//! Evidence from the field (issue 16, item 3), end to end:
+//!
+//! - the evidence thread, fed what the daemon feeds it (a press that paused
+//!   just after the user spoke), records a likely miss in the journal and
+//!   keeps the clip with its sidecar in the folder beside the journal;
+//! - `matcoach hear CLIP.wav` replays a kept clip through today's pipeline
+//!   (PocketSphinx) and prints what was heard then beside what is heard now;
+//!   a bad clip is named, with a fix that fits `hear`;
+//! - `matcoach voice-report` sums up a journal filled with voice events per
+//!   word and per week;
+//! - the config's keep_misses fields are validated with the field named.
+
+mod bin_support;
+#[cfg(feature = "voice-pocketsphinx")]
+mod voice_data;
+
+use bin_support::*;
+use matcoach::command::Command;
+use matcoach::config::Config;
+use matcoach::journal::voice::VoiceRecord;
+use matcoach::journal::{Date, JournalStore, JournalWriter, OpenOptions, Stamp};
+use matcoach::session::{Input, JournalEvent};
+use matcoach::voice::field::{self, Event, Kind, Snapshot, Tap};
+use matcoach::voice::misses::{self, Folder, Sidecar};
+use matcoach::voice::pipeline::Observer;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn day(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+#[test]
+fn the_evidence_thread_journals_a_miss_and_keeps_its_clip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("journal.sqlite");
+    let store = JournalStore::open(&db, &OpenOptions::default())
+        .unwrap()
+        .store;
+    let writer = JournalWriter::new(store);
+    let voice = matcoach::config::Voice {
+        keep_misses: true,
+        ..Default::default()
+    };
+    let folder = Folder::beside(&db, &voice);
+    assert_eq!(folder.dir, tmp.path().join("misses"));
+    // 3 s of audio: a tone for the user's speech, the coach silent.
+    let mut tap = Tap::new(field::CLIP_SECS, true);
+    for k in 0..150 {
+        let frame: Vec<i16> = (0..320)
+            .map(|i| (((k * 320 + i) as f32 * 0.05).sin() * 8000.0) as i16)
+            .collect();
+        tap.frame(&frame, &[0; 320], &frame, (50..70).contains(&k));
+    }
+    let logged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let lines = logged.clone();
+    let tx = misses::spawn(misses::Setup {
+        folder: Some(folder.clone()),
+        tap: Some(tap.clone()),
+        journal: writer.handle(),
+        engine: "pocketsphinx".into(),
+        model: "test".into(),
+        lang: matcoach::content::Lang::En,
+        rules: misses::rules(),
+        log: Box::new(move |m: &str| lines.lock().unwrap().push(m.to_string())),
+    })
+    .unwrap();
+    let t = Instant::now();
+    let ms = Duration::from_millis;
+    for (dt, e) in [
+        (0, Event::Speech { ms: 400 }),
+        (1200, Event::Input(Input::ButtonPressed)),
+        (1400, Event::Input(Input::ButtonReleased)),
+        (
+            1400,
+            Event::Journal(JournalEvent::Paused { exercise: None }),
+        ),
+    ] {
+        tx.send((t + ms(dt), e)).unwrap();
+    }
+    drop(tx);
+    // The thread writes on its own time: wait for the sidecar.
+    let started = Instant::now();
+    let json = loop {
+        let found = std::fs::read_dir(&folder.dir).ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "json"))
+        });
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no clip kept: {:?}",
+            logged.lock().unwrap()
+        );
+        std::thread::sleep(ms(50));
+    };
+    let name = json.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.ends_with("-miss-pause.json"), "{name}");
+    let side = Sidecar::of(&json.with_extension("wav")).unwrap().unwrap();
+    assert_eq!((side.kind, side.command), (Kind::Miss, Command::Pause));
+    assert_eq!(
+        (side.engine.as_str(), side.language.as_str()),
+        ("pocketsphinx", "en")
+    );
+    assert!(
+        side.what.contains("1.2 s after the user spoke"),
+        "{}",
+        side.what
+    );
+    assert_eq!(side.playback, None, "the coach was silent");
+    let wav = folder.dir.join(&side.mic);
+    let clip = matcoach::audio::Clip::read_wav(&wav).unwrap();
+    assert_eq!((clip.rate, clip.samples.len()), (16_000, 48_000));
+    // The journal has it, with the clip's name.
+    let report = writer.finish();
+    assert!(report.complete(), "{report:?}");
+    let store = JournalStore::open(&db, &OpenOptions::default())
+        .unwrap()
+        .store;
+    let row: (String, String, Option<String>) = store
+        .connection()
+        .query_row("SELECT kind, command, clip FROM voice", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "miss".to_string(),
+            "pause".to_string(),
+            Some(side.mic.clone())
+        )
+    );
+    assert!(
+        logged.lock().unwrap().iter().any(|l| l.contains("kept")),
+        "{:?}",
+        logged.lock().unwrap()
+    );
+}
+
+/// Fill a journal with voice events around `today` = 2026-03-11 (a
+/// Wednesday): the week before and this week.
+fn filled_journal(db: &Path) {
+    let mut store = JournalStore::open(db, &OpenOptions::default())
+        .unwrap()
+        .store;
+    let at = |d: &str, h: u64| day(d).at_midnight().plus(Duration::from_secs(h * 3600));
+    let rec =
+        |at: Stamp, kind: Kind, command: Command, lang: &str, clip: Option<&str>| VoiceRecord {
+            at,
+            kind,
+            command,
+            word: Some(command.name().into()),
+            confidence: Some(0.7),
+            engine: "pocketsphinx".into(),
+            lang: lang.into(),
+            what: "test".into(),
+            clip: clip.map(String::from),
+        };
+    let rows = [
+        // Three weeks back: outside --weeks 2.
+        rec(at("2026-02-24", 9), Kind::Heard, Command::Stop, "en", None),
+        // Last week (2026-W10).
+        rec(at("2026-03-02", 9), Kind::Heard, Command::Stop, "en", None),
+        rec(at("2026-03-02", 9), Kind::Heard, Command::Stop, "en", None),
+        rec(
+            at("2026-03-03", 9),
+            Kind::SelfHeard,
+            Command::Stop,
+            "en",
+            None,
+        ),
+        rec(
+            at("2026-03-04", 9),
+            Kind::Miss,
+            Command::Stop,
+            "en",
+            Some("a.wav"),
+        ),
+        rec(at("2026-03-04", 9), Kind::Miss, Command::Next, "en", None),
+        // This week (2026-W11).
+        rec(at("2026-03-09", 9), Kind::Heard, Command::Next, "en", None),
+        rec(
+            at("2026-03-09", 10),
+            Kind::FalseAccept,
+            Command::Next,
+            "en",
+            Some("b.wav"),
+        ),
+        rec(
+            at("2026-03-10", 9),
+            Kind::Heard,
+            Command::Resume,
+            "nl",
+            None,
+        ),
+        rec(
+            at("2026-03-10", 9),
+            Kind::Ignored,
+            Command::Pain,
+            "en",
+            None,
+        ),
+        // Tomorrow: not yet.
+        rec(at("2026-03-12", 9), Kind::Heard, Command::Stop, "en", None),
+    ];
+    for r in &rows {
+        store.record_voice(r).unwrap();
+    }
+}
+
+#[test]
+fn voice_report_sums_up_a_journal_per_word_and_week() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("journal.sqlite");
+    filled_journal(&db);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "voice-report",
+            "--db",
+            db.to_str().unwrap(),
+            "--today",
+            "2026-03-11",
+        ];
+        args.extend(extra);
+        Out::of(in_home(&mut command(args), tmp.path()))
+    };
+    let json = run(&["--weeks", "2", "--json"]).ok().json();
+    assert_eq!(json["from"], "2026-03-02");
+    assert_eq!(json["to"], "2026-03-11");
+    assert_eq!(json["clips"], 2);
+    let find = |list: &str, week: &str, command: &str, lang: &str| {
+        json[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["week"] == week && w["command"] == command && w["lang"] == lang)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {week} {command} {lang} in {json:#}"))
+    };
+    let counts = |w: &serde_json::Value| {
+        [
+            "heard",
+            "self_heard",
+            "ignored",
+            "by_button",
+            "false_accepts",
+        ]
+        .map(|k| w[k].as_u64().unwrap())
+    };
+    // (list, week, command, lang, heard, self-heard, ignored, by button, undone)
+    let cases = [
+        ("per_week", "2026-W10", "stop", "en", [2, 1, 0, 1, 0]),
+        ("per_week", "2026-W10", "next", "en", [0, 0, 0, 1, 0]),
+        ("per_week", "2026-W11", "next", "en", [1, 0, 0, 0, 1]),
+        ("per_week", "2026-W11", "resume", "nl", [1, 0, 0, 0, 0]),
+        ("per_week", "2026-W11", "pain", "en", [0, 0, 1, 0, 0]),
+        ("per_word", "all", "next", "en", [1, 0, 0, 1, 1]),
+        ("per_word", "all", "stop", "en", [2, 1, 0, 1, 0]),
+    ];
+    for (list, week, command, lang, want) in cases {
+        let w = find(list, week, command, lang);
+        assert_eq!(counts(&w), want, "{list} {week} {command} {lang}: {w}");
+    }
+    assert_eq!(
+        find("per_week", "2026-W11", "resume", "nl")["word"],
+        "verder"
+    );
+    assert_eq!(json["per_week"].as_array().unwrap().len(), 5);
+
+    let text = run(&["--weeks", "2"]).ok();
+    assert!(
+        text.stdout
+            .contains("Voice commands from 2026-03-02 to 2026-03-11"),
+        "{}",
+        text.show()
+    );
+    let stop = text
+        .stdout
+        .lines()
+        .find(|l| l.contains("2026-W10") && l.contains(" stop "))
+        .unwrap_or_else(|| panic!("{}", text.show()));
+    // heard 2, self-heard 1, ignored 0, by button 1, undone 0: 2 of 3 heard.
+    let cells: Vec<&str> = stop.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["2026-W10", "stop", "2", "1", "0", "1", "0", "67", "%"],
+        "{stop}"
+    );
+
+    // Bad input gets a clear error.
+    run(&["--weeks", "0"])
+        .expect_code(2)
+        .stderr_has("--weeks 0 is outside 1 to 520");
+    let missing = tmp.path().join("none.sqlite");
+    Out::of(in_home(
+        &mut command(["voice-report", "--db", missing.to_str().unwrap()]),
+        tmp.path(),
+    ))
+    .expect_code(2)
+    .stderr_has("no journal here yet");
+}
+
+#[test]
+fn keep_misses_settings_are_validated_with_the_field_named() {
+    let ok = Config::parse(
+        Path::new("c.toml"),
+        "[voice]\nkeep_misses = true\nkeep_misses_days = 30\nkeep_misses_max_mb = 200\n",
+    )
+    .unwrap()
+    .0;
+    assert!(ok.voice.keep_misses);
+    assert!(!Config::default().voice.keep_misses, "off by default");
+    // (text, the field named, the line)
+    let cases = [
+        (
+            "[voice]\nkeep_misses_days = 0\n",
+            "voice.keep_misses_days",
+            2,
+        ),
+        (
+            "[voice]\n\nkeep_misses_days = 400\n",
+            "voice.keep_misses_days",
+            3,
+        ),
+        (
+            "[voice]\nkeep_misses_max_mb = 0\n",
+            "voice.keep_misses_max_mb",
+            2,
+        ),
+        ("[voice]\nkeep_misses = \"yes\"\n", "invalid type", 2),
+    ];
+    for (text, named, line) in cases {
+        let e = Config::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(named), "{text}: {e}");
+        assert!(e.starts_with(&format!("c.toml:{line}:")), "{text}: {e}");
+        assert!(e.contains("fix: "), "{text}: {e}");
+    }
+}
+
+/// A kept clip of "stop" that was missed then: the sidecar says no command
+/// fired; today's pipeline hears it.
+#[cfg(feature = "voice-pocketsphinx")]
+#[test]
+fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
+    let stop = voice_data::render_all(&[voice_data::Utterance {
+        text: "stop".into(),
+        voice: "flite/kal16".into(),
+        wpm: 160,
+        lang: matcoach::content::Lang::En,
+    }])
+    .remove(0);
+    // 10 s: 2 s of quiet, the word, quiet; in faint noise.
+    let mut audio = vec![0.0f32; 32_000];
+    audio.extend(&stop.audio);
+    audio.resize(160_000, 0.0);
+    let faint = voice_data::noise(audio.len(), voice_data::FAINT_NOISE_RMS, false, 5);
+    let mic = matcoach::voice::resample::to_i16(
+        &audio
+            .iter()
+            .zip(&faint)
+            .map(|(s, n)| s + n)
+            .collect::<Vec<_>>(),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let folder = Folder {
+        dir: home.path().join("misses"),
+        max_bytes: 50 << 20,
+        days: 14,
+    };
+    let snap = Snapshot {
+        heard: mic.clone(),
+        reference: vec![0; mic.len()],
+        mic,
+        results: vec![field::HeardWords {
+            at_ms: 2600,
+            is_final: true,
+            words: vec![field::HeardWord {
+                text: "[unk]".into(),
+                conf: Some(0.31),
+                start_ms: Some(2000),
+                end_ms: Some(2400),
+            }],
+        }],
+        commands: Vec::new(),
+    };
+    let sidecar = Sidecar {
+        version: misses::SIDECAR_VERSION,
+        kind: Kind::Miss,
+        command: Command::Stop,
+        word: None,
+        confidence: None,
+        what: "the button did what \"stop\" does, 1.5 s after the user spoke and no spoken command acted".into(),
+        time: "2026-03-04T09:00:00".into(),
+        engine: "pocketsphinx".into(),
+        model: "/usr/share/pocketsphinx/model/en-us (Debian)".into(),
+        language: "en".into(),
+        rate: 16_000,
+        mic: String::new(),
+        heard_audio: String::new(),
+        playback: None,
+        heard: Vec::new(),
+        commands: Vec::new(),
+    };
+    let at = day("2026-03-04")
+        .at_midnight()
+        .plus(Duration::from_secs(9 * 3600));
+    let wav = folder.keep(at, sidecar, &snap).unwrap();
+    let out = Out::of(in_home(
+        &mut command([
+            "hear".as_ref(),
+            wav.as_os_str(),
+            "--engine".as_ref(),
+            "pocketsphinx".as_ref(),
+        ]),
+        home.path(),
+    ))
+    .ok();
+    let heard = out.json_lines();
+    assert_eq!(heard.len(), 1, "{}", out.show());
+    assert_eq!(heard[0]["command"], "stop", "{}", out.show());
+    let err = &out.stderr;
+    assert!(
+        err.contains("kept clip: miss of \"stop\" at 2026-03-04T09:00:00 (pocketsphinx"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        err.contains("then: no command; the recogniser's results: \"[unk] 0.31\" at 2.6 s"),
+        "{}",
+        out.show()
+    );
+    let now = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("now:"))
+        .unwrap_or_else(|| panic!("{}", out.show()));
+    assert!(now.contains("stop (\"stop\", 2."), "{now}");
+
+    // A broken clip: the file is named, with a fix for `hear`.
+    let bad = home.path().join("misses").join("broken.wav");
+    std::fs::write(&bad, b"RIFF not really").unwrap();
+    let out = Out::of(in_home(
+        &mut command([
+            "hear".as_ref(),
+            bad.as_os_str(),
+            "--engine".as_ref(),
+            "pocketsphinx".as_ref(),
+        ]),
+        home.path(),
+    ))
+    .expect_code(2);
+    assert!(
+        out.stderr.contains(&bad.display().to_string()),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stderr.contains("fix: give `hear` a PCM WAV recording"),
+        "{}",
+        out.show()
+    );
+    assert!(!out.stderr.contains("synthesised voice"), "{}", out.show());
+}
