@@ -20,7 +20,7 @@ use matcoach::config::Config;
 use matcoach::journal::voice::VoiceRecord;
 use matcoach::journal::{Date, JournalStore, JournalWriter, OpenOptions, Stamp};
 use matcoach::session::{Input, JournalEvent};
-use matcoach::voice::field::{self, Event, Kind, Snapshot, Tap};
+use matcoach::voice::field::{self, Event, Kind, Tap};
 use matcoach::voice::misses::{self, Folder, Sidecar};
 use matcoach::voice::pipeline::Observer;
 use std::path::Path;
@@ -373,7 +373,7 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
         max_bytes: 50 << 20,
         days: 14,
     };
-    let snap = Snapshot {
+    let snap = field::Snapshot {
         heard: mic.clone(),
         reference: vec![0; mic.len()],
         mic,

@@ -739,7 +739,8 @@ mod tests {
     fn misses_and_false_accepts_in_virtual_time() {
         use Command::*;
         type Want = Vec<(Kind, Command)>;
-        let cases: Vec<(&str, Vec<Vec<(f64, Event)>>, Want)> = vec![
+        type Stream = Vec<Vec<(f64, Event)>>;
+        let cases: Vec<(&str, Stream, Want)> = vec![
             (
                 "a pause press after speech with no command: pause missed",
                 vec![speech(10.0), at(11.5, press(Some(paused())))],
