@@ -466,3 +466,60 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
     );
     assert!(!out.stderr.contains("synthesised voice"), "{}", out.show());
 }
+
+#[test]
+fn doctor_says_whether_clips_are_kept_and_how_much() {
+    use matcoach::doctor::{kept_clips, Status};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("journal.sqlite");
+    let mut config = Config::default();
+    let off = kept_clips(&config, Some(&db));
+    assert_eq!(off.status, Status::Skipped, "{off:?}");
+    assert!(off.detail.contains("keep_misses = false"), "{off:?}");
+    config.voice.keep_misses = true;
+    let folder = Folder::beside(&db, &config.voice);
+    let snap = field::Snapshot {
+        mic: vec![0; 16_000],
+        heard: vec![0; 16_000],
+        reference: vec![0; 16_000],
+        results: Vec::new(),
+        commands: Vec::new(),
+    };
+    let sidecar = Sidecar {
+        version: misses::SIDECAR_VERSION,
+        kind: Kind::Miss,
+        command: Command::Pause,
+        word: None,
+        confidence: None,
+        what: String::new(),
+        time: String::new(),
+        engine: String::new(),
+        model: String::new(),
+        language: "en".into(),
+        rate: 16_000,
+        mic: String::new(),
+        heard_audio: String::new(),
+        playback: None,
+        heard: Vec::new(),
+        commands: Vec::new(),
+    };
+    folder
+        .keep(matcoach::journal::local_now(), sidecar, &snap)
+        .unwrap();
+    let on = kept_clips(&config, Some(&db));
+    assert_eq!(on.status, Status::Note, "{on:?}");
+    for part in [
+        "keep_misses is on",
+        "1 clip (0.1 of 50 MB)",
+        "deleted after 14 days",
+        &folder.dir.display().to_string(),
+    ] {
+        assert!(on.detail.contains(part), "{part}: {on:?}");
+    }
+    assert!(on.fix.unwrap().contains("to delete them: remove"));
+    // Switched off with clips left from before: said, with how to delete.
+    config.voice.keep_misses = false;
+    let left = kept_clips(&config, Some(&db));
+    assert_eq!(left.status, Status::Note, "{left:?}");
+    assert!(left.detail.contains("1 clip kept before"), "{left:?}");
+}

@@ -986,4 +986,61 @@ mod tests {
         assert_eq!(snap.results[0].at_ms, 620);
         assert_eq!(snap.results[0].words[0].start_ms, Some(0));
     }
+
+    /// Says "stop" (400 ms from 1 s) once 1.6 s of audio have come.
+    struct SaysStop(u64);
+
+    impl super::super::Recognizer for SaysStop {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, super::super::VoiceError> {
+            self.0 += pcm.len() as u64;
+            Ok((self.0 == 1600 * 16).then(|| {
+                Hypothesis::Final(vec![super::super::Word {
+                    text: "stop".into(),
+                    start_ms: 1000,
+                    end_ms: 1400,
+                    conf: 0.9,
+                }])
+            }))
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, super::super::VoiceError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn the_pipeline_shows_the_tap_every_frame_and_result() {
+        use super::super::pipeline::{DeciderConfig, Pipeline};
+        let tap = Tap::new(2, true);
+        let mut p = Pipeline::new(
+            Box::new(SaysStop(0)),
+            None,
+            crate::content::Lang::En,
+            DeciderConfig::default(),
+        );
+        p.set_observer(tap.observer());
+        // 3 s, numbered so that the ring's content can be checked.
+        let audio: Vec<i16> = (0..48_000).map(|i| (i % 30_000) as i16).collect();
+        let mut heard = Vec::new();
+        for chunk in audio.chunks(160) {
+            heard.extend(p.push(chunk, &[]).unwrap());
+        }
+        assert_eq!(heard.len(), 1, "the decider fired: {heard:?}");
+        tap.note_detection(&heard[0]);
+        let snap = tap.snapshot();
+        // The last 2 s, exactly as given: what a replay runs again.
+        assert_eq!(snap.mic, audio[16_000..]);
+        assert_eq!(snap.heard, audio[16_000..], "no canceller: the same");
+        // The clip starts 1 s into the stream: "stop" at 0..400 ms of it.
+        assert_eq!(snap.results.len(), 1);
+        assert_eq!(snap.results[0].at_ms, 600);
+        assert_eq!(snap.results[0].words[0].start_ms, Some(0));
+        assert_eq!(snap.commands.len(), 1);
+        assert_eq!(
+            (snap.commands[0].start_ms, snap.commands[0].end_ms),
+            (0, 400)
+        );
+    }
 }
