@@ -12,7 +12,7 @@ use matcoach::session::{self, DeviceKind, Input, Led, Line, PlaybackId, Priority
 use matcoach::speaker::ClipSpeaker;
 use matcoach::speech::Speech;
 use matcoach::systemd;
-use matcoach::voice::field::{self, Event, Tap};
+use matcoach::voice::field::{self, tell, Event, Tap};
 use matcoach::voice::misses;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -114,53 +114,7 @@ impl Hooks for DaemonHooks {
 // ---------------------------------------------------------------------------
 
 /// Where the evidence thread's events go (None: it is not running).
-type Evidence = Option<std::sync::mpsc::Sender<(std::time::Instant, Event)>>;
-
-/// Tell the evidence thread `event`, stamped now. Never blocks.
-fn tell(evidence: &Evidence, event: Event) {
-    if let Some(tx) = evidence {
-        let _ = tx.send((std::time::Instant::now(), event));
-    }
-}
-
-/// The journal, with what the session records also told to the evidence
-/// thread.
-struct JournalTee<'a> {
-    inner: &'a mut JournalWriter,
-    evidence: Evidence,
-}
-
-impl app::Journal for JournalTee<'_> {
-    fn record(&mut self, at: Duration, event: &session::JournalEvent) {
-        tell(&self.evidence, Event::Journal(event.clone()));
-        self.inner.record(at, event);
-    }
-
-    fn failing_changed(&mut self) -> Option<bool> {
-        self.inner.failing_changed()
-    }
-}
-
-/// The speaker, with the phrases it begins told to the evidence thread.
-struct SpeakerTee<'a> {
-    inner: &'a mut dyn Speaker,
-    evidence: Evidence,
-}
-
-impl Speaker for SpeakerTee<'_> {
-    fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority) {
-        tell(&self.evidence, Event::Said(line.id.0.clone()));
-        self.inner.speak(id, line, priority);
-    }
-
-    fn stop(&mut self) {
-        self.inner.stop();
-    }
-
-    fn cue(&mut self, cue: session::Cue) {
-        self.inner.cue(cue);
-    }
-}
+type Evidence = field::Sink;
 
 /// Start the evidence thread for the listener about to start: the rings
 /// the pipeline fills (audio only with `keep_misses`), and the sender.
@@ -527,13 +481,13 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             faults: std::mem::take(&mut faults),
             evidence: evidence.clone(),
         };
-        let mut journal_tee = JournalTee {
+        let mut journal_tee = field::JournalTee {
             inner: &mut writer,
-            evidence: evidence.clone(),
+            sink: evidence.clone(),
         };
-        let mut speaker_tee = SpeakerTee {
+        let mut speaker_tee = field::SpeakerTee {
             inner: &mut speaker,
-            evidence: evidence.clone(),
+            sink: evidence.clone(),
         };
         // The session learns of a microphone lost before it started.
         let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];

@@ -523,3 +523,164 @@ fn doctor_says_whether_clips_are_kept_and_how_much() {
     assert_eq!(left.status, Status::Note, "{left:?}");
     assert!(left.detail.contains("1 clip kept before"), "{left:?}");
 }
+
+/// Records what the session journals.
+struct Kept(Vec<JournalEvent>);
+
+impl matcoach::app::Journal for Kept {
+    fn record(&mut self, _at: Duration, event: &JournalEvent) {
+        self.0.push(event.clone());
+    }
+}
+
+struct NoLed;
+
+impl matcoach::app::Indicator for NoLed {
+    fn set(&mut self, _: matcoach::session::Led) {}
+}
+
+/// Tells the detector every input, as the daemon's hooks do.
+struct Told(field::Sink);
+
+impl matcoach::app::Hooks for Told {
+    fn input(&mut self, input: Input) -> Input {
+        field::tell(&self.0, Event::Input(input));
+        input
+    }
+}
+
+/// A real session of "quick" in the tokio shell (virtual time), with the
+/// daemon's tees: the detector's notes for the scripted inputs and what
+/// the listening thread would have told it.
+/// Inputs for the session loop (Ok) and what the listening thread tells
+/// the detector (Err), at ms from the start.
+type Script = Vec<(u64, Result<Input, Event>)>;
+
+/// The detector's notes, as (kind, command).
+type Notes = Vec<(Kind, Command)>;
+
+async fn coached(script: Script) -> Notes {
+    use matcoach::app::{self, PacedSpeaker};
+    let content =
+        matcoach::content::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("content"))
+            .unwrap();
+    let cfg = matcoach::session::SessionConfig::default();
+    let program = content.program("quick").unwrap();
+    let compiled = matcoach::session::compile(
+        &content,
+        program,
+        matcoach::content::Lang::En,
+        &cfg,
+        &std::collections::HashMap::<String, u32>::new(),
+    )
+    .unwrap();
+    let mut session = matcoach::session::Session::new(
+        compiled,
+        cfg,
+        content.phrases.clone(),
+        content.safety.clone(),
+    );
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let sink: field::Sink = Some(events_tx);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(app::INPUT_QUEUE);
+    let mut paced = PacedSpeaker::spawn(tx.clone(), |_| {});
+    let t0 = tokio::time::Instant::now();
+    let feeder = sink.clone();
+    tokio::spawn(async move {
+        for (at, what) in script {
+            tokio::time::sleep_until(t0 + Duration::from_millis(at)).await;
+            match what {
+                Ok(input) => {
+                    if tx.send(input).await.is_err() {
+                        return;
+                    }
+                }
+                // What the listening thread tells, straight to the detector.
+                Err(event) => field::tell(&feeder, event),
+            }
+        }
+    });
+    let mut kept = Kept(Vec::new());
+    let mut journal = field::JournalTee {
+        inner: &mut kept,
+        sink: sink.clone(),
+    };
+    let mut speaker = field::SpeakerTee {
+        inner: &mut paced,
+        sink: sink.clone(),
+    };
+    let mut hooks = Told(sink.clone());
+    app::run_with(
+        &mut session,
+        &mut speaker,
+        &mut NoLed,
+        &mut journal,
+        &mut rx,
+        &[],
+        &mut hooks,
+    )
+    .await;
+    drop((hooks, speaker, journal, sink));
+    let stamped: Vec<(Instant, Event)> = events_rx.try_iter().collect();
+    let start = stamped.first().map(|e| e.0).unwrap();
+    let events: Vec<(Duration, Event)> = stamped
+        .into_iter()
+        .map(|(at, e)| (at.saturating_duration_since(start), e))
+        .collect();
+    field::notes(&events, &field::Rules::default())
+        .iter()
+        .map(|n| (n.kind, n.command))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_real_session_gives_the_detector_what_it_needs() {
+    use Input::{ButtonPressed as Down, ButtonReleased as Up};
+    let speech = || Err(Event::Speech { ms: 400 });
+    let press = |at: u64| [(at, Ok(Down)), (at + 150, Ok(Up))];
+    // (case, the script in ms, the notes)
+    let cases: Vec<(&str, Script, Notes)> = vec![
+        (
+            "stop heard, resumed with the button 3 s later; then speech and a pause press; then a long press",
+            [
+                press(0).to_vec(),
+                vec![
+                    (
+                        29_900,
+                        Err(Event::Detected {
+                            command: Command::Stop,
+                            word: "stop".into(),
+                            confidence: 0.7,
+                        }),
+                    ),
+                    (30_000, Ok(Input::Heard(Command::Stop))),
+                ],
+                press(33_000).to_vec(),
+                vec![(59_000, speech())],
+                press(60_000).to_vec(),
+                vec![(90_000, Ok(Down)), (93_000, Ok(Up))],
+            ]
+            .concat(),
+            vec![
+                (Kind::Heard, Command::Stop),
+                (Kind::FalseAccept, Command::Stop),
+                (Kind::Miss, Command::Pause),
+            ],
+        ),
+        (
+            "speech at the first get-ready, then the press; later speech and a long press",
+            [
+                press(0).to_vec(),
+                vec![(19_000, speech())],
+                press(20_000).to_vec(),
+                press(40_000).to_vec(),
+                vec![(60_000, speech()), (61_000, Ok(Down)), (64_000, Ok(Up))],
+            ]
+            .concat(),
+            vec![(Kind::Miss, Command::Next), (Kind::Miss, Command::Stop)],
+        ),
+    ];
+    for (name, script, want) in cases {
+        assert_eq!(coached(script).await, want, "{name}");
+    }
+}

@@ -428,6 +428,65 @@ pub fn notes(events: &[(Duration, Event)], rules: &Rules) -> Vec<Note> {
 }
 
 // ---------------------------------------------------------------------------
+// The shell's side: what the session loop tells the detector
+// ---------------------------------------------------------------------------
+
+/// Where events for the detector go (None: nowhere), stamped when they
+/// happen.
+pub type Sink = Option<std::sync::mpsc::Sender<(std::time::Instant, Event)>>;
+
+/// Tell the detector `event`, stamped now (the runtime's clock, which is
+/// the system's outside tests). Never blocks.
+pub fn tell(sink: &Sink, event: Event) {
+    if let Some(tx) = sink {
+        let _ = tx.send((tokio::time::Instant::now().into_std(), event));
+    }
+}
+
+/// A journal that also tells the detector what the session records.
+pub struct JournalTee<'a> {
+    pub inner: &'a mut dyn crate::app::Journal,
+    pub sink: Sink,
+}
+
+impl crate::app::Journal for JournalTee<'_> {
+    fn record(&mut self, at: Duration, event: &JournalEvent) {
+        tell(&self.sink, Event::Journal(event.clone()));
+        self.inner.record(at, event);
+    }
+
+    fn failing_changed(&mut self) -> Option<bool> {
+        self.inner.failing_changed()
+    }
+}
+
+/// A speaker that also tells the detector which phrase the coach begins.
+pub struct SpeakerTee<'a> {
+    pub inner: &'a mut dyn crate::app::Speaker,
+    pub sink: Sink,
+}
+
+impl crate::app::Speaker for SpeakerTee<'_> {
+    fn speak(
+        &mut self,
+        id: crate::session::PlaybackId,
+        line: &crate::session::Line,
+        priority: crate::session::Priority,
+    ) {
+        tell(&self.sink, Event::Said(line.id.0.clone()));
+        self.inner.speak(id, line, priority);
+    }
+
+    fn stop(&mut self) {
+        self.inner.stop();
+    }
+
+    fn cue(&mut self, cue: crate::session::Cue) {
+        self.inner.cue(cue);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The audio ring
 // ---------------------------------------------------------------------------
 
