@@ -1102,4 +1102,32 @@ mod tests {
             (0, 400)
         );
     }
+
+    /// The tap's cost on the listening thread, printed (not asserted):
+    /// `cargo test --release --lib -- --ignored --nocapture tap_cost`.
+    #[test]
+    #[ignore]
+    fn tap_cost() {
+        use super::super::pipeline::Observer;
+        let frame: Vec<i16> = (0..320).map(|i| (i * 37 % 2000) as i16).collect();
+        for keep in [false, true] {
+            let mut tap = Tap::new(CLIP_SECS, keep);
+            let secs = 600;
+            let t = std::time::Instant::now();
+            for k in 0..secs * 50 {
+                tap.frame(&frame, &frame, &frame, k % 10 < 5);
+            }
+            let took = t.elapsed().as_secs_f64();
+            let snap = std::time::Instant::now();
+            let s = tap.snapshot();
+            let snap_took = snap.elapsed().as_secs_f64();
+            println!(
+                "tap (keep audio {keep}): {:.1} us of CPU per second of audio ({:.5} % of a core); a snapshot of {} samples takes {:.2} ms",
+                took / secs as f64 * 1e6,
+                took / secs as f64 * 100.0,
+                s.mic.len(),
+                snap_took * 1e3
+            );
+        }
+    }
 }
