@@ -684,3 +684,102 @@ async fn a_real_session_gives_the_detector_what_it_needs() {
         assert_eq!(coached(script).await, want, "{name}");
     }
 }
+
+/// A kept clip with the coach's playback beside it: `hear` cancels the
+/// coach's own "continue" with it, as the daemon did, and hears only the
+/// user's "stop"; without it, the coach's word is heard too.
+#[cfg(feature = "voice-pocketsphinx")]
+#[test]
+fn hear_replays_a_kept_clip_with_its_playback() {
+    let say = |text: &str| {
+        voice_data::render_all(&[voice_data::Utterance {
+            text: text.into(),
+            voice: "flite/kal16".into(),
+            wpm: 160,
+            lang: matcoach::content::Lang::En,
+        }])
+        .remove(0)
+        .audio
+    };
+    let (cont, stop) = (say("continue"), say("stop"));
+    // 10 s: the coach says "continue" at 2 s; the user says "stop" at 5 s.
+    let mut played = vec![0.0f32; 32_000];
+    played.extend(&cont);
+    played.resize(160_000, 0.0);
+    let mut user = vec![0.0f32; 80_000];
+    user.extend(&stop);
+    user.resize(160_000, 0.0);
+    let faint = voice_data::noise(160_000, voice_data::FAINT_NOISE_RMS, false, 9);
+    // The coach through the room: 30 ms later, at half the level.
+    let mic: Vec<f32> = (0..160_000)
+        .map(|i| {
+            let echo = if i >= 480 { played[i - 480] * 0.5 } else { 0.0 };
+            echo + user[i] + faint[i]
+        })
+        .collect();
+    let to16 = matcoach::voice::resample::to_i16;
+    let snap = field::Snapshot {
+        mic: to16(&mic),
+        heard: to16(&user),
+        reference: to16(&played),
+        results: Vec::new(),
+        commands: Vec::new(),
+    };
+    let home = tempfile::tempdir().unwrap();
+    let folder = Folder {
+        dir: home.path().join("misses"),
+        max_bytes: 50 << 20,
+        days: 14,
+    };
+    let sidecar = Sidecar {
+        version: misses::SIDECAR_VERSION,
+        kind: Kind::Miss,
+        command: Command::Pause,
+        word: None,
+        confidence: None,
+        what: "test".into(),
+        time: "2026-03-04T09:00:00".into(),
+        engine: "pocketsphinx".into(),
+        model: "m".into(),
+        language: "en".into(),
+        rate: 16_000,
+        mic: String::new(),
+        heard_audio: String::new(),
+        playback: None,
+        heard: Vec::new(),
+        commands: Vec::new(),
+    };
+    let at = day("2026-03-04").at_midnight();
+    let wav = folder.keep(at, sidecar, &snap).unwrap();
+    let hear = || {
+        Out::of(in_home(
+            &mut command([
+                "hear".as_ref(),
+                wav.as_os_str(),
+                "--engine".as_ref(),
+                "pocketsphinx".as_ref(),
+            ]),
+            home.path(),
+        ))
+        .ok()
+    };
+    let commands = |out: &Out| {
+        out.json_lines()
+            .iter()
+            .map(|d| d["command"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let with = hear();
+    assert!(
+        with.stderr
+            .contains("with the coach's playback kept beside it"),
+        "{}",
+        with.show()
+    );
+    assert_eq!(commands(&with), ["stop"], "{}", with.show());
+    // Without the playback file, the coach's own word is heard as well.
+    let side = Sidecar::of(&wav).unwrap().unwrap();
+    std::fs::remove_file(folder.dir.join(side.playback.unwrap())).unwrap();
+    let without = hear();
+    assert_eq!(commands(&without), ["resume", "stop"], "{}", without.show());
+}

@@ -90,7 +90,12 @@ pub(super) fn hear(
         .unwrap_or(config.language);
     let picked = Picked::new(engine, lang, &config.voice)?;
     let mic = read_16k(file)?;
-    let is_mic = !file.to_string_lossy().ends_with(".heard.wav");
+    // Only the microphone's file is replayed with the kept playback (the
+    // `.heard.wav` is after echo cancellation already).
+    let is_mic = kept.as_ref().is_some_and(|k| {
+        file.file_name()
+            .is_some_and(|n| n.to_string_lossy() == k.mic.as_str())
+    });
     let kept_playback = kept
         .as_ref()
         .and_then(|k| k.playback.as_ref())
