@@ -202,6 +202,15 @@ pub struct Voice {
     pub echo_cancellation: bool,
     /// Lowest word confidence accepted as a command (0 to 1).
     pub min_confidence: f32,
+    // issue 16, item 3: evidence from the field.
+    /// Keep the last seconds of microphone audio when the button does what
+    /// a command word would have done, or a command is undone right after
+    /// it fired (off by default: it is the user's voice).
+    pub keep_misses: bool,
+    /// Kept clips are deleted after this many days (1 to 365).
+    pub keep_misses_days: u32,
+    /// The kept clips take at most this many megabytes; the oldest go first.
+    pub keep_misses_max_mb: u32,
 }
 
 impl Default for Voice {
@@ -215,6 +224,9 @@ impl Default for Voice {
             model_nl: PathBuf::new(),
             echo_cancellation: true,
             min_confidence: 0.6,
+            keep_misses: false,
+            keep_misses_days: 14,
+            keep_misses_max_mb: 50,
         }
     }
 }
@@ -513,6 +525,27 @@ impl Config {
                     j.plateau_days, j.pain_free_days
                 ),
                 "the plateau (only central pain left) is the longer wait: make plateau_days at least pain_free_days (003: two weeks pain-free, or a plateau after two to three weeks)".into(),
+            ));
+        }
+        // issue 16, item 3: the kept clips' folder.
+        if !(1..=365).contains(&self.voice.keep_misses_days) {
+            return Err(err(
+                "voice.keep_misses_days",
+                format!(
+                    "`voice.keep_misses_days` = {} is outside 1 to 365",
+                    self.voice.keep_misses_days
+                ),
+                "give the number of days kept clips stay, from 1 to 365 (the default is 14)".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&self.voice.keep_misses_max_mb) {
+            return Err(err(
+                "voice.keep_misses_max_mb",
+                format!(
+                    "`voice.keep_misses_max_mb` = {} is outside 1 to 10000",
+                    self.voice.keep_misses_max_mb
+                ),
+                "give the most megabytes the kept clips may take, from 1 to 10000 (the default is 50: some 50 to 75 clips)".into(),
             ));
         }
         if self.gpio.button_pin == self.gpio.led_pin {

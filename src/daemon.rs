@@ -12,6 +12,8 @@ use matcoach::session::{self, DeviceKind, Input, Led, Line, PlaybackId, Priority
 use matcoach::speaker::ClipSpeaker;
 use matcoach::speech::Speech;
 use matcoach::systemd;
+use matcoach::voice::field::{self, tell, Event, Tap};
+use matcoach::voice::misses;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,10 +73,13 @@ struct DaemonHooks {
     presses: journal::JournalHandle,
     started: tokio::time::Instant,
     faults: Faults,
+    /// issue 16, item 3: the evidence thread, told every input.
+    evidence: Evidence,
 }
 
 impl Hooks for DaemonHooks {
     fn input(&mut self, input: Input) -> Input {
+        tell(&self.evidence, Event::Input(input));
         if input == Input::ButtonPressed {
             self.presses.button_pressed(self.started.elapsed());
         }
@@ -101,6 +106,52 @@ impl Hooks for DaemonHooks {
 
     fn tick(&mut self) {
         systemd::notify("WATCHDOG=1");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// issue 16, item 3: evidence from the field
+// ---------------------------------------------------------------------------
+
+/// Where the evidence thread's events go (None: it is not running).
+type Evidence = field::Sink;
+
+/// Start the evidence thread for the listener about to start: the rings
+/// the pipeline fills (audio only with `keep_misses`), and the sender.
+fn start_evidence(
+    config: &Config,
+    journal_path: &std::path::Path,
+    engine: matcoach::voice::Engine,
+    handle: journal::JournalHandle,
+) -> (Option<Tap>, Evidence) {
+    let voice = &config.voice;
+    let keep = voice.keep_misses;
+    let tap = Tap::new(field::CLIP_SECS, keep);
+    let folder = keep.then(|| misses::Folder::beside(journal_path, voice));
+    if let Some(f) = &folder {
+        log(&format!(
+            "keep_misses is on: clips of likely misses go to {} (deleted after {} days, at most {} MB)",
+            f.dir.display(),
+            voice.keep_misses_days,
+            voice.keep_misses_max_mb
+        ));
+    }
+    let setup = misses::Setup {
+        folder,
+        tap: keep.then(|| tap.clone()),
+        journal: handle,
+        engine: engine.name().into(),
+        model: misses::model_name(engine, voice, config.language),
+        lang: config.language,
+        rules: misses::rules(),
+        log: Box::new(|m: &str| log(m)),
+    };
+    match misses::spawn(setup) {
+        Ok(tx) => (Some(tap.with_speech(tx.clone())), Some(tx)),
+        Err(e) => {
+            log(&format!("the evidence thread did not start: {e}"));
+            (None, None)
+        }
     }
 }
 
@@ -276,24 +327,47 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         next_id += 1;
         PlaybackId(next_id)
     };
+    let mut evidence: Evidence = None;
     let listener = if config.voice.enabled {
         match matcoach::voice::choose_engine(lang, &config.voice) {
             Ok(choice) => {
                 if let Some(notice) = choice.notice() {
                     log(&notice);
                 }
+                let (tap, ev) = start_evidence(&config, &path, choice.engine, writer.handle());
+                evidence = ev.clone();
                 let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
                 let echo = voice.echo_cancellation;
                 let reference = echo.then_some(reference);
                 let device = voice.input_device.clone();
                 Some(std::thread::spawn(move || {
+                    let observer = tap.clone();
                     let r = matcoach::voice::capture::listen(
                         device,
-                        || choice.into_pipeline(lang, &voice, echo),
+                        || {
+                            let mut p = choice.into_pipeline(lang, &voice, echo)?;
+                            if let Some(t) = &observer {
+                                p.set_observer(t.observer());
+                            }
+                            Ok(p)
+                        },
                         reference,
                         tx,
                         stop,
-                        |d| log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence)),
+                        |d| {
+                            log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence));
+                            if let Some(t) = &tap {
+                                t.note_detection(d);
+                            }
+                            tell(
+                                &ev,
+                                Event::Detected {
+                                    command: d.command,
+                                    word: d.word.clone(),
+                                    confidence: d.confidence,
+                                },
+                            );
+                        },
                     );
                     if let Err(e) = r {
                         log(&format!("voice commands stopped: {e}"));
@@ -405,6 +479,15 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             presses: writer.handle(),
             started: tokio::time::Instant::now(),
             faults: std::mem::take(&mut faults),
+            evidence: evidence.clone(),
+        };
+        let mut journal_tee = field::JournalTee {
+            inner: &mut writer,
+            sink: evidence.clone(),
+        };
+        let mut speaker_tee = field::SpeakerTee {
+            inner: &mut speaker,
+            sink: evidence.clone(),
         };
         // The session learns of a microphone lost before it started.
         let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
@@ -412,9 +495,9 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             first.push(Input::DeviceLost(DeviceKind::Microphone));
         }
         let ended = tokio::select! {
-            r = app::run_with(&mut session, &mut speaker, led.as_mut(), &mut writer, &mut rx, &first, &mut hooks) => r,
+            r = app::run_with(&mut session, &mut speaker_tee, led.as_mut(), &mut journal_tee, &mut rx, &first, &mut hooks) => r,
             _ = &mut shutdown => {
-                speaker.stop();
+                speaker_tee.stop();
                 log("stopping");
                 break 'idle;
             }

@@ -159,6 +159,11 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     }
     places.push(("speech cache", speech_cache_dir(&config)));
     checks.extend(disk_space(&places, LOW_DISK));
+    // issue 16, item 3.
+    checks.push(kept_clips(
+        &config,
+        journal_path.as_ref().ok().map(PathBuf::as_path),
+    ));
     checks.push(red_flags(&dir, config.language));
     checks
 }
@@ -366,6 +371,47 @@ pub fn model(config: &Config) -> Check {
         crate::voice::Engine::Pocketsphinx => format!("pocketsphinx loads ({lang})"),
     };
     Check::ok(NAME, what)
+}
+
+/// issue 16, item 3: whether the coach keeps audio of likely misses,
+/// where, and how much it holds now.
+pub fn kept_clips(config: &Config, journal: Option<&Path>) -> Check {
+    const NAME: &str = "kept clips";
+    let v = &config.voice;
+    let Some(journal) = journal else {
+        return Check::skipped(NAME, "no journal path, so no folder for kept clips");
+    };
+    let folder = crate::voice::misses::Folder::beside(journal, v);
+    let dir = folder.dir.display();
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    match (v.keep_misses, folder.usage()) {
+        (_, Err(e)) => Check::from_error(NAME, &e),
+        (true, Ok((n, bytes))) => Check {
+            name: NAME.into(),
+            status: Status::Note,
+            detail: format!(
+                "voice.keep_misses is on: the coach keeps 10 s of microphone audio when the button does what a command word would have done, or a command is undone at once; {n} clip{} ({:.1} of {} MB) in {dir}, each deleted after {} days; nothing leaves this device",
+                if n == 1 { "" } else { "s" },
+                mb(bytes),
+                v.keep_misses_max_mb,
+                v.keep_misses_days
+            ),
+            fix: Some(format!(
+                "to delete them: remove {dir}; to keep none from now on: set [voice] keep_misses = false"
+            )),
+        },
+        (false, Ok((0, _))) => Check::skipped(NAME, "voice.keep_misses = false: no audio is kept"),
+        (false, Ok((n, bytes))) => Check {
+            name: NAME.into(),
+            status: Status::Note,
+            detail: format!(
+                "voice.keep_misses = false, but {n} clip{} kept before ({:.1} MB) remain in {dir}",
+                if n == 1 { "" } else { "s" },
+                mb(bytes)
+            ),
+            fix: Some(format!("to delete them: remove {dir}")),
+        },
+    }
 }
 
 /// The button and LED pins open (with backend "rppal").

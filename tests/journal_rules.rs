@@ -952,8 +952,11 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
     // Back to version 1: the pain table without its location.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("ALTER TABLE pain DROP COLUMN location; PRAGMA user_version = 1;")
-            .unwrap();
+        // (and without version 3's voice table, issue 16 item 3)
+        c.execute_batch(
+            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; PRAGMA user_version = 1;",
+        )
+        .unwrap();
     }
     let store = JournalStore::open(&path, &OpenOptions::default())
         .unwrap()
@@ -963,7 +966,7 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, matcoach::journal::SCHEMA_VERSION);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let h = store.history(None).unwrap();
     assert_eq!(h.sessions[0].pains.len(), 1);
     assert_eq!(h.sessions[0].pains[0].location, None);

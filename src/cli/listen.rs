@@ -8,10 +8,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// A WAV file as 16 kHz mono samples.
+/// A WAV file as 16 kHz mono samples. A file that is no usable WAV is
+/// named, with the fix for `hear`.
 fn read_16k(path: &Path) -> Result<Vec<i16>> {
     use matcoach::voice::resample::{to_i16, Resampler};
-    let clip = matcoach::audio::Clip::read_wav(path)?;
+    let clip = match matcoach::audio::Clip::read_wav(path) {
+        Ok(c) => c,
+        Err(matcoach::audio::AudioError::BadWav { path, reason }) => bail!(
+            "{}: not a usable WAV file ({reason})\n  fix: give `hear` a PCM WAV recording (any rate and channels; 16 kHz mono is best), such as a clip kept in the folder `misses` beside the journal; convert other audio with `sox IN -b 16 OUT.wav`",
+            path.display()
+        ),
+        Err(e) => return Err(e.into()),
+    };
     let mut out = Vec::new();
     let samples = matcoach::audio::analysis::to_f32(&clip.samples);
     Resampler::new(clip.rate, matcoach::voice::RATE).process(&samples, &mut out);
@@ -68,9 +76,36 @@ pub(super) fn hear(
     playback: Option<&Path>,
 ) -> Result<ExitCode> {
     let config = load_config(args)?;
-    let lang = lang.unwrap_or(config.language);
+    // issue 16, item 3: a kept clip's sidecar says what was heard then, and
+    // what the coach played meanwhile.
+    let kept = match matcoach::voice::misses::Sidecar::of(file) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("warning: {e}; the clip is replayed without it");
+            None
+        }
+    };
+    let lang = lang
+        .or_else(|| kept.as_ref().and_then(|k| Lang::parse(&k.language)))
+        .unwrap_or(config.language);
     let picked = Picked::new(engine, lang, &config.voice)?;
     let mic = read_16k(file)?;
+    // Only the microphone's file is replayed with the kept playback (the
+    // `.heard.wav` is after echo cancellation already).
+    let is_mic = kept.as_ref().is_some_and(|k| {
+        file.file_name()
+            .is_some_and(|n| n.to_string_lossy() == k.mic.as_str())
+    });
+    let kept_playback = kept
+        .as_ref()
+        .and_then(|k| k.playback.as_ref())
+        .filter(|_| playback.is_none() && is_mic)
+        .map(|name| file.with_file_name(name))
+        .filter(|p| p.exists());
+    if let Some(p) = &kept_playback {
+        eprintln!("with the coach's playback kept beside it: {}", p.display());
+    }
+    let playback = playback.or(kept_playback.as_deref());
     let reference = match playback {
         Some(p) => read_16k(p)?,
         None => Vec::new(),
@@ -89,6 +124,9 @@ pub(super) fn hear(
     let took = started.elapsed().as_secs_f64();
     for d in &heard {
         outln!("{}", serde_json::to_string(d)?);
+    }
+    if let Some(k) = &kept {
+        eprint!("{}", then_and_now(k, &heard));
     }
     let audio = mic.len() as f64 / f64::from(matcoach::voice::RATE);
     eprintln!(
@@ -181,4 +219,61 @@ pub(super) fn setup_model(args: &Args, lang: Lang, from: Option<&Path>) -> Resul
     };
     outln!("installed {} in {}", info.name, installed.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a kept clip's sidecar says was heard then, beside what is heard now.
+fn then_and_now(
+    k: &matcoach::voice::misses::Sidecar,
+    now: &[matcoach::voice::Detection],
+) -> String {
+    let secs = |ms: i64| ms as f64 / 1000.0;
+    let commands = |ds: &[matcoach::voice::Detection]| {
+        if ds.is_empty() {
+            return "no command".to_string();
+        }
+        ds.iter()
+            .map(|d| {
+                format!(
+                    "{} (\"{}\", {:.1}-{:.1} s, {:.2})",
+                    d.command.name(),
+                    d.word,
+                    secs(d.start_ms as i64),
+                    secs(d.end_ms as i64),
+                    d.confidence
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let finals: Vec<String> = k
+        .heard
+        .iter()
+        .filter(|h| h.is_final && !h.words.is_empty())
+        .map(|h| {
+            let words: Vec<String> = h
+                .words
+                .iter()
+                .map(|w| match w.conf {
+                    Some(c) => format!("{} {c:.2}", w.text),
+                    None => w.text.clone(),
+                })
+                .collect();
+            format!("\"{}\" at {:.1} s", words.join(", "), secs(h.at_ms))
+        })
+        .collect();
+    let partials = k.heard.iter().filter(|h| !h.is_final).count();
+    format!(
+        "kept clip: {} of \"{}\" at {} ({}, {}, {})\n  what happened: {}\n  then: {}; the recogniser's results: {} ({partials} partial{})\n  now:  {}\n",
+        k.kind.as_str().replace('_', " "),
+        k.command.name(),
+        k.time,
+        k.engine,
+        k.model,
+        k.language,
+        k.what,
+        commands(&k.commands),
+        if finals.is_empty() { "none final".to_string() } else { finals.join("; ") },
+        if partials == 1 { "" } else { "s" },
+        commands(now),
+    )
 }

@@ -25,6 +25,8 @@ macro_rules! outln {
 }
 
 mod checks;
+// issue 16, item 3.
+mod field;
 mod journal;
 mod listen;
 mod programs;
@@ -217,6 +219,22 @@ enum Cmd {
         json: bool,
         #[arg(long, value_name = "PATH")]
         db: Option<PathBuf>,
+    },
+    // issue 16, item 3.
+    /// How often spoken commands were heard, ignored as the coach's own
+    /// word, or replaced by the button, per word and per week
+    VoiceReport {
+        /// The journal (default: the config's journal.path)
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// How many weeks, up to this one
+        #[arg(long, value_name = "N", default_value_t = 8)]
+        weeks: u32,
+        #[arg(long)]
+        json: bool,
+        /// Count up to this day instead of today
+        #[arg(long, hide = true, value_parser = parse_date)]
+        today: Option<matcoach::journal::Date>,
     },
 }
 
@@ -413,6 +431,12 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             json,
             db,
         } => journal::calibrate(args, set, *next, *json, db.as_deref()),
+        Cmd::VoiceReport {
+            db,
+            weeks,
+            json,
+            today,
+        } => field::voice_report(args, db.as_deref(), *weeks, *json, *today),
     }
 }
 

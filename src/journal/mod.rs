@@ -25,6 +25,8 @@ pub mod queries;
 pub mod report;
 mod schema;
 mod store;
+// issue 16, item 3.
+pub mod voice;
 mod writer;
 
 pub use date::{local_now, today, Date, DateError, Stamp};

@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,4 +129,29 @@ CREATE TABLE settings (
 const V2: &str = r#"
 ALTER TABLE pain ADD COLUMN location TEXT
     CHECK (location IN ('central', 'spreading', 'unanswered'));
+"#;
+
+/// Version 3 (issue 16, item 3): what became of the spoken commands, for
+/// `matcoach voice-report`: each command heard and acted on, each one
+/// ignored (as the coach's own word: 'self_heard'; otherwise 'ignored'),
+/// each likely miss (the button did what the command word would have done,
+/// just after the user spoke) and each likely false accept (a command
+/// undone within seconds). `clip`: the file name of the audio kept for it
+/// (`[voice] keep_misses`), in the folder `misses` beside the journal.
+const V3: &str = r#"
+CREATE TABLE voice (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER REFERENCES sessions (id),
+    at_ms       INTEGER NOT NULL,
+    day         TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('heard', 'self_heard', 'ignored', 'miss', 'false_accept')),
+    command     TEXT    NOT NULL,
+    word        TEXT,
+    confidence  REAL,
+    engine      TEXT    NOT NULL DEFAULT '',
+    lang        TEXT    NOT NULL DEFAULT '',
+    what        TEXT    NOT NULL DEFAULT '',
+    clip        TEXT
+);
+CREATE INDEX voice_day ON voice (day);
 "#;

@@ -756,6 +756,32 @@ impl JournalStore {
         Ok(())
     }
 
+    /// Record what became of a spoken command (issue 16, item 3), with
+    /// the session being recorded, if any.
+    pub fn record_voice(&mut self, r: &super::voice::VoiceRecord) -> Result<(), JournalError> {
+        let session = self.current.as_ref().map(|c| c.id);
+        self.conn
+            .execute(
+                "INSERT INTO voice (session_id, at_ms, day, kind, command, word, confidence, engine, lang, what, clip)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    session,
+                    r.at.ms(),
+                    r.at.date().to_string(),
+                    r.kind.as_str(),
+                    r.command.name(),
+                    r.word,
+                    r.confidence.map(f64::from),
+                    r.engine,
+                    r.lang,
+                    r.what,
+                    r.clip
+                ],
+            )
+            .map_err(|e| JournalError::sqlite(&self.path, "recording a voice command", &e))?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`: "ok", or what is wrong.
     pub fn integrity_check(&self) -> Result<String, JournalError> {
         let mut stmt = self

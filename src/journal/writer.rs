@@ -79,6 +79,8 @@ enum Msg {
     Sync(mpsc::Sender<()>),
     Read(mpsc::Sender<Result<History, JournalError>>),
     Stop,
+    /// issue 16, item 3.
+    Voice(super::voice::VoiceRecord),
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +122,11 @@ impl JournalHandle {
 
     pub fn fault(&self) -> Option<JournalFault> {
         self.shared.lock().fault.clone()
+    }
+
+    /// What became of a spoken command (issue 16, item 3).
+    pub fn voice(&self, record: super::voice::VoiceRecord) {
+        send(&self.tx, &self.shared, Msg::Voice(record));
     }
 }
 
@@ -451,6 +458,7 @@ impl Worker {
                 }
                 Msg::Event(at, event) => store.record(*at, event).map(|()| true),
                 Msg::Press(at) => store.button_pressed(*at).map(|()| true),
+                Msg::Voice(r) => store.record_voice(r).map(|()| true),
                 Msg::Sync(_) | Msg::Read(_) | Msg::Stop => Ok(false),
             };
             match result {

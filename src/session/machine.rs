@@ -485,7 +485,7 @@ impl Session {
                 out,
                 JournalEvent::CommandIgnored {
                     command: cmd,
-                    reason: "the coach is saying this word itself".into(),
+                    reason: crate::voice::field::SELF_HEARD.into(),
                 },
             );
             return;

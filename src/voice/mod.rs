@@ -12,7 +12,9 @@ pub mod aec;
 pub mod calibrate;
 pub mod capture;
 pub mod dtd;
+pub mod field;
 pub mod grammar;
+pub mod misses;
 pub mod model;
 pub mod pipeline;
 pub mod resample;
@@ -24,14 +26,14 @@ pub mod vosk;
 
 use crate::command::Command;
 use crate::content::Lang;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The recogniser's sample rate.
 pub const RATE: u32 = 16_000;
 
 /// A command heard in the audio.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     pub command: Command,
     /// The word as heard ("pijn", "continue").

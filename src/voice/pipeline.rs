@@ -36,6 +36,18 @@ pub trait EchoCanceller: Send {
     }
 }
 
+/// Sees what the pipeline sees, frame by frame (issue 16, item 3: the
+/// field-evidence ring). Called on the listening thread, never on the
+/// realtime callback.
+pub trait Observer: Send {
+    /// One frame: the microphone, the playback reference paired with it,
+    /// what the recogniser was given (after echo cancellation), and whether
+    /// the frame counted as the user's speech.
+    fn frame(&mut self, mic: &[i16], reference: &[i16], heard: &[i16], user_speech: bool);
+    /// What the recogniser said, at audio position `at_ms`.
+    fn hypothesis(&mut self, h: &Hypothesis, at_ms: u64);
+}
+
 /// How strict the decider is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeciderConfig {
@@ -296,6 +308,8 @@ pub struct Pipeline {
     /// frames so far (see [`Pipeline::trim_drift`]).
     backlog_floor: usize,
     window_frames: u32,
+    /// issue 16, item 3: sees each frame and hypothesis.
+    observer: Option<Box<dyn Observer>>,
 }
 
 /// Frames per window over which the reference backlog's floor is taken:
@@ -327,7 +341,13 @@ impl Pipeline {
             echo: EchoTracker::default(),
             backlog_floor: usize::MAX,
             window_frames: 0,
+            observer: None,
         }
+    }
+
+    /// Let `observer` see every frame and hypothesis from now on.
+    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
     }
 
     /// Audio position, in ms from the stream start.
@@ -383,11 +403,17 @@ impl Pipeline {
                     }));
             self.prev_mic = mic_energy;
             self.decider.note_frame(voiced && user);
+            if let Some(o) = self.observer.as_mut() {
+                o.frame(&frame, &reference, cleaned, voiced && user);
+            }
             let h = self.rec.accept(cleaned)?;
             self.pos += FRAME as u64;
             self.trim_drift();
             if let Some(h) = h {
                 let now = self.position_ms();
+                if let Some(o) = self.observer.as_mut() {
+                    o.hypothesis(&h, now);
+                }
                 out.extend(self.decider.decide(h, now));
             }
         }
@@ -441,6 +467,9 @@ impl Pipeline {
         }
         if let Some(h) = self.rec.flush()? {
             let now = self.position_ms();
+            if let Some(o) = self.observer.as_mut() {
+                o.hypothesis(&h, now);
+            }
             out.extend(self.decider.decide(h, now));
         }
         Ok(out)
