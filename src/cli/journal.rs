@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// The journal file: --db, else the config's journal.path, else the
 /// default place.
-fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
+pub(super) fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
     match db {
         Some(p) => Ok(p.to_path_buf()),
         None => Ok(journal::resolve_path(&config.journal.path)?),
@@ -26,7 +26,7 @@ fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
 
 /// The journal at `path`, made if it is not there yet; a damaged file
 /// moved aside is said on stderr.
-fn open_store(path: &Path) -> Result<JournalStore> {
+pub(super) fn open_store(path: &Path) -> Result<JournalStore> {
     let opened = JournalStore::open(path, &OpenOptions::default())?;
     if let Some(r) = &opened.recovered {
         eprintln!("matcoach: warning: {r}");

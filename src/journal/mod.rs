@@ -26,6 +26,8 @@ pub mod report;
 mod schema;
 mod store;
 mod writer;
+// issue 16, item 1
+pub mod voice_checks;
 
 pub use date::{local_now, today, Date, DateError, Stamp};
 pub use queries::{ExerciseInfo, ExerciseStatus, History, MaxInfo, Outcome, PainInfo, SessionInfo};
