@@ -974,3 +974,480 @@ pub fn drive(
     };
     Ok((report, check.into_takes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phrases() -> Phrases {
+        crate::content::load_dir(std::path::Path::new("content"))
+            .unwrap()
+            .phrases
+    }
+
+    /// `ms` of faint noise (amplitude `noise`) with, when `speech` > 0, a
+    /// 600 ms tone of that amplitude in it.
+    fn audio(ms: u64, noise: f32, speech: f32, seed: u32) -> Vec<i16> {
+        let n = (ms * 16) as usize;
+        let mut s = seed.wrapping_add(1);
+        (0..n)
+            .map(|i| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let r = (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
+                let t = i as f32;
+                let on = speech > 0.0 && (8000..8000 + 9600).contains(&i);
+                let v = r * noise + if on { speech * (t * 0.06).sin() } else { 0.0 };
+                v.clamp(-32768.0, 32767.0) as i16
+            })
+            .collect()
+    }
+
+    /// How the user answers one take: (command heard, speech amplitude).
+    type Answer = (Option<Command>, f32);
+
+    /// Run the flow with `answer` for every take (take number, what was
+    /// asked), in a room with noise of amplitude `noise`.
+    fn run(lang: Lang, noise: f32, answer: impl Fn(usize, &Asked) -> Answer) -> (Report, Check) {
+        let p = phrases();
+        let items = plan(lang);
+        let mut c = Check::new(lang, &p, items.clone());
+        let asked: Vec<Asked> = items
+            .iter()
+            .flat_map(|i| std::iter::repeat_n(i.asked.clone(), i.takes as usize))
+            .collect();
+        let (mut pos, mut take, mut seed) = (0u64, 0usize, 0u32);
+        let mut said = Vec::new();
+        loop {
+            seed += 1;
+            match c.next() {
+                Step::Say(line) => {
+                    said.push(line.text);
+                    let w = audio(1000, noise, 0.0, seed);
+                    c.played(Window {
+                        start_ms: pos,
+                        raw: w.clone(),
+                        clean: w,
+                    });
+                    pos += 1000;
+                }
+                Step::Listen(ms) if ms == NOISE_MS => {
+                    let w = audio(ms, noise, 0.0, seed);
+                    c.listened(Window {
+                        start_ms: pos,
+                        raw: w.clone(),
+                        clean: w,
+                    });
+                    pos += ms;
+                }
+                Step::Listen(ms) => {
+                    let (cmd, speech) = answer(take, &asked[take]);
+                    let w = audio(ms, noise, speech, seed);
+                    c.listened(Window {
+                        start_ms: pos,
+                        raw: w.clone(),
+                        clean: w,
+                    });
+                    if let Some(command) = cmd {
+                        c.heard(&Detection {
+                            command,
+                            word: command.words(lang)[0].into(),
+                            start_ms: pos + 500,
+                            end_ms: pos + 1100,
+                            detected_ms: pos + 1300,
+                            confidence: 0.8,
+                        });
+                    }
+                    pos += ms;
+                    take += 1;
+                }
+                Step::Done => break,
+            }
+        }
+        assert_eq!(take, asked.len());
+        let r = c.report().unwrap().clone();
+        (r, c)
+    }
+
+    /// The right answer: the command for a command word, nothing for the
+    /// others; at a good level.
+    fn right(_: usize, a: &Asked) -> Answer {
+        match a {
+            Asked::Command(c) => (Some(*c), 6000.0),
+            Asked::Other(_) => (None, 6000.0),
+        }
+    }
+
+    fn kinds(r: &Report) -> Vec<String> {
+        r.advice
+            .iter()
+            .map(|a| {
+                serde_json::to_value(a).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_advice_and_verdict_follow_what_was_heard() {
+        // Take numbers: next 0-2, pain 3-5, stop 6-8, pause 9-11, resume
+        // 12-14, repeat 15-17, then the others ("top" is 18).
+        type Case = (
+            &'static str,
+            f32,
+            Box<dyn Fn(usize, &Asked) -> Answer>,
+            u32,
+            u32,
+            Vec<&'static str>,
+            Verdict,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "all heard",
+                30.0,
+                Box::new(right),
+                18,
+                0,
+                vec![],
+                Verdict::Good,
+            ),
+            (
+                "next missed twice",
+                30.0,
+                Box::new(|i, a| if i < 2 { (None, 6000.0) } else { right(i, a) }),
+                16,
+                0,
+                vec!["missed"],
+                Verdict::Usable,
+            ),
+            (
+                "pause heard as pain",
+                30.0,
+                Box::new(|i, a| {
+                    if i == 9 {
+                        (Some(Command::Pain), 6000.0)
+                    } else {
+                        right(i, a)
+                    }
+                }),
+                17,
+                1,
+                vec!["heard_as"],
+                Verdict::Usable,
+            ),
+            (
+                "a sound-alike taken for stop",
+                30.0,
+                Box::new(|i, a| {
+                    if i == 18 {
+                        (Some(Command::Stop), 6000.0)
+                    } else {
+                        right(i, a)
+                    }
+                }),
+                18,
+                1,
+                vec!["taken_as"],
+                Verdict::Usable,
+            ),
+            (
+                "silence",
+                30.0,
+                Box::new(|_, _| (None, 0.0)),
+                0,
+                0,
+                vec!["nothing_heard"],
+                Verdict::Poor,
+            ),
+            (
+                "two silent takes",
+                30.0,
+                Box::new(|i, a| {
+                    if i == 15 || i == 16 {
+                        (None, 0.0)
+                    } else {
+                        right(i, a)
+                    }
+                }),
+                16,
+                0,
+                vec!["silent_takes"],
+                Verdict::Usable,
+            ),
+            (
+                "clipping",
+                30.0,
+                Box::new(|_, a| (right(0, a).0, 40_000.0)),
+                18,
+                0,
+                vec!["clipping"],
+                Verdict::Usable,
+            ),
+            (
+                "low SNR",
+                1500.0,
+                Box::new(|_, a| (right(0, a).0, 4000.0)),
+                18,
+                0,
+                vec!["noisy"],
+                Verdict::Usable,
+            ),
+            (
+                "too quiet",
+                3.0,
+                Box::new(|_, a| (right(0, a).0, 200.0)),
+                18,
+                0,
+                vec!["too_quiet"],
+                Verdict::Usable,
+            ),
+            (
+                "stop missed twice",
+                30.0,
+                Box::new(|i, a| {
+                    if i == 6 || i == 7 {
+                        (None, 6000.0)
+                    } else {
+                        right(i, a)
+                    }
+                }),
+                16,
+                0,
+                vec!["missed"],
+                Verdict::Poor,
+            ),
+            (
+                "half missed",
+                30.0,
+                Box::new(|i, a| {
+                    if i % 2 == 0 {
+                        (None, 6000.0)
+                    } else {
+                        right(i, a)
+                    }
+                }),
+                9,
+                0,
+                vec!["missed", "missed", "missed"],
+                Verdict::Poor,
+            ),
+        ];
+        for (name, noise, answer, heard, false_accepts, advice, verdict) in cases {
+            let (r, _) = run(Lang::En, noise, answer);
+            assert_eq!(r.commands_asked, 18, "{name}");
+            assert_eq!(r.commands_heard, heard, "{name}: {}", r.text());
+            assert_eq!(r.false_accepts, false_accepts, "{name}: {}", r.text());
+            assert_eq!(kinds(&r), advice, "{name}: {}", r.text());
+            assert_eq!(r.verdict, verdict, "{name}: {}", r.text());
+        }
+    }
+
+    #[test]
+    fn each_take_says_what_became_of_it() {
+        let (r, c) = run(Lang::En, 30.0, |i, a| match i {
+            0 => (None, 6000.0),
+            1 => (Some(Command::Pain), 6000.0),
+            2 => (None, 0.0),
+            _ => right(i, a),
+        });
+        let next = &r.words[0];
+        assert_eq!(next.asked, "next");
+        let outcomes: Vec<Outcome> = next.takes.iter().map(|t| t.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [Outcome::Missed, Outcome::HeardAs, Outcome::NothingHeard]
+        );
+        assert_eq!(next.takes[1].heard, Some(Command::Pain));
+        assert_eq!(next.takes[1].confidence, Some(0.8));
+        let pain = &r.words[1].takes[0];
+        assert_eq!(pain.outcome, Outcome::Heard);
+        // Speech at 6000 (about −18 dBFS) over noise at 30 (about −65).
+        assert!((-22.0..-14.0).contains(&pain.speech_dbfs), "{pain:?}");
+        assert!(pain.snr_db > 35.0, "{pain:?}");
+        assert!(!pain.clipped);
+        let top = r.words.iter().find(|w| w.asked == "top").unwrap();
+        assert_eq!(top.takes[0].outcome, Outcome::Refused);
+        assert!(r.echo.is_some_and(|e| e.residue_db < 3.0), "{:?}", r.echo);
+        assert!(r.noise_floor_dbfs < -55.0, "{}", r.noise_floor_dbfs);
+        // The takes for calibration: every one, with its audio.
+        let takes = c.into_takes();
+        assert_eq!(takes.len(), 18 + others(Lang::En).len());
+        assert_eq!(takes[0].asked, Asked::Command(Command::Next));
+        assert_eq!(takes[0].pcm.len(), (WORD_MS * 16) as usize);
+        assert_eq!(takes[18].asked, Asked::Other("top".into()));
+        // The terminal shows it all.
+        let text = r.text();
+        for part in [
+            "missed",
+            "heard as pain",
+            "nothing heard",
+            "refused",
+            "noise floor",
+            "advice:",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_coach_hears_itself_only_in_its_own_words() {
+        // A detection outside every take's window (the coach saying "next"
+        // in its prompt) belongs to no take.
+        let p = phrases();
+        let mut c = Check::new(Lang::En, &p, plan(Lang::En));
+        let mut pos = 0;
+        let mut first_take = None;
+        while let Step::Say(_) | Step::Listen(_) = {
+            let s = c.next();
+            match &s {
+                Step::Say(_) => {
+                    c.heard(&Detection {
+                        command: Command::Next,
+                        word: "next".into(),
+                        start_ms: pos + 100,
+                        end_ms: pos + 400,
+                        detected_ms: pos + 500,
+                        confidence: 0.9,
+                    });
+                    c.played(Window {
+                        start_ms: pos,
+                        clean: vec![0; 16_000],
+                        raw: vec![0; 16_000],
+                    });
+                    pos += 1000;
+                }
+                Step::Listen(ms) => {
+                    if *ms == WORD_MS && first_take.is_none() {
+                        first_take = Some(pos);
+                    }
+                    c.listened(Window {
+                        start_ms: pos,
+                        clean: vec![0; (*ms * 16) as usize],
+                        raw: vec![0; (*ms * 16) as usize],
+                    });
+                    pos += ms;
+                }
+                Step::Done => {}
+            }
+            s
+        } {}
+        let r = c.report().unwrap();
+        assert_eq!(r.false_accepts, 0, "{}", r.text());
+        assert_eq!(r.commands_heard, 0);
+    }
+
+    #[test]
+    fn the_dutch_flow_asks_for_the_dutch_words_and_reports_in_dutch() {
+        let p = phrases();
+        let items = plan(Lang::Nl);
+        let words: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            words[..6],
+            ["volgende", "pijn", "stop", "pauze", "verder", "herhaal"]
+        );
+        assert!(words.contains(&"fijn") && words.contains(&"volgende week"));
+        let mut c = Check::new(Lang::Nl, &p, items);
+        let mut prompts = Vec::new();
+        let mut pos = 0;
+        let mut take = 0;
+        loop {
+            match c.next() {
+                Step::Say(line) => {
+                    prompts.push(line.text);
+                    c.played(Window {
+                        start_ms: pos,
+                        clean: vec![0; 16_000],
+                        raw: vec![0; 16_000],
+                    });
+                    pos += 1000;
+                }
+                Step::Listen(ms) => {
+                    let w = audio(ms, 30.0, if ms == NOISE_MS { 0.0 } else { 6000.0 }, take);
+                    c.listened(Window {
+                        start_ms: pos,
+                        clean: w.clone(),
+                        raw: w,
+                    });
+                    // "volgende" is missed twice; the rest is heard right.
+                    if ms != NOISE_MS && (2..18).contains(&take) {
+                        let cmd = Command::ALL[(take / 3) as usize];
+                        c.heard(&Detection {
+                            command: cmd,
+                            word: cmd.words(Lang::Nl)[0].into(),
+                            start_ms: pos + 500,
+                            end_ms: pos + 1000,
+                            detected_ms: pos + 1200,
+                            confidence: 0.7,
+                        });
+                    }
+                    if ms != NOISE_MS {
+                        take += 1;
+                    }
+                    pos += ms;
+                }
+                Step::Done => break,
+            }
+        }
+        assert!(
+            prompts.contains(&"Zeg: volgende.".to_string()),
+            "{prompts:#?}"
+        );
+        assert!(
+            prompts.contains(&"Nog eens: pijn.".to_string()),
+            "{prompts:#?}"
+        );
+        assert!(
+            prompts.contains(&"Zeg nu: volgende week.".to_string()),
+            "{prompts:#?}"
+        );
+        let r = c.report().unwrap();
+        assert_eq!(r.verdict, Verdict::Usable, "{}", r.text());
+        let spoken: Vec<String> = r.spoken(&p, Lang::Nl).into_iter().map(|l| l.text).collect();
+        assert_eq!(
+            spoken,
+            [
+                "Ik heb 16 van de 18 opdrachtwoorden gehoord.",
+                "Ik hoor je goed genoeg, maar niet elke keer.",
+                "Ik heb volgende 2 keer gemist: zeg het los, en iets langer.",
+            ]
+        );
+        // The spoken report ends the flow.
+        assert_eq!(prompts[prompts.len() - 3..], spoken[..]);
+    }
+
+    #[test]
+    fn levels_measure_speech_noise_and_clipping() {
+        let quiet = levels(&audio(1000, 0.0, 0.0, 1), &[]);
+        assert_eq!(quiet.speech_dbfs, SILENCE_DBFS);
+        let speech = audio(2000, 30.0, 16_000.0, 1);
+        let l = levels(&speech, &speech);
+        // A sine at half scale: −9 dBFS.
+        assert!((l.speech_dbfs + 9.0).abs() < 1.0, "{l:?}");
+        assert!(l.floor_dbfs < -60.0, "{l:?}");
+        assert_eq!(l.clipped_samples, 0);
+        let loud = audio(2000, 30.0, 40_000.0, 1);
+        assert!(levels(&loud, &loud).clipped_samples > 100);
+    }
+
+    #[test]
+    fn the_check_is_offered_after_the_first_sessions_until_done() {
+        // (sessions finished, checks done, offered)
+        let cases = [
+            (0, 0, false),
+            (1, 0, true),
+            (3, 0, true),
+            (OFFER_SESSIONS, 0, true),
+            (OFFER_SESSIONS + 1, 0, false),
+            (1, 1, false),
+            (2, 3, false),
+        ];
+        for (sessions, checks, want) in cases {
+            assert_eq!(
+                offer_after_session(sessions, checks),
+                want,
+                "{sessions} sessions, {checks} checks"
+            );
+        }
+    }
+}
