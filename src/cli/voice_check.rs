@@ -216,6 +216,7 @@ pub(super) fn voice_check(args: &Args, o: &Options) -> Result<ExitCode> {
             "model": model,
             "takes": kept,
             "report": report,
+            "advice": report.advice.iter().map(|a| a.text()).collect::<Vec<_>>(),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {

@@ -88,57 +88,52 @@ impl JournalStore {
 
     /// Every voice check, oldest first (only `lang`'s, with one).
     pub fn voice_checks(&self, lang: Option<&str>) -> Result<Vec<VoiceCheckRow>, JournalError> {
-        let fail =
-            |e: rusqlite::Error| JournalError::sqlite(self.path(), "reading the voice checks", &e);
-        let mut stmt = self
-            .connection()
-            .prepare(
-                "SELECT at_ms, engine, model, lang, verdict, commands_heard, commands_asked,
-                        false_accepts, noise_floor_dbfs, echo_residue_db, results
-                   FROM voice_checks WHERE ?1 IS NULL OR lang = ?1 ORDER BY at_ms, id",
-            )
-            .map_err(fail)?;
-        let rows = stmt
-            .query_map(params![lang], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, u32>(5)?,
-                    r.get::<_, u32>(6)?,
-                    r.get::<_, u32>(7)?,
-                    r.get::<_, f64>(8)?,
-                    r.get::<_, Option<f64>>(9)?,
-                    r.get::<_, String>(10)?,
-                ))
-            })
-            .map_err(fail)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (at, engine, model, lang, verdict, heard, asked, fa, floor, echo, results) =
-                row.map_err(fail)?;
-            out.push(VoiceCheckRow {
-                at: Stamp(at),
-                engine,
-                model,
-                lang,
-                // The table's CHECK allows only these three.
-                verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Poor),
-                commands_heard: heard,
-                commands_asked: asked,
-                false_accepts: fa,
-                noise_floor_dbfs: floor as f32,
-                echo_residue_db: echo.map(|e| e as f32),
-                results: serde_json::from_str(&results).unwrap_or(serde_json::Value::Null),
-            });
-        }
-        Ok(out)
+        read(self.connection(), lang)
+            .map_err(|e| JournalError::sqlite(self.path(), "reading the voice checks", &e))
     }
 
     /// The latest voice check in `lang`, if any.
     pub fn latest_voice_check(&self, lang: &str) -> Result<Option<VoiceCheckRow>, JournalError> {
         Ok(self.voice_checks(Some(lang))?.pop())
     }
+}
+
+/// Every voice check in the journal open on `conn`, oldest first (only
+/// `lang`'s, with one). A journal from before schema version 3 has none.
+pub fn read(
+    conn: &rusqlite::Connection,
+    lang: Option<&str>,
+) -> Result<Vec<VoiceCheckRow>, rusqlite::Error> {
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'voice_checks'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT at_ms, engine, model, lang, verdict, commands_heard, commands_asked,
+                false_accepts, noise_floor_dbfs, echo_residue_db, results
+           FROM voice_checks WHERE ?1 IS NULL OR lang = ?1 ORDER BY at_ms, id",
+    )?;
+    let rows = stmt.query_map(params![lang], |r| {
+        let verdict: String = r.get(4)?;
+        let results: String = r.get(10)?;
+        Ok(VoiceCheckRow {
+            at: Stamp(r.get(0)?),
+            engine: r.get(1)?,
+            model: r.get(2)?,
+            lang: r.get(3)?,
+            // The table's CHECK allows only these three.
+            verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Poor),
+            commands_heard: r.get(5)?,
+            commands_asked: r.get(6)?,
+            false_accepts: r.get(7)?,
+            noise_floor_dbfs: r.get::<_, f64>(8)? as f32,
+            echo_residue_db: r.get::<_, Option<f64>>(9)?.map(|e| e as f32),
+            results: serde_json::from_str(&results).unwrap_or(serde_json::Value::Null),
+        })
+    })?;
+    rows.collect()
 }

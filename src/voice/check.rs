@@ -212,6 +212,8 @@ pub enum Outcome {
 /// One take's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TakeResult {
+    /// Where the take's listening window starts in the check's audio (ms).
+    pub start_ms: u64,
     pub outcome: Outcome,
     /// The command heard, if any.
     pub heard: Option<Command>,
@@ -747,6 +749,7 @@ impl Check {
             };
             let confidence = right.or(first).map(|d| d.confidence);
             w.takes.push(TakeResult {
+                start_ms: t.start_ms,
                 outcome,
                 heard,
                 confidence,
