@@ -45,6 +45,7 @@ struct LiveAudio {
     pending: VecDeque<i16>,
     buf: Vec<f32>,
     json: bool,
+    dropped_told: f64,
 }
 
 #[cfg(feature = "speaker-rodio")]
@@ -107,6 +108,16 @@ impl CheckAudio for LiveAudio {
             self.resampler
                 .process(&to_mono(&self.buf, self.mic.channels), &mut mono16);
             self.pending.extend(to_i16(&mono16));
+        }
+        let dropped = self.mic.dropped_secs();
+        if dropped > self.dropped_told {
+            // Audio lost: the takes after this are heard out of place.
+            eprintln!(
+                "matcoach: microphone \"{}\": {:.1} s of audio lost (the check fell behind); the results from here on may be wrong",
+                self.mic.device,
+                dropped - self.dropped_told
+            );
+            self.dropped_told = dropped;
         }
         let n = max.min(self.pending.len());
         Ok(self.pending.drain(..n).collect())
@@ -193,7 +204,11 @@ pub(super) fn voice_check(args: &Args, o: &Options) -> Result<ExitCode> {
         pending: VecDeque::new(),
         buf: Vec::new(),
         json: o.json,
+        dropped_told: 0.0,
     };
+    if std::env::var_os("MATCOACH_DEBUG_MIC").is_some() {
+        eprintln!("mic: {} Hz, {} channels", audio.mic.rate, audio.mic.channels);
+    }
     let flow = check::Check::new(lang, &l.content.phrases, check::plan(lang));
     let (report, takes) = check::drive(flow, &mut pipeline, &mut audio)?;
     let kept = hand_on_takes(takes, lang, engine);

@@ -511,7 +511,6 @@ struct TakeState {
     item: usize,
     start_ms: u64,
     end_ms: u64,
-    detections: Vec<Detection>,
     levels: Option<Levels>,
     clean: Vec<i16>,
 }
@@ -530,6 +529,8 @@ pub struct Check {
     report: Option<Report>,
     /// The audio position after the last window (ms).
     pos_ms: u64,
+    /// Everything the pipeline heard, attributed to takes at the end.
+    detections: Vec<Detection>,
 }
 
 impl Check {
@@ -577,7 +578,6 @@ impl Check {
                     item: i,
                     start_ms: 0,
                     end_ms: 0,
-                    detections: Vec::new(),
                     levels: None,
                     clean: Vec::new(),
                 });
@@ -602,6 +602,7 @@ impl Check {
             echo: None,
             report: None,
             pos_ms: 0,
+            detections: Vec::new(),
         }
     }
 
@@ -672,14 +673,11 @@ impl Check {
         }
     }
 
-    /// A command the pipeline heard, at any time: it belongs to the take
-    /// in whose window it started (or to none: the coach's own words).
+    /// A command the pipeline heard, at any time (also while the take it
+    /// belongs to is still being listened to): it belongs to the take in
+    /// whose window it started, or to none (the coach's own words).
     pub fn heard(&mut self, d: &Detection) {
-        if let Some(t) = self.takes.iter_mut().find(|t| {
-            t.end_ms > t.start_ms && d.start_ms + EARLY_MS >= t.start_ms && d.start_ms < t.end_ms
-        }) {
-            t.detections.push(d.clone());
-        }
+        self.detections.push(d.clone());
     }
 
     /// The report, once the check is over (after the last `Listen`).
@@ -729,6 +727,15 @@ impl Check {
             let Some(w) = words.get_mut(t.item) else {
                 continue;
             };
+            let mine: Vec<&Detection> = self
+                .detections
+                .iter()
+                .filter(|d| {
+                    t.end_ms > t.start_ms
+                        && d.start_ms + EARLY_MS >= t.start_ms
+                        && d.start_ms < t.end_ms
+                })
+                .collect();
             let lv = t.levels.unwrap_or(Levels {
                 speech_dbfs: SILENCE_DBFS,
                 floor_dbfs: SILENCE_DBFS,
@@ -737,8 +744,8 @@ impl Check {
             let spoken = lv.speech_dbfs >= SPOKEN_DBFS && lv.speech_dbfs >= noise + SPOKEN_DB;
             let right = w
                 .command
-                .and_then(|c| t.detections.iter().find(|d| d.command == c));
-            let first = t.detections.first();
+                .and_then(|c| mine.iter().copied().find(|d| d.command == c));
+            let first = mine.first().copied();
             let (outcome, heard) = match (w.command, right, first) {
                 (Some(c), Some(_), _) => (Outcome::Heard, Some(c)),
                 (Some(_), None, Some(d)) => (Outcome::HeardAs, Some(d.command)),
