@@ -143,7 +143,8 @@ pub struct Window {
 /// The levels of a stretch of audio.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Levels {
-    /// The loud part (90th percentile of 20 ms frames), dBFS.
+    /// The loud part: the 5th-loudest 20 ms frame (the loudest 100 ms, so
+    /// that a short word in a long window counts), dBFS.
     pub speech_dbfs: f32,
     /// The quiet part (10th percentile), dBFS.
     pub floor_dbfs: f32,
@@ -151,6 +152,8 @@ pub struct Levels {
     pub clipped_samples: u32,
 }
 
+/// The loud part of a stretch: its loudest this many 20 ms frames.
+const SPEECH_FRAMES: usize = 5;
 /// The quietest level reported (digital silence).
 pub const SILENCE_DBFS: f32 = -100.0;
 /// A raw sample this close to full scale counts as clipped.
@@ -182,7 +185,13 @@ pub fn levels(clean: &[i16], raw: &[i16]) -> Levels {
             .unwrap_or(SILENCE_DBFS)
     };
     Levels {
-        speech_dbfs: pick(0.9),
+        speech_dbfs: frames
+            .len()
+            .checked_sub(SPEECH_FRAMES)
+            .and_then(|i| frames.get(i))
+            .or(frames.last())
+            .copied()
+            .unwrap_or(SILENCE_DBFS),
         floor_dbfs: pick(0.1),
         clipped_samples: raw
             .iter()
