@@ -248,7 +248,8 @@ impl WordResult {
     }
 }
 
-/// The coach's own voice at the microphone while it spoke.
+/// The coach's own voice at the microphone while it spoke (the mean level
+/// over its phrase).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Echo {
     /// Before echo cancellation (the raw microphone), dBFS.
@@ -534,7 +535,9 @@ pub struct Check {
     awaiting: Option<Awaiting>,
     takes: Vec<TakeState>,
     noise: Option<Levels>,
-    echo: Option<(Levels, Levels)>,
+    /// The mean level while the coach spoke, before and after echo
+    /// cancellation (dBFS).
+    echo: Option<(f32, f32)>,
     report: Option<Report>,
     /// The audio position after the last window (ms).
     pos_ms: u64,
@@ -665,7 +668,10 @@ impl Check {
         self.pos_ms = w.start_ms + len_ms;
         match self.awaiting.take() {
             Some(Awaiting::Said { echo: true }) => {
-                self.echo = Some((levels(&w.raw, &[]), levels(&w.clean, &[])));
+                // The mean over the whole phrase: the coach speaks through
+                // most of it.
+                let mean = |x: &[i16]| db(super::mean_square(x));
+                self.echo = Some((mean(&w.raw), mean(&w.clean)));
             }
             Some(Awaiting::Said { echo: false }) | None => {}
             Some(Awaiting::Listened { take: None }) => {
@@ -775,9 +781,9 @@ impl Check {
             });
         }
         let echo = self.echo.map(|(raw, clean)| Echo {
-            before_dbfs: raw.speech_dbfs,
-            after_dbfs: clean.speech_dbfs,
-            residue_db: (clean.speech_dbfs - noise).max(0.0),
+            before_dbfs: raw,
+            after_dbfs: clean,
+            residue_db: (clean - noise).max(0.0),
         });
         let commands = || words.iter().filter(|w| w.command.is_some());
         let commands_heard: u32 = commands().map(|w| w.count(Outcome::Heard)).sum();
