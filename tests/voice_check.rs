@@ -25,9 +25,7 @@ use bin_support::*;
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::journal::{JournalStore, OpenOptions, Stamp};
-use matcoach::voice::calibrate::Asked;
 use matcoach::voice::check::{self, Check, Step, Verdict, Window};
-use matcoach::voice::resample::{to_i16, Resampler};
 use matcoach::voice::Detection;
 use serde_json::Value;
 use std::path::Path;
@@ -53,7 +51,7 @@ fn a_report() -> check::Report {
             .collect()
     };
     loop {
-        match c.next() {
+        match c.next_step() {
             Step::Say(_) => {
                 let w = tone(1000, 0.0);
                 c.played(Window {
@@ -213,19 +211,20 @@ fn the_journal_keeps_each_check() {
     }
 }
 
-/// Resample 16 kHz audio to `to`.
-fn resample(audio: &[f32], to: u32) -> Vec<f32> {
-    let mut out = Vec::new();
-    let mut r = Resampler::new(16_000, to);
-    r.process(audio, &mut out);
-    r.process(&[0.0; 64], &mut out);
-    out
-}
-
 #[cfg(feature = "voice-pocketsphinx")]
 mod english {
     use super::*;
+    use matcoach::voice::resample::Resampler;
     use voice_data::Utterance;
+
+    /// Resample 16 kHz audio to `to`.
+    fn resample(audio: &[f32], to: u32) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut r = Resampler::new(16_000, to);
+        r.process(audio, &mut out);
+        r.process(&[0.0; 64], &mut out);
+        out
+    }
 
     /// Seconds of microphone recording: more than the check takes.
     const MIC_SECS: usize = 170;
@@ -447,8 +446,10 @@ pcm.micfile {{
 #[cfg(all(feature = "voice-vosk", feature = "voice-aec"))]
 mod vosk {
     use super::*;
+    use matcoach::voice::calibrate::Asked;
     use matcoach::voice::check::{CheckAudio, Item};
     use matcoach::voice::pipeline::Pipeline;
+    use matcoach::voice::resample::to_i16;
     use matcoach::voice::{Engine, VoiceError};
     use voice_data::korean::{self, AsEnglish};
 

@@ -624,7 +624,7 @@ impl Check {
 
     /// What to do next. Each `Say` and `Listen` must be answered with
     /// [`Check::played`] or [`Check::listened`] before the next call.
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         if self.awaiting.is_some() {
             // The driver skipped the audio: go on as if it were silent.
             let start_ms = self.pos_ms;
@@ -963,7 +963,7 @@ pub fn drive(
     pipeline.keep_cleaned(true);
     let mut pushed = 0u64;
     loop {
-        match check.next() {
+        match check.next_step() {
             Step::Say(line) => {
                 audio.show(&format!("coach: {}", line.text));
                 let played = audio.say(&line)?;
@@ -1044,7 +1044,7 @@ mod tests {
         let mut said = Vec::new();
         loop {
             seed += 1;
-            match c.next() {
+            match c.next_step() {
                 Step::Say(line) => {
                     said.push(line.text);
                     let w = audio(1000, noise, 0.0, seed);
@@ -1324,7 +1324,7 @@ mod tests {
         let mut pos = 0;
         let mut first_take = None;
         while let Step::Say(_) | Step::Listen(_) = {
-            let s = c.next();
+            let s = c.next_step();
             match &s {
                 Step::Say(_) => {
                     c.heard(&Detection {
@@ -1377,7 +1377,7 @@ mod tests {
         let mut pos = 0;
         let mut take = 0;
         loop {
-            match c.next() {
+            match c.next_step() {
                 Step::Say(line) => {
                     prompts.push(line.text);
                     c.played(Window {
