@@ -206,12 +206,6 @@ pub(super) fn voice_check(args: &Args, o: &Options) -> Result<ExitCode> {
         json: o.json,
         dropped_told: 0.0,
     };
-    if std::env::var_os("MATCOACH_DEBUG_MIC").is_some() {
-        eprintln!(
-            "mic: {} Hz, {} channels",
-            audio.mic.rate, audio.mic.channels
-        );
-    }
     let flow = check::Check::new(lang, &l.content.phrases, check::plan(lang));
     let (report, takes) = check::drive(flow, &mut pipeline, &mut audio)?;
     let kept = hand_on_takes(takes, lang, engine);
