@@ -11,10 +11,13 @@ use std::time::Duration;
 
 mod audio;
 mod disk;
+// issue 16, item 1
+mod voice_check;
 
 pub use audio::{audio_output, level, levels, microphone};
 pub use disk::disk_space;
 use disk::{existing_ancestor, probe_write};
+pub use voice_check::voice_checks;
 
 /// Where `run` and the other commands look for the config when there is no
 /// `--config`, in order.
@@ -165,6 +168,10 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
         journal_path.as_ref().ok().map(PathBuf::as_path),
     ));
     checks.push(red_flags(&dir, config.language));
+    // issue 16, item 1
+    if let Ok(p) = &journal_path {
+        checks.extend(voice_checks(p, config.language));
+    }
     checks
 }
 

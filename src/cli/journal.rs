@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// The journal file: --db, else the config's journal.path, else the
 /// default place.
-fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
+pub(super) fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
     match db {
         Some(p) => Ok(p.to_path_buf()),
         None => Ok(journal::resolve_path(&config.journal.path)?),
@@ -26,7 +26,7 @@ fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
 
 /// The journal at `path`, made if it is not there yet; a damaged file
 /// moved aside is said on stderr.
-fn open_store(path: &Path) -> Result<JournalStore> {
+pub(super) fn open_store(path: &Path) -> Result<JournalStore> {
     let opened = JournalStore::open(path, &OpenOptions::default())?;
     if let Some(r) = &opened.recovered {
         eprintln!("matcoach: warning: {r}");
@@ -220,8 +220,13 @@ pub(super) fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
         write!(std::io::stdout().lock(), "{}", report::csv(&sessions))?;
         return Ok(ExitCode::SUCCESS);
     }
+    // issue 16, item 1
+    let checks = opened.store.voice_checks(None)?;
     if o.json {
-        let v = report::json(&h, &sessions, &adherence, &startgetal);
+        let mut v = report::json(&h, &sessions, &adherence, &startgetal);
+        if let Some(m) = v.as_object_mut() {
+            m.insert("voice_checks".into(), serde_json::to_value(&checks)?);
+        }
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -268,6 +273,14 @@ pub(super) fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
             })
             .collect();
         outln!("startgetal: {}", list.join(", "));
+    }
+    // issue 16, item 1: a line per voice check.
+    if !checks.is_empty() {
+        outln!();
+        outln!("voice checks:");
+        for c in &checks {
+            outln!("  {}", c.summary());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,8 @@ mod journal;
 mod listen;
 mod programs;
 mod sound;
+// issue 16, item 1
+mod voice_check;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -236,6 +238,26 @@ enum Cmd {
         #[arg(long, hide = true, value_parser = parse_date)]
         today: Option<matcoach::journal::Date>,
     },
+    // issue 16, item 1
+    /// The coach tests how well it hears you: it asks for each command word
+    /// three times and a few other words, then reports and advises
+    VoiceCheck {
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// vosk or pocketsphinx (default: the one the daemon would use)
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<matcoach::voice::Engine>,
+        /// The report as JSON
+        #[arg(long)]
+        json: bool,
+        /// The journal (default: the config's journal.path)
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Seconds of microphone audio to buffer (tests: ALSA's file PCM
+        /// delivers a whole recording at once)
+        #[arg(long, hide = true, default_value_t = 4.0)]
+        mic_buffer_secs: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -437,6 +459,23 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             json,
             today,
         } => field::voice_report(args, db.as_deref(), *weeks, *json, *today),
+        // issue 16, item 1
+        Cmd::VoiceCheck {
+            lang,
+            engine,
+            json,
+            db,
+            mic_buffer_secs,
+        } => voice_check::voice_check(
+            args,
+            &voice_check::Options {
+                lang: *lang,
+                engine: *engine,
+                json: *json,
+                db: db.as_deref(),
+                mic_buffer_secs: *mic_buffer_secs,
+            },
+        ),
     }
 }
 

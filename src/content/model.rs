@@ -635,6 +635,28 @@ pub struct Phrases {
     /// The daemon: every exercise of today's program has had its daily
     /// maximum.
     pub all_done_today: Template,
+    // issue 16, item 1: the voice check (`src/voice/check.rs`).
+    pub voice_check_intro: Template,
+    pub voice_check_quiet: Template,
+    pub voice_check_say: Template,
+    pub voice_check_again: Template,
+    pub voice_check_once_more: Template,
+    pub voice_check_say_other: Template,
+    pub voice_check_echo_test: Template,
+    pub voice_check_done: Template,
+    pub voice_check_result: Template,
+    pub voice_check_good: Template,
+    pub voice_check_usable: Template,
+    pub voice_check_poor: Template,
+    pub voice_check_nothing: Template,
+    pub voice_check_too_quiet: Template,
+    pub voice_check_noisy: Template,
+    pub voice_check_clipping: Template,
+    pub voice_check_echo: Template,
+    pub voice_check_missed: Template,
+    pub voice_check_heard_as: Template,
+    pub voice_check_taken_as: Template,
+    pub voice_check_offer: Template,
 }
 
 impl Phrases {
@@ -825,6 +847,52 @@ impl Phrases {
             ("surgery_too_soon", &self.surgery_too_soon, &[]),
             ("surgery_date_missing", &self.surgery_date_missing, &[]),
             ("all_done_today", &self.all_done_today, &[]),
+            // issue 16, item 1
+            ("voice_check_intro", &self.voice_check_intro, &[]),
+            ("voice_check_quiet", &self.voice_check_quiet, &[]),
+            ("voice_check_say", &self.voice_check_say, &["word"]),
+            ("voice_check_again", &self.voice_check_again, &["word"]),
+            (
+                "voice_check_once_more",
+                &self.voice_check_once_more,
+                &["word"],
+            ),
+            (
+                "voice_check_say_other",
+                &self.voice_check_say_other,
+                &["word"],
+            ),
+            ("voice_check_echo_test", &self.voice_check_echo_test, &[]),
+            ("voice_check_done", &self.voice_check_done, &[]),
+            (
+                "voice_check_result",
+                &self.voice_check_result,
+                &["heard", "total"],
+            ),
+            ("voice_check_good", &self.voice_check_good, &[]),
+            ("voice_check_usable", &self.voice_check_usable, &[]),
+            ("voice_check_poor", &self.voice_check_poor, &[]),
+            ("voice_check_nothing", &self.voice_check_nothing, &[]),
+            ("voice_check_too_quiet", &self.voice_check_too_quiet, &[]),
+            ("voice_check_noisy", &self.voice_check_noisy, &[]),
+            ("voice_check_clipping", &self.voice_check_clipping, &[]),
+            ("voice_check_echo", &self.voice_check_echo, &[]),
+            (
+                "voice_check_missed",
+                &self.voice_check_missed,
+                &["word", "n"],
+            ),
+            (
+                "voice_check_heard_as",
+                &self.voice_check_heard_as,
+                &["word", "other"],
+            ),
+            (
+                "voice_check_taken_as",
+                &self.voice_check_taken_as,
+                &["word", "other"],
+            ),
+            ("voice_check_offer", &self.voice_check_offer, &[]),
         ]
     }
 }

@@ -28,6 +28,8 @@ mod store;
 // issue 16, item 3.
 pub mod voice;
 mod writer;
+// issue 16, item 1
+pub mod voice_checks;
 
 pub use date::{local_now, today, Date, DateError, Stamp};
 pub use queries::{ExerciseInfo, ExerciseStatus, History, MaxInfo, Outcome, PainInfo, SessionInfo};

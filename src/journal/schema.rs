@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -154,4 +154,27 @@ CREATE TABLE voice (
     clip        TEXT
 );
 CREATE INDEX voice_day ON voice (day);
+"#;
+
+/// Version 4 (issue 16, item 1): the voice checks (`matcoach voice-check`).
+/// `results` is the whole report as JSON (per word: each take's outcome,
+/// confidence, speech level, SNR, clipping; the advice); the counts and
+/// the verdict are columns for `doctor` and `history`.
+const V4: &str = r#"
+CREATE TABLE voice_checks (
+    id               INTEGER PRIMARY KEY,
+    at_ms            INTEGER NOT NULL,
+    day              TEXT NOT NULL,
+    engine           TEXT NOT NULL,
+    model            TEXT NOT NULL,
+    lang             TEXT NOT NULL,
+    verdict          TEXT NOT NULL CHECK (verdict IN ('good', 'usable', 'poor')),
+    commands_heard   INTEGER NOT NULL,
+    commands_asked   INTEGER NOT NULL,
+    false_accepts    INTEGER NOT NULL,
+    noise_floor_dbfs REAL NOT NULL,
+    echo_residue_db  REAL,
+    results          TEXT NOT NULL
+);
+CREATE INDEX voice_checks_lang ON voice_checks (lang, at_ms);
 "#;

@@ -11,6 +11,7 @@
 pub mod aec;
 pub mod calibrate;
 pub mod capture;
+pub mod check;
 pub mod dtd;
 pub mod field;
 pub mod grammar;

@@ -310,6 +310,9 @@ pub struct Pipeline {
     window_frames: u32,
     /// issue 16, item 3: sees each frame and hypothesis.
     observer: Option<Box<dyn Observer>>,
+    /// The cleaned audio kept for the voice check (issue 16, item 1), when
+    /// asked for with [`Pipeline::keep_cleaned`].
+    cleaned: Option<Vec<i16>>,
 }
 
 /// Frames per window over which the reference backlog's floor is taken:
@@ -342,12 +345,27 @@ impl Pipeline {
             backlog_floor: usize::MAX,
             window_frames: 0,
             observer: None,
+            cleaned: None,
         }
     }
 
     /// Let `observer` see every frame and hypothesis from now on.
     pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
+    }
+
+    /// Keep the audio as the recogniser hears it (after echo cancellation)
+    /// until [`Pipeline::take_cleaned`]: the voice check's takes.
+    pub fn keep_cleaned(&mut self, on: bool) {
+        self.cleaned = on.then(Vec::new);
+    }
+
+    /// The cleaned audio kept since the last call (empty unless kept).
+    pub fn take_cleaned(&mut self) -> Vec<i16> {
+        self.cleaned
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Audio position, in ms from the stream start.
@@ -381,6 +399,9 @@ impl Pipeline {
                 }
                 None => &frame,
             };
+            if let Some(kept) = self.cleaned.as_mut() {
+                kept.extend_from_slice(cleaned);
+            }
             let voiced = self.vad.frame(cleaned);
             // Is this the user, or what is left of the coach's voice?
             if energy(&reference) > 1e-7 {
