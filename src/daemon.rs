@@ -283,13 +283,18 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                     log(&notice);
                 }
                 let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
+                // issue 16, item 2: the user's calibration for this language.
+                let cal =
+                    matcoach::voice::calibrate::latest_for(&config, lang, choice.engine, |m| {
+                        log(m)
+                    });
                 let echo = voice.echo_cancellation;
                 let reference = echo.then_some(reference);
                 let device = voice.input_device.clone();
                 Some(std::thread::spawn(move || {
                     let r = matcoach::voice::capture::listen(
                         device,
-                        || choice.into_pipeline(lang, &voice, echo),
+                        || choice.into_pipeline_calibrated(lang, &voice, echo, cal.as_ref()),
                         reference,
                         tx,
                         stop,

@@ -98,6 +98,11 @@ pub struct SphinxOptions {
     pub vad_threshold: f32,
     /// Extra decoder options, as `("-name", "value")` pairs.
     pub extra: Vec<(String, String)>,
+    // issue 16, item 2: personal calibration.
+    /// Command words made likelier than their share of `command_mass`, by
+    /// a factor (a calibration's `command_prior`): PocketSphinx's side of
+    /// a per-word acceptance threshold.
+    pub word_prior: Vec<(String, f64)>,
 }
 
 impl Default for SphinxOptions {
@@ -113,6 +118,7 @@ impl Default for SphinxOptions {
             vad_prespeech: 20,
             vad_threshold: 2.0,
             extra: Vec::new(),
+            word_prior: Vec::new(),
         }
     }
 }
