@@ -93,6 +93,11 @@ pub struct Calibration {
     /// is in the recogniser's language model, where it differs from 1.
     #[serde(default)]
     pub command_prior: BTreeMap<Command, f32>,
+    /// PocketSphinx: other words its model hears for this user's command
+    /// words (the user's "stop" that it always takes for "stomp"), which
+    /// then count as the command.
+    #[serde(default)]
+    pub heard_as: BTreeMap<Command, Vec<String>>,
 }
 
 impl Calibration {
@@ -107,6 +112,7 @@ impl Calibration {
             before: Score::default(),
             after: Score::default(),
             command_prior: BTreeMap::new(),
+            heard_as: BTreeMap::new(),
         }
     }
 
@@ -114,6 +120,7 @@ impl Calibration {
     pub fn is_empty(&self) -> bool {
         self.min_confidence.is_empty()
             && self.command_prior.is_empty()
+            && self.heard_as.is_empty()
             && self.speech_level_dbfs.is_none()
     }
 
@@ -139,7 +146,14 @@ pub struct Limits {
     /// Raise the threshold for sound-alikes only as far as the user's own
     /// takes stay heard.
     pub lean_heard: bool,
+    /// PocketSphinx: another word counts as the command for this user only
+    /// if it was all that was heard in at least this share of the user's
+    /// takes of the command, and in none of the other takes.
+    pub alias_share: f32,
 }
+
+/// At most this many other words may stand for one command word.
+pub const MAX_ALIASES: usize = 2;
 
 /// The safe limits for `cmd` (see the module documentation for why).
 pub fn limits(cmd: Command) -> Limits {
@@ -150,6 +164,7 @@ pub fn limits(cmd: Command) -> Limits {
             rival_margin: 0.02,
             max_prior: 8.0,
             lean_heard: true,
+            alias_share: 0.6,
         },
         Command::Next => Limits {
             floor: 0.55,
@@ -157,6 +172,7 @@ pub fn limits(cmd: Command) -> Limits {
             rival_margin: 0.10,
             max_prior: 2.0,
             lean_heard: false,
+            alias_share: 1.0,
         },
         Command::Pause | Command::Resume | Command::Repeat => Limits {
             floor: 0.45,
@@ -164,6 +180,7 @@ pub fn limits(cmd: Command) -> Limits {
             rival_margin: 0.05,
             max_prior: 4.0,
             lean_heard: false,
+            alias_share: 0.6,
         },
     }
 }
@@ -351,10 +368,12 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
     v.get(v.len() / 2).copied()
 }
 
-/// Opens a recogniser for one run of [`fit_with`], with per-command priors
-/// (empty: the default recogniser; engines without priors ignore them).
+/// Opens a recogniser for one run of [`fit_with`] with a trial
+/// calibration's recogniser-side settings (engines without them ignore
+/// them); `true`: report other words as themselves, not as `[unk]`
+/// (PocketSphinx; other engines may ignore it).
 pub type OpenRecognizer<'a> =
-    dyn FnMut(&BTreeMap<Command, f32>) -> Result<Box<dyn Recognizer>, VoiceError> + 'a;
+    dyn FnMut(&Calibration, bool) -> Result<Box<dyn Recognizer>, VoiceError> + 'a;
 
 /// **The voice check calls this**: the calibration for `lang` from the
 /// check's takes, with the engine that listens (`engine`, as
@@ -382,18 +401,15 @@ fn opener(
 ) -> Result<Box<OpenRecognizer<'static>>, VoiceError> {
     let voice = voice.clone();
     match engine {
-        Engine::Pocketsphinx => Ok(Box::new(move |priors: &BTreeMap<Command, f32>| {
-            let cal = Calibration {
-                command_prior: priors.clone(),
-                ..Calibration::none(lang, engine)
-            };
-            crate::voice::open_recognizer_calibrated(engine, lang, &voice, Some(&cal))
+        Engine::Pocketsphinx => Ok(Box::new(move |cal: &Calibration, raw: bool| {
+            let _ = &voice;
+            crate::voice::open_sphinx_with(lang, &crate::voice::grammar::words(lang), cal, raw)
         })),
         #[cfg(feature = "voice-vosk")]
         Engine::Vosk => {
             let dir = crate::voice::model::model_dir(&voice, lang);
             let model = std::sync::Arc::new(crate::voice::vosk::VoskModel::load(&dir, lang)?);
-            Ok(Box::new(move |_: &BTreeMap<Command, f32>| {
+            Ok(Box::new(move |_: &Calibration, _: bool| {
                 let words = crate::voice::grammar::words(lang);
                 Ok(Box::new(crate::voice::vosk::VoskRecognizer::with_model(
                     model.clone(),
@@ -443,8 +459,8 @@ pub fn fit_with(
                cal: Option<&Calibration>,
                cfg: DeciderConfig|
      -> Result<Vec<Vec<Detection>>, VoiceError> {
-        let priors = cal.map(|c| c.command_prior.clone()).unwrap_or_default();
-        let p = Pipeline::calibrated(open(&priors)?, front()?, lang, cfg, cal);
+        let none = Calibration::none(lang, engine);
+        let p = Pipeline::calibrated(open(cal.unwrap_or(&none), false)?, front()?, lang, cfg, cal);
         run_takes(takes, p)
     };
     // Permissive: every final, any confidence (partials carry none).
@@ -458,6 +474,10 @@ pub fn fit_with(
         Engine::Pocketsphinx => &PRIORS,
         Engine::Vosk => &PRIORS[..1],
     };
+    if engine == Engine::Pocketsphinx {
+        let heard = heard_words(takes, &mut *open(&cal, true)?)?;
+        cal.heard_as = aliases(takes, &heard);
+    }
     let mut seen: BTreeMap<Command, Vec<(f32, Candidates)>> = BTreeMap::new();
     for &prior in priors {
         let trial = Calibration {
@@ -507,6 +527,93 @@ pub fn fit_with(
         });
     }
     Ok(cal)
+}
+
+/// What the recogniser alone heard in each take: the words of each final
+/// result (fillers left out), the takes fed one after another with a short
+/// silence between.
+pub fn heard_words(
+    takes: &[Take],
+    rec: &mut dyn Recognizer,
+) -> Result<Vec<Vec<Vec<String>>>, VoiceError> {
+    let gap = vec![0i16; (GAP_MS * u64::from(crate::voice::RATE) / 1000) as usize];
+    let mut out = Vec::with_capacity(takes.len());
+    for t in takes {
+        let mut finals = Vec::new();
+        for frame in t.pcm.chunks(FRAME).chain(gap.chunks(FRAME)) {
+            if let Some(crate::voice::Hypothesis::Final(w)) = rec.accept(frame)? {
+                finals.push(w.into_iter().map(|w| w.text).collect::<Vec<_>>());
+            }
+        }
+        out.push(finals);
+    }
+    if let (Some(crate::voice::Hypothesis::Final(w)), Some(last)) = (rec.flush()?, out.last_mut()) {
+        last.push(w.into_iter().map(|w| w.text).collect());
+    }
+    Ok(out)
+}
+
+/// Other words that stand for a command word for this user (see
+/// [`Limits::alias_share`]): from what the recogniser heard in each take
+/// (`heard`, as [`heard_words`] gives it, other words as themselves).
+pub fn aliases(takes: &[Take], heard: &[Vec<Vec<String>>]) -> BTreeMap<Command, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for cmd in Command::ALL {
+        let own: Vec<&Vec<Vec<String>>> = takes
+            .iter()
+            .zip(heard)
+            .filter(|(t, _)| t.asked == Asked::Command(cmd))
+            .map(|(_, h)| h)
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        // Per word heard alone in a take of the command: in how many.
+        let mut alone: BTreeMap<&str, usize> = BTreeMap::new();
+        for h in &own {
+            let mut words: Vec<&str> = h
+                .iter()
+                .filter_map(|f| match f.as_slice() {
+                    [w] => Some(w.as_str()),
+                    _ => None,
+                })
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                *alone.entry(w).or_default() += 1;
+            }
+        }
+        let elsewhere = |w: &str| {
+            takes
+                .iter()
+                .zip(heard)
+                .filter(|(t, _)| t.asked != Asked::Command(cmd))
+                .any(|(_, h)| h.iter().flatten().any(|x| x == w))
+        };
+        let need = (limits(cmd).alias_share * own.len() as f32).ceil() as usize;
+        let mut found: Vec<(usize, &str)> = alone
+            .into_iter()
+            .filter(|(w, n)| {
+                *n >= need.max(1)
+                    && *w != crate::voice::grammar::UNKNOWN
+                    && crate::voice::grammar::parse(w, Lang::En).is_none()
+                    && crate::voice::grammar::parse(w, Lang::Nl).is_none()
+                    && !elsewhere(w)
+            })
+            .map(|(w, n)| (n, w))
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let words: Vec<String> = found
+            .into_iter()
+            .take(MAX_ALIASES)
+            .map(|(_, w)| w.to_string())
+            .collect();
+        if !words.is_empty() {
+            out.insert(cmd, words);
+        }
+    }
+    out
 }
 
 /// The latest calibration for `lang` and `engine` in the journal at

@@ -201,7 +201,7 @@ impl Choice {
     ) -> Result<pipeline::Pipeline, VoiceError> {
         let cal = cal.filter(|c| c.fits(lang, self.engine));
         let rec = match cal {
-            Some(c) if self.engine == Engine::Pocketsphinx && !c.command_prior.is_empty() => {
+            Some(c) if self.engine == Engine::Pocketsphinx && recogniser_side(c) => {
                 open_recognizer_calibrated(self.engine, lang, cfg, Some(c))?
             }
             _ => self.recognizer,
@@ -457,25 +457,46 @@ pub fn open_recognizer_calibrated(
     cal: Option<&calibrate::Calibration>,
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
     match cal.filter(|c| c.fits(lang, engine)) {
-        Some(c) if engine == Engine::Pocketsphinx && !c.command_prior.is_empty() => {
-            open_sphinx_with(lang, &grammar::words(lang), &c.command_prior)
+        Some(c) if engine == Engine::Pocketsphinx && recogniser_side(c) => {
+            open_sphinx_with(lang, &grammar::words(lang), c, false)
         }
         _ => open_recognizer(engine, lang, cfg),
     }
 }
 
+/// Whether a calibration changes the recogniser (PocketSphinx's priors and
+/// aliases), not only the decider and VAD.
+fn recogniser_side(c: &calibrate::Calibration) -> bool {
+    !c.command_prior.is_empty() || !c.heard_as.is_empty()
+}
+
+/// PocketSphinx with a calibration's priors and aliases; `garbage_words`:
+/// other words reported as themselves (for calibration only).
 #[cfg(feature = "voice-pocketsphinx")]
-fn open_sphinx_with(
+pub(crate) fn open_sphinx_with(
     lang: Lang,
     words: &[&str],
-    priors: &std::collections::BTreeMap<Command, f32>,
+    cal: &calibrate::Calibration,
+    garbage_words: bool,
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
-    let word_prior = priors
+    let word_prior = cal
+        .command_prior
         .iter()
         .flat_map(|(c, f)| c.words(lang).iter().map(|w| (w.to_string(), f64::from(*f))))
         .collect();
+    let aliases = cal
+        .heard_as
+        .iter()
+        .flat_map(|(c, heard)| {
+            heard
+                .iter()
+                .map(move |h| (h.clone(), c.words(lang)[0].to_string()))
+        })
+        .collect();
     let opts = sphinx::SphinxOptions {
         word_prior,
+        aliases,
+        garbage_words,
         ..sphinx::SphinxOptions::default()
     };
     Ok(Box::new(sphinx::SphinxRecognizer::with_options(
@@ -484,10 +505,11 @@ fn open_sphinx_with(
 }
 
 #[cfg(not(feature = "voice-pocketsphinx"))]
-fn open_sphinx_with(
+pub(crate) fn open_sphinx_with(
     _lang: Lang,
     _words: &[&str],
-    _priors: &std::collections::BTreeMap<Command, f32>,
+    _cal: &calibrate::Calibration,
+    _garbage_words: bool,
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
     Err(VoiceError::NotBuilt {
         engine: "pocketsphinx",
