@@ -655,6 +655,8 @@ pub fn latest_for(
         .and_then(|path| latest(&path, lang, engine));
     match found {
         Ok(c) => c,
+        // No journal configured and no place for one: nothing calibrated.
+        Err(crate::journal::JournalError::NoDefaultPath) => None,
         Err(e) => {
             say(&format!(
                 "the voice calibration could not be read, the default settings apply: {e}"
