@@ -337,6 +337,11 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                 let (tap, ev) = start_evidence(&config, &path, choice.engine, writer.handle());
                 evidence = ev.clone();
                 let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
+                // issue 16, item 2: the user's calibration for this language.
+                let cal =
+                    matcoach::voice::calibrate::latest_for(&config, lang, choice.engine, |m| {
+                        log(m)
+                    });
                 let echo = voice.echo_cancellation;
                 let reference = echo.then_some(reference);
                 let device = voice.input_device.clone();
@@ -345,7 +350,12 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                     let r = matcoach::voice::capture::listen(
                         device,
                         || {
-                            let mut p = choice.into_pipeline(lang, &voice, echo)?;
+                            let mut p = choice.into_pipeline_calibrated(
+                                lang,
+                                &voice,
+                                echo,
+                                cal.as_ref(),
+                            )?;
                             if let Some(t) = &observer {
                                 p.set_observer(t.observer());
                             }

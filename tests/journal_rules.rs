@@ -955,7 +955,7 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
         // (and without the tables of later versions: issue 16's voice
         // notes and voice checks)
         c.execute_batch(
-            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; DROP TABLE voice_checks; PRAGMA user_version = 1;",
+            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; DROP TABLE voice_checks; DROP TABLE calibrations; PRAGMA user_version = 1;",
         )
         .unwrap();
     }

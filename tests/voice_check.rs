@@ -397,6 +397,14 @@ pcm.micfile {{
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].verdict, Verdict::Poor);
         assert_eq!(rows[1].commands_heard as u64, heard);
+        // The takes calibrated the listener: the journal keeps it for
+        // English and PocketSphinx, with its scores on these takes.
+        let cal = store
+            .calibration(Lang::En, matcoach::voice::Engine::Pocketsphinx)
+            .unwrap()
+            .expect("a calibration from the spoken check");
+        assert_eq!(cal.before.commands, 18);
+        assert_eq!(spoken["calibration"]["after"]["commands"], 18);
         // What the coach said went to the speaker.
         assert!(std::fs::metadata(home.path().join("speaker.raw")).is_ok_and(|m| m.len() > 0));
     }

@@ -53,15 +53,18 @@ impl Picked {
         })
     }
 
+    /// The pipeline, with the user's calibration for the language and
+    /// engine when the journal has one (issue 16, item 2).
     fn into_pipeline(
         self,
         lang: Lang,
         voice: &matcoach::config::Voice,
         echo: bool,
+        cal: Option<&matcoach::voice::calibrate::Calibration>,
     ) -> Result<matcoach::voice::pipeline::Pipeline, matcoach::voice::VoiceError> {
         match self.choice {
-            Some(c) => c.into_pipeline(lang, voice, echo),
-            None => matcoach::voice::open_pipeline(self.engine, lang, voice, echo),
+            Some(c) => c.into_pipeline_calibrated(lang, voice, echo, cal),
+            None => matcoach::voice::open_pipeline_calibrated(self.engine, lang, voice, echo, cal),
         }
     }
 }
@@ -110,7 +113,10 @@ pub(super) fn hear(
         Some(p) => read_16k(p)?,
         None => Vec::new(),
     };
-    let mut pipeline = picked.into_pipeline(lang, &config.voice, playback.is_some())?;
+    let cal =
+        matcoach::voice::calibrate::latest_for(&config, lang, picked.engine, |m| eprintln!("{m}"));
+    let mut pipeline =
+        picked.into_pipeline(lang, &config.voice, playback.is_some(), cal.as_ref())?;
     let started = std::time::Instant::now();
     // The daemon's chunking: 10 ms at a time, the reference alongside.
     let chunk = (matcoach::voice::RATE / 100) as usize;
@@ -151,6 +157,7 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let stop = Arc::new(AtomicBool::new(false));
     let voice = config.voice.clone();
+    let cal = matcoach::voice::calibrate::latest_for(&config, lang, engine, |m| eprintln!("{m}"));
     let device = voice.input_device.clone();
     eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
     let worker = std::thread::spawn({
@@ -158,7 +165,7 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
         move || {
             matcoach::voice::capture::listen(
                 device,
-                || picked.into_pipeline(lang, &voice, false),
+                || picked.into_pipeline(lang, &voice, false, cal.as_ref()),
                 None,
                 tx,
                 stop,

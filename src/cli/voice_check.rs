@@ -8,7 +8,7 @@ use super::{load, Args};
 use anyhow::{bail, Result};
 use matcoach::content::Lang;
 use matcoach::session::Line;
-use matcoach::voice::calibrate::Take;
+use matcoach::voice::calibrate::{Calibration, Take};
 use matcoach::voice::check::{self, CheckAudio};
 use matcoach::voice::{Engine, VoiceError, RATE};
 use std::collections::VecDeque;
@@ -140,12 +140,22 @@ fn model_name(engine: Engine, lang: Lang, voice: &matcoach::config::Voice) -> St
     }
 }
 
-/// Issue 16, item 2 (calibration) takes the check's takes from here: the
-/// lead calls `matcoach::voice::calibrate` on them and stores the result.
-/// Until then they are only counted.
-fn hand_on_takes(takes: Vec<Take>, lang: Lang, engine: Engine) -> usize {
-    let _ = (lang, engine);
-    takes.len()
+/// The check's takes tune the listener for this user, microphone and room
+/// (issue 16, item 2). A calibration that cannot be made (the recogniser
+/// fails on the takes) is said, and the check's report is kept all the same.
+fn calibrate(
+    takes: &[Take],
+    lang: Lang,
+    engine: Engine,
+    voice: &matcoach::config::Voice,
+) -> Option<Calibration> {
+    match matcoach::voice::calibrate::fit(takes, lang, engine, voice) {
+        Ok(cal) => Some(cal),
+        Err(e) => {
+            eprintln!("matcoach: no calibration from this check: {e}");
+            None
+        }
+    }
 }
 
 #[cfg(not(feature = "speaker-rodio"))]
@@ -208,18 +218,18 @@ pub(super) fn voice_check(args: &Args, o: &Options) -> Result<ExitCode> {
     };
     let flow = check::Check::new(lang, &l.content.phrases, check::plan(lang));
     let (report, takes) = check::drive(flow, &mut pipeline, &mut audio)?;
-    let kept = hand_on_takes(takes, lang, engine);
+    let kept = takes.len();
+    let cal = calibrate(&takes, lang, engine, voice);
     let model = model_name(engine, lang, voice);
     // The journal keeps it; a journal that cannot be written does not
     // lose the report.
     let path = super::journal::journal_path(&l.config, o.db)?;
     let stored = super::journal::open_store(&path).and_then(|mut s| {
-        s.record_voice_check(
-            matcoach::journal::local_now(),
-            engine.name(),
-            &model,
-            &report,
-        )?;
+        let now = matcoach::journal::local_now();
+        s.record_voice_check(now, engine.name(), &model, &report)?;
+        if let Some(cal) = &cal {
+            s.save_calibration(cal, now)?;
+        }
         Ok(())
     });
     if o.json {
@@ -228,12 +238,24 @@ pub(super) fn voice_check(args: &Args, o: &Options) -> Result<ExitCode> {
             "model": model,
             "takes": kept,
             "report": report,
+            "calibration": cal,
             "advice": report.advice.iter().map(|a| a.text()).collect::<Vec<_>>(),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         outln!();
         write!(std::io::stdout().lock(), "{}", report.text())?;
+        if let Some(cal) = &cal {
+            outln!(
+                "calibration: your command words heard {} of {} before, {} after; other words taken for a command {} of {} before, {} after",
+                cal.before.heard,
+                cal.before.commands,
+                cal.after.heard,
+                cal.before.false_accepts,
+                cal.before.others,
+                cal.after.false_accepts,
+            );
+        }
     }
     if let Err(e) = stored {
         eprintln!("matcoach: the check was not stored in the journal: {e:#}");

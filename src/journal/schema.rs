@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -177,4 +177,20 @@ CREATE TABLE voice_checks (
     results          TEXT NOT NULL
 );
 CREATE INDEX voice_checks_lang ON voice_checks (lang, at_ms);
+"#;
+
+/// Version 5 (issue 16, item 2): personal voice calibrations, per language
+/// and engine, from the voice check. The latest row for a language and
+/// engine is the one that applies. `data` is the `voice::calibrate::
+/// Calibration` as JSON (per-word thresholds and priors, the speech level
+/// the VAD expects, the before/after scores on the takes).
+const V5: &str = r#"
+CREATE TABLE calibrations (
+    id      INTEGER PRIMARY KEY,
+    at_ms   INTEGER NOT NULL,
+    lang    TEXT    NOT NULL,
+    engine  TEXT    NOT NULL,
+    data    TEXT    NOT NULL
+);
+CREATE INDEX calibrations_lang ON calibrations (lang, engine, at_ms);
 "#;

@@ -782,6 +782,51 @@ impl JournalStore {
         Ok(())
     }
 
+    // issue 16, item 2: personal voice calibrations.
+
+    /// Keep a voice calibration (from the voice check) made at `at`; it
+    /// applies to its language and engine from now on.
+    pub fn save_calibration(
+        &mut self,
+        cal: &crate::voice::calibrate::Calibration,
+        at: Stamp,
+    ) -> Result<(), JournalError> {
+        let data = serde_json::to_string(cal).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            what: "recording the voice calibration".into(),
+            detail: e.to_string(),
+            fix: "run the voice check again".into(),
+        })?;
+        self.conn
+            .execute(
+                "INSERT INTO calibrations (at_ms, lang, engine, data) VALUES (?1, ?2, ?3, ?4)",
+                params![at.ms(), cal.lang.code(), cal.engine.name(), data],
+            )
+            .map_err(|e| JournalError::sqlite(&self.path, "recording the voice calibration", &e))?;
+        Ok(())
+    }
+
+    /// The latest voice calibration for `lang` and `engine`, if any (one
+    /// that cannot be read, e.g. written by a newer matcoach, counts as
+    /// none: the defaults apply).
+    pub fn calibration(
+        &self,
+        lang: crate::content::Lang,
+        engine: crate::voice::Engine,
+    ) -> Result<Option<crate::voice::calibrate::Calibration>, JournalError> {
+        let data: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM calibrations WHERE lang = ?1 AND engine = ?2
+                  ORDER BY at_ms DESC, id DESC LIMIT 1",
+                params![lang.code(), engine.name()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("reading the voice calibration"))?;
+        Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
     /// `PRAGMA integrity_check`: "ok", or what is wrong.
     pub fn integrity_check(&self) -> Result<String, JournalError> {
         let mut stmt = self

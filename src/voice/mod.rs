@@ -188,7 +188,28 @@ impl Choice {
         cfg: &crate::config::Voice,
         echo: bool,
     ) -> Result<pipeline::Pipeline, VoiceError> {
-        pipeline_around(self.recognizer, self.engine, lang, cfg, echo)
+        pipeline_around(self.recognizer, self.engine, lang, cfg, echo, None)
+    }
+
+    /// The same with a personal calibration applied (issue 16, item 2;
+    /// None, or one made for another language or engine: as
+    /// [`Choice::into_pipeline`]). A PocketSphinx calibration with word
+    /// priors opens the recogniser again with them.
+    pub fn into_pipeline_calibrated(
+        self,
+        lang: Lang,
+        cfg: &crate::config::Voice,
+        echo: bool,
+        cal: Option<&calibrate::Calibration>,
+    ) -> Result<pipeline::Pipeline, VoiceError> {
+        let cal = cal.filter(|c| c.fits(lang, self.engine));
+        let rec = match cal {
+            Some(c) if self.engine == Engine::Pocketsphinx && recogniser_side(c) => {
+                open_recognizer_calibrated(self.engine, lang, cfg, Some(c))?
+            }
+            _ => self.recognizer,
+        };
+        pipeline_around(rec, self.engine, lang, cfg, echo, cal)
     }
 
     /// When the other engine stands in: what happened, and the fix for the
@@ -404,23 +425,118 @@ pub fn open_pipeline(
     cfg: &crate::config::Voice,
     echo: bool,
 ) -> Result<pipeline::Pipeline, VoiceError> {
-    pipeline_around(open_recognizer(engine, lang, cfg)?, engine, lang, cfg, echo)
+    pipeline_around(
+        open_recognizer(engine, lang, cfg)?,
+        engine,
+        lang,
+        cfg,
+        echo,
+        None,
+    )
 }
 
-/// The listening pipeline around `rec`, an `engine` recogniser.
+// issue 16, item 2: personal calibration.
+
+/// [`open_pipeline`] with a personal calibration applied (None, or one
+/// made for another language or engine: the same as `open_pipeline`).
+pub fn open_pipeline_calibrated(
+    engine: Engine,
+    lang: Lang,
+    cfg: &crate::config::Voice,
+    echo: bool,
+    cal: Option<&calibrate::Calibration>,
+) -> Result<pipeline::Pipeline, VoiceError> {
+    let cal = cal.filter(|c| c.fits(lang, engine));
+    let rec = open_recognizer_calibrated(engine, lang, cfg, cal)?;
+    pipeline_around(rec, engine, lang, cfg, echo, cal)
+}
+
+/// [`open_recognizer`] with a calibration's recogniser-side settings
+/// (PocketSphinx's word priors; Vosk has none).
+pub fn open_recognizer_calibrated(
+    engine: Engine,
+    lang: Lang,
+    cfg: &crate::config::Voice,
+    cal: Option<&calibrate::Calibration>,
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    match cal.filter(|c| c.fits(lang, engine)) {
+        Some(c) if engine == Engine::Pocketsphinx && recogniser_side(c) => {
+            open_sphinx_with(lang, &grammar::words(lang), c, false)
+        }
+        _ => open_recognizer(engine, lang, cfg),
+    }
+}
+
+/// Whether a calibration changes the recogniser (PocketSphinx's priors and
+/// aliases), not only the decider and VAD.
+fn recogniser_side(c: &calibrate::Calibration) -> bool {
+    !c.command_prior.is_empty() || !c.heard_as.is_empty()
+}
+
+/// PocketSphinx with a calibration's priors and aliases; `garbage_words`:
+/// other words reported as themselves (for calibration only).
+#[cfg(feature = "voice-pocketsphinx")]
+pub(crate) fn open_sphinx_with(
+    lang: Lang,
+    words: &[&str],
+    cal: &calibrate::Calibration,
+    garbage_words: bool,
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    let word_prior = cal
+        .command_prior
+        .iter()
+        .flat_map(|(c, f)| c.words(lang).iter().map(|w| (w.to_string(), f64::from(*f))))
+        .collect();
+    let aliases = cal
+        .heard_as
+        .iter()
+        .flat_map(|(c, heard)| {
+            heard
+                .iter()
+                .map(move |h| (h.clone(), c.words(lang)[0].to_string()))
+        })
+        .collect();
+    let opts = sphinx::SphinxOptions {
+        word_prior,
+        aliases,
+        garbage_words,
+        ..sphinx::SphinxOptions::default()
+    };
+    Ok(Box::new(sphinx::SphinxRecognizer::with_options(
+        lang, words, &opts,
+    )?))
+}
+
+#[cfg(not(feature = "voice-pocketsphinx"))]
+pub(crate) fn open_sphinx_with(
+    _lang: Lang,
+    _words: &[&str],
+    _cal: &calibrate::Calibration,
+    _garbage_words: bool,
+) -> Result<Box<dyn Recognizer>, VoiceError> {
+    Err(VoiceError::NotBuilt {
+        engine: "pocketsphinx",
+        feature: "voice-pocketsphinx",
+    })
+}
+
+/// The listening pipeline around `rec`, an `engine` recogniser, with `cal`
+/// applied when it was made for this language and engine.
 fn pipeline_around(
     rec: Box<dyn Recognizer>,
     engine: Engine,
     lang: Lang,
     cfg: &crate::config::Voice,
     echo: bool,
+    cal: Option<&calibrate::Calibration>,
 ) -> Result<pipeline::Pipeline, VoiceError> {
     let aec = open_front_end(engine, echo)?;
-    Ok(pipeline::Pipeline::new(
+    Ok(pipeline::Pipeline::calibrated(
         rec,
         aec,
         lang,
         decider_config(engine, cfg),
+        cal.filter(|c| c.fits(lang, engine)),
     ))
 }
 

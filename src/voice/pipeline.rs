@@ -5,6 +5,7 @@
 //! so a file runs as fast as the CPU allows and gives the same answers as
 //! live audio.
 
+use super::calibrate::Calibration;
 use super::{
     dtd::EchoTracker, grammar, mean_square as energy, vad::Vad, Detection, Hypothesis, Recognizer,
     VoiceError, Word, RATE,
@@ -95,6 +96,12 @@ pub struct DeciderConfig {
     /// Infinity turns it off.
     pub min_user_excess_db: f32,
     pub max_loud_echo_correlation: f32,
+    // issue 16, item 2: personal calibration.
+    /// The lowest confidence accepted per command word, where a
+    /// calibration set one (instead of `min_confidence`). A word whose
+    /// threshold is above `min_confidence` is not fired from partial
+    /// results (they carry no confidence): it waits for its final.
+    pub word_min_confidence: std::collections::BTreeMap<Command, f32>,
 }
 
 impl Default for DeciderConfig {
@@ -111,11 +118,29 @@ impl Default for DeciderConfig {
             max_echo_correlation: 0.55,
             min_user_excess_db: 9.0,
             max_loud_echo_correlation: 0.7,
+            word_min_confidence: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl DeciderConfig {
+    /// The lowest confidence accepted for `cmd`.
+    pub fn min_confidence_for(&self, cmd: Command) -> f32 {
+        self.word_min_confidence
+            .get(&cmd)
+            .copied()
+            .unwrap_or(self.min_confidence)
+    }
+
+    /// These settings with `cal`'s per-word thresholds (None: unchanged).
+    pub fn calibrated(mut self, cal: Option<&Calibration>) -> DeciderConfig {
+        if let Some(cal) = cal {
+            self.word_min_confidence
+                .extend(cal.min_confidence.iter().map(|(c, v)| (*c, *v)));
+        }
+        self
+    }
+
     /// Is what the canceller left someone else than the coach, given its
     /// envelope's `correlation` with the playback and (asked only when it
     /// matters) its `excess` over the predicted echo? See
@@ -197,7 +222,10 @@ impl Decider {
         let Some(cmd) = grammar::parse(&word, self.lang) else {
             return Vec::new();
         };
-        if self.fired.is_some() || self.partial_count < self.cfg.urgent_partials {
+        if self.fired.is_some()
+            || self.partial_count < self.cfg.urgent_partials
+            || self.cfg.min_confidence_for(cmd) > self.cfg.min_confidence
+        {
             return Vec::new();
         }
         let (start_ms, end_ms) = if matches!(cmd, Command::Stop | Command::Pain) {
@@ -269,7 +297,7 @@ impl Decider {
         }
         let dur = w.end_ms.saturating_sub(w.start_ms);
         let ok = unknown <= self.cfg.max_unknown_words
-            && w.conf >= self.cfg.min_confidence
+            && w.conf >= self.cfg.min_confidence_for(*cmd)
             && (self.cfg.min_word_ms..=self.cfg.max_word_ms).contains(&dur)
             && self.voiced_fraction(w.start_ms, w.end_ms) >= self.cfg.min_voiced;
         if !ok {
@@ -330,11 +358,27 @@ impl Pipeline {
         lang: Lang,
         cfg: DeciderConfig,
     ) -> Pipeline {
+        Pipeline::calibrated(rec, aec, lang, cfg, None)
+    }
+
+    /// A pipeline that applies `cal` (issue 16, item 2): its per-word
+    /// thresholds in the decider and its speech level in the VAD. None, or
+    /// a calibration for another language: the same as [`Pipeline::new`].
+    /// (The engine is the caller's to check: confidences of one engine
+    /// mean nothing to another; see `voice::open_pipeline_calibrated`.)
+    pub fn calibrated(
+        rec: Box<dyn Recognizer>,
+        aec: Option<Box<dyn EchoCanceller>>,
+        lang: Lang,
+        cfg: DeciderConfig,
+        cal: Option<&Calibration>,
+    ) -> Pipeline {
+        let cal = cal.filter(|c| c.lang == lang);
         Pipeline {
             rec,
             aec,
-            vad: Vad::default(),
-            decider: Decider::new(lang, cfg),
+            vad: Vad::expecting(cal.and_then(|c| c.speech_level_dbfs)),
+            decider: Decider::new(lang, cfg.calibrated(cal)),
             pos: 0,
             mic: Vec::new(),
             reference: Vec::new(),
@@ -561,6 +605,54 @@ mod tests {
         for (name, words, want) in cases {
             let got = decider().decide(Hypothesis::Final(words), 1600);
             assert_eq!(got.first().map(|d| d.command), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn per_word_thresholds_replace_the_global_one() {
+        let cal = Calibration {
+            lang: Lang::En,
+            engine: crate::voice::Engine::Vosk,
+            min_confidence: [(Command::Stop, 0.4), (Command::Next, 0.8)]
+                .into_iter()
+                .collect(),
+            ..Calibration::none(Lang::En, crate::voice::Engine::Vosk)
+        };
+        // (case, word, confidence, heard without and with the calibration)
+        let cases = [
+            ("a quiet stop", "stop", 0.5, false, true),
+            ("a very quiet stop", "stop", 0.35, false, false),
+            ("a doubtful next", "next", 0.7, true, false),
+            ("a clear next", "next", 0.85, true, true),
+            ("pain: the global threshold", "pain", 0.55, false, false),
+            ("pain: the global threshold", "pain", 0.65, true, true),
+        ];
+        for (name, w, conf, before, after) in cases {
+            for (cal, want) in [(None, before), (Some(&cal), after)] {
+                let mut d = Decider::new(Lang::En, DeciderConfig::default().calibrated(cal));
+                for _ in 0..200 {
+                    d.note_frame(true);
+                }
+                let got = d.decide(Hypothesis::Final(vec![word(w, 1000, 1400, conf)]), 1600);
+                assert_eq!(
+                    !got.is_empty(),
+                    want,
+                    "{name} (calibrated: {})",
+                    cal.is_some()
+                );
+            }
+        }
+        // A raised threshold waits for the final's confidence: "next" no
+        // longer fires from settled partials.
+        let p = |w: &[&str]| Hypothesis::Partial(w.iter().map(|s| s.to_string()).collect());
+        let hang = u64::from(Vad::HANGOVER_FRAMES) * 20;
+        for (cal, fires) in [(None, true), (Some(&cal), false)] {
+            let mut d = Decider::new(Lang::En, DeciderConfig::default().calibrated(cal));
+            heard(&mut d, 0, 1000);
+            heard(&mut d, 400 + hang, 200);
+            let mut got = d.decide(p(&["next"]), 1800);
+            got.extend(d.decide(p(&["next"]), 1820));
+            assert_eq!(!got.is_empty(), fires, "calibrated: {}", cal.is_some());
         }
     }
 

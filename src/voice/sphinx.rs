@@ -98,6 +98,19 @@ pub struct SphinxOptions {
     pub vad_threshold: f32,
     /// Extra decoder options, as `("-name", "value")` pairs.
     pub extra: Vec<(String, String)>,
+    // issue 16, item 2: personal calibration.
+    /// Command words made likelier than their share of `command_mass`, by
+    /// a factor (a calibration's `command_prior`): PocketSphinx's side of
+    /// a per-word acceptance threshold.
+    pub word_prior: Vec<(String, f64)>,
+    /// Garbage words that stand for a command word for this user, as
+    /// `(heard, command word)` (a calibration's `heard_as`): the user's
+    /// "stop" that the model always takes for "stomp".
+    pub aliases: Vec<(String, String)>,
+    /// Report garbage words other than the 200 most frequent English words
+    /// as themselves instead of `[unk]` (for calibration, which looks for
+    /// `aliases` among them; never for listening).
+    pub garbage_words: bool,
 }
 
 impl Default for SphinxOptions {
@@ -113,9 +126,16 @@ impl Default for SphinxOptions {
             vad_prespeech: 20,
             vad_threshold: 2.0,
             extra: Vec::new(),
+            word_prior: Vec::new(),
+            aliases: Vec::new(),
+            garbage_words: false,
         }
     }
 }
+
+/// For calibration: how many of the most frequent English words are never
+/// reported as themselves (see `SphinxOptions::garbage_words`).
+const COMMON_WORDS: usize = 200;
 
 /// Serialises decoder set-up: sphinxbase's logging switch is a global.
 static INIT: Mutex<()> = Mutex::new(());
@@ -128,6 +148,11 @@ pub struct SphinxRecognizer {
     /// long as the config lives.
     _args: Vec<CString>,
     commands: Vec<String>,
+    /// Garbage words heard as a command: (word, index in `commands`).
+    aliases: Vec<(String, usize)>,
+    /// For calibration: garbage words reported as themselves; empty when
+    /// listening.
+    sound_alikes: HashSet<String>,
     /// An utterance has been started (ps_start_utt) and not ended.
     in_utt: bool,
     /// The decoder's voice-activity state after the previous chunk.
@@ -237,13 +262,43 @@ impl SphinxRecognizer {
         if commands.is_empty() {
             return Err(engine_error("no command words to listen for"));
         }
+        let aliases: Vec<(String, usize)> = opts
+            .aliases
+            .iter()
+            .filter_map(|(heard, cmd)| {
+                let i = commands.iter().position(|c| c == cmd)?;
+                Some((heard.trim().to_lowercase(), i))
+            })
+            .collect();
         let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: a NULL stream switches sphinxbase's (global) log off, so
         // reading the language model and parsing the options print nothing;
         // `-logfn` then points the decoder's log at /dev/null.
         unsafe { ffi::err_set_logfp(std::ptr::null_mut::<c_void>()) };
         let dict = Dictionary::read(&dict_path)?;
-        let (dict_text, lm_text) = vocabulary(&dict, &commands, &unigrams(&lm_path)?, opts)?;
+        let uni = unigrams(&lm_path)?;
+        let (dict_text, lm_text) = vocabulary(&dict, &commands, &uni, opts)?;
+        // For calibration: the garbage words reported as themselves, all
+        // but the most frequent English words (function words, which any
+        // sentence has).
+        let sound_alikes: HashSet<String> = if opts.garbage_words {
+            let mut by_freq: Vec<&(String, f64)> = uni.iter().collect();
+            by_freq.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let common: HashSet<&str> = by_freq
+                .iter()
+                .take(COMMON_WORDS)
+                .map(|(w, _)| w.as_str())
+                .collect();
+            dict_text
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(|w| w.split('(').next().unwrap_or(w))
+                .filter(|w| !common.contains(w))
+                .map(str::to_string)
+                .collect()
+        } else {
+            HashSet::new()
+        };
         drop(dict);
         let dict_file = TempFile::write("dict", &dict_text)?;
         let lm_file = TempFile::write("lm", &lm_text)?;
@@ -315,6 +370,8 @@ impl SphinxRecognizer {
             ps,
             config,
             _args: args,
+            aliases,
+            sound_alikes,
             commands,
             in_utt: false,
             in_speech: false,
@@ -362,11 +419,23 @@ impl SphinxRecognizer {
         let w = raw.split('(').next().unwrap_or(raw);
         if let Some(i) = self.commands.iter().position(|c| c == w) {
             Token::Command(i)
+        } else if let Some((_, i)) = self.aliases.iter().find(|(a, _)| a == w) {
+            Token::Command(*i)
         } else if w.starts_with('<') || w.starts_with('[') || w.starts_with('+') || w.is_empty() {
             // <s>, </s>, <sil>, [NOISE], [SPEECH]…
             Token::Filler
         } else {
             Token::Garbage
+        }
+    }
+
+    /// How a garbage word is reported: `[unk]`, or (for calibration) as
+    /// itself.
+    fn garbage(&self, raw: &str) -> String {
+        let w = raw.trim().split('(').next().unwrap_or(raw);
+        match self.sound_alikes.contains(w) {
+            true => w.to_string(),
+            false => grammar::UNKNOWN.to_string(),
         }
     }
 
@@ -400,7 +469,7 @@ impl SphinxRecognizer {
             let end_ms = (u64::try_from(ef).unwrap_or(0) + 1) * FRAME_MS;
             let text = match self.classify(&raw) {
                 Token::Command(i) => Some(self.commands[i].clone()),
-                Token::Garbage => Some(grammar::UNKNOWN.to_string()),
+                Token::Garbage => Some(self.garbage(&raw)),
                 Token::Filler => None,
             };
             if let Some(text) = text {
@@ -432,7 +501,7 @@ impl SphinxRecognizer {
         text.split_whitespace()
             .filter_map(|raw| match self.classify(raw) {
                 Token::Command(i) => Some(self.commands[i].clone()),
-                Token::Garbage => Some(grammar::UNKNOWN.to_string()),
+                Token::Garbage => Some(self.garbage(raw)),
                 Token::Filler => None,
             })
             .collect()

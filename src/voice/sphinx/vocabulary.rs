@@ -199,7 +199,18 @@ pub(super) fn vocabulary(
     ));
     let mut words: HashSet<&str> = HashSet::new();
     for c in commands {
-        lm.push_str(&format!("{:.4} {c}\n", (per_command * scale).log10()));
+        // A calibrated word is likelier by its factor (issue 16, item 2);
+        // the model is then not exactly normalised, which the decoder
+        // does not need.
+        let prior = opts
+            .word_prior
+            .iter()
+            .find(|(w, _)| w == c)
+            .map_or(1.0, |(_, f)| f.clamp(1e-3, 1e3));
+        lm.push_str(&format!(
+            "{:.4} {c}\n",
+            (per_command * prior * scale).log10()
+        ));
         words.insert(c);
     }
     for (w, p) in &probs {
