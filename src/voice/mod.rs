@@ -12,6 +12,7 @@ pub mod aec;
 pub mod calibrate;
 pub mod capture;
 pub mod dtd;
+pub mod gate;
 pub mod grammar;
 pub mod model;
 pub mod pipeline;
@@ -393,6 +394,12 @@ pub fn decider_config(engine: Engine, cfg: &crate::config::Voice) -> pipeline::D
     }
 }
 
+/// `rec` as the daemon listens with it: deaf to speech too long to be a
+/// command word (see [`gate`]; issue 16, item 4).
+pub fn gated(rec: Box<dyn Recognizer>) -> Box<dyn Recognizer> {
+    Box::new(gate::Gated::new(rec, gate::GateOptions::default()))
+}
+
 /// The whole listening pipeline the config asks for. `echo`: cancel the
 /// coach's voice using a playback reference.
 pub fn open_pipeline(
@@ -414,7 +421,7 @@ fn pipeline_around(
 ) -> Result<pipeline::Pipeline, VoiceError> {
     let aec = open_front_end(engine, echo)?;
     Ok(pipeline::Pipeline::new(
-        rec,
+        gated(rec),
         aec,
         lang,
         decider_config(engine, cfg),

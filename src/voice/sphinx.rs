@@ -62,7 +62,7 @@ const LM_FILE: &str = "en-us.lm.bin";
 mod ffi;
 mod vocabulary;
 
-use vocabulary::{unigrams, vocabulary, Dictionary};
+pub use vocabulary::Vocabulary;
 
 /// How the recogniser is tuned. The defaults are what the English accuracy
 /// test (`tests/voice_accuracy.rs`) measured best.
@@ -114,6 +114,16 @@ impl Default for SphinxOptions {
             vad_threshold: 2.0,
             extra: Vec::new(),
         }
+    }
+}
+
+/// Give the heap's free pages back to the system (glibc keeps them
+/// otherwise: a freed dictionary stays resident).
+pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -233,20 +243,29 @@ impl SphinxRecognizer {
                 fix: APT_FIX.into(),
             });
         }
-        let commands: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
-        if commands.is_empty() {
-            return Err(engine_error("no command words to listen for"));
-        }
+        let vocabulary = Vocabulary::build(words, opts)?;
+        let rec = SphinxRecognizer::with_vocabulary(&vocabulary, opts)?;
+        drop(vocabulary);
+        // Building the vocabulary read the whole pronouncing dictionary and
+        // language model (tens of MB), all freed now; give the pages back
+        // so that they do not stay resident for the life of the daemon.
+        release_free_memory();
+        Ok(rec)
+    }
+
+    /// A recogniser listening for the vocabulary's command words (see
+    /// [`Vocabulary::build`]), with `opts`' model and decoder settings.
+    pub fn with_vocabulary(
+        vocabulary: &Vocabulary,
+        opts: &SphinxOptions,
+    ) -> Result<SphinxRecognizer, VoiceError> {
+        let hmm = opts.model_dir.join("en-us");
+        let commands = vocabulary.commands.clone();
         let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: a NULL stream switches sphinxbase's (global) log off, so
-        // reading the language model and parsing the options print nothing;
-        // `-logfn` then points the decoder's log at /dev/null.
+        // SAFETY: as in `with_options`: logging off while the decoder loads.
         unsafe { ffi::err_set_logfp(std::ptr::null_mut::<c_void>()) };
-        let dict = Dictionary::read(&dict_path)?;
-        let (dict_text, lm_text) = vocabulary(&dict, &commands, &unigrams(&lm_path)?, opts)?;
-        drop(dict);
-        let dict_file = TempFile::write("dict", &dict_text)?;
-        let lm_file = TempFile::write("lm", &lm_text)?;
+        let dict_file = TempFile::write("dict", &vocabulary.dict)?;
+        let lm_file = TempFile::write("lm", &vocabulary.lm)?;
         let hmm_str = hmm
             .to_str()
             .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", hmm.display())))?;
@@ -305,7 +324,7 @@ impl SphinxRecognizer {
             unsafe { ffi::cmd_ln_free_r(config) };
             return Err(VoiceError::BadModel {
                 engine: ENGINE,
-                lang,
+                lang: Lang::En,
                 path: opts.model_dir.clone(),
                 reason: format!("PocketSphinx could not load it; fix: {APT_FIX}"),
             });
@@ -502,7 +521,7 @@ impl Drop for SphinxRecognizer {
 
 #[cfg(test)]
 mod tests {
-    use super::vocabulary::edit_distance;
+    use super::vocabulary::{edit_distance, vocabulary, Dictionary};
     use super::*;
 
     #[test]

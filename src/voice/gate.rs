@@ -1,0 +1,249 @@
+//! Gating the recogniser on long speech (issue 16, item 4).
+//!
+//! A command is a short word said on its own. When speech goes on for
+//! longer than any command word lasts (a sentence, a conversation, a TV),
+//! the decider rejects whatever the recogniser makes of it; decoding it all
+//! the same is most of the listener's CPU on continuous speech, and a long
+//! utterance grows the decoder's search tables (memory, and the time each
+//! partial result takes). [`Gated`] wraps any [`Recognizer`]: it follows
+//! the speech with the energy VAD and, once a stretch of speech is longer
+//! than [`GateOptions::max_speech_ms`], ends the recogniser's utterance and
+//! feeds it nothing until the room has been quiet for
+//! [`GateOptions::reopen_quiet_ms`]. The cut utterance ends with an empty
+//! final result, so the decider drops what it had counted for it; a
+//! command fired from partial results before the cut stands.
+//!
+//! The recogniser's clock counts only the audio it was fed; the gate adds
+//! the audio it skipped to the word times of the finals, so that they keep
+//! naming places in the stream.
+
+use super::{vad::Vad, Hypothesis, Recognizer, VoiceError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// When the gate closes and opens again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateOptions {
+    /// A stretch of speech (as the VAD hears it, its hangover included)
+    /// longer than this is not a command: the recogniser stops hearing it.
+    pub max_speech_ms: u64,
+    /// Quiet (after the VAD's hangover) that opens the gate again.
+    pub reopen_quiet_ms: u64,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions {
+            max_speech_ms: 1800,
+            reopen_quiet_ms: 60,
+        }
+    }
+}
+
+/// A recogniser that hears only stretches of speech short enough to be a
+/// command word (see the module docs).
+pub struct Gated {
+    inner: Box<dyn Recognizer>,
+    opts: GateOptions,
+    vad: Vad,
+    /// Samples of the current stretch of speech (0 in quiet).
+    speech: u64,
+    /// Samples of quiet since the gate closed.
+    quiet: u64,
+    open: bool,
+    /// Samples not fed to the recogniser so far.
+    skipped: u64,
+    /// The same, for whoever watches (see [`Gated::skipped_samples`]).
+    watch: Arc<AtomicU64>,
+    /// How many times the gate has closed.
+    cuts: u64,
+}
+
+impl Gated {
+    pub fn new(inner: Box<dyn Recognizer>, opts: GateOptions) -> Gated {
+        Gated {
+            inner,
+            opts,
+            vad: Vad::default(),
+            speech: 0,
+            quiet: 0,
+            open: true,
+            skipped: 0,
+            watch: Arc::new(AtomicU64::new(0)),
+            cuts: 0,
+        }
+    }
+
+    /// How often long speech was cut off, and how much audio (in 16 kHz
+    /// samples) the recogniser was spared.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.cuts, self.skipped)
+    }
+
+    /// A counter of the samples the recogniser was spared, readable after
+    /// the gate has gone into a pipeline.
+    pub fn skipped_samples(&self) -> Arc<AtomicU64> {
+        self.watch.clone()
+    }
+
+    fn skip(&mut self, n: u64) {
+        self.skipped += n;
+        self.watch.store(self.skipped, Ordering::Relaxed);
+    }
+
+    fn ms(samples: u64) -> u64 {
+        samples * 1000 / u64::from(super::RATE)
+    }
+
+    /// Word times from the recogniser's clock to the stream's.
+    fn shift(&self, h: Hypothesis) -> Hypothesis {
+        let ms = Gated::ms(self.skipped);
+        match h {
+            Hypothesis::Final(mut words) if ms > 0 => {
+                for w in &mut words {
+                    w.start_ms += ms;
+                    w.end_ms += ms;
+                }
+                Hypothesis::Final(words)
+            }
+            h => h,
+        }
+    }
+}
+
+impl Recognizer for Gated {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+        let n = pcm.len() as u64;
+        let voiced = self.vad.frame(pcm);
+        if voiced {
+            self.speech += n;
+            self.quiet = 0;
+        } else {
+            self.speech = 0;
+            self.quiet += n;
+        }
+        if !self.open {
+            if Gated::ms(self.quiet) >= self.opts.reopen_quiet_ms {
+                self.open = true;
+            } else {
+                self.skip(n);
+                return Ok(None);
+            }
+        }
+        if voiced && Gated::ms(self.speech) > self.opts.max_speech_ms {
+            // Too long for a command: end the utterance, drop its words.
+            self.open = false;
+            self.cuts += 1;
+            self.skip(n);
+            self.inner.flush()?;
+            return Ok(Some(Hypothesis::Final(Vec::new())));
+        }
+        let h = self.inner.accept(pcm)?;
+        Ok(h.map(|h| self.shift(h)))
+    }
+
+    fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+        if !self.open {
+            return Ok(None);
+        }
+        let h = self.inner.flush()?;
+        Ok(h.map(|h| self.shift(h)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::voice::Word;
+
+    /// Counts the samples it is fed; after each chunk, a partial naming
+    /// the count; on flush, a final with one word at the last 100 ms it
+    /// was fed.
+    #[derive(Default)]
+    struct Counts {
+        fed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        flushes: u32,
+    }
+
+    impl Recognizer for Counts {
+        fn name(&self) -> &'static str {
+            "counts"
+        }
+        fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+            use std::sync::atomic::Ordering;
+            let n = self.fed.fetch_add(pcm.len() as u64, Ordering::Relaxed) + pcm.len() as u64;
+            Ok(Some(Hypothesis::Partial(vec![n.to_string()])))
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+            use std::sync::atomic::Ordering;
+            self.flushes += 1;
+            let end = self.fed.load(Ordering::Relaxed) / 16;
+            Ok(Some(Hypothesis::Final(vec![Word {
+                text: "stop".into(),
+                start_ms: end.saturating_sub(100),
+                end_ms: end,
+                conf: 1.0,
+            }])))
+        }
+    }
+
+    #[test]
+    fn long_speech_is_cut_off_and_short_words_pass() {
+        let fed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let inner = Counts {
+            fed: fed.clone(),
+            flushes: 0,
+        };
+        let mut g = Gated::new(Box::new(inner), GateOptions::default());
+        let frame = |loud: bool, t: usize| -> Vec<i16> {
+            (0..320)
+                .map(|k| {
+                    let a = if loud { 8000.0 } else { 20.0 };
+                    (a * ((t * 320 + k) as f32 * 0.11).sin()) as i16
+                })
+                .collect()
+        };
+        let mut t = 0;
+        let mut run = |g: &mut Gated, loud: bool, frames: usize| -> Vec<Option<Hypothesis>> {
+            (0..frames)
+                .map(|_| {
+                    t += 1;
+                    g.accept(&frame(loud, t)).unwrap()
+                })
+                .collect()
+        };
+        // 2 s of quiet, a 600 ms word, 1 s of quiet: all of it is heard.
+        run(&mut g, false, 100);
+        run(&mut g, true, 30);
+        run(&mut g, false, 50);
+        assert_eq!(fed.load(std::sync::atomic::Ordering::Relaxed), 180 * 320);
+        assert_eq!(g.stats(), (0, 0));
+        // 5 s of speech: cut once, after 1.8 s (plus the first frame the
+        // VAD needs), with an empty final.
+        let out = run(&mut g, true, 250);
+        let cut = out
+            .iter()
+            .position(|h| matches!(h, Some(Hypothesis::Final(w)) if w.is_empty()))
+            .unwrap();
+        assert_eq!(cut, 90);
+        assert!(out[cut + 1..].iter().all(Option::is_none));
+        assert_eq!(g.stats().0, 1);
+        // Quiet opens it again; the recogniser missed the rest of the
+        // speech and the VAD's hangover, and its finals are placed in the
+        // stream.
+        run(&mut g, false, 20);
+        let skipped = g.stats().1;
+        assert_eq!(g.skipped_samples().load(Ordering::Relaxed), skipped);
+        assert_eq!(skipped, (250 - 90 + Vad::HANGOVER_FRAMES as u64 + 2) * 320);
+        let fed_now = fed.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(fed_now + skipped, (180 + 250 + 20) * 320);
+        let Some(Hypothesis::Final(words)) = g.flush().unwrap() else {
+            panic!("a final")
+        };
+        assert_eq!(words[0].end_ms, (180 + 250 + 20) * 20);
+    }
+}
