@@ -27,6 +27,7 @@ mod bin_support;
 #[path = "../tests/voice_data/mod.rs"]
 mod voice_data;
 
+use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::speech::Voice as _;
 use matcoach::voice::aec::SpeexAec;
@@ -153,6 +154,9 @@ struct Figures {
     others: usize,
     false_accepts: usize,
     delays: Vec<i64>,
+    /// The delays of "stop" and "pain" alone (the words that must act at
+    /// once).
+    urgent: Vec<i64>,
     audio_s: f64,
     busy_s: f64,
 }
@@ -165,6 +169,7 @@ impl Figures {
             others: 0,
             false_accepts: 0,
             delays: Vec::new(),
+            urgent: Vec::new(),
             audio_s: 0.0,
             busy_s: 0.0,
         };
@@ -175,6 +180,7 @@ impl Figures {
             f.add(&voice_data::attribute(s, &dets));
         }
         f.delays.sort_unstable();
+        f.urgent.sort_unstable();
         f
     }
 
@@ -185,8 +191,11 @@ impl Figures {
                     self.commands += 1;
                     if let Some(d) = o.hit() {
                         self.hits += 1;
-                        self.delays
-                            .push(d.detected_ms as i64 - o.sample.word_end_ms as i64);
+                        let delay = d.detected_ms as i64 - o.sample.word_end_ms as i64;
+                        self.delays.push(delay);
+                        if matches!(d.command, Command::Stop | Command::Pain) {
+                            self.urgent.push(delay);
+                        }
                     }
                 }
                 None => {
@@ -203,7 +212,8 @@ impl Figures {
         let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
         println!(
             "  {what}: recall {:.1}% ({}/{}), false accepts {:.1}% ({}/{}); delay p50 {} ms, \
-             p95 {} ms; RTF {:.3} ({:.0} s of audio in {:.1} s)",
+             p95 {} ms (\"stop\" and \"pain\": p50 {} ms, p95 {} ms); RTF {:.3} ({:.0} s of \
+             audio in {:.1} s)",
             pct(self.hits, self.commands),
             self.hits,
             self.commands,
@@ -212,6 +222,8 @@ impl Figures {
             self.others,
             percentile(&self.delays, 0.5),
             percentile(&self.delays, 0.95),
+            percentile(&self.urgent, 0.5),
+            percentile(&self.urgent, 0.95),
             self.busy_s / self.audio_s.max(1e-9),
             self.audio_s,
             self.busy_s,
@@ -386,6 +398,12 @@ fn rss_child(engine: &str, gated: bool) {
         "after {:.0} s of continuous prose",
         prose.len() as f64 / f64::from(RATE)
     ));
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    step("then the heap's free pages given back (malloc_trim): what is live");
     println!("peak\t{}", status_kb("VmHWM"));
 }
 

@@ -6,10 +6,14 @@
 //! the same is most of the listener's CPU on continuous speech, and a long
 //! utterance grows the decoder's search tables (memory, and the time each
 //! partial result takes). [`Gated`] wraps any [`Recognizer`]: it follows
-//! the speech with the energy VAD and, once a stretch of speech is longer
-//! than [`GateOptions::max_speech_ms`], ends the recogniser's utterance and
-//! feeds it nothing until the room has been quiet for
-//! [`GateOptions::reopen_quiet_ms`]. The cut utterance ends with an empty
+//! the sound level against the room's noise floor and, once a stretch of
+//! sound (gaps shorter than [`GateOptions::reopen_quiet_ms`] included) is
+//! longer than [`GateOptions::max_speech_ms`], ends the recogniser's
+//! utterance and feeds it nothing until the room has been quiet for
+//! [`GateOptions::reopen_quiet_ms`]. The floor is the quietest level of
+//! the recent past (it follows the level down and rises 3 dB a second): unlike the
+//! decider's VAD, whose floor climbs onto the weak sounds of continuous
+//! speech within a few seconds, it keeps hearing a long sentence as sound. The cut utterance ends with an empty
 //! final result, so the decider drops what it had counted for it; a
 //! command fired from partial results before the cut stands.
 //!
@@ -17,9 +21,12 @@
 //! the audio it skipped to the word times of the finals, so that they keep
 //! naming places in the stream.
 
-use super::{vad::Vad, Hypothesis, Recognizer, VoiceError};
+use super::{mean_square, Hypothesis, Recognizer, VoiceError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// The least level that can be sound: −60 dBFS (mean square).
+const MIN_SOUND: f32 = 1e-6;
 
 /// When the gate closes and opens again.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,15 +34,18 @@ pub struct GateOptions {
     /// A stretch of speech (as the VAD hears it, its hangover included)
     /// longer than this is not a command: the recogniser stops hearing it.
     pub max_speech_ms: u64,
-    /// Quiet (after the VAD's hangover) that opens the gate again.
+    /// Quiet that ends a stretch of sound and opens the gate again.
     pub reopen_quiet_ms: u64,
+    /// A frame is sound when it is this many dB over the floor.
+    pub margin_db: f32,
 }
 
 impl Default for GateOptions {
     fn default() -> Self {
         GateOptions {
             max_speech_ms: 1800,
-            reopen_quiet_ms: 60,
+            reopen_quiet_ms: 300,
+            margin_db: 9.0,
         }
     }
 }
@@ -45,7 +55,10 @@ impl Default for GateOptions {
 pub struct Gated {
     inner: Box<dyn Recognizer>,
     opts: GateOptions,
-    vad: Vad,
+    /// The room's noise floor (mean square, full scale 1), and the level
+    /// smoothed over a few frames that it follows down.
+    floor: f32,
+    smooth: f32,
     /// Samples of the current stretch of speech (0 in quiet).
     speech: u64,
     /// Samples of quiet since the gate closed.
@@ -64,7 +77,8 @@ impl Gated {
         Gated {
             inner,
             opts,
-            vad: Vad::default(),
+            floor: 1e-4,
+            smooth: 1e-4,
             speech: 0,
             quiet: 0,
             open: true,
@@ -118,14 +132,28 @@ impl Recognizer for Gated {
 
     fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
         let n = pcm.len() as u64;
-        let voiced = self.vad.frame(pcm);
-        if voiced {
-            self.speech += n;
+        let energy = mean_square(pcm).max(1e-10);
+        // Rises 3 dB a second (in 20 ms frames), falls with the smoothed
+        // level; sound is also above −60 dBFS, so that a stretch of
+        // near-digital silence (a canceller settling) cannot drop the floor
+        // under the room's noise and have that taken for speech.
+        self.smooth = 0.6 * self.smooth + 0.4 * energy;
+        self.floor = (self.floor * 1.014).min(self.smooth).max(1e-9);
+        let sound =
+            energy > MIN_SOUND && 10.0 * (energy / self.floor).log10() > self.opts.margin_db;
+        if sound {
             self.quiet = 0;
         } else {
-            self.speech = 0;
             self.quiet += n;
         }
+        // A stretch lasts through gaps shorter than the reopening quiet.
+        let quiet_ms = Gated::ms(self.quiet);
+        if quiet_ms >= self.opts.reopen_quiet_ms {
+            self.speech = 0;
+        } else {
+            self.speech += n;
+        }
+        let voiced = quiet_ms < self.opts.reopen_quiet_ms;
         if !self.open {
             if Gated::ms(self.quiet) >= self.opts.reopen_quiet_ms {
                 self.open = true;
@@ -222,8 +250,7 @@ mod tests {
         run(&mut g, false, 50);
         assert_eq!(fed.load(std::sync::atomic::Ordering::Relaxed), 180 * 320);
         assert_eq!(g.stats(), (0, 0));
-        // 5 s of speech: cut once, after 1.8 s (plus the first frame the
-        // VAD needs), with an empty final.
+        // 5 s of speech: cut once, after 1.8 s, with an empty final.
         let out = run(&mut g, true, 250);
         let cut = out
             .iter()
@@ -233,12 +260,13 @@ mod tests {
         assert!(out[cut + 1..].iter().all(Option::is_none));
         assert_eq!(g.stats().0, 1);
         // Quiet opens it again; the recogniser missed the rest of the
-        // speech and the VAD's hangover, and its finals are placed in the
-        // stream.
+        // speech and the quiet before the gate opened, and its finals are
+        // placed in the stream.
         run(&mut g, false, 20);
         let skipped = g.stats().1;
         assert_eq!(g.skipped_samples().load(Ordering::Relaxed), skipped);
-        assert_eq!(skipped, (250 - 90 + Vad::HANGOVER_FRAMES as u64 + 2) * 320);
+        // (300 ms of quiet: 14 frames skipped, the 15th fed.)
+        assert_eq!(skipped, (250 - 90 + 14) * 320);
         let fed_now = fed.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(fed_now + skipped, (180 + 250 + 20) * 320);
         let Some(Hypothesis::Final(words)) = g.flush().unwrap() else {

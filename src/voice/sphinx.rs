@@ -144,7 +144,15 @@ pub struct SphinxRecognizer {
     in_speech: bool,
     /// Whether the current utterance has had any speech.
     had_speech: bool,
+    /// Samples decoded since the heap's free pages were last given back.
+    since_trim: usize,
 }
+
+/// Every utterance's search and lattice come and go on the heap, whose
+/// freed pages glibc keeps: on continuous speech they piled up to some
+/// 30 MB. At an utterance's end, after this much audio (10 s) since the
+/// last time, they are given back.
+const TRIM_EVERY: usize = 10 * RATE as usize;
 
 // SAFETY: the decoder and config pointers are owned by this value alone
 // (nothing else holds or shares them; libpocketsphinx keeps no thread-local
@@ -338,6 +346,7 @@ impl SphinxRecognizer {
             in_utt: false,
             in_speech: false,
             had_speech: false,
+            since_trim: 0,
         };
         // The decoder has read both files.
         drop(dict_file);
@@ -372,7 +381,12 @@ impl SphinxRecognizer {
         if unsafe { ffi::ps_end_utt(self.ps) } < 0 {
             return Err(engine_error("cannot end the utterance"));
         }
-        Ok(self.segments())
+        let words = self.segments();
+        if self.since_trim >= TRIM_EVERY {
+            self.since_trim = 0;
+            release_free_memory();
+        }
+        Ok(words)
     }
 
     /// Kind of word the decoder output.
@@ -474,6 +488,7 @@ impl Recognizer for SphinxRecognizer {
             return Ok(None);
         }
         self.start_utt()?;
+        self.since_trim += pcm.len();
         // SAFETY: a live decoder in an utterance; pcm is a valid slice.
         let rv = unsafe { ffi::ps_process_raw(self.ps, pcm.as_ptr(), pcm.len(), 0, 0) };
         if rv < 0 {
