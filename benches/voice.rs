@@ -771,42 +771,45 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
     println!("voice benchmark (one thread per decode; RTF = processing time / audio time)");
+    // MATCOACH_BENCH_ONLY=vosk: the Vosk part alone.
+    let only_vosk = std::env::var("MATCOACH_BENCH_ONLY").is_ok_and(|v| v == "vosk");
 
-    let sphinx = Engine::Sphinx;
-    println!("{}:", sphinx.name());
-    let streams = voice_data::english_streams();
-    let by = |n: Noise| streams.iter().filter(move |s| s.noise == n);
-    Figures::of(&sphinx, &by(Noise::Faint).collect::<Vec<_>>())
-        .print("test-set voices, no added noise");
-    Figures::of(
-        &sphinx,
-        &by(Noise::White20)
-            .chain(by(Noise::Pink20))
-            .collect::<Vec<_>>(),
-    )
-    .print("test-set voices, 20 dB SNR");
-    Figures::of(&sphinx, &[&unseen_stream()]).print(&format!(
-        "voices the tests never use ({}), no added noise",
-        UNSEEN_VOICES.join(", ")
-    ));
-    report_engine(&sphinx, "pocketsphinx", idle_secs);
-    let coach_secs: u64 = std::env::var("MATCOACH_BENCH_COACH_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(90);
-    match coaching_rss(coach_secs) {
-        Some((peak, last, anon, file)) => println!(
-            "  the whole program coaching (matcoach demo morning_mobility, {coach_secs} s, \
+    if !only_vosk {
+        let sphinx = Engine::Sphinx;
+        println!("{}:", sphinx.name());
+        let streams = voice_data::english_streams();
+        let by = |n: Noise| streams.iter().filter(move |s| s.noise == n);
+        Figures::of(&sphinx, &by(Noise::Faint).collect::<Vec<_>>())
+            .print("test-set voices, no added noise");
+        Figures::of(
+            &sphinx,
+            &by(Noise::White20)
+                .chain(by(Noise::Pink20))
+                .collect::<Vec<_>>(),
+        )
+        .print("test-set voices, 20 dB SNR");
+        Figures::of(&sphinx, &[&unseen_stream()]).print(&format!(
+            "voices the tests never use ({}), no added noise",
+            UNSEEN_VOICES.join(", ")
+        ));
+        report_engine(&sphinx, "pocketsphinx", idle_secs);
+        let coach_secs: u64 = std::env::var("MATCOACH_BENCH_COACH_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(90);
+        match coaching_rss(coach_secs) {
+            Some((peak, last, anon, file)) => println!(
+                "  the whole program coaching (matcoach demo morning_mobility, {coach_secs} s, \
              PocketSphinx listening): resident {:.1} MB at the end ({:.1} MB anonymous, {:.1} MB \
              file-backed), peak {:.1} MB",
-            mb(last),
-            mb(anon),
-            mb(file),
-            mb(peak)
-        ),
-        None => println!("  the whole program coaching: not measured (the demo did not start)"),
+                mb(last),
+                mb(anon),
+                mb(file),
+                mb(peak)
+            ),
+            None => println!("  the whole program coaching: not measured (the demo did not start)"),
+        }
     }
-
     #[cfg(feature = "voice-vosk")]
     match load_vosk() {
         Some(vosk) => {
