@@ -1,7 +1,10 @@
 //! The voice benchmark: per engine, the detection delay (detected_ms −
 //! end of the word, p50/p95), the processing real-time factor, the
 //! resident memory with the engine loaded, and the CPU it takes to listen
-//! to a quiet room.
+//! to a quiet room; and (issue 16, item 4) the resident memory after each
+//! step of loading and listening, the CPU per second of continuous speech
+//! (prose, a TV, a conversation) with and without the gate on long speech,
+//! and the whole program's memory while it coaches with PocketSphinx.
 //!
 //! `scripts/bench-voice` (or `cargo bench --bench voice --features
 //! voice-pocketsphinx,voice-aec[,voice-vosk]`). PocketSphinx is measured on

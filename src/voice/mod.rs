@@ -2,7 +2,8 @@
 //!
 //! Audio flows microphone → 16 kHz mono → echo cancellation (with what the
 //! coach is playing as the reference) → voice-activity detection → a
-//! [`Recognizer`] (Vosk or PocketSphinx) → the [`pipeline::Decider`], which
+//! [`Recognizer`] (Vosk or PocketSphinx, behind the [`gate`] that keeps
+//! speech too long for a command from it) → the [`pipeline::Decider`], which
 //! turns recogniser output into [`Detection`]s and rejects what is not a
 //! clearly spoken, isolated command word. `matcoach hear FILE.wav` runs this
 //! same pipeline over a file as fast as it can.
