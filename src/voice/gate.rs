@@ -70,6 +70,9 @@ pub struct Gated {
     watch: Arc<AtomicU64>,
     /// How many times the gate has closed.
     cuts: u64,
+    /// The coach's voice may be in the audio (see
+    /// [`Recognizer::coach_playing`]).
+    coach: bool,
 }
 
 impl Gated {
@@ -85,6 +88,7 @@ impl Gated {
             skipped: 0,
             watch: Arc::new(AtomicU64::new(0)),
             cuts: 0,
+            coach: false,
         }
     }
 
@@ -162,6 +166,9 @@ impl Recognizer for Gated {
                 return Ok(None);
             }
         }
+        if self.coach {
+            self.speech = 0;
+        }
         if voiced && Gated::ms(self.speech) > self.opts.max_speech_ms {
             // Too long for a command: end the utterance, drop its words.
             self.open = false;
@@ -172,6 +179,18 @@ impl Recognizer for Gated {
         }
         let h = self.inner.accept(pcm)?;
         Ok(h.map(|h| self.shift(h)))
+    }
+
+    fn coach_playing(&mut self, playing: bool) {
+        // What is left of the coach's voice would count as one long
+        // stretch and shut the user out for the whole phrase: while the
+        // coach may be heard, nothing is cut and a closed gate opens.
+        self.coach = playing;
+        if playing {
+            self.speech = 0;
+            self.open = true;
+        }
+        self.inner.coach_playing(playing);
     }
 
     fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
@@ -273,5 +292,13 @@ mod tests {
             panic!("a final")
         };
         assert_eq!(words[0].end_ms, (180 + 250 + 20) * 20);
+        // While the coach may be heard, long sound is not cut.
+        let cuts = g.stats().0;
+        g.coach_playing(true);
+        run(&mut g, true, 250);
+        assert_eq!(g.stats().0, cuts, "cut while the coach played");
+        g.coach_playing(false);
+        run(&mut g, true, 100);
+        assert_eq!(g.stats().0, cuts + 1, "cut once the coach is silent");
     }
 }

@@ -72,6 +72,10 @@ pub trait Recognizer: Send {
     fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError>;
     /// End of the stream: the last utterance's final result.
     fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError>;
+    /// Told before each frame whether the coach's voice may be in it (issue
+    /// 16, item 4: the gate on long speech stands aside then, so that a
+    /// user talking over a long phrase is still heard). Most ignore it.
+    fn coach_playing(&mut self, _playing: bool) {}
 }
 
 /// Which engine recognises speech.
