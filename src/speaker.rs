@@ -47,6 +47,13 @@ impl<S: ClipSink> ClipSpeaker<S> {
     pub fn preload(&mut self, lines: &[Line]) -> Result<(), SpeechError> {
         self.speech
             .render_all(lines, self.lang, crate::speech::default_jobs())?;
+        // Issue 16, item 4: hold only this session's clips. The daemon
+        // preloads each day's session; the clips of earlier sessions'
+        // programs would otherwise pile up (all the content is tens of
+        // minutes of audio) and only cost memory: a line not preloaded is
+        // still read from the cache when spoken.
+        let wanted: std::collections::HashSet<&PhraseId> = lines.iter().map(|l| &l.id).collect();
+        self.clips.retain(|id, _| wanted.contains(id));
         for line in lines {
             if !self.clips.contains_key(&line.id) {
                 let clip = self.speech.clip(line, self.lang)?;

@@ -43,16 +43,31 @@ fn daemon_front_end() -> Option<AecOptions> {
 }
 
 /// A PocketSphinx pipeline with these options, as the daemon builds it
-/// otherwise.
+/// otherwise (behind the daemon's gate on long speech).
 fn sphinx_pipeline(opts: &SphinxOptions, cfg: &DeciderConfig, pre: Option<AecOptions>) -> Pipeline {
+    sphinx_pipeline_gated(opts, cfg, pre, true)
+}
+
+/// The same, with or without the gate on long speech.
+fn sphinx_pipeline_gated(
+    opts: &SphinxOptions,
+    cfg: &DeciderConfig,
+    pre: Option<AecOptions>,
+    gate: bool,
+) -> Pipeline {
     let words = grammar::words(Lang::En);
-    let rec =
-        SphinxRecognizer::with_options(Lang::En, &words, opts).unwrap_or_else(|e| panic!("{e}"));
+    let rec: Box<dyn matcoach::voice::Recognizer> = Box::new(
+        SphinxRecognizer::with_options(Lang::En, &words, opts).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let rec = match gate {
+        true => matcoach::voice::gated(rec),
+        false => rec,
+    };
     let pre = pre.map(|o| {
         Box::new(SpeexAec::with_options(320, 250, o).unwrap_or_else(|e| panic!("{e}")))
             as Box<dyn EchoCanceller>
     });
-    Pipeline::new(Box::new(rec), pre, Lang::En, cfg.clone())
+    Pipeline::new(rec, pre, Lang::En, cfg.clone())
 }
 
 #[test]
@@ -115,7 +130,8 @@ fn pocketsphinx_hears_english_commands_and_nothing_else() {
 
 /// Tuning aid (ignored by default): the same evaluation with options from
 /// the environment, e.g. `SPHINX_MASS=0.05 SPHINX_FREQUENT=3000
-/// SPHINX_CONF=0.3 SPHINX_UNK=0 SPHINX_NEIGHBOUR=1 SPHINX_EXTRA="-lw 8"`.
+/// SPHINX_CONF=0.3 SPHINX_UNK=0 SPHINX_NEIGHBOUR=1 SPHINX_EXTRA="-lw 8"`;
+/// `SPHINX_NOGATE=1` listens without the gate on long speech.
 #[test]
 #[ignore]
 fn explore_sphinx_options() {
@@ -178,13 +194,90 @@ fn explore_sphinx_options() {
     if env("SPHINX_RAW").is_some() {
         pre = None;
     }
-    let outcomes = evaluate(streams, &|| sphinx_pipeline(&opts, &cfg, pre));
+    let gate = env("SPHINX_NOGATE").is_none();
+    let outcomes = evaluate(streams, &|| sphinx_pipeline_gated(&opts, &cfg, pre, gate));
     println!(
-        "{opts:?}\n{cfg:?}\ndecoded in {:.1} s",
+        "{opts:?}\n{cfg:?}\ngate on long speech: {gate}\ndecoded in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     println!(
         "{}",
         summarise(&outcomes, env("SPHINX_VERBOSE").is_some()).text
     );
+}
+
+/// Diagnosis aid (ignored by default): what PocketSphinx says, partial by
+/// partial, around the first `SPHINX_SHOW` (default 12) "stop" and "pain"
+/// samples of the clean stream, and when the decider fires.
+#[test]
+#[ignore]
+fn show_partials_around_urgent_words() {
+    use matcoach::voice::{Hypothesis, Recognizer, VoiceError};
+    use std::sync::{Arc, Mutex};
+    struct Logs(Box<dyn Recognizer>, Arc<Mutex<Vec<(u64, String)>>>, u64);
+    impl Recognizer for Logs {
+        fn name(&self) -> &'static str {
+            "logs"
+        }
+        fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+            self.2 += pcm.len() as u64;
+            let h = self.0.accept(pcm)?;
+            if let Some(h) = &h {
+                let text = match h {
+                    Hypothesis::Partial(w) => format!("partial {}", w.join(" ")),
+                    Hypothesis::Final(w) => format!(
+                        "final {}",
+                        w.iter()
+                            .map(|w| format!("{}@{}-{}", w.text, w.start_ms, w.end_ms))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                };
+                self.1.lock().unwrap().push((self.2 / 16, text));
+            }
+            Ok(h)
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+            self.0.flush()
+        }
+    }
+    let n: usize = std::env::var("SPHINX_SHOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let stream = &voice_data::english_streams()[0];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let words = grammar::words(Lang::En);
+    let rec = SphinxRecognizer::new(Lang::En, &words).unwrap();
+    let rec = matcoach::voice::gated(Box::new(Logs(Box::new(rec), log.clone(), 0)));
+    let pre = daemon_front_end()
+        .map(|o| Box::new(SpeexAec::with_options(320, 250, o).unwrap()) as Box<dyn EchoCanceller>);
+    let mut p = Pipeline::new(rec, pre, Lang::En, sphinx_decider());
+    let mut dets = Vec::new();
+    for c in stream.audio.chunks(1600) {
+        dets.extend(p.push(c, &[]).unwrap());
+    }
+    dets.extend(p.finish().unwrap());
+    let log = log.lock().unwrap();
+    let urgent = stream
+        .samples
+        .iter()
+        .filter(|s| s.text == "stop" || s.text == "pain")
+        .take(n);
+    for s in urgent {
+        println!("{}", s.describe());
+        for (t, h) in log.iter().filter(|(t, _)| (s.from_ms..s.to_ms).contains(t)) {
+            println!("  {:+5} ms  {h}", *t as i64 - s.word_end_ms as i64);
+        }
+        for d in dets
+            .iter()
+            .filter(|d| (s.from_ms..s.to_ms).contains(&d.detected_ms))
+        {
+            println!(
+                "  fired {:?} at {:+} ms",
+                d.command,
+                d.detected_ms as i64 - s.word_end_ms as i64
+            );
+        }
+    }
 }

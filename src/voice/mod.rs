@@ -2,7 +2,8 @@
 //!
 //! Audio flows microphone → 16 kHz mono → echo cancellation (with what the
 //! coach is playing as the reference) → voice-activity detection → a
-//! [`Recognizer`] (Vosk or PocketSphinx) → the [`pipeline::Decider`], which
+//! [`Recognizer`] (Vosk or PocketSphinx, behind the [`gate`] that keeps
+//! speech too long for a command from it) → the [`pipeline::Decider`], which
 //! turns recogniser output into [`Detection`]s and rejects what is not a
 //! clearly spoken, isolated command word. `matcoach hear FILE.wav` runs this
 //! same pipeline over a file as fast as it can.
@@ -14,6 +15,7 @@ pub mod capture;
 pub mod check;
 pub mod dtd;
 pub mod field;
+pub mod gate;
 pub mod grammar;
 pub mod misses;
 pub mod model;
@@ -73,6 +75,10 @@ pub trait Recognizer: Send {
     fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError>;
     /// End of the stream: the last utterance's final result.
     fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError>;
+    /// Told before each frame whether the coach's voice may be in it (issue
+    /// 16, item 4: the gate on long speech stands aside then, so that a
+    /// user talking over a long phrase is still heard). Most ignore it.
+    fn coach_playing(&mut self, _playing: bool) {}
 }
 
 /// Which engine recognises speech.
@@ -417,6 +423,12 @@ pub fn decider_config(engine: Engine, cfg: &crate::config::Voice) -> pipeline::D
     }
 }
 
+/// `rec` as the daemon listens with it: deaf to speech too long to be a
+/// command word (see [`gate`]; issue 16, item 4).
+pub fn gated(rec: Box<dyn Recognizer>) -> Box<dyn Recognizer> {
+    Box::new(gate::Gated::new(rec, gate::GateOptions::default()))
+}
+
 /// The whole listening pipeline the config asks for. `echo`: cancel the
 /// coach's voice using a playback reference.
 pub fn open_pipeline(
@@ -532,7 +544,7 @@ fn pipeline_around(
 ) -> Result<pipeline::Pipeline, VoiceError> {
     let aec = open_front_end(engine, echo)?;
     Ok(pipeline::Pipeline::calibrated(
-        rec,
+        gated(rec),
         aec,
         lang,
         decider_config(engine, cfg),

@@ -453,6 +453,7 @@ impl Pipeline {
             } else {
                 self.echo_hold = self.echo_hold.saturating_sub(1);
             }
+            self.rec.coach_playing(self.echo_hold > 0);
             let mic_energy = energy(&frame);
             if self.aec.is_some() {
                 self.echo.push(cleaned, &reference);

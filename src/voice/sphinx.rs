@@ -62,7 +62,7 @@ const LM_FILE: &str = "en-us.lm.bin";
 mod ffi;
 mod vocabulary;
 
-use vocabulary::{unigrams, vocabulary, Dictionary};
+pub use vocabulary::Vocabulary;
 
 /// How the recogniser is tuned. The defaults are what the English accuracy
 /// test (`tests/voice_accuracy.rs`) measured best.
@@ -133,9 +133,15 @@ impl Default for SphinxOptions {
     }
 }
 
-/// For calibration: how many of the most frequent English words are never
-/// reported as themselves (see `SphinxOptions::garbage_words`).
-const COMMON_WORDS: usize = 200;
+/// Give the heap's free pages back to the system (glibc keeps them
+/// otherwise: a freed dictionary stays resident).
+pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Serialises decoder set-up: sphinxbase's logging switch is a global.
 static INIT: Mutex<()> = Mutex::new(());
@@ -159,7 +165,15 @@ pub struct SphinxRecognizer {
     in_speech: bool,
     /// Whether the current utterance has had any speech.
     had_speech: bool,
+    /// Samples decoded since the heap's free pages were last given back.
+    since_trim: usize,
 }
+
+/// Every utterance's search and lattice come and go on the heap, whose
+/// freed pages glibc keeps: on continuous speech they piled up to some
+/// 30 MB. At an utterance's end, after this much audio (10 s) since the
+/// last time, they are given back.
+const TRIM_EVERY: usize = 10 * RATE as usize;
 
 // SAFETY: the decoder and config pointers are owned by this value alone
 // (nothing else holds or shares them; libpocketsphinx keeps no thread-local
@@ -258,10 +272,24 @@ impl SphinxRecognizer {
                 fix: APT_FIX.into(),
             });
         }
-        let commands: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
-        if commands.is_empty() {
-            return Err(engine_error("no command words to listen for"));
-        }
+        let vocabulary = Vocabulary::build(words, opts)?;
+        let rec = SphinxRecognizer::with_vocabulary(&vocabulary, opts)?;
+        drop(vocabulary);
+        // Building the vocabulary read the whole pronouncing dictionary and
+        // language model (tens of MB), all freed now; give the pages back
+        // so that they do not stay resident for the life of the daemon.
+        release_free_memory();
+        Ok(rec)
+    }
+
+    /// A recogniser listening for the vocabulary's command words (see
+    /// [`Vocabulary::build`]), with `opts`' model and decoder settings.
+    pub fn with_vocabulary(
+        vocabulary: &Vocabulary,
+        opts: &SphinxOptions,
+    ) -> Result<SphinxRecognizer, VoiceError> {
+        let hmm = opts.model_dir.join("en-us");
+        let commands = vocabulary.commands.clone();
         let aliases: Vec<(String, usize)> = opts
             .aliases
             .iter()
@@ -271,37 +299,11 @@ impl SphinxRecognizer {
             })
             .collect();
         let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: a NULL stream switches sphinxbase's (global) log off, so
-        // reading the language model and parsing the options print nothing;
-        // `-logfn` then points the decoder's log at /dev/null.
+        // SAFETY: as in `with_options`: logging off while the decoder loads.
         unsafe { ffi::err_set_logfp(std::ptr::null_mut::<c_void>()) };
-        let dict = Dictionary::read(&dict_path)?;
-        let uni = unigrams(&lm_path)?;
-        let (dict_text, lm_text) = vocabulary(&dict, &commands, &uni, opts)?;
-        // For calibration: the garbage words reported as themselves, all
-        // but the most frequent English words (function words, which any
-        // sentence has).
-        let sound_alikes: HashSet<String> = if opts.garbage_words {
-            let mut by_freq: Vec<&(String, f64)> = uni.iter().collect();
-            by_freq.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let common: HashSet<&str> = by_freq
-                .iter()
-                .take(COMMON_WORDS)
-                .map(|(w, _)| w.as_str())
-                .collect();
-            dict_text
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .map(|w| w.split('(').next().unwrap_or(w))
-                .filter(|w| !common.contains(w))
-                .map(str::to_string)
-                .collect()
-        } else {
-            HashSet::new()
-        };
-        drop(dict);
-        let dict_file = TempFile::write("dict", &dict_text)?;
-        let lm_file = TempFile::write("lm", &lm_text)?;
+        let sound_alikes = vocabulary.sound_alikes.clone();
+        let dict_file = TempFile::write("dict", &vocabulary.dict)?;
+        let lm_file = TempFile::write("lm", &vocabulary.lm)?;
         let hmm_str = hmm
             .to_str()
             .ok_or_else(|| engine_error(format!("{} is not valid UTF-8", hmm.display())))?;
@@ -360,7 +362,7 @@ impl SphinxRecognizer {
             unsafe { ffi::cmd_ln_free_r(config) };
             return Err(VoiceError::BadModel {
                 engine: ENGINE,
-                lang,
+                lang: Lang::En,
                 path: opts.model_dir.clone(),
                 reason: format!("PocketSphinx could not load it; fix: {APT_FIX}"),
             });
@@ -376,6 +378,7 @@ impl SphinxRecognizer {
             in_utt: false,
             in_speech: false,
             had_speech: false,
+            since_trim: 0,
         };
         // The decoder has read both files.
         drop(dict_file);
@@ -410,7 +413,12 @@ impl SphinxRecognizer {
         if unsafe { ffi::ps_end_utt(self.ps) } < 0 {
             return Err(engine_error("cannot end the utterance"));
         }
-        Ok(self.segments())
+        let words = self.segments();
+        if self.since_trim >= TRIM_EVERY {
+            self.since_trim = 0;
+            release_free_memory();
+        }
+        Ok(words)
     }
 
     /// Kind of word the decoder output.
@@ -524,6 +532,7 @@ impl Recognizer for SphinxRecognizer {
             return Ok(None);
         }
         self.start_utt()?;
+        self.since_trim += pcm.len();
         // SAFETY: a live decoder in an utterance; pcm is a valid slice.
         let rv = unsafe { ffi::ps_process_raw(self.ps, pcm.as_ptr(), pcm.len(), 0, 0) };
         if rv < 0 {
@@ -571,7 +580,7 @@ impl Drop for SphinxRecognizer {
 
 #[cfg(test)]
 mod tests {
-    use super::vocabulary::edit_distance;
+    use super::vocabulary::{edit_distance, vocabulary, Dictionary};
     use super::*;
 
     #[test]

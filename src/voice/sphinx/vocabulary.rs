@@ -4,6 +4,66 @@
 
 use super::*;
 
+/// What the decoder listens for: the command words, and the pronouncing
+/// dictionary and unigram language model (ARPA text) of the command words
+/// and their garbage vocabulary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vocabulary {
+    pub commands: Vec<String>,
+    pub dict: String,
+    pub lm: String,
+    /// For calibration (`SphinxOptions::garbage_words`): the garbage words
+    /// reported as themselves, all but the most frequent English words
+    /// (function words, which any sentence has). Empty when listening.
+    pub sound_alikes: HashSet<String>,
+}
+
+/// For calibration: how many of the most frequent English words are never
+/// reported as themselves (see `SphinxOptions::garbage_words`).
+const COMMON_WORDS: usize = 200;
+
+impl Vocabulary {
+    /// The vocabulary for `words` (the command words) from the model's
+    /// dictionary and language model, tuned by `opts`. This reads both
+    /// whole files: far more memory for a moment than the decoder needs.
+    pub fn build(words: &[&str], opts: &SphinxOptions) -> Result<Vocabulary, VoiceError> {
+        let commands: Vec<String> = words.iter().map(|w| w.trim().to_lowercase()).collect();
+        if commands.is_empty() {
+            return Err(engine_error("no command words to listen for"));
+        }
+        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: a NULL stream switches sphinxbase's (global) log off, so
+        // reading the language model prints nothing.
+        unsafe { ffi::err_set_logfp(std::ptr::null_mut::<c_void>()) };
+        let dict = Dictionary::read(&opts.model_dir.join(DICT_FILE))?;
+        let uni = unigrams(&opts.model_dir.join(LM_FILE))?;
+        let (dict, lm) = vocabulary(&dict, &commands, &uni, opts)?;
+        let sound_alikes: HashSet<String> = if opts.garbage_words {
+            let mut by_freq: Vec<&(String, f64)> = uni.iter().collect();
+            by_freq.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let common: HashSet<&str> = by_freq
+                .iter()
+                .take(COMMON_WORDS)
+                .map(|(w, _)| w.as_str())
+                .collect();
+            dict.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(|w| w.split('(').next().unwrap_or(w))
+                .filter(|w| !common.contains(w))
+                .map(str::to_string)
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        Ok(Vocabulary {
+            commands,
+            dict,
+            lm,
+            sound_alikes,
+        })
+    }
+}
+
 /// The pronouncing dictionary.
 pub(super) struct Dictionary {
     /// (base word, whole line, phones), in file order.
