@@ -278,8 +278,8 @@ fn long_phrases(all: &[Phrase], n: usize, min_s: f32, seed: u64) -> Vec<usize> {
     out
 }
 
-/// The canceller as the app builds it: 20 ms frames, a 250 ms tail.
-const TAIL_MS: u32 = 250;
+/// The canceller as the app builds it: 20 ms frames, its tail.
+const TAIL_MS: u32 = matcoach::voice::aec::TAIL_MS;
 
 #[test]
 fn echo_is_reduced_by_at_least_15_db() {
