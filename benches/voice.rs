@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use voice_data::{Noise, Outcome, Stream, Utterance};
 
 /// The echo tail the daemon uses.
-const TAIL_MS: u32 = 250;
+const TAIL_MS: u32 = matcoach::voice::aec::TAIL_MS;
 
 /// Voices the accuracy tests never use: other Klatt variants of espeak-ng
 /// and flite's 8 kHz voice (telephone-band speech, a harder case).

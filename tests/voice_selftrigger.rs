@@ -278,8 +278,8 @@ fn long_phrases(all: &[Phrase], n: usize, min_s: f32, seed: u64) -> Vec<usize> {
     out
 }
 
-/// The canceller as the app builds it: 20 ms frames, a 250 ms tail.
-const TAIL_MS: u32 = 250;
+/// The canceller as the app builds it: 20 ms frames, its tail.
+const TAIL_MS: u32 = matcoach::voice::aec::TAIL_MS;
 
 #[test]
 fn echo_is_reduced_by_at_least_15_db() {
@@ -1152,10 +1152,11 @@ mod recognised {
         );
             eprintln!("{text}");
             assert!(with_aec.trials >= 20, "{text}");
-            // Measured 20 of 26 on the content of issue 13 (its new long
-            // phrases: preconditions, red flags); 22 of 23 before. Raising
-            // it is issue 16, item 5 (docs/voice.md, "Barge-in").
-            assert!(with_aec.rate() >= 0.75, "{text}");
+            // Measured 19 of 26 with the echo tail of 500 ms (20 of 26 with
+            // 250 ms). The longer tail is kept because the harder room
+            // measured from outside (tests/voice_bargein.rs) goes from 8 to
+            // 11 of 12 with it; docs/voice.md, "Barge-in".
+            assert!(with_aec.rate() >= 0.70, "{text}");
             assert!(
                 with_aec.latencies.last().is_some_and(|l| *l <= 1000),
                 "{text}"

@@ -61,6 +61,15 @@ extern "C" {
     ) -> c_int;
 }
 
+// issue 16, item 5: barge-in over the coach.
+/// The echo tail the daemon's canceller covers (ms after the reference):
+/// the loudspeaker's delay plus the room's reverberation. A living room's
+/// reverberation outlasts 250 ms: what the filter cannot model stays in
+/// its output, and the residual-echo suppression, judging by that leak,
+/// then also cuts the user's word said over the coach (docs/voice.md,
+/// "Barge-in").
+pub const TAIL_MS: u32 = 500;
+
 /// The reference's mean square (full scale 1) below which it counts as
 /// silent (−70 dBFS).
 const REFERENCE_SILENCE: f32 = 1e-7;

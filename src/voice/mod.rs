@@ -388,7 +388,7 @@ pub fn open_front_end(
         match front_end_options(engine, echo) {
             Some(o) => Ok(Some(Box::new(aec::SpeexAec::with_options(
                 pipeline::FRAME,
-                250,
+                aec::TAIL_MS,
                 o,
             )?))),
             None => Ok(None),
