@@ -10,6 +10,7 @@
 
 pub mod adapt;
 pub mod app;
+pub mod appliance;
 pub mod audio;
 pub mod command;
 pub mod gpio;

@@ -216,6 +216,9 @@ pub struct History {
     /// The last offer: from which phase to which (the improving phase asks
     /// "still stiff?" and "moving on to maintenance?" in turn).
     pub last_offer: Option<OfferInfo>,
+    /// Voice checks done, per language code (the appliance offers one
+    /// until it has been done).
+    pub voice_checks: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -450,6 +453,10 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
                 to: phase("to")?,
             })
         });
+    let mut voice_checks = BTreeMap::new();
+    for check in super::voice_checks::read(conn, None).map_err(err)? {
+        *voice_checks.entry(check.lang).or_insert(0) += 1;
+    }
     Ok(History {
         sessions,
         phase,
@@ -457,5 +464,6 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         max_test_requested,
         phase_offered,
         last_offer,
+        voice_checks,
     })
 }
