@@ -37,10 +37,9 @@ const ANNOUNCE_PATIENCE: u32 = 3;
 pub enum Event {
     /// A fact from a device or the user: the session's own inputs.
     Input(Input),
-    /// The shell has opened the speaker (the appliance waits for it) and
-    /// started the listener if it could: `listening` false means voice
-    /// commands are off (the coach says so).
-    Ready { listening: bool },
+    /// The shell has opened the speaker (the appliance waits for it), and
+    /// how the listener fares.
+    Ready { hearing: Hearing },
     /// The answer to [`Action::ReadHistory`]: the journal's history (empty
     /// when it cannot be read) and today's date.
     History {
@@ -55,6 +54,17 @@ pub enum Event {
     VoiceCheckEnded,
     /// SIGTERM or ctrl-c.
     Shutdown,
+}
+
+/// Whether the coach hears voice commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hearing {
+    Listening,
+    /// Turned off in the config: nothing to say.
+    Disabled,
+    /// It could not start (no model, no engine): the coach says voice
+    /// commands are off.
+    Failed,
 }
 
 impl From<Input> for Event {
@@ -143,7 +153,10 @@ enum State {
     Coaching(Box<Coaching>),
     /// Offering the voice check: a short press accepts until `until`
     /// (the window counted from when the offer has been said).
-    Offering { id: PlaybackId, until: Instant },
+    Offering {
+        id: PlaybackId,
+        until: Instant,
+    },
     /// The shell runs the voice check.
     Checking,
     Stopped,
@@ -245,7 +258,7 @@ impl Appliance {
             Event::Shutdown => self.shut_down(&mut out),
             _ if matches!(self.state, State::Stopped) => {}
             Event::Input(input) => self.input(now, input, &mut out),
-            Event::Ready { listening } => self.ready(now, listening, &mut out),
+            Event::Ready { hearing } => self.ready(now, hearing, &mut out),
             Event::History { history, date } => self.plan(now, &history, date, &mut out),
             Event::Preloaded(result) => self.preloaded(now, result, &mut out),
             Event::VoiceCheckEnded => {
@@ -314,15 +327,15 @@ impl Appliance {
         }
     }
 
-    fn ready(&mut self, now: Instant, listening: bool, out: &mut Vec<Action>) {
+    fn ready(&mut self, now: Instant, hearing: Hearing, out: &mut Vec<Action>) {
         if !matches!(self.state, State::Starting) {
             return;
         }
-        self.listening = listening;
+        self.listening = hearing == Hearing::Listening;
         // The speaker is open: whatever the start-up noted of it is over.
         self.faults.retain(|d| *d != DeviceKind::Speaker);
         let mut lines = VecDeque::new();
-        if !listening {
+        if hearing == Hearing::Failed {
             lines.push_back(self.fixed.voice_off.clone());
         }
         lines.push_back(self.fixed.ready.clone());
@@ -411,8 +424,7 @@ impl Appliance {
                     out.push(Action::SetLed(Led::Running));
                     out.push(Action::RunVoiceCheck);
                     self.state = State::Checking;
-                } else if short == Some(false)
-                    || (input == Input::DeadlineReached && now >= *until)
+                } else if short == Some(false) || (input == Input::DeadlineReached && now >= *until)
                 {
                     out.push(Action::Log("voice check: not now".into()));
                     self.go_idle(out);
@@ -458,7 +470,10 @@ impl Appliance {
     fn plan(
         &mut self,
         now: Instant,
-        history: &History, date: crate::journal::Date, out: &mut Vec<Action>) {
+        history: &History,
+        date: crate::journal::Date,
+        out: &mut Vec<Action>,
+    ) {
         if !matches!(self.state, State::Planning) {
             return;
         }
@@ -480,14 +495,14 @@ impl Appliance {
             today.program.id(),
             today.why
         )));
-        let script = match session::compile(content, &today.program, s.lang, &s.session, &today.facts)
-        {
-            Ok(script) => script,
-            Err(e) => {
-                out.push(Action::Log(e.to_string()));
-                return self.idle_with(Led::Error, out);
-            }
-        };
+        let script =
+            match session::compile(content, &today.program, s.lang, &s.session, &today.facts) {
+                Ok(script) => script,
+                Err(e) => {
+                    out.push(Action::Log(e.to_string()));
+                    return self.idle_with(Led::Error, out);
+                }
+            };
         let mut lines = session::script_lines(&script);
         lines.extend(self.fixed.all());
         let mut session = Session::new(
@@ -498,7 +513,11 @@ impl Appliance {
         );
         // The spoken offer of the next McKenzie phase.
         session.set_phase_offer(adapt::phase_offer(content, &s.rules, history, &today));
-        let finished = history.sessions.iter().filter(|x| x.ended.is_some()).count();
+        let finished = history
+            .sessions
+            .iter()
+            .filter(|x| x.ended.is_some())
+            .count();
         let checks = history
             .voice_checks
             .get(s.lang.code())
@@ -560,7 +579,9 @@ impl Appliance {
             return;
         };
         if input == Input::ButtonPressed {
-            out.push(Action::JournalPress(now.saturating_duration_since(c.started)));
+            out.push(Action::JournalPress(
+                now.saturating_duration_since(c.started),
+            ));
         }
         let input = c.today.input(input);
         self.session_input(now, input, out);

@@ -3,24 +3,23 @@
 //! or lost are retried; the LED and the voice say what is wrong.
 
 use anyhow::{Context, Result};
-use matcoach::adapt::{self, Rules};
-use matcoach::app::{self, Hooks, Indicator, Speaker};
+use matcoach::app::{self, Indicator, Journal, Speaker};
+use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
+use matcoach::audio::output::OutputHandle;
 use matcoach::config::Config;
 use matcoach::content::Content;
-use matcoach::journal::{self, JournalWriter, OpenOptions, Source};
-use matcoach::session::{self, DeviceKind, Input, Led, Line, PlaybackId, Priority, Session};
+use matcoach::journal::{self, JournalWriter, OpenOptions};
+use matcoach::session::{self, DeviceKind, Input, Led};
 use matcoach::speaker::ClipSpeaker;
 use matcoach::speech::Speech;
 use matcoach::systemd;
-use matcoach::voice::field::{self, tell, Event, Tap};
+use matcoach::voice::capture::Control;
+use matcoach::voice::field::{self, tell, Event as Evidenced, Tap};
 use matcoach::voice::misses;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// How often a missing speaker is tried again.
-const RETRY: Duration = app::DEVICE_RETRY.every;
 
 fn log(msg: &str) {
     // Under systemd, stderr goes to the journal.
@@ -36,76 +35,6 @@ impl Indicator for LogLed {
             self.0 = Some(led);
             log(&format!("LED: {led:?}"));
         }
-    }
-}
-
-/// The devices that are lost now.
-#[derive(Debug, Default)]
-struct Faults(Vec<DeviceKind>);
-
-impl Faults {
-    /// Note a device input; other inputs pass.
-    fn note(&mut self, input: Input) {
-        match input {
-            Input::DeviceLost(d) if !self.0.contains(&d) => self.0.push(d),
-            Input::DeviceBack(d) => self.0.retain(|x| *x != d),
-            _ => {}
-        }
-    }
-
-    fn has(&self, d: DeviceKind) -> bool {
-        self.0.contains(&d)
-    }
-
-    /// The LED between sessions.
-    fn idle_led(&self) -> Led {
-        if self.0.is_empty() {
-            Led::Idle
-        } else {
-            Led::Error
-        }
-    }
-}
-
-/// The watchdog ping, the max-test reading of "stop", and the devices.
-struct DaemonHooks {
-    today: Option<adapt::Today>,
-    presses: journal::JournalHandle,
-    started: tokio::time::Instant,
-    faults: Faults,
-    /// issue 16, item 3: the evidence thread, told every input.
-    evidence: Evidence,
-}
-
-impl Hooks for DaemonHooks {
-    fn input(&mut self, input: Input) -> Input {
-        tell(&self.evidence, Event::Input(input));
-        if input == Input::ButtonPressed {
-            self.presses.button_pressed(self.started.elapsed());
-        }
-        // The journal (issue 5): its faults come in as a device lost/back.
-        match input {
-            Input::DeviceLost(DeviceKind::Journal) => {
-                if let Some(f) = self.presses.fault() {
-                    log(&format!("{f}\n  coaching goes on; the LED shows the fault"));
-                }
-            }
-            Input::DeviceBack(DeviceKind::Journal) => log("journal: writing works again"),
-            _ => {}
-        }
-        self.faults.note(input);
-        match &self.today {
-            Some(t) => t.input(input),
-            None => input,
-        }
-    }
-
-    fn tick_every(&self) -> Option<Duration> {
-        systemd::watchdog_interval()
-    }
-
-    fn tick(&mut self) {
-        systemd::notify("WATCHDOG=1");
     }
 }
 
@@ -155,6 +84,202 @@ fn start_evidence(
     }
 }
 
+/// The listening thread, and how to steer it.
+struct Listener {
+    hearing: Hearing,
+    control: Arc<Control>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    evidence: Evidence,
+}
+
+impl Listener {
+    /// Choose the engine and start listening (with echo cancellation
+    /// against `reference` when the config asks for it).
+    fn start(
+        config: &Config,
+        journal_path: &Path,
+        reference: matcoach::voice::capture::Reference,
+        writer: &JournalWriter,
+        tx: mpsc::Sender<Input>,
+    ) -> Listener {
+        let control = Arc::new(Control::default());
+        let mut listener = Listener {
+            hearing: Hearing::Disabled,
+            control: control.clone(),
+            thread: None,
+            evidence: None,
+        };
+        if !config.voice.enabled {
+            return listener;
+        }
+        let lang = config.language;
+        let choice = match matcoach::voice::choose_engine(lang, &config.voice) {
+            Ok(choice) => choice,
+            Err(e) => {
+                log(&format!("voice commands are off: {e}"));
+                listener.hearing = Hearing::Failed;
+                return listener;
+            }
+        };
+        if let Some(notice) = choice.notice() {
+            log(&notice);
+        }
+        let engine = choice.engine;
+        let (tap, ev) = start_evidence(config, journal_path, engine, writer.handle());
+        listener.evidence = ev.clone();
+        let config = config.clone();
+        let voice = config.voice.clone();
+        let echo = voice.echo_cancellation;
+        let reference = echo.then_some(reference);
+        let device = voice.input_device.clone();
+        // issue 16, item 2: the user's calibration for this language, read
+        // again whenever the pipeline is made (after a voice check).
+        let calibration =
+            move || matcoach::voice::calibrate::latest_for(&config, lang, engine, log);
+        listener.thread = Some(std::thread::spawn(move || {
+            let observer = tap.clone();
+            let mut choice = Some(choice);
+            let r = matcoach::voice::capture::listen(
+                device,
+                || {
+                    let cal = calibration();
+                    let mut p = match choice.take() {
+                        Some(c) => c.into_pipeline_calibrated(lang, &voice, echo, cal.as_ref())?,
+                        None => matcoach::voice::open_pipeline_calibrated(
+                            engine,
+                            lang,
+                            &voice,
+                            echo,
+                            cal.as_ref(),
+                        )?,
+                    };
+                    if let Some(t) = &observer {
+                        p.set_observer(t.observer());
+                    }
+                    Ok(p)
+                },
+                reference,
+                tx,
+                control,
+                |d| {
+                    log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence));
+                    if let Some(t) = &tap {
+                        t.note_detection(d);
+                    }
+                    tell(
+                        &ev,
+                        Evidenced::Detected {
+                            command: d.command,
+                            word: d.word.clone(),
+                            confidence: d.confidence,
+                        },
+                    );
+                },
+            );
+            if let Err(e) = r {
+                log(&format!("voice commands stopped: {e}"));
+            }
+        }));
+        listener.hearing = Hearing::Listening;
+        listener
+    }
+
+    fn stop(self) {
+        self.control.stop();
+        if let Some(t) = self.thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs the voice check when the user accepts the offer: the listener
+/// stands aside (it lets go of the microphone), the check speaks through
+/// the open speaker on a thread of its own, keeps its result and the
+/// calibration in the journal, and the listener comes back with it.
+struct VoiceCheckRunner {
+    config: Config,
+    content: Arc<Content>,
+    journal: PathBuf,
+    control: Arc<Control>,
+    output: OutputHandle,
+    speech: Arc<Speech>,
+    /// Where the end of the check is told.
+    done: mpsc::Sender<Event>,
+}
+
+/// How long the listener may take to let go of the microphone.
+const STAND_ASIDE: Duration = Duration::from_secs(5);
+
+impl VoiceCheckRunner {
+    fn start(&self) {
+        let (config, content) = (self.config.clone(), self.content.clone());
+        let (journal, control) = (self.journal.clone(), self.control.clone());
+        let (output, speech, done) = (self.output.clone(), self.speech.clone(), self.done.clone());
+        tokio::task::spawn_blocking(move || {
+            control.stand_aside();
+            let asked = std::time::Instant::now();
+            while !control.is_aside() && asked.elapsed() < STAND_ASIDE {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            match run_voice_check(&config, &content, &journal, output, speech) {
+                Ok(summary) => log(&format!("voice check: {summary}")),
+                Err(e) => log(&format!("voice check failed: {e}")),
+            }
+            control.come_back();
+            let _ = done.blocking_send(Event::VoiceCheckEnded);
+        });
+    }
+}
+
+/// The check itself (blocking): its one-line summary.
+fn run_voice_check(
+    config: &Config,
+    content: &Content,
+    journal: &Path,
+    output: OutputHandle,
+    speech: Arc<Speech>,
+) -> Result<String> {
+    use matcoach::voice::live_check::{self, LiveAudio};
+    let lang = config.language;
+    let voice = &config.voice;
+    let (engine, pipeline, _) = live_check::open_pipeline(None, lang, voice)?;
+    // Two seconds of 48 kHz stereo: the check reads as it goes.
+    let mic = matcoach::voice::capture::Mic::open(&voice.input_device, 192_000)?;
+    let mut audio = LiveAudio::new(
+        speech,
+        lang,
+        output,
+        None,
+        mic,
+        Box::new(|what: &str| log(&format!("voice check: {what}"))),
+    );
+    let checked = live_check::check_and_calibrate(
+        engine,
+        pipeline,
+        lang,
+        voice,
+        &content.phrases,
+        &mut audio,
+    )?;
+    if let Some(why) = &checked.no_calibration {
+        log(&format!("voice check: no calibration: {why}"));
+    }
+    if let Err(e) = live_check::store(journal, &checked) {
+        log(&format!("voice check: not stored in the journal: {e}"));
+    }
+    Ok(format!(
+        "{:?}, {} of {} command words heard, calibration {}",
+        checked.report.verdict,
+        checked.report.commands_heard,
+        checked.report.commands_asked,
+        if checked.calibration.is_some() {
+            "kept"
+        } else {
+            "not made"
+        }
+    ))
+}
+
 pub fn run(config: Config, content: Content) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -185,22 +310,60 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Speak one fixed line and wait (bounded) for it to finish. Devices lost
-/// or back meanwhile are noted in `faults`; other inputs are dropped.
-async fn announce(
-    speaker: &mut dyn Speaker,
-    rx: &mut mpsc::Receiver<Input>,
-    line: &Line,
-    id: PlaybackId,
-    faults: &mut Faults,
-) {
-    speaker.speak(id, line, Priority::Instruction);
-    let limit = tokio::time::Instant::now() + session::estimate_speech(&line.text) * 3;
-    while let Ok(Some(input)) = tokio::time::timeout_at(limit, rx.recv()).await {
-        faults.note(input);
-        if input == Input::PlaybackFinished(id) {
-            return;
+/// The devices and threads the shell carries the appliance's actions out
+/// on.
+struct Shell<'a> {
+    speaker: &'a mut ClipSpeaker<OutputHandle>,
+    led: &'a mut dyn Indicator,
+    writer: &'a mut JournalWriter,
+    evidence: Evidence,
+    checks: VoiceCheckRunner,
+}
+
+impl Shell<'_> {
+    /// Carry out `actions`; what they answer comes back as events, in order.
+    fn carry_out(&mut self, actions: Vec<Action>) -> (Vec<Event>, bool) {
+        let mut answers = Vec::new();
+        for action in actions {
+            match action {
+                Action::Speak { id, line, priority } => field::SpeakerTee {
+                    inner: &mut *self.speaker,
+                    sink: self.evidence.clone(),
+                }
+                .speak(id, &line, priority),
+                Action::StopSpeech => self.speaker.stop(),
+                Action::Cue(c) => self.speaker.cue(c),
+                Action::SetLed(l) => self.led.set(l),
+                Action::Journal { at, event } => field::JournalTee {
+                    inner: &mut *self.writer,
+                    sink: self.evidence.clone(),
+                }
+                .record(at, &event),
+                Action::BeginJournal(note) => self.writer.begin(journal::local_now(), Some(note)),
+                Action::JournalPress(at) => self.writer.button_pressed(at),
+                Action::Log(m) => log(&m),
+                Action::Status(s) => systemd::notify(&format!("STATUS={s}")),
+                Action::ReadHistory => {
+                    let history = self
+                        .writer
+                        .history(Duration::from_secs(2))
+                        .unwrap_or_default();
+                    answers.push(Event::History {
+                        history: Box::new(history),
+                        date: journal::today(),
+                    });
+                }
+                Action::Preload(lines) => {
+                    answers.push(Event::Preloaded(
+                        self.speaker.preload(&lines).map_err(|e| e.to_string()),
+                    ));
+                }
+                Action::RunVoiceCheck => self.checks.start(),
+                Action::SessionEnded(_) => {}
+                Action::Exit => return (answers, true),
+            }
         }
+        (answers, false)
     }
 }
 
@@ -209,6 +372,9 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     let (tx, mut rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let content = Arc::new(content);
+    let mut appliance = Appliance::new(content.clone(), Settings::from_config(&config));
+    let now = || tokio::time::Instant::now().into_std();
 
     // The journal: never stops the coach.
     let path = journal::resolve_path(&config.journal.path)?;
@@ -239,7 +405,8 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         std::path::Path::new("."),
     )?);
     speech.check(lang)?;
-    let lines = session::all_lines(&content, lang, &config.session());
+    let mut lines = session::all_lines(&content, lang, &config.session());
+    lines.extend(appliance.fixed_lines());
     let renderer = speech.clone();
     let stats = tokio::task::spawn_blocking(move || {
         renderer.render_all(&lines, lang, matcoach::speech::default_jobs())
@@ -257,8 +424,8 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     systemd::notify("READY=1\nSTATUS=opening the speaker");
 
     // The speaker: without it there is no coaching; show it and retry.
-    let mut last_error: Option<String> = None;
-    let (output, mut speaker, reference) = loop {
+    let mut retry = app::Retrying::default();
+    let (output, mut speaker, reference, output_handle) = loop {
         let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
         match matcoach::audio::output::RodioOutput::open(
             &config.audio.output_device,
@@ -277,24 +444,27 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                 };
                 break (
                     out,
-                    ClipSpeaker::new(handle, speech.clone(), lang, tx.clone()),
+                    ClipSpeaker::new(handle.clone(), speech.clone(), lang, tx.clone()),
                     reference,
+                    handle,
                 );
             }
             Err(e) => {
-                // Said once per different error, not at every retry.
                 let text = e.to_string();
-                if last_error.as_ref() != Some(&text) {
-                    log(&text);
-                    last_error = Some(text);
+                if let Some(new) = retry.failed(&text) {
+                    log(new);
                 }
                 systemd::notify(&format!(
                     "WATCHDOG=1\nSTATUS=waiting for a speaker: {}",
-                    e.to_string().lines().next().unwrap_or_default()
+                    text.lines().next().unwrap_or_default()
                 ));
-                led.set(Led::Error);
+                for a in appliance.handle(now(), Input::DeviceLost(DeviceKind::Speaker).into()) {
+                    if let Action::SetLed(l) = a {
+                        led.set(l);
+                    }
+                }
                 tokio::select! {
-                    _ = tokio::time::sleep(RETRY) => {}
+                    _ = tokio::time::sleep(app::DEVICE_RETRY.every) => {}
                     _ = &mut shutdown => {
                         // As at the end: LED off, journal closed.
                         drop(led);
@@ -312,225 +482,91 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     let keeper = tokio::spawn(app::keep_open(output, tx.clone(), app::DEVICE_RETRY, |m| {
         log(m)
     }));
-    let fixed = session::FixedLines::new(&content.phrases, &content.safety, lang);
     speaker
-        .preload(&fixed.all())
+        .preload(&appliance.fixed_lines())
         .context("loading the fixed phrases")?;
-    led.set(Led::Idle);
 
     // The microphone.
-    let mut faults = Faults::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    // Announcements use ids far from the sessions' own.
-    let mut next_id = 1_000_000u64;
-    let mut id = move || {
-        next_id += 1;
-        PlaybackId(next_id)
-    };
-    let mut evidence: Evidence = None;
-    let listener = if config.voice.enabled {
-        match matcoach::voice::choose_engine(lang, &config.voice) {
-            Ok(choice) => {
-                if let Some(notice) = choice.notice() {
-                    log(&notice);
-                }
-                let (tap, ev) = start_evidence(&config, &path, choice.engine, writer.handle());
-                evidence = ev.clone();
-                let (voice, tx, stop) = (config.voice.clone(), tx.clone(), stop.clone());
-                // issue 16, item 2: the user's calibration for this language.
-                let cal =
-                    matcoach::voice::calibrate::latest_for(&config, lang, choice.engine, |m| {
-                        log(m)
-                    });
-                let echo = voice.echo_cancellation;
-                let reference = echo.then_some(reference);
-                let device = voice.input_device.clone();
-                Some(std::thread::spawn(move || {
-                    let observer = tap.clone();
-                    let r = matcoach::voice::capture::listen(
-                        device,
-                        || {
-                            let mut p = choice.into_pipeline_calibrated(
-                                lang,
-                                &voice,
-                                echo,
-                                cal.as_ref(),
-                            )?;
-                            if let Some(t) = &observer {
-                                p.set_observer(t.observer());
-                            }
-                            Ok(p)
-                        },
-                        reference,
-                        tx,
-                        stop,
-                        |d| {
-                            log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence));
-                            if let Some(t) = &tap {
-                                t.note_detection(d);
-                            }
-                            tell(
-                                &ev,
-                                Event::Detected {
-                                    command: d.command,
-                                    word: d.word.clone(),
-                                    confidence: d.confidence,
-                                },
-                            );
-                        },
-                    );
-                    if let Err(e) = r {
-                        log(&format!("voice commands stopped: {e}"));
-                    }
-                }))
-            }
-            Err(e) => {
-                log(&format!("voice commands are off: {e}"));
-                announce(&mut speaker, &mut rx, &fixed.voice_off, id(), &mut faults).await;
-                None
-            }
-        }
-    } else {
-        None
+    let listener = Listener::start(&config, &path, reference, &writer, tx.clone());
+    let (done_tx, mut done_rx) = mpsc::channel::<Event>(4);
+    let mut shell = Shell {
+        speaker: &mut speaker,
+        led: led.as_mut(),
+        writer: &mut writer,
+        evidence: listener.evidence.clone(),
+        checks: VoiceCheckRunner {
+            config: config.clone(),
+            content: content.clone(),
+            journal: path.clone(),
+            control: listener.control.clone(),
+            output: output_handle,
+            speech: speech.clone(),
+            done: done_tx,
+        },
     };
 
-    announce(&mut speaker, &mut rx, &fixed.ready, id(), &mut faults).await;
-    led.set(faults.idle_led());
-    systemd::notify("STATUS=ready: press the button to start");
-    log("ready: press the button to start");
-
-    let rules = Rules::for_config(&config);
-    let mut mic_lost_said = false;
-    'idle: loop {
-        // Wait for a short press; meanwhile keep the watchdog fed.
-        let mut pressed: Option<tokio::time::Instant> = None;
-        let watchdog = systemd::watchdog_interval().unwrap_or(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                input = rx.recv() => match input {
-                    Some(Input::ButtonPressed) => pressed = Some(tokio::time::Instant::now()),
-                    Some(Input::ButtonReleased) => {
-                        let short = pressed.take().is_some_and(|p| p.elapsed() < config.session().long_press);
-                        if short && faults.has(DeviceKind::Speaker) {
-                            log("no speaker: the session starts once it is back");
-                        } else if short {
-                            break;
-                        }
-                    }
-                    Some(Input::DeviceLost(d)) => {
-                        faults.note(Input::DeviceLost(d));
-                        led.set(Led::Error);
-                        if d == DeviceKind::Microphone && !mic_lost_said {
-                            mic_lost_said = true;
-                            announce(&mut speaker, &mut rx, &fixed.no_microphone, id(), &mut faults).await;
-                            led.set(faults.idle_led());
-                        }
-                    }
-                    Some(Input::DeviceBack(d)) => {
-                        faults.note(Input::DeviceBack(d));
-                        led.set(faults.idle_led());
-                    }
-                    Some(_) => {}
-                    None => break 'idle,
-                },
-                _ = tokio::time::sleep(watchdog) => systemd::notify("WATCHDOG=1"),
-                _ = &mut shutdown => break 'idle,
-            }
-        }
-
-        // Today's program, adapted to the journal.
-        let history = writer.history(Duration::from_secs(2)).unwrap_or_default();
-        let today = match adapt::plan(
-            &content,
-            &rules,
-            &history,
-            journal::today(),
-            &config.program,
-        ) {
-            Ok(t) => t,
-            Err(e) => {
-                log(&format!("{e}"));
-                // A refusal the user must hear (after back surgery, or
-                // everything done as often as meant for today).
-                if let Some(line) = e.spoken(&content.phrases, lang) {
-                    announce(&mut speaker, &mut rx, &line, id(), &mut faults).await;
-                    led.set(faults.idle_led());
-                } else {
-                    led.set(Led::Error);
-                }
-                continue;
-            }
-        };
-        log(&format!("today: {} ({})", today.program.id(), today.why));
-        let cfg = config.session();
-        let script = match session::compile(&content, &today.program, lang, &cfg, &today.facts) {
-            Ok(s) => s,
-            Err(e) => {
-                log(&format!("{e}"));
-                led.set(Led::Error);
-                continue;
-            }
-        };
-        let mut lines = session::script_lines(&script);
-        lines.extend(fixed.all());
-        let mut preload = || speaker.preload(&lines);
-        if let Err(e) = preload() {
-            log(&format!("{e}"));
-            led.set(Led::Error);
-            continue;
-        }
-        let mut session =
-            Session::new(script, cfg, content.phrases.clone(), content.safety.clone());
-        // The journal (issue 5): the spoken offer of the next McKenzie phase.
-        session.set_phase_offer(adapt::phase_offer(&content, &rules, &history, &today));
-        writer.begin(journal::local_now(), Some(today.note(Source::Coach)));
-        let mut hooks = DaemonHooks {
-            today: Some(today),
-            presses: writer.handle(),
-            started: tokio::time::Instant::now(),
-            faults: std::mem::take(&mut faults),
-            evidence: evidence.clone(),
-        };
-        let mut journal_tee = field::JournalTee {
-            inner: &mut writer,
-            sink: evidence.clone(),
-        };
-        let mut speaker_tee = field::SpeakerTee {
-            inner: &mut speaker,
-            sink: evidence.clone(),
-        };
-        // The session learns of a microphone lost before it started.
-        let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
-        if hooks.faults.has(DeviceKind::Microphone) {
-            first.push(Input::DeviceLost(DeviceKind::Microphone));
-        }
-        let ended = tokio::select! {
-            r = app::run_with(&mut session, &mut speaker_tee, led.as_mut(), &mut journal_tee, &mut rx, &first, &mut hooks) => r,
-            _ = &mut shutdown => {
-                speaker_tee.stop();
-                log("stopping");
-                break 'idle;
-            }
-        };
-        log(&format!("session ended: {ended:?}"));
-        // The devices still lost stay on the LED; the journal's state is
-        // asked afresh (between sessions nothing reports it).
-        faults = std::mem::take(&mut hooks.faults);
-        faults.note(if writer.fault().is_some() {
-            Input::DeviceLost(DeviceKind::Journal)
+    let mut events = std::collections::VecDeque::from([Event::Ready {
+        hearing: listener.hearing,
+    }]);
+    let watchdog = systemd::watchdog_interval();
+    let mut next_tick = watchdog.map(|d| tokio::time::Instant::now() + d);
+    let mut next_poll = tokio::time::Instant::now();
+    loop {
+        let event = if let Some(e) = events.pop_front() {
+            e
         } else {
-            Input::DeviceBack(DeviceKind::Journal)
-        });
-        led.set(faults.idle_led());
+            let deadline = appliance
+                .next_deadline()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => Event::Shutdown,
+                received = rx.recv() => match received {
+                    Some(i) => {
+                        if appliance.coaching() {
+                            tell(&shell.evidence, Evidenced::Input(i));
+                        }
+                        Event::Input(i)
+                    }
+                    None => Event::Shutdown,
+                },
+                Some(e) = done_rx.recv() => e,
+                _ = sleep_until(deadline), if deadline.is_some() => Event::Input(Input::DeadlineReached),
+                _ = sleep_until(next_tick), if next_tick.is_some() => {
+                    systemd::notify("WATCHDOG=1");
+                    next_tick = watchdog.map(|d| tokio::time::Instant::now() + d);
+                    continue;
+                }
+                // The journal: a fault is a device lost, shown on the LED
+                // while the coaching goes on.
+                _ = tokio::time::sleep_until(next_poll) => {
+                    next_poll = tokio::time::Instant::now() + app::JOURNAL_POLL;
+                    match shell.writer.fault_changed() {
+                        Some(Some(f)) => {
+                            log(&format!("{f}\n  coaching goes on; the LED shows the fault"));
+                            Event::Input(Input::DeviceLost(DeviceKind::Journal))
+                        }
+                        Some(None) => {
+                            log("journal: writing works again");
+                            Event::Input(Input::DeviceBack(DeviceKind::Journal))
+                        }
+                        None => continue,
+                    }
+                }
+            }
+        };
+        let actions = appliance.handle(now(), event);
+        let (answers, exit) = shell.carry_out(actions);
+        events.extend(answers);
+        if exit {
+            break;
+        }
     }
 
     // Clean shutdown: silence, LED off, journal closed, threads joined.
     speaker.stop();
     keeper.abort();
-    stop.store(true, Ordering::Relaxed);
-    if let Some(l) = listener {
-        let _ = l.join();
-    }
+    listener.stop();
     drop(led);
     // Give the LED task a moment to switch the LED off.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -539,24 +575,9 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn faults_follow_lost_and_back() {
-        let mut f = Faults::default();
-        assert_eq!(f.idle_led(), Led::Idle);
-        f.note(Input::DeviceLost(DeviceKind::Speaker));
-        f.note(Input::DeviceLost(DeviceKind::Speaker));
-        f.note(Input::DeviceLost(DeviceKind::Microphone));
-        f.note(Input::ButtonPressed);
-        assert!(f.has(DeviceKind::Speaker) && f.has(DeviceKind::Microphone));
-        assert_eq!(f.idle_led(), Led::Error);
-        f.note(Input::DeviceBack(DeviceKind::Speaker));
-        assert!(!f.has(DeviceKind::Speaker));
-        assert_eq!(f.idle_led(), Led::Error, "the microphone is still gone");
-        f.note(Input::DeviceBack(DeviceKind::Microphone));
-        assert_eq!(f.idle_led(), Led::Idle);
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

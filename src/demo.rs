@@ -201,10 +201,10 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
             .unwrap_or_else(|why| (text_only(Some(why)), Keep::None)),
     };
     let mut keep = keep;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(matcoach::voice::capture::Control::default());
     let listener = start_listening(config, lang, &mut keep, &tx, &stop, raw);
     let result = rt.block_on(run_async(session, raw, speaker, tx, rx));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.stop();
     if let Some(l) = listener {
         let _ = l.join();
     }
@@ -231,7 +231,7 @@ fn start_listening(
     lang: matcoach::content::Lang,
     keep: &mut Keep,
     tx: &mpsc::Sender<Input>,
-    stop: &Arc<std::sync::atomic::AtomicBool>,
+    stop: &Arc<matcoach::voice::capture::Control>,
     raw: bool,
 ) -> Option<std::thread::JoinHandle<()>> {
     if !config.voice.enabled {
@@ -258,12 +258,19 @@ fn start_listening(
         _ => None,
     };
     let echo = reference.is_some();
+    let engine = choice.engine;
     let (tx, stop) = (tx.clone(), stop.clone());
     let device = voice.input_device.clone();
     Some(std::thread::spawn(move || {
         let result = matcoach::voice::capture::listen(
             device,
-            || choice.into_pipeline(lang, &voice, echo),
+            {
+                let mut choice = Some(choice);
+                move || match choice.take() {
+                    Some(c) => c.into_pipeline(lang, &voice, echo),
+                    None => matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+                }
+            },
             reference,
             tx,
             stop,

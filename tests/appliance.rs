@@ -5,7 +5,7 @@
 
 mod common;
 
-use matcoach::appliance::{Action, Appliance, Event, Settings};
+use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::journal::{Date, History};
@@ -21,7 +21,7 @@ struct Shell {
     /// The speaker reports every phrase as finished (false: it never does).
     reports: bool,
     preload: Result<(), String>,
-    listening: bool,
+    hearing: Hearing,
     program: &'static str,
 }
 
@@ -31,7 +31,7 @@ impl Default for Shell {
             history: History::default(),
             reports: true,
             preload: Ok(()),
-            listening: true,
+            hearing: Hearing::Listening,
             program: "quick",
         }
     }
@@ -108,12 +108,10 @@ impl Rig {
         for a in self.app.handle(self.epoch + t, event) {
             self.trace.push(trace(&a));
             match a {
-                Action::Speak { id, line, .. } => {
-                    if self.shell.reports {
-                        let start = self.busy_until.max(t);
-                        self.busy_until = start + session::estimate_speech(&line.text);
-                        self.speaking.push_back((self.busy_until, id));
-                    }
+                Action::Speak { id, line, .. } if self.shell.reports => {
+                    let start = self.busy_until.max(t);
+                    self.busy_until = start + session::estimate_speech(&line.text);
+                    self.speaking.push_back((self.busy_until, id));
                 }
                 Action::StopSpeech => {
                     self.speaking.clear();
@@ -150,7 +148,10 @@ impl Rig {
                 }
                 Ev::LongPress => {
                     timed.push((t, Input::ButtonPressed.into()));
-                    timed.push((t + Duration::from_millis(2500), Input::ButtonReleased.into()));
+                    timed.push((
+                        t + Duration::from_millis(2500),
+                        Input::ButtonReleased.into(),
+                    ));
                 }
                 Ev::Heard(c) => timed.push((t, Input::Heard(c).into())),
                 Ev::Lost(d) => timed.push((t, Input::DeviceLost(d).into())),
@@ -164,7 +165,7 @@ impl Rig {
         self.feed(
             Duration::ZERO,
             Event::Ready {
-                listening: self.shell.listening,
+                hearing: self.shell.hearing,
             },
         );
         let mut now = Duration::ZERO;
@@ -263,7 +264,7 @@ fn rows() -> Vec<Row> {
         Row {
             name: "without_a_listener_the_coach_says_voice_commands_are_off",
             shell: Shell {
-                listening: false,
+                hearing: Hearing::Failed,
                 ..base()
             },
             script: vec![],
@@ -272,15 +273,31 @@ fn rows() -> Vec<Row> {
             never: vec![],
         },
         Row {
+            name: "voice_commands_turned_off_in_the_config_are_not_announced",
+            shell: Shell {
+                hearing: Hearing::Disabled,
+                ..base()
+            },
+            script: vec![(30, Press), (200, LongPress)],
+            until: 400,
+            then: vec!["say sys.ready", "begin", "ended EndedByUser"],
+            never: vec!["say sys.voice_off", "say sys.voice_check_offer"],
+        },
+        Row {
             name: "a_speaker_that_never_reports_does_not_hang_the_start_up",
             shell: Shell {
                 reports: false,
-                listening: false,
+                hearing: Hearing::Failed,
                 ..base()
             },
             script: vec![],
             until: 120,
-            then: vec!["say sys.voice_off", "say sys.ready", "led Idle", "status ready"],
+            then: vec![
+                "say sys.voice_off",
+                "say sys.ready",
+                "led Idle",
+                "status ready",
+            ],
             never: vec![],
         },
         Row {
@@ -396,7 +413,7 @@ fn rows() -> Vec<Row> {
         Row {
             name: "no_offer_without_a_listener",
             shell: Shell {
-                listening: false,
+                hearing: Hearing::Failed,
                 ..base()
             },
             script: vec![(30, Press), (200, LongPress)],
@@ -464,7 +481,11 @@ fn rows() -> Vec<Row> {
             },
             script: vec![(30, Press)],
             until: 120,
-            then: vec!["read_history", "log program `baov_week_three`", "say sys.surgery"],
+            then: vec![
+                "read_history",
+                "log program `baov_week_three`",
+                "say sys.surgery",
+            ],
             never: vec!["begin", "preload"],
         },
         Row {
@@ -534,6 +555,7 @@ macro_rules! scenarios {
 scenarios!(
     start_up_says_ready_and_waits,
     without_a_listener_the_coach_says_voice_commands_are_off,
+    voice_commands_turned_off_in_the_config_are_not_announced,
     a_speaker_that_never_reports_does_not_hang_the_start_up,
     a_press_starts_today_s_program_which_runs_to_its_end,
     a_long_press_while_idle_starts_nothing,

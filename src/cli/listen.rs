@@ -152,10 +152,9 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
     let lang = lang.unwrap_or(config.language);
     let picked = Picked::new(engine, lang, &config.voice)?;
     let engine = picked.engine;
-    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(matcoach::voice::capture::Control::default());
     let voice = config.voice.clone();
     let cal = matcoach::voice::calibrate::latest_for(&config, lang, engine, |m| eprintln!("{m}"));
     let device = voice.input_device.clone();
@@ -165,7 +164,19 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
         move || {
             matcoach::voice::capture::listen(
                 device,
-                || picked.into_pipeline(lang, &voice, false, cal.as_ref()),
+                {
+                    let mut picked = Some(picked);
+                    move || match picked.take() {
+                        Some(p) => p.into_pipeline(lang, &voice, false, cal.as_ref()),
+                        None => matcoach::voice::open_pipeline_calibrated(
+                            engine,
+                            lang,
+                            &voice,
+                            false,
+                            cal.as_ref(),
+                        ),
+                    }
+                },
                 None,
                 tx,
                 stop,

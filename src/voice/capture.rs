@@ -179,35 +179,97 @@ impl Mic {
     }
 }
 
-/// Listen on `device` until `stop` is set, sending heard commands to
-/// `inputs`. `make` builds the pipeline (recogniser, echo canceller); it is
-/// called once, on this thread. Runs on its own thread: call from
-/// `std::thread::spawn`.
+/// How the shell steers a listening thread: stop it, or have it stand
+/// aside for a while (let go of the microphone, as while the voice check
+/// uses it) and come back with a pipeline made afresh (which picks up a new
+/// calibration).
+#[derive(Debug, Default)]
+pub struct Control {
+    stop: AtomicBool,
+    aside: AtomicBool,
+    /// Set by the thread while it has let go of the microphone.
+    standing_aside: AtomicBool,
+}
+
+impl Control {
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Ask the thread to let go of the microphone; see [`Control::is_aside`].
+    pub fn stand_aside(&self) {
+        self.aside.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the thread has let go of the microphone.
+    pub fn is_aside(&self) -> bool {
+        self.standing_aside.load(Ordering::Relaxed)
+    }
+
+    /// Listen again.
+    pub fn come_back(&self) {
+        self.aside.store(false, Ordering::Relaxed);
+    }
+
+    fn asked_aside(&self) -> bool {
+        self.aside.load(Ordering::Relaxed)
+    }
+}
+
+/// Listen on `device` until `control` stops it, sending heard commands to
+/// `inputs`. `make` builds the pipeline (recogniser, echo canceller) on
+/// this thread: once at the start, and again after standing aside. Runs on
+/// its own thread: call from `std::thread::spawn`.
 pub fn listen(
     device: String,
-    make: impl FnOnce() -> Result<Pipeline, VoiceError>,
+    mut make: impl FnMut() -> Result<Pipeline, VoiceError>,
     mut reference: Option<Reference>,
     inputs: mpsc::Sender<Input>,
-    stop: Arc<AtomicBool>,
+    control: Arc<Control>,
     mut on_detection: impl FnMut(&super::Detection),
 ) -> Result<(), VoiceError> {
-    let mut pipeline = make()?;
+    let mut pipeline = Some(make()?);
     let mut reported_lost = false;
+    let mut retry = crate::app::Retrying::default();
     let mut buf = Vec::new();
     let mut ref_buf = Vec::new();
+    let stop = &control.stop;
     while !stop.load(Ordering::Relaxed) {
+        if control.asked_aside() {
+            // Let go of the microphone and the recogniser until asked back;
+            // what the speaker plays meanwhile is not paired with anything.
+            pipeline = None;
+            control.standing_aside.store(true, Ordering::Relaxed);
+            while control.asked_aside() && !stop.load(Ordering::Relaxed) {
+                drain(&mut reference);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            control.standing_aside.store(false, Ordering::Relaxed);
+            continue;
+        }
+        let p = match pipeline.as_mut() {
+            Some(p) => p,
+            None => pipeline.insert(make()?),
+        };
         let mut mic = match Mic::open(&device, RING) {
             Ok(m) => m,
             Err(e) => {
+                if let Some(new) = retry.failed(&e.to_string()) {
+                    eprintln!("matcoach: {new}");
+                }
                 if !reported_lost {
-                    eprintln!("matcoach: {e}");
                     let _ = inputs.try_send(Input::DeviceLost(DeviceKind::Microphone));
                     reported_lost = true;
                 }
-                sleep_unless(&stop, RETRY);
+                sleep_unless(stop, RETRY);
                 continue;
             }
         };
+        retry.succeeded();
         if reported_lost {
             let _ = inputs.try_send(Input::DeviceBack(DeviceKind::Microphone));
             reported_lost = false;
@@ -218,19 +280,14 @@ pub fn listen(
         let mut ref16 = Vec::new();
         let mut behind = Behind::default();
         let mut dropped_before = 0.0;
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && !control.asked_aside() {
             let dropped = mic.dropped_secs();
             if dropped > dropped_before {
                 // What the speaker played while the microphone's audio was
                 // lost can no longer be paired with it: start pairing afresh.
                 dropped_before = dropped;
-                if let Some(r) = reference.as_mut() {
-                    let n = r.samples.slots();
-                    if let Ok(chunk) = r.samples.read_chunk(n) {
-                        chunk.commit_all();
-                    }
-                }
-                pipeline.drop_reference_backlog();
+                drain(&mut reference);
+                p.drop_reference_backlog();
             }
             if let Some(note) = behind.check(dropped, std::time::Instant::now()) {
                 eprintln!("matcoach: microphone \"{device}\": {note}");
@@ -267,7 +324,7 @@ pub fn listen(
             }
             let mic_i16 = to_i16(&mono16);
             let ref_i16 = to_i16(&ref16);
-            for d in pipeline.push(&mic_i16, &ref_i16)? {
+            for d in p.push(&mic_i16, &ref_i16)? {
                 on_detection(&d);
                 if inputs.try_send(Input::Heard(d.command)).is_err() {
                     eprintln!("matcoach: the coach is busy; a heard command was dropped");
@@ -276,6 +333,16 @@ pub fn listen(
         }
     }
     Ok(())
+}
+
+/// Forget what the speaker played so far.
+fn drain(reference: &mut Option<Reference>) {
+    if let Some(r) = reference.as_mut() {
+        let n = r.samples.slots();
+        if let Ok(chunk) = r.samples.read_chunk(n) {
+            chunk.commit_all();
+        }
+    }
 }
 
 /// Tells, at most once a minute, that the listening thread fell behind the

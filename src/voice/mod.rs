@@ -17,6 +17,8 @@ pub mod dtd;
 pub mod field;
 pub mod gate;
 pub mod grammar;
+#[cfg(feature = "speaker-rodio")]
+pub mod live_check;
 pub mod misses;
 pub mod model;
 pub mod pipeline;
