@@ -4,9 +4,9 @@
 use super::{events_or_press, load, load_config, print_records, Args, PhaseAction, SIM_LIMIT};
 use anyhow::{bail, Result};
 use matcoach::adapt;
-use matcoach::app::Journal as _;
 use matcoach::config::Config;
 use matcoach::content::{self, Lang};
+use matcoach::devices::Journal as _;
 use matcoach::journal::{self, report, Date, JournalStore, JournalWriter, OpenOptions, Source};
 use matcoach::session::{self, Action, Session};
 use matcoach::sim::{self, UserAction};
