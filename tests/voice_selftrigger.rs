@@ -26,22 +26,22 @@
 //! pipeline.
 #![cfg(feature = "voice-aec")]
 
-mod room;
+use common::room;
 
 mod common;
 
 #[cfg(feature = "voice-vosk")]
-mod voice_data;
+use common::voice_data;
 
+use common::wav::to_16k;
 use common::{content, root};
-use matcoach::audio::Clip;
 use matcoach::content::Lang;
 use matcoach::session::{self, Line, SessionConfig};
 use matcoach::speech::{default_jobs, Espeak, Speech, Voice};
 use matcoach::voice::aec::{AecOptions, SpeexAec};
 use matcoach::voice::dtd::EchoTracker;
 use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::voice::resample::{to_i16, Resampler};
+use matcoach::voice::resample::to_i16;
 use matcoach::voice::vad::Vad;
 use room::Rng;
 use std::path::PathBuf;
@@ -112,24 +112,6 @@ fn prepare(all: &[Phrase], chosen: &[usize]) {
             });
         }
     });
-}
-
-/// A clip at 16 kHz, through the crate's own resampler.
-fn to_16k(clip: &Clip) -> Vec<i16> {
-    if clip.rate == 16_000 {
-        return clip.samples.to_vec();
-    }
-    let mut r = Resampler::new(clip.rate, 16_000);
-    let mut input: Vec<f32> = clip
-        .samples
-        .iter()
-        .map(|s| f32::from(*s) / 32768.0)
-        .collect();
-    input.extend(std::iter::repeat_n(0.0, 64));
-    let mut out = Vec::with_capacity(input.len());
-    r.process(&input, &mut out);
-    out.truncate((clip.samples.len() as u64 * 16_000 / u64::from(clip.rate)) as usize);
-    to_i16(&out)
 }
 
 /// The range the room's parameters are drawn from.
