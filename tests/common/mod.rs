@@ -13,6 +13,10 @@ pub mod journal_support;
 pub mod rng;
 /// A simulated room: echo, reverberation, a talker, noise.
 pub mod room;
+/// The coach heard through a room by the real pipeline (self-trigger,
+/// barge-in).
+#[cfg(feature = "voice-aec")]
+pub mod selftrigger;
 /// Spoken command words rendered by real synthesisers, in noise.
 pub mod voice_data;
 /// WAV files, and audio to and from 16 kHz.
