@@ -231,6 +231,24 @@ impl Appliance {
         matches!(self.state, State::Coaching(_))
     }
 
+    /// The session being coached, if one is (for observers: the
+    /// whole-appliance simulation checks its state).
+    pub fn session(&self) -> Option<&Session> {
+        match &self.state {
+            State::Coaching(c) => Some(&c.session),
+            _ => None,
+        }
+    }
+
+    /// Whether it waits for the shell: to open the speaker, read the
+    /// history, load the phrases or run the voice check.
+    pub fn waiting_for_shell(&self) -> bool {
+        matches!(
+            self.state,
+            State::Starting | State::Planning | State::Preparing(_) | State::Checking
+        )
+    }
+
     /// Whether it waits for a press (idle, nothing being said).
     pub fn idle(&self) -> bool {
         matches!(self.state, State::Idle)
