@@ -579,10 +579,13 @@ impl Appliance {
             phase_offered: false,
         }));
         // The press that asked for it starts the session, which also learns
-        // of a microphone lost before it started.
+        // of a microphone or journal lost before it started (the LED shows
+        // it, and the coach says once that the journal fails).
         let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
-        if self.faults.contains(&DeviceKind::Microphone) {
-            first.push(Input::DeviceLost(DeviceKind::Microphone));
+        for d in [DeviceKind::Microphone, DeviceKind::Journal] {
+            if self.faults.contains(&d) {
+                first.push(Input::DeviceLost(d));
+            }
         }
         for input in first {
             self.session_input(now, input, out);

@@ -125,6 +125,8 @@ pub(super) struct World<'a> {
     day_plan: u32,
     day_tries: u32,
     preload_fails: bool,
+    /// Today's plan was made while events waited to be written.
+    stale_plan: bool,
     same_instant: (Duration, u32),
     pub ledger: Ledger,
     pub report: Report,
@@ -256,6 +258,7 @@ impl<'a> World<'a> {
             day_plan: 0,
             day_tries: 0,
             preload_fails: false,
+            stale_plan: false,
             same_instant: (Duration::ZERO, 0),
             ledger: Ledger::default(),
             report,
@@ -453,7 +456,13 @@ impl<'a> World<'a> {
             }
             Ev::Kill => self.kill(),
             Ev::Reboot => {
-                if self.proc.is_some() {
+                if let Some(p) = &self.proc {
+                    // A shutdown in a session leaves it cut off (SIGTERM
+                    // ends the coaching; the journal keeps what was said).
+                    if p.app.coaching() {
+                        self.ledger.cut_allowance += 1;
+                        self.ledger.running = false;
+                    }
                     self.feed(Event::Shutdown);
                 }
             }
@@ -480,6 +489,7 @@ impl<'a> World<'a> {
     // ---- the process ------------------------------------------------------
 
     fn boot(&mut self) {
+        self.ledger.lost_seen = 0;
         let opts = OpenOptions {
             storage: self.storage.clone(),
             ..OpenOptions::default()
@@ -588,6 +598,8 @@ impl<'a> World<'a> {
         if p.app.coaching() {
             self.ledger.running = false;
         }
+        // Ends still waiting in memory may die with the process.
+        self.ledger.maybe_lost = self.ledger.ended - self.ledger.ended_sure;
         if let Some(w) = p.writer.take() {
             w.abandon();
         }
@@ -766,6 +778,10 @@ impl<'a> World<'a> {
                 Action::Journal { at, event } => {
                     if let JournalEvent::SessionStarted { program, .. } = &event {
                         started_program = Some(program.clone());
+                        if self.stale_plan {
+                            let ms = i64::try_from(at.as_millis()).unwrap_or(0);
+                            self.ledger.stale.insert(wall.ms() + ms);
+                        }
                     }
                     if let Some(w) = p.writer.as_mut() {
                         crate::app::Journal::record(w, at, &event);
@@ -785,6 +801,13 @@ impl<'a> World<'a> {
                 }
                 Action::Log(_) | Action::Status(_) => {}
                 Action::ReadHistory => {
+                    // Events waiting in memory (the disk fails) are not in
+                    // the history read from the file.
+                    self.stale_plan = p
+                        .writer
+                        .as_ref()
+                        .and_then(|w| w.fault())
+                        .is_some_and(|f| f.waiting > 0);
                     let history = p
                         .writer
                         .as_ref()
@@ -849,6 +872,7 @@ impl<'a> World<'a> {
         let mut exited = false;
         let mut sync_failed = false;
         let mut lost_events = None;
+        let mut lost_now = None;
         if let Some(p) = self.proc.as_mut() {
             if let Some(w) = &p.writer {
                 if !w.sync(JOURNAL_PATIENCE) {
@@ -864,11 +888,17 @@ impl<'a> World<'a> {
                         .push_back(Event::Input(Input::DeviceBack(DeviceKind::Journal))),
                     None => {}
                 }
-                if w.fault().is_none() {
-                    self.ledger.ended_sure = self.ledger.ended;
+                match w.fault() {
+                    None => self.ledger.ended_sure = self.ledger.ended - self.ledger.maybe_lost,
+                    Some(f) if f.lost > self.ledger.lost_seen => {
+                        self.ledger.lost_seen = f.lost;
+                        lost_now = Some(f);
+                    }
+                    Some(_) => {}
                 }
             }
             if p.exited {
+                self.ledger.lost_seen = 0;
                 exited = true;
                 if let Some(w) = p.writer.take() {
                     let r = w.finish();
@@ -877,6 +907,9 @@ impl<'a> World<'a> {
                     }
                 }
             }
+        }
+        if let Some(f) = lost_now {
+            self.violation(format!("the journal gave up on events: {f}"));
         }
         if sync_failed {
             self.violation("the journal's thread did not answer within 30 s".into());
@@ -944,7 +977,7 @@ impl<'a> World<'a> {
                     self.violation(format!("the journal gave up on {} events", r.lost));
                 }
                 if r.waiting == 0 {
-                    self.ledger.ended_sure = self.ledger.ended;
+                    self.ledger.ended_sure = self.ledger.ended - self.ledger.maybe_lost;
                 }
             }
         }
@@ -958,6 +991,7 @@ impl<'a> World<'a> {
         };
         self.report.journal_bytes = size("") + size("-wal");
         self.report.journal_sessions = self.ledger.rows;
+        self.report.rest_missed_unwritten = self.ledger.stale_rest;
     }
 
     // ---- the user ---------------------------------------------------------
