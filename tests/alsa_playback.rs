@@ -7,8 +7,8 @@
 use matcoach::audio::mixer::Mixer;
 use matcoach::audio::output::RodioOutput;
 use matcoach::audio::{analysis, Clip};
+use matcoach::devices::ClipSink;
 use matcoach::session::{Input, PlaybackId, Priority};
-use matcoach::speaker::ClipSink;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 

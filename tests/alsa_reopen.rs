@@ -3,11 +3,11 @@
 //! through the new stream, and the echo reference goes on.
 #![cfg(feature = "speaker-rodio")]
 
-use matcoach::app::Reopen;
 use matcoach::audio::output::RodioOutput;
 use matcoach::audio::Clip;
+use matcoach::devices::ClipSink;
+use matcoach::devices::Reopen;
 use matcoach::session::{DeviceKind, Input, PlaybackId, Priority};
-use matcoach::speaker::ClipSink;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 

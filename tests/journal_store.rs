@@ -8,7 +8,7 @@ mod journal_support;
 use bin_support::*;
 use journal_support::*;
 use matcoach::adapt::Rules;
-use matcoach::app::Journal as _;
+use matcoach::devices::Journal as _;
 use matcoach::journal::{
     Durability, JournalError, JournalStore, JournalWriter, OpenOptions, Outcome, SCHEMA_VERSION,
 };
