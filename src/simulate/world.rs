@@ -784,7 +784,7 @@ impl<'a> World<'a> {
                         }
                     }
                     if let Some(w) = p.writer.as_mut() {
-                        crate::app::Journal::record(w, at, &event);
+                        crate::devices::Journal::record(w, at, &event);
                     }
                 }
                 Action::BeginJournal(note) => {
