@@ -23,6 +23,7 @@ pub mod journal;
 pub mod render;
 pub mod session;
 pub mod sim;
+pub mod simulate;
 pub mod speaker;
 pub mod speech;
 pub mod systemd;
