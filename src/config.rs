@@ -145,6 +145,10 @@ pub struct Speech {
     pub recorded_voice: String,
     /// Where recorded voices live.
     pub voices_dir: PathBuf,
+    /// The cue tones as WAV files (`start.wav`, `hold_end.wav`,
+    /// `rest_end.wav`, `session_end.wav`); a missing one plays the built-in
+    /// tone ("" = the built-in tones only).
+    pub cues_dir: PathBuf,
     /// Where rendered phrases are cached ("" = the default place).
     pub cache_dir: PathBuf,
 }
@@ -161,6 +165,7 @@ impl Default for Speech {
             piper_model_nl: PathBuf::new(),
             recorded_voice: String::new(),
             voices_dir: PathBuf::from("audio/voices"),
+            cues_dir: PathBuf::from("audio/cues"),
             cache_dir: PathBuf::new(),
         }
     }
