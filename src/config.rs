@@ -599,6 +599,19 @@ fn find_key(text: &str, path: &str) -> Option<usize> {
     None
 }
 
+/// Where `run` and the other commands look for the config when there is no
+/// `--config`, in order.
+pub const CONFIG_PLACES: [&str; 2] = ["/etc/matcoach/config.toml", "config/matcoach.toml"];
+
+/// The config file to use: `explicit` (`--config`), else the first of
+/// [`CONFIG_PLACES`] that exists, else none (built-in defaults).
+pub fn find_config(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => CONFIG_PLACES.iter().map(PathBuf::from).find(|p| p.exists()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
