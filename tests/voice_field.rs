@@ -528,7 +528,7 @@ fn doctor_says_whether_clips_are_kept_and_how_much() {
 /// Records what the session journals.
 struct Kept(Vec<JournalEvent>);
 
-impl matcoach::app::Journal for Kept {
+impl matcoach::devices::Journal for Kept {
     fn record(&mut self, _at: Duration, event: &JournalEvent) {
         self.0.push(event.clone());
     }
@@ -536,7 +536,7 @@ impl matcoach::app::Journal for Kept {
 
 struct NoLed;
 
-impl matcoach::app::Indicator for NoLed {
+impl matcoach::devices::Indicator for NoLed {
     fn set(&mut self, _: matcoach::session::Led) {}
 }
 
