@@ -340,7 +340,10 @@ fn make_read_only(fs: &Option<Tmpfs>, dir: &Path) {
 fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
     let base = tempfile::tempdir().unwrap();
     let Some((fs, dir)) = read_only_dir(base.path()) else {
-        eprintln!("skipped: cannot make a read-only directory here");
+        common::missing(
+            "a read-only directory (a tmpfs mounted read-only, as root)",
+            "run the tests as root where they may mount a tmpfs, or as a user for whom permissions hold",
+        );
         return;
     };
     let path = dir.join("journal.sqlite");
@@ -466,13 +469,14 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
 
 #[test]
 fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
+    const FIX: &str = "run the tests as root where they may mount a tmpfs (as CI does)";
     if !is_root() {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+        common::missing("root, to mount a small tmpfs", FIX);
         return;
     }
     let base = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&base.path().join("small"), 512) else {
-        eprintln!("skipped: cannot mount a tmpfs here");
+        common::missing("a small tmpfs (mount failed)", FIX);
         return;
     };
     let path = fs.dir.join("journal.sqlite");
