@@ -116,14 +116,15 @@ impl Default for Coach {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SpeechEngine {
-    /// espeak-ng, the Debian package (default).
-    #[default]
-    Espeak,
-    /// piper: a binary and a voice model per language.
-    Piper,
+crate::string_table::string_table! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum SpeechEngine ("speech engine") {
+        /// espeak-ng, the Debian package (default).
+        #[default]
+        Espeak = "espeak",
+        /// piper: a binary and a voice model per language.
+        Piper = "piper",
+    }
 }
 
 /// How the coach's voice is made.
@@ -231,12 +232,13 @@ impl Default for Voice {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum GpioBackend {
-    #[default]
-    None,
-    Rppal,
+crate::string_table::string_table! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum GpioBackend ("GPIO backend") {
+        #[default]
+        None = "none",
+        Rppal = "rppal",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -14,6 +14,7 @@ pub mod appliance;
 pub mod audio;
 pub mod command;
 pub mod gpio;
+pub mod string_table;
 pub use command::Command;
 pub mod config;
 pub mod content;

@@ -7,37 +7,20 @@ use std::fmt;
 use std::num::NonZeroU32;
 use toml::Spanned;
 
-/// A language the coach speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    En,
-    Nl,
+crate::string_table::string_table! {
+    /// A language the coach speaks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum Lang ("language") {
+        #[default]
+        En = "en" | "english",
+        Nl = "nl" | "dutch" | "nederlands",
+    }
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Nl];
-
+    /// The language code: the name in the table.
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Nl => "nl",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" | "english" => Some(Lang::En),
-            "nl" | "dutch" | "nederlands" => Some(Lang::Nl),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        self.name()
     }
 }
 

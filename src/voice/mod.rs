@@ -83,22 +83,13 @@ pub trait Recognizer: Send {
     fn coach_playing(&mut self, _playing: bool) {}
 }
 
-/// Which engine recognises speech.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    #[default]
-    Vosk,
-    Pocketsphinx,
-}
-
-impl Engine {
-    pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "vosk" => Some(Engine::Vosk),
-            "pocketsphinx" | "sphinx" => Some(Engine::Pocketsphinx),
-            _ => None,
-        }
+crate::string_table::string_table! {
+    /// Which engine recognises speech.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Engine ("engine") {
+        #[default]
+        Vosk = "vosk",
+        Pocketsphinx = "pocketsphinx" | "sphinx",
     }
 }
 
@@ -154,14 +145,6 @@ impl Engine {
         match self {
             Engine::Vosk => Engine::Pocketsphinx,
             Engine::Pocketsphinx => Engine::Vosk,
-        }
-    }
-
-    /// The name used in the config and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Vosk => "vosk",
-            Engine::Pocketsphinx => "pocketsphinx",
         }
     }
 }
