@@ -9,13 +9,13 @@ use std::time::Duration;
 /// A problem with the config file. Each says where and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read the config: {source}\n  fix: check the path, or pass --config FILE (the commented example is config/matcoach.toml)", path.display())]
+    #[error("{}: cannot read the config: {source}{}", path.display(), crate::fix::Line(self))]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}:{column}: {message}\n  fix: {fix}", path.display())]
+    #[error("{}:{line}:{column}: {message}{}", path.display(), crate::fix::Line(self))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -23,6 +23,15 @@ pub enum ConfigError {
         message: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for ConfigError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => Some("check the path, or pass --config FILE (the commented example is config/matcoach.toml)".into()),
+            ConfigError::Invalid { fix, .. } => Some(fix.clone()),
+        }
+    }
 }
 
 /// The whole config. Every section has defaults, so an empty file is valid.

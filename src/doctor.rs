@@ -108,18 +108,13 @@ impl Check {
         }
     }
 
-    /// A problem from one of our errors, whose text ends in "\n  fix: …".
-    pub fn from_error(name: &str, e: &dyn std::fmt::Display) -> Check {
-        let text = e.to_string();
-        let (detail, fix) = match text.split_once("\n  fix: ") {
-            Some((d, f)) => (d.trim().to_string(), Some(f.trim().to_string())),
-            None => (text.trim().to_string(), None),
-        };
+    /// A problem from one of our errors, with the fix it carries.
+    pub fn from_error(name: &str, e: &dyn crate::fix::Fix) -> Check {
         Check {
             name: name.into(),
             status: Status::Problem,
-            detail,
-            fix,
+            detail: e.problem().trim().to_string(),
+            fix: e.fix().map(|f| f.trim().to_string()),
         }
     }
 }

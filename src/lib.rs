@@ -19,6 +19,7 @@ pub use command::Command;
 pub mod config;
 pub mod content;
 pub mod doctor;
+pub mod fix;
 pub mod journal;
 pub mod render;
 pub mod session;

@@ -37,9 +37,12 @@ pub trait Voice: Send + Sync {
 /// A problem making speech. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
-    #[error("the speech program `{}` was not found\n  fix: {fix}", program.display())]
+    #[error("the speech program `{}` was not found{}", program.display(), crate::fix::Line(self))]
     ProgramMissing { program: PathBuf, fix: String },
-    #[error("the {engine} voice `{voice}` for {lang} is not available: {reason}\n  fix: {fix}")]
+    #[error(
+        "the {engine} voice `{voice}` for {lang} is not available: {reason}{}",
+        crate::fix::Line(self)
+    )]
     VoiceMissing {
         engine: String,
         voice: String,
@@ -47,7 +50,10 @@ pub enum SpeechError {
         reason: String,
         fix: String,
     },
-    #[error("{engine} could not say {text:?} ({lang}): {reason}\n  fix: {fix}")]
+    #[error(
+        "{engine} could not say {text:?} ({lang}): {reason}{}",
+        crate::fix::Line(self)
+    )]
     RenderFailed {
         engine: String,
         text: String,
@@ -55,19 +61,33 @@ pub enum SpeechError {
         reason: String,
         fix: String,
     },
-    #[error("recorded clip {}: {reason}\n  fix: re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice", path.display())]
+    #[error("recorded clip {}: {reason}{}", path.display(), crate::fix::Line(self))]
     BadRecording { path: PathBuf, reason: String },
-    #[error("recorded voice directory {} does not exist\n  fix: create it with <lang>/<phrase-id>.wav files (see `matcoach phrases`), or set speech.recorded_voice = \"\"", path.display())]
+    #[error("recorded voice directory {} does not exist{}", path.display(), crate::fix::Line(self))]
     RecordedVoiceMissing { path: PathBuf },
-    #[error("speech cache {}: {reason}\n  fix: check that the directory is writable and the disk has space, or set speech.cache_dir", path.display())]
+    #[error("speech cache {}: {reason}{}", path.display(), crate::fix::Line(self))]
     Cache { path: PathBuf, reason: String },
-    #[error("phrase {phrase} ({lang}) lasts {clip_ms} ms but must fit in {interval_ms} ms between counts\n  fix: raise speech.rate_wpm, or choose a faster voice")]
+    #[error("phrase {phrase} ({lang}) lasts {clip_ms} ms but must fit in {interval_ms} ms between counts{}", crate::fix::Line(self))]
     TooLong {
         phrase: String,
         lang: Lang,
         clip_ms: u64,
         interval_ms: u64,
     },
+}
+
+impl crate::fix::Fix for SpeechError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            SpeechError::ProgramMissing { fix, .. } => Some(fix.clone()),
+            SpeechError::VoiceMissing { fix, .. } => Some(fix.clone()),
+            SpeechError::RenderFailed { fix, .. } => Some(fix.clone()),
+            SpeechError::BadRecording { .. } => Some("re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice".into()),
+            SpeechError::RecordedVoiceMissing { .. } => Some("create it with <lang>/<phrase-id>.wav files (see `matcoach phrases`), or set speech.recorded_voice = \"\"".into()),
+            SpeechError::Cache { .. } => Some("check that the directory is writable and the disk has space, or set speech.cache_dir".into()),
+            SpeechError::TooLong { .. } => Some("raise speech.rate_wpm, or choose a faster voice".into()),
+        }
+    }
 }
 
 /// What [`Speech::render_all`] did.

@@ -31,6 +31,7 @@ pub mod vosk;
 
 use crate::command::Command;
 use crate::content::Lang;
+use crate::fix::Fix;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -96,26 +97,26 @@ crate::string_table::string_table! {
 /// A problem hearing. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
-    #[error("no speech-recognition model for {lang} at {}\n  fix: {fix}", path.display())]
+    #[error("no speech-recognition model for {lang} at {}{}", path.display(), crate::fix::Line(self))]
     NoModel {
         lang: Lang,
         path: PathBuf,
         fix: String,
     },
-    #[error("the {engine} model at {} cannot be loaded: {reason}\n  fix: run `matcoach setup-model --lang {lang}` again, or point voice.model_{lang} (or voice.models_dir) at a complete model", path.display())]
+    #[error("the {engine} model at {} cannot be loaded: {reason}{}", path.display(), crate::fix::Line(self))]
     BadModel {
         engine: &'static str,
         lang: Lang,
         path: PathBuf,
         reason: String,
     },
-    #[error("{engine} does not support {lang}\n  fix: {fix}")]
+    #[error("{engine} does not support {lang}{}", crate::fix::Line(self))]
     Unsupported {
         engine: &'static str,
         lang: Lang,
         fix: String,
     },
-    #[error("this build has no {engine} support\n  fix: build with `--features {feature}` (scripts/test and scripts/demo do)")]
+    #[error("this build has no {engine} support{}", crate::fix::Line(self))]
     NotBuilt {
         engine: &'static str,
         feature: &'static str,
@@ -125,18 +126,32 @@ pub enum VoiceError {
         engine: &'static str,
         reason: String,
     },
-    #[error("microphone \"{device}\": {reason}\n  fix: {fix}")]
+    #[error("microphone \"{device}\": {reason}{}", crate::fix::Line(self))]
     Microphone {
         device: String,
         reason: String,
         fix: String,
     },
-    #[error("{}: {reason}\n  fix: {fix}", path.display())]
+    #[error("{}: {reason}{}", path.display(), crate::fix::Line(self))]
     Audio {
         path: PathBuf,
         reason: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for VoiceError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            VoiceError::NoModel { fix, .. } => Some(fix.clone()),
+            VoiceError::BadModel { lang, .. } => Some(format!("run `matcoach setup-model --lang {lang}` again, or point voice.model_{lang} (or voice.models_dir) at a complete model")),
+            VoiceError::Unsupported { fix, .. } => Some(fix.clone()),
+            VoiceError::NotBuilt { feature, .. } => Some(format!("build with `--features {feature}` (scripts/test and scripts/demo do)")),
+            VoiceError::Microphone { fix, .. } => Some(fix.clone()),
+            VoiceError::Audio { fix, .. } => Some(fix.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Engine {
@@ -208,14 +223,13 @@ impl Choice {
     pub fn explain(&self) -> Option<(String, String)> {
         let e = self.instead_of.as_ref()?;
         let configured = self.engine.other().name();
-        let text = e.to_string();
-        let (problem, fix) = text.split_once("\n  fix: ").unwrap_or((&text, ""));
         Some((
             format!(
-                "listening with {} instead of {configured} ({problem})",
-                self.engine.name()
+                "listening with {} instead of {configured} ({})",
+                self.engine.name(),
+                e.problem()
             ),
-            fix.to_string(),
+            e.fix().unwrap_or_default(),
         ))
     }
 
