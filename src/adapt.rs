@@ -53,7 +53,7 @@
 
 use crate::config;
 use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};
-use crate::journal::queries::{phase_name, History, SessionInfo};
+use crate::journal::queries::{History, SessionInfo};
 use crate::journal::{Date, ExerciseStatus, LeftOut, PlanNote, SessionKind, Source};
 use crate::session::script::Personal;
 use crate::session::{Command, Input, PhaseOffer};
@@ -746,7 +746,7 @@ fn choose(
             unknown(
                 content,
                 "the McKenzie phase",
-                &format!("mckenzie_{}", phase_name(phase)),
+                &format!("mckenzie_{}", phase.name()),
             )
         })?;
         let since = history.phase.as_ref().map(|p| p.since.date());
@@ -754,7 +754,7 @@ fn choose(
             what: What::Program(p.id().to_string()),
             why: format!(
                 "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better{})",
-                phase_name(phase),
+                phase.name(),
                 since.map(|d| format!(", since {d}")).unwrap_or_default(),
                 since
                     .and_then(|d| earliest_offer(rules, phase, d))

@@ -2,7 +2,7 @@
 
 use crate::content::Lang;
 use crate::session::SessionConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,13 @@ impl crate::fix::Fix for ConfigError {
             ConfigError::Invalid { fix, .. } => Some(fix.clone()),
         }
     }
+}
+
+/// A path where "" (as in the example configs) or leaving it out means the
+/// default place: None.
+fn default_if_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let p = PathBuf::deserialize(d)?;
+    Ok((!p.as_os_str().is_empty()).then_some(p))
 }
 
 /// The whole config. Every section has defaults, so an empty file is valid.
@@ -148,15 +155,18 @@ pub struct Speech {
     pub rate_wpm: u32,
     /// The piper program, and its voice model (.onnx) per language.
     pub piper_binary: PathBuf,
-    pub piper_model_en: PathBuf,
-    pub piper_model_nl: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub piper_model_en: Option<PathBuf>,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub piper_model_nl: Option<PathBuf>,
     /// Recorded voice: clips in audio/voices/<name>/<lang>/<phrase-id>.wav
     /// replace the synthesised phrases they name ("" = none).
     pub recorded_voice: String,
     /// Where recorded voices live.
     pub voices_dir: PathBuf,
     /// Where rendered phrases are cached ("" = the default place).
-    pub cache_dir: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for Speech {
@@ -167,11 +177,11 @@ impl Default for Speech {
             espeak_voice_nl: "nl".into(),
             rate_wpm: 150,
             piper_binary: PathBuf::from("piper"),
-            piper_model_en: PathBuf::new(),
-            piper_model_nl: PathBuf::new(),
+            piper_model_en: None,
+            piper_model_nl: None,
             recorded_voice: String::new(),
             voices_dir: PathBuf::from("audio/voices"),
-            cache_dir: PathBuf::new(),
+            cache_dir: None,
         }
     }
 }
@@ -204,10 +214,13 @@ pub struct Voice {
     /// Input device name ("default" = the system's default).
     pub input_device: String,
     /// Where `matcoach setup-model` puts models ("" = the default place).
-    pub models_dir: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub models_dir: Option<PathBuf>,
     /// A specific model directory per language ("" = the one in models_dir).
-    pub model_en: PathBuf,
-    pub model_nl: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub model_en: Option<PathBuf>,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub model_nl: Option<PathBuf>,
     /// Cancel the coach's own voice from the microphone signal.
     pub echo_cancellation: bool,
     /// Lowest word confidence accepted as a command (0 to 1).
@@ -229,9 +242,9 @@ impl Default for Voice {
             enabled: true,
             engine: crate::voice::Engine::Vosk,
             input_device: "default".into(),
-            models_dir: PathBuf::new(),
-            model_en: PathBuf::new(),
-            model_nl: PathBuf::new(),
+            models_dir: None,
+            model_en: None,
+            model_nl: None,
             echo_cancellation: true,
             min_confidence: 0.6,
             keep_misses: false,
@@ -278,7 +291,8 @@ pub struct Journal {
     /// The journal database ("" = the default place:
     /// $XDG_DATA_HOME/matcoach/journal.sqlite or
     /// ~/.local/share/matcoach/journal.sqlite).
-    pub path: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub path: Option<PathBuf>,
     /// An exercise that hurt is left out (or replaced by its easier variant)
     /// until this many sessions without pain have passed (at least 1).
     pub pain_free_sessions: u32,
@@ -312,7 +326,7 @@ pub struct Journal {
 impl Default for Journal {
     fn default() -> Self {
         Journal {
-            path: PathBuf::new(),
+            path: None,
             pain_free_sessions: 3,
             rotation: vec![
                 "morning_mobility".into(),

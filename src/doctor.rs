@@ -147,7 +147,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     checks.extend(microphone(&config, opts.listen, say));
     checks.push(model(&config));
     checks.push(gpio(&config));
-    let journal_path = crate::journal::resolve_path(&config.journal.path);
+    let journal_path = crate::journal::resolve_path(config.journal.path.as_deref());
     checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
     let mut places = Vec::new();
     if let Ok(p) = &journal_path {
@@ -529,13 +529,10 @@ pub fn journal(path: Result<&Path, &crate::journal::JournalError>) -> Check {
 /// The speech cache directory the config asks for (as `Speech` resolves it
 /// for the daemon, which runs from its working directory).
 pub fn speech_cache_dir(config: &Config) -> PathBuf {
-    let dir = &config.speech.cache_dir;
-    if dir.as_os_str().is_empty() {
-        crate::speech::default_cache_dir()
-    } else if dir.is_absolute() {
-        dir.clone()
-    } else {
-        PathBuf::from(".").join(dir)
+    match &config.speech.cache_dir {
+        None => crate::speech::default_cache_dir(),
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => PathBuf::from(".").join(dir),
     }
 }
 
@@ -698,7 +695,7 @@ mod tests {
             language: Lang::Nl,
             ..Config::default()
         };
-        config.voice.models_dir = PathBuf::from("/nonexistent/models");
+        config.voice.models_dir = Some(PathBuf::from("/nonexistent/models"));
         let c = model(&config);
         assert_eq!(c.status, Status::Problem);
         assert!(c

@@ -18,6 +18,7 @@ pub mod string_table;
 pub use command::Command;
 pub mod config;
 pub mod content;
+pub mod dirs;
 pub mod doctor;
 pub mod fix;
 pub mod journal;

@@ -334,13 +334,16 @@ pub struct ExerciseFile {
     pub exercise: Vec<Exercise>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Acute,
-    Improving,
-    Stiff,
-    Maintenance,
+crate::string_table::string_table! {
+    /// A McKenzie phase (003), in the content, the journal, phrase ids and
+    /// `matcoach phase`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Phase ("phase") {
+        Acute = "acute",
+        Improving = "improving",
+        Stiff = "stiff",
+        Maintenance = "maintenance",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -336,31 +336,17 @@ pub struct PlanNote {
 /// `~/.local/share/matcoach/journal.sqlite`. (The Raspberry Pi package sets
 /// `/var/lib/matcoach/journal.sqlite` in its config.)
 pub fn default_path() -> Result<PathBuf, JournalError> {
-    let from = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(data) = from("XDG_DATA_HOME") {
-        return Ok(data.join("matcoach").join("journal.sqlite"));
-    }
-    if let Some(home) = from("HOME") {
-        return Ok(home
-            .join(".local")
-            .join("share")
-            .join("matcoach")
-            .join("journal.sqlite"));
-    }
-    Err(JournalError::NoDefaultPath)
+    crate::dirs::matcoach_dir(crate::dirs::Base::Data)
+        .map(|d| d.join("journal.sqlite"))
+        .ok_or(JournalError::NoDefaultPath)
 }
 
-/// The journal file for `configured` (the config's `journal.path`; empty
+/// The journal file for `configured` (the config's `journal.path`; None
 /// means the default place).
-pub fn resolve_path(configured: &Path) -> Result<PathBuf, JournalError> {
-    if configured.as_os_str().is_empty() {
-        default_path()
-    } else {
-        Ok(configured.to_path_buf())
+pub fn resolve_path(configured: Option<&Path>) -> Result<PathBuf, JournalError> {
+    match configured {
+        Some(p) => Ok(p.to_path_buf()),
+        None => default_path(),
     }
 }
 

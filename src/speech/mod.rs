@@ -142,7 +142,7 @@ impl Speech {
         base_dir: &Path,
     ) -> Result<Speech, SpeechError> {
         let resolve = |p: &Path| -> PathBuf {
-            if p.as_os_str().is_empty() || p.is_absolute() {
+            if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base_dir.join(p)
@@ -164,8 +164,8 @@ impl Speech {
                 };
                 Box::new(Piper::new(
                     binary,
-                    resolve(&cfg.piper_model_en),
-                    resolve(&cfg.piper_model_nl),
+                    cfg.piper_model_en.as_deref().map(resolve),
+                    cfg.piper_model_nl.as_deref().map(resolve),
                 ))
             }
         };
@@ -175,11 +175,10 @@ impl Speech {
         } else {
             Some(Recorded::open(&resolve(&cfg.voices_dir), name)?)
         };
-        let cache = if cfg.cache_dir.as_os_str().is_empty() {
-            PhraseCache::new(default_cache_dir())
-        } else {
-            PhraseCache::new(resolve(&cfg.cache_dir))
-        };
+        let cache = PhraseCache::new(match &cfg.cache_dir {
+            Some(dir) => resolve(dir),
+            None => default_cache_dir(),
+        });
         Ok(Speech::new(voice, recorded, cache))
     }
 
@@ -545,7 +544,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("audio/voices/anna")).unwrap();
         let cfg = crate::config::Speech {
             recorded_voice: "anna".into(),
-            cache_dir: PathBuf::from("cache"),
+            cache_dir: Some(PathBuf::from("cache")),
             ..Default::default()
         };
         let s = Speech::from_config(&cfg, dir.path()).unwrap();
@@ -568,7 +567,7 @@ mod tests {
 
         let piper = crate::config::Speech {
             engine: SpeechEngine::Piper,
-            piper_model_en: PathBuf::from("models/en.onnx"),
+            piper_model_en: Some(PathBuf::from("models/en.onnx")),
             ..Default::default()
         };
         let s = Speech::from_config(&piper, dir.path()).unwrap();

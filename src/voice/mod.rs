@@ -578,7 +578,7 @@ mod tests {
         for (engine, lang, want) in cases {
             let cfg = crate::config::Voice {
                 engine,
-                models_dir: empty.path().to_path_buf(),
+                models_dir: Some(empty.path().to_path_buf()),
                 ..crate::config::Voice::default()
             };
             let got = choose_engine(lang, &cfg);
