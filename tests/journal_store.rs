@@ -2,13 +2,14 @@
 //! and what happens when the disk is read-only or full or the file is
 //! damaged (a clear message, coaching goes on, nothing dropped silently).
 
-mod bin_support;
-mod journal_support;
+mod common;
+use common::bin_support;
+use common::journal_support;
 
 use bin_support::*;
 use journal_support::*;
 use matcoach::adapt::Rules;
-use matcoach::app::Journal as _;
+use matcoach::devices::Journal as _;
 use matcoach::journal::{
     Durability, JournalError, JournalStore, JournalWriter, OpenOptions, Outcome, SCHEMA_VERSION,
 };
@@ -97,6 +98,7 @@ fn a_fresh_journal_has_the_schema_wal_and_full_sync() {
         &OpenOptions {
             durability: Durability::Normal,
             max_page_count: None,
+            ..Default::default()
         },
     )
     .unwrap()
@@ -422,6 +424,7 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
     let opts = OpenOptions {
         durability: Durability::Full,
         max_page_count: Some(pages as u32 + 2),
+        ..Default::default()
     };
     let started = JournalWriter::start(&path, &opts);
     assert!(started.error.is_none());

@@ -5,7 +5,7 @@
 //! - [`JournalStore`]: the database itself (open, migrate, record one event
 //!   per transaction, read the history).
 //! - [`JournalWriter`]: the store on its own thread, for the live coach: it
-//!   implements [`crate::app::Journal`], never blocks the session loop, and
+//!   implements [`crate::devices::Journal`], never blocks the session loop, and
 //!   keeps coaching going when the disk fails (the fault can be polled).
 //! - [`queries`]: the history as plain data; [`report`]: the history command's
 //!   table, sparkline, adherence, CSV and JSON.
@@ -259,7 +259,56 @@ pub struct OpenOptions {
     /// Cap the database at this many pages (`PRAGMA max_page_count`): a way
     /// to test a full disk without filling one.
     pub max_page_count: Option<u32>,
+    /// A storage fault to switch on and off while the journal is open (the
+    /// whole-appliance simulation, [`crate::simulate`]); off by default.
+    pub storage: StorageSwitch,
 }
+
+/// What [`StorageSwitch`] makes the disk do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorageState {
+    #[default]
+    Fine,
+    /// Full: the database may not grow (`max_page_count` at its size).
+    Full,
+    /// Read-only (`query_only`).
+    ReadOnly,
+}
+
+/// A storage fault switched from outside, for the whole-appliance
+/// simulation: while it is on, the store's own SQLite connection refuses
+/// writes as a full or read-only disk does, so the errors the writer meets
+/// are SQLite's own (`SQLITE_FULL`, `SQLITE_READONLY`), not made up. Clones
+/// share the switch.
+#[derive(Debug, Clone, Default)]
+pub struct StorageSwitch(std::sync::Arc<std::sync::atomic::AtomicU8>);
+
+impl StorageSwitch {
+    pub fn set(&self, state: StorageState) {
+        let v = match state {
+            StorageState::Fine => 0,
+            StorageState::Full => 1,
+            StorageState::ReadOnly => 2,
+        };
+        self.0.store(v, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> StorageState {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            1 => StorageState::Full,
+            2 => StorageState::ReadOnly,
+            _ => StorageState::Fine,
+        }
+    }
+}
+
+impl PartialEq for StorageSwitch {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StorageSwitch {}
 
 /// Who ran a session (the `source` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

@@ -52,6 +52,11 @@ pub struct JournalStore {
     pending_base: Option<Stamp>,
     pending_plan: Option<PlanNote>,
     pending_presses: i64,
+    /// The simulation's storage fault, and the state last applied to the
+    /// connection.
+    storage: super::StorageSwitch,
+    applied: super::StorageState,
+    max_page_count: Option<u32>,
 }
 
 enum Fail {
@@ -266,7 +271,7 @@ impl JournalStore {
         prepare_file(path)?;
         match connect(path, opts) {
             Ok(conn) => Ok(Opened {
-                store: JournalStore::with(conn, path),
+                store: JournalStore::with(conn, path, opts),
                 recovered: None,
             }),
             Err(Fail::Other(e)) => Err(e),
@@ -286,7 +291,7 @@ impl JournalStore {
                     },
                 })?;
                 Ok(Opened {
-                    store: JournalStore::with(conn, path),
+                    store: JournalStore::with(conn, path, opts),
                     recovered: Some(Recovered {
                         path: path.to_path_buf(),
                         moved_to,
@@ -344,12 +349,12 @@ impl JournalStore {
             });
         }
         Ok(Opened {
-            store: JournalStore::with(conn, path),
+            store: JournalStore::with(conn, path, &OpenOptions::default()),
             recovered: None,
         })
     }
 
-    fn with(conn: Connection, path: &Path) -> JournalStore {
+    fn with(conn: Connection, path: &Path, opts: &OpenOptions) -> JournalStore {
         JournalStore {
             conn,
             path: path.to_path_buf(),
@@ -357,7 +362,42 @@ impl JournalStore {
             pending_base: None,
             pending_plan: None,
             pending_presses: 0,
+            storage: opts.storage.clone(),
+            applied: super::StorageState::Fine,
+            max_page_count: opts.max_page_count,
         }
+    }
+
+    /// Bring the connection in line with the simulation's storage switch
+    /// (nothing to do unless it changed): a full disk caps the database at
+    /// its present size, a read-only one makes the connection query-only.
+    fn apply_storage(&mut self) -> Result<(), JournalError> {
+        use super::StorageState as S;
+        let want = self.storage.get();
+        if want == self.applied {
+            return Ok(());
+        }
+        let fail =
+            |e: rusqlite::Error| JournalError::sqlite(&self.path, "applying a storage fault", &e);
+        // SQLite's largest page count: no cap.
+        let cap = match want {
+            S::Full => self
+                .conn
+                .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+                .map_err(fail)?,
+            _ => self.max_page_count.map_or(4_294_967_294, i64::from),
+        };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {cap}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(fail)?;
+        let query_only = if want == S::ReadOnly { "ON" } else { "OFF" };
+        self.conn
+            .pragma_update(None, "query_only", query_only)
+            .map_err(fail)?;
+        self.applied = want;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -391,6 +431,7 @@ impl JournalStore {
 
     /// The button was pressed, `at` after the session loop started.
     pub fn button_pressed(&mut self, _at: Duration) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let Some(cur) = &self.current else {
             // The press that starts a session comes before its first event.
             self.pending_presses += 1;
@@ -409,6 +450,7 @@ impl JournalStore {
     /// written and the store is unchanged, so the same event can be tried
     /// again.
     pub fn record(&mut self, at: Duration, event: &JournalEvent) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let what = format!("recording `{}`", event_kind(event));
         let path = self.path.clone();
         let fail = |e: rusqlite::Error| JournalError::sqlite(&path, &what, &e);
@@ -759,6 +801,7 @@ impl JournalStore {
     /// Record what became of a spoken command (issue 16, item 3), with
     /// the session being recorded, if any.
     pub fn record_voice(&mut self, r: &super::voice::VoiceRecord) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let session = self.current.as_ref().map(|c| c.id);
         self.conn
             .execute(

@@ -79,6 +79,8 @@ enum Msg {
     Sync(mpsc::Sender<()>),
     Read(mpsc::Sender<Result<History, JournalError>>),
     Stop,
+    /// Stop at once, writing nothing more (a killed process).
+    Abort,
     /// issue 16, item 3.
     Voice(super::voice::VoiceRecord),
 }
@@ -303,9 +305,20 @@ impl JournalWriter {
         }
     }
 
+    /// Stop as a killed process does: what was committed stays, what waits
+    /// in memory is gone. For the whole-appliance simulation, which kills
+    /// and restarts the coach on the same file.
+    pub fn abandon(mut self) {
+        self.halt(Msg::Abort);
+    }
+
     fn stop(&mut self) {
+        self.halt(Msg::Stop);
+    }
+
+    fn halt(&mut self, msg: Msg) {
         if let Some(thread) = self.thread.take() {
-            let _ = self.tx.send(Msg::Stop);
+            let _ = self.tx.send(msg);
             if thread.join().is_err() {
                 let mut s = self.shared.lock();
                 note_fault(
@@ -328,7 +341,7 @@ impl Drop for JournalWriter {
     }
 }
 
-impl crate::app::Journal for JournalWriter {
+impl crate::devices::Journal for JournalWriter {
     fn record(&mut self, at: Duration, event: &JournalEvent) {
         send(&self.tx, &self.shared, Msg::Event(at, event.clone()));
     }
@@ -381,6 +394,7 @@ impl Worker {
                     self.drain(true);
                     return;
                 }
+                Some(Msg::Abort) => return,
                 Some(Msg::Sync(ack)) => {
                     self.drain(true);
                     let _ = ack.send(());
@@ -459,7 +473,7 @@ impl Worker {
                 Msg::Event(at, event) => store.record(*at, event).map(|()| true),
                 Msg::Press(at) => store.button_pressed(*at).map(|()| true),
                 Msg::Voice(r) => store.record_voice(r).map(|()| true),
-                Msg::Sync(_) | Msg::Read(_) | Msg::Stop => Ok(false),
+                Msg::Sync(_) | Msg::Read(_) | Msg::Stop | Msg::Abort => Ok(false),
             };
             match result {
                 Ok(counted) => {
