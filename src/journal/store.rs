@@ -733,12 +733,12 @@ impl JournalStore {
                     )
                     .optional()
                     .map_err(&fail)?;
-                if current.flatten().as_deref() == Some(queries::phase_name(*from)) {
+                if current.flatten().as_deref() == Some(from.name()) {
                     tx.execute(
                         "INSERT INTO phases (at_ms, phase, reason) VALUES (?1, ?2, ?3)",
                         params![
                             t.ms(),
-                            queries::phase_name(*to),
+                            to.name(),
                             format!(
                                 "accepted the coach's offer with the button (session {})",
                                 cur.id
@@ -802,7 +802,7 @@ impl JournalStore {
         reason: &str,
         at: Stamp,
     ) -> Result<(), JournalError> {
-        let name = phase.map(queries::phase_name);
+        let name = phase.map(Phase::name);
         self.conn
             .execute(
                 "INSERT INTO phases (at_ms, phase, reason) VALUES (?1, ?2, ?3)",
