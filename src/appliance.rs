@@ -41,10 +41,12 @@ pub enum Event {
     /// how the listener fares.
     Ready { hearing: Hearing },
     /// The answer to [`Action::ReadHistory`]: the journal's history (empty
-    /// when it cannot be read) and today's date.
+    /// when it cannot be read) and the clock as the shell read it (the
+    /// day-based rules count sessions when it cannot be trusted: see
+    /// [`crate::clock`]).
     History {
         history: Box<History>,
-        date: crate::journal::Date,
+        clock: crate::clock::ClockReading,
     },
     /// The answer to [`Action::Preload`]: the session's phrases are ready,
     /// or why not.
@@ -259,7 +261,7 @@ impl Appliance {
             _ if matches!(self.state, State::Stopped) => {}
             Event::Input(input) => self.input(now, input, &mut out),
             Event::Ready { hearing } => self.ready(now, hearing, &mut out),
-            Event::History { history, date } => self.plan(now, &history, date, &mut out),
+            Event::History { history, clock } => self.plan(now, &history, &clock, &mut out),
             Event::Preloaded(result) => self.preloaded(now, result, &mut out),
             Event::VoiceCheckEnded => {
                 if matches!(self.state, State::Checking) {
@@ -471,14 +473,20 @@ impl Appliance {
         &mut self,
         now: Instant,
         history: &History,
-        date: crate::journal::Date,
+        clock: &crate::clock::ClockReading,
         out: &mut Vec<Action>,
     ) {
         if !matches!(self.state, State::Planning) {
             return;
         }
         let (content, s) = (&self.content, &self.settings);
-        let today = match adapt::plan(content, &s.rules, history, date, &s.program) {
+        // The days the rules use: the clock's, or counted from the sessions.
+        let calendar = crate::clock::Calendar::new(history, clock);
+        if let Some(line) = calendar.log_line() {
+            out.push(Action::Log(line));
+        }
+        let history = &calendar.history;
+        let mut today = match adapt::plan(content, &s.rules, history, calendar.date, &s.program) {
             Ok(t) => t,
             Err(e) => {
                 out.push(Action::Log(e.to_string()));
@@ -490,6 +498,7 @@ impl Appliance {
                 };
             }
         };
+        today.clock = Some(crate::journal::ClockNote::of(clock, &calendar.trust));
         out.push(Action::Log(format!(
             "today: {} ({})",
             today.program.id(),

@@ -2,6 +2,8 @@
 //! built from it, and queries over what a simulated session did.
 #![allow(dead_code)]
 
+pub mod clock;
+
 use matcoach::content::{self, Content, Lang};
 use matcoach::session::{self, Action, EndReason, JournalEvent, Led, Session, SessionConfig};
 use matcoach::sim::{self, Record, ScriptedEvent, UserAction};
