@@ -3,7 +3,8 @@
 //! `adapt::plan` on the writer's history, and a journal that fails without
 //! stopping the session.
 
-mod journal_support;
+mod common;
+use common::journal_support;
 
 use journal_support::*;
 use matcoach::adapt::{self, Rules};
