@@ -133,6 +133,48 @@ impl Settings {
             rules: Rules::for_config(config),
         }
     }
+
+    /// Today's session from the journal's history: the program chosen by
+    /// the rules, compiled, with the spoken offer of the next McKenzie
+    /// phase. The one way from a history to a session, for the appliance
+    /// and for `sim --db`.
+    pub fn today(
+        &self,
+        content: &Content,
+        history: &History,
+        date: crate::journal::Date,
+    ) -> Result<(Today, Session), Unplanned> {
+        let today = adapt::plan(content, &self.rules, history, date, &self.program)
+            .map_err(Unplanned::Refused)?;
+        let script = session::compile(
+            content,
+            &today.program,
+            self.lang,
+            &self.session,
+            &today.facts,
+        )
+        .map_err(Unplanned::Script)?;
+        let mut session = Session::new(
+            script,
+            self.session.clone(),
+            content.phrases.clone(),
+            content.safety.clone(),
+        );
+        session.set_phase_offer(adapt::phase_offer(content, &self.rules, history, &today));
+        Ok((today, session))
+    }
+}
+
+/// Why there is no session today.
+#[derive(Debug, thiserror::Error)]
+pub enum Unplanned {
+    /// The rules refuse (unknown program, everything resting, before the
+    /// surgery week, every exercise done as often as meant today).
+    #[error(transparent)]
+    Refused(adapt::AdaptError),
+    /// The program does not compile in this language.
+    #[error(transparent)]
+    Script(session::ScriptError),
 }
 
 /// Where the appliance is.
@@ -486,9 +528,9 @@ impl Appliance {
             out.push(Action::Log(line));
         }
         let history = &calendar.history;
-        let mut today = match adapt::plan(content, &s.rules, history, calendar.date, &s.program) {
+        let (mut today, session) = match s.today(content, history, calendar.date) {
             Ok(t) => t,
-            Err(e) => {
+            Err(Unplanned::Refused(e)) => {
                 out.push(Action::Log(e.to_string()));
                 // A refusal the user must hear (after back surgery, or
                 // everything done as often as meant for today).
@@ -497,6 +539,10 @@ impl Appliance {
                     None => self.idle_with(Led::Error, out),
                 };
             }
+            Err(e @ Unplanned::Script(_)) => {
+                out.push(Action::Log(e.to_string()));
+                return self.idle_with(Led::Error, out);
+            }
         };
         today.clock = Some(crate::journal::ClockNote::of(clock, &calendar.trust));
         out.push(Action::Log(format!(
@@ -504,24 +550,8 @@ impl Appliance {
             today.program.id(),
             today.why
         )));
-        let script =
-            match session::compile(content, &today.program, s.lang, &s.session, &today.facts) {
-                Ok(script) => script,
-                Err(e) => {
-                    out.push(Action::Log(e.to_string()));
-                    return self.idle_with(Led::Error, out);
-                }
-            };
-        let mut lines = session::script_lines(&script);
+        let mut lines = session::script_lines(session.script());
         lines.extend(self.fixed.all());
-        let mut session = Session::new(
-            script,
-            s.session.clone(),
-            content.phrases.clone(),
-            content.safety.clone(),
-        );
-        // The spoken offer of the next McKenzie phase.
-        session.set_phase_offer(adapt::phase_offer(content, &s.rules, history, &today));
         let finished = history
             .sessions
             .iter()

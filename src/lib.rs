@@ -14,6 +14,7 @@ pub mod appliance;
 pub mod audio;
 pub mod clock;
 pub mod command;
+pub mod devices;
 pub mod gpio;
 pub use command::Command;
 pub mod config;

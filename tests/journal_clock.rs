@@ -8,7 +8,7 @@
 //! of boots (tests/common/clock.rs), and a real journal for the sequence.
 
 mod common;
-mod journal_support;
+use common::journal_support;
 
 use common::clock::{at, Boots};
 use journal_support::{date, during_first_set, run_day, run_today};
