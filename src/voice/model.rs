@@ -398,12 +398,22 @@ fn install(info: &ModelInfo, zip: &Path, dest: &Path, shown: &Path) -> Result<Pa
     Ok(dest.to_path_buf())
 }
 
+/// A model unpacks to at most this many times its archive's size (Vosk's
+/// models compress two to three times; a zip bomb a thousand).
+pub const MAX_UNPACK_RATIO: u64 = 20;
+
 /// Extract `zip` into `out`, dropping a single top-level folder (the
 /// official archives hold `<name>/am/…`). Entries that would land outside
-/// `out` are refused; each file's CRC is checked as it is read.
+/// `out`, symbolic links, and archives that unpack to more than
+/// [`MAX_UNPACK_RATIO`] times their size (counted as written, not as the
+/// archive claims) are refused; each file's CRC is checked as it is read.
 fn unzip(info: &ModelInfo, zip: &Path, shown: &Path, out: &Path) -> Result<(), VoiceError> {
     let bad_zip = |reason: String| bad(info, shown, reason);
     let file = std::fs::File::open(zip).map_err(|e| bad_zip(format!("cannot open it: {e}")))?;
+    let archive_size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut budget = archive_size
+        .saturating_mul(MAX_UNPACK_RATIO)
+        .saturating_add(1 << 20);
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| bad_zip(format!("it is not a readable zip archive: {e}")))?;
     let mut entries: Vec<(usize, PathBuf, bool)> = Vec::new();
@@ -419,6 +429,12 @@ fn unzip(info: &ModelInfo, zip: &Path, shown: &Path, out: &Path) -> Result<(), V
         };
         if path.components().next() == Some(Component::Normal("__MACOSX".as_ref())) {
             continue;
+        }
+        if entry.is_symlink() {
+            return Err(bad_zip(format!(
+                "it holds {:?}, a symbolic link (a model has none; a link could point outside the model directory)",
+                entry.name()
+            )));
         }
         entries.push((i, path, entry.is_dir()));
     }
@@ -455,8 +471,15 @@ fn unzip(info: &ModelInfo, zip: &Path, shown: &Path, out: &Path) -> Result<(), V
             .by_index(i)
             .map_err(|e| bad_zip(format!("entry {}: {e}", rel.display())))?;
         let mut f = std::fs::File::create(&target).map_err(write_err)?;
-        std::io::copy(&mut entry, &mut f)
+        let written = std::io::copy(&mut (&mut entry).take(budget.saturating_add(1)), &mut f)
             .map_err(|e| bad_zip(format!("{} is damaged: {e}", rel.display())))?;
+        if written > budget {
+            return Err(bad_zip(format!(
+                "it unpacks to more than {MAX_UNPACK_RATIO} times its size of {archive_size} bytes (at {}): a damaged archive or a zip bomb, not a Vosk model",
+                rel.display()
+            )));
+        }
+        budget -= written;
     }
     Ok(())
 }
