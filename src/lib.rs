@@ -26,3 +26,4 @@ pub mod speaker;
 pub mod speech;
 pub mod systemd;
 pub mod voice;
+pub mod web;

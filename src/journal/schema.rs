@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6_NOTES];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -193,4 +193,18 @@ CREATE TABLE calibrations (
     data    TEXT    NOT NULL
 );
 CREATE INDEX calibrations_lang ON calibrations (lang, engine, at_ms);
+"#;
+
+/// Journal notes (issue 17): a short free-text note per session, written
+/// from the companion page ("felt stiff after driving"). The latest note
+/// of a session is the one shown. The fuzz/clock branch adds a migration
+/// for clock trust; whichever is merged second goes after the other.
+const V6_NOTES: &str = r#"
+CREATE TABLE notes (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id),
+    at_ms       INTEGER NOT NULL,
+    text        TEXT    NOT NULL
+);
+CREATE INDEX notes_session ON notes (session_id);
 "#;
