@@ -6,8 +6,8 @@
 //! `$MATCOACH_BENCH_DIR` if set (point it at the SD card to measure the
 //! Pi), else to Cargo's target tmpdir (a real disk, unlike a tmpfs /tmp).
 
-use matcoach::app::Journal as _;
 use matcoach::content::{self, Lang};
+use matcoach::devices::Journal as _;
 use matcoach::journal::{Durability, JournalStore, JournalWriter, OpenOptions, Source, Stamp};
 use matcoach::session::script::{StepKind, TimedKind};
 use matcoach::session::{self, Action, JournalEvent, Session, SessionConfig};

@@ -25,10 +25,9 @@
 //!
 //! `MATCOACH_BENCH_IDLE_SECS` sets the idle run's length (default 10 s).
 
-#[path = "../tests/bin_support/mod.rs"]
-mod bin_support;
-#[path = "../tests/voice_data/mod.rs"]
-mod voice_data;
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{bin_support, voice_data};
 
 use matcoach::command::Command;
 use matcoach::content::Lang;

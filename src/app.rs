@@ -4,41 +4,13 @@
 //! Devices report back only by sending [`Input`]s into the one bounded
 //! channel the loop reads. Nothing here blocks the runtime.
 
+use crate::devices::{Indicator, Journal, Reopen, Speaker};
 use crate::session::{
-    Action, Cue, DeviceKind, EndReason, Input, JournalEvent, Led, Line, PlaybackId, Priority,
-    Session,
+    Action, Cue, DeviceKind, EndReason, Input, Line, PlaybackId, Priority, Session,
 };
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// Something that says phrases and plays cue sounds. When a phrase has been
-/// said completely, the implementation sends `Input::PlaybackFinished(id)`.
-/// A stopped phrase reports nothing.
-pub trait Speaker {
-    fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority);
-    fn stop(&mut self);
-    fn cue(&mut self, cue: Cue);
-}
-
-/// The LED (or whatever shows the coach's state).
-pub trait Indicator {
-    fn set(&mut self, led: Led);
-}
-
-/// Where the session's journal events go.
-pub trait Journal {
-    fn record(&mut self, at: Duration, event: &JournalEvent);
-
-    /// Whether writing started or stopped failing since the last call:
-    /// `Some(true)` it fails now (read-only or full disk, …), `Some(false)` it
-    /// works again, `None` no change. The loop polls this and tells the
-    /// session ([`DeviceKind::Journal`]), which shows it on the LED and goes
-    /// on coaching.
-    fn failing_changed(&mut self) -> Option<bool> {
-        None
-    }
-}
 
 /// How often the loop asks the journal whether it fails (besides after
 /// every input).
@@ -152,24 +124,6 @@ pub async fn run_with(
             }
         }
     }
-}
-
-/// A sound device the shell keeps open. It may fail while in use (a USB
-/// speaker unplugged mid-session); [`keep_open`] then lets go of it and
-/// opens it again until that works. The speaker's real one is
-/// `audio::output::RodioOutput`; tests use doubles that inject the faults.
-pub trait Reopen: Send + 'static {
-    type Error: std::fmt::Display;
-    /// Which device this is, for the session.
-    fn kind(&self) -> DeviceKind;
-    /// Whether the open device has failed. Cheap: the audio thread only
-    /// sets a flag, and this reads it.
-    fn failed(&self) -> bool;
-    /// Let go of the failed device.
-    fn close(&mut self);
-    /// Open it again; on success, what was opened (for the log). Runs on
-    /// tokio's blocking pool, as `close` does (a device may take its time).
-    fn reopen(&mut self) -> Result<String, Self::Error>;
 }
 
 /// How [`keep_open`] watches a device and retries a lost one.

@@ -138,6 +138,48 @@ impl Settings {
             rules: Rules::for_config(config),
         }
     }
+
+    /// Today's session from the journal's history: the program chosen by
+    /// the rules, compiled, with the spoken offer of the next McKenzie
+    /// phase. The one way from a history to a session, for the appliance
+    /// and for `sim --db`.
+    pub fn today(
+        &self,
+        content: &Content,
+        history: &History,
+        date: crate::journal::Date,
+    ) -> Result<(Today, Session), Unplanned> {
+        let today = adapt::plan(content, &self.rules, history, date, &self.program)
+            .map_err(Unplanned::Refused)?;
+        let script = session::compile(
+            content,
+            &today.program,
+            self.lang,
+            &self.session,
+            &today.facts,
+        )
+        .map_err(Unplanned::Script)?;
+        let mut session = Session::new(
+            script,
+            self.session.clone(),
+            content.phrases.clone(),
+            content.safety.clone(),
+        );
+        session.set_phase_offer(adapt::phase_offer(content, &self.rules, history, &today));
+        Ok((today, session))
+    }
+}
+
+/// Why there is no session today.
+#[derive(Debug, thiserror::Error)]
+pub enum Unplanned {
+    /// The rules refuse (unknown program, everything resting, before the
+    /// surgery week, every exercise done as often as meant today).
+    #[error(transparent)]
+    Refused(adapt::AdaptError),
+    /// The program does not compile in this language.
+    #[error(transparent)]
+    Script(session::ScriptError),
 }
 
 /// Where the appliance is.
@@ -518,9 +560,9 @@ impl Appliance {
             return;
         }
         let (content, s) = (&self.content, &self.settings);
-        let today = match adapt::plan(content, &s.rules, history, date, &s.program) {
+        let (today, session) = match s.today(content, history, date) {
             Ok(t) => t,
-            Err(e) => {
+            Err(Unplanned::Refused(e)) => {
                 out.push(Action::Log(e.to_string()));
                 // A refusal the user must hear (after back surgery, or
                 // everything done as often as meant for today).
@@ -529,30 +571,18 @@ impl Appliance {
                     None => self.idle_with(Led::Error, out),
                 };
             }
+            Err(e @ Unplanned::Script(_)) => {
+                out.push(Action::Log(e.to_string()));
+                return self.idle_with(Led::Error, out);
+            }
         };
         out.push(Action::Log(format!(
             "today: {} ({})",
             today.program.id(),
             today.why
         )));
-        let script =
-            match session::compile(content, &today.program, s.lang, &s.session, &today.facts) {
-                Ok(script) => script,
-                Err(e) => {
-                    out.push(Action::Log(e.to_string()));
-                    return self.idle_with(Led::Error, out);
-                }
-            };
-        let mut lines = session::script_lines(&script);
+        let mut lines = session::script_lines(session.script());
         lines.extend(self.fixed.all());
-        let mut session = Session::new(
-            script,
-            s.session.clone(),
-            content.phrases.clone(),
-            content.safety.clone(),
-        );
-        // The spoken offer of the next McKenzie phase.
-        session.set_phase_offer(adapt::phase_offer(content, &s.rules, history, &today));
         let finished = history
             .sessions
             .iter()

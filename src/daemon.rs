@@ -3,11 +3,12 @@
 //! or lost are retried; the LED and the voice say what is wrong.
 
 use anyhow::{Context, Result};
-use matcoach::app::{self, Indicator, Journal, Speaker};
+use matcoach::app::{self};
 use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
 use matcoach::audio::output::OutputHandle;
 use matcoach::config::Config;
 use matcoach::content::Content;
+use matcoach::devices::{Indicator, Journal, Speaker};
 use matcoach::journal::{self, JournalWriter, OpenOptions};
 use matcoach::session::{self, DeviceKind, Input, Led};
 use matcoach::speaker::ClipSpeaker;

@@ -5,9 +5,10 @@
 use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use matcoach::app::{self, Indicator, Journal, PacedSpeaker, Shown, Speaker};
+use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::config::Config;
 use matcoach::content::Content;
+use matcoach::devices::{Indicator, Journal, Speaker};
 use matcoach::session::{
     self, Command, Cue, Input, JournalEvent, Led, Line, PlaybackId, Priority, Session,
 };

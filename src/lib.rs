@@ -13,6 +13,7 @@ pub mod app;
 pub mod appliance;
 pub mod audio;
 pub mod command;
+pub mod devices;
 pub mod gpio;
 pub use command::Command;
 pub mod config;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Device errors are reported by matcoach itself, with the fix.
+    #[cfg(any(feature = "speaker-rodio", feature = "mic-cpal"))]
     matcoach::audio::alsa_log::quiet();
     let args = cli::Args::parse();
     match cli::run(args) {

@@ -2,9 +2,9 @@
 //! cached, or rendered on a worker thread when missing) and go to a sink —
 //! a sound device, or a WAV file written in real time.
 
-use crate::app::Speaker;
 use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, AudioError, Clip};
 use crate::content::Lang;
+use crate::devices::{ClipSink, Speaker};
 use crate::render::sample_at;
 use crate::session::{Cue, Input, Line, PhraseId, PlaybackId, Priority};
 use crate::speech::{Speech, SpeechError};
@@ -13,14 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Where clips are played. `when` is the moment the session asked: a sink
-/// places every phrase at the same delay after it, so spacing is exact.
-pub trait ClipSink: Clone + Send + Sync + 'static {
-    fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant);
-    fn cue(&self, cue: Cue, when: Instant);
-    fn stop(&self);
-}
 
 /// Speaks the session's lines through a [`ClipSink`].
 pub struct ClipSpeaker<S: ClipSink> {

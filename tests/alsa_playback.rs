@@ -4,12 +4,15 @@
 //! must appear in the file exactly as the mixer renders it, in order.
 #![cfg(feature = "speaker-rodio")]
 
+mod common;
+
 use matcoach::audio::mixer::Mixer;
 use matcoach::audio::output::RodioOutput;
+use matcoach::audio::AudioError;
 use matcoach::audio::{analysis, Clip};
-use matcoach::session::{Input, PlaybackId, Priority};
-use matcoach::speaker::ClipSink;
-use std::time::{Duration, Instant};
+use matcoach::session::{PlaybackId, Priority};
+use matcoach::devices::ClipSink;
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// A clip with a distinct tone and length, so each is recognisable.
@@ -50,34 +53,14 @@ fn clips_reach_alsa_in_order_and_intact() {
     for (i, clip) in clips.iter().enumerate() {
         let id = PlaybackId(i as u64 + 1);
         handle.play(id, clip.clone(), Priority::Instruction, Instant::now());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match rx.try_recv() {
-                Ok(Input::PlaybackFinished(done)) if done == id => break,
-                Ok(_) => {}
-                Err(_) if Instant::now() > deadline => panic!("clip {} never finished", i + 1),
-                Err(_) => std::thread::sleep(Duration::from_millis(1)),
-            }
-        }
+        common::wait_finished(&mut rx, id);
     }
     drop(output);
 
-    let mut reader = hound::WavReader::open(&out).expect("the file PCM wrote a WAV file");
-    let spec = reader.spec();
+    // The data length in the header may be unfinished; read what is there.
+    let (spec, interleaved) = common::wav::read_any(&out);
     assert_eq!(spec.sample_rate, rate);
     let channels = usize::from(spec.channels);
-    // The data length in the header may be unfinished; read what is there.
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().map_while(Result::ok).collect(),
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map_while(Result::ok)
-                .map(|s| s as f32 * scale)
-                .collect()
-        }
-    };
     let left: Vec<f32> = interleaved.chunks(channels).map(|f| f[0]).collect();
     let found = analysis::segments(&left, 0.002, (rate / 20) as usize);
     assert_eq!(found.len(), 3, "three clips, apart: {found:?}");
@@ -100,5 +83,21 @@ fn clips_reach_alsa_in_order_and_intact() {
         let len = seg.end - seg.start;
         let want_len = want.iter().rposition(|s| s.abs() > 0.002).unwrap() + 1;
         assert!(len.abs_diff(want_len) <= 1, "length {len} vs {want_len}");
+    }
+}
+
+/// Bad device names give a clear error that lists what there is.
+#[test]
+fn an_unknown_output_device_is_named_with_the_alternatives() {
+    let (tx, _rx) = tokio::sync::mpsc::channel(4);
+    match RodioOutput::open("no-such-speaker", 1.0, tx, None) {
+        Err(e @ AudioError::UnknownDevice { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("\"no-such-speaker\" not found"), "{text}");
+            assert!(text.contains("available:"), "{text}");
+            assert!(text.contains("fix: set audio.output_device"), "{text}");
+        }
+        Err(e) => panic!("expected UnknownDevice, got {e}"),
+        Ok(_) => panic!("a device that does not exist was opened"),
     }
 }

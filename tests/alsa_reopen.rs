@@ -3,25 +3,16 @@
 //! through the new stream, and the echo reference goes on.
 #![cfg(feature = "speaker-rodio")]
 
-use matcoach::app::Reopen;
+mod common;
+
+use common::wait_finished;
+use matcoach::devices::Reopen;
 use matcoach::audio::output::RodioOutput;
 use matcoach::audio::Clip;
-use matcoach::session::{DeviceKind, Input, PlaybackId, Priority};
-use matcoach::speaker::ClipSink;
-use std::time::{Duration, Instant};
+use matcoach::session::{DeviceKind, PlaybackId, Priority};
+use matcoach::devices::ClipSink;
+use std::time::Instant;
 use tokio::sync::mpsc;
-
-fn wait_finished(rx: &mut mpsc::Receiver<Input>, id: PlaybackId) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match rx.try_recv() {
-            Ok(Input::PlaybackFinished(done)) if done == id => return,
-            Ok(_) => {}
-            Err(_) if Instant::now() > deadline => panic!("{id:?} never finished"),
-            Err(_) => std::thread::sleep(Duration::from_millis(1)),
-        }
-    }
-}
 
 #[test]
 fn a_reopened_output_plays_through_the_same_handle() {

@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
-use matcoach::app::{self, Indicator, Journal, PacedSpeaker, Shown};
+use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::content::Lang;
+use matcoach::devices::{Indicator, Journal};
 use matcoach::session::{EndReason, Input, JournalEvent, Led};
 use matcoach::Command;
 use std::sync::{Arc, Mutex};

@@ -242,6 +242,24 @@ fn check(row: &Row) {
     }
 }
 
+/// A McKenzie user two days into the acute phase: the session ends with
+/// the offer of the next phase (issue 13).
+fn mckenzie_two_days_in() -> History {
+    use matcoach::journal::{JournalStore, OpenOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = JournalStore::open(&dir.path().join("j.sqlite"), &OpenOptions::default())
+        .unwrap()
+        .store;
+    store
+        .set_phase(
+            Some(matcoach::content::Phase::Acute),
+            "test",
+            Date::parse("2026-12-01").unwrap().at_midnight(),
+        )
+        .unwrap();
+    store.history(None).unwrap()
+}
+
 fn checked_once() -> History {
     let mut h = History::default();
     h.voice_checks.insert("en".into(), 1);
@@ -411,6 +429,22 @@ fn rows() -> Vec<Row> {
             never: vec!["say sys.voice_check_offer"],
         },
         Row {
+            name: "no_offer_after_the_offer_of_the_next_phase",
+            shell: Shell {
+                history: mckenzie_two_days_in(),
+                program: "auto",
+                ..base()
+            },
+            script: vec![(30, Press)],
+            until: 7200,
+            then: vec![
+                "journal phase_offered",
+                "say sys.phase_offer",
+                "ended Completed",
+            ],
+            never: vec!["say sys.voice_check_offer"],
+        },
+        Row {
             name: "no_offer_without_a_listener",
             shell: Shell {
                 hearing: Hearing::Failed,
@@ -565,6 +599,7 @@ scenarios!(
     an_offer_not_taken_lapses_and_the_next_press_starts_a_session,
     a_long_press_declines_the_offer_at_once,
     no_offer_after_pain,
+    no_offer_after_the_offer_of_the_next_phase,
     no_offer_without_a_listener,
     no_offer_once_a_check_has_been_done,
     no_speaker_the_led_shows_it_and_a_press_waits_for_it,

@@ -1,18 +1,18 @@
 //! The command line, run as the real binary against the shipped content and
 //! the example config.
 
-mod bin_support;
-mod fixtures;
+mod common;
+use common::bin_support;
+use common::fixtures;
 
 use bin_support::*;
 use fixtures::*;
-use matcoach::content::{self, Content};
+use matcoach::content::Content;
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 /// `matcoach --content CONTENT --config CONFIG ARGS`.
 fn command_with(content: &Path, config: &Path, args: &[&str]) -> Command {
@@ -36,8 +36,7 @@ fn run(args: &[&str]) -> Out {
 }
 
 fn shipped() -> &'static Content {
-    static C: OnceLock<Content> = OnceLock::new();
-    C.get_or_init(|| content::load_dir(&content_dir()).unwrap_or_else(|e| panic!("{e}")))
+    common::content()
 }
 
 fn ok_json(args: &[&str]) -> Value {

@@ -3,7 +3,8 @@
 //! paths, which agree with the package's files and the systemd unit; bad
 //! configs are reported with the file, line and a fix.
 
-mod fixtures;
+mod common;
+use common::fixtures;
 
 use fixtures::*;
 use matcoach::config::{Config, ConfigError, GpioBackend};

@@ -3,7 +3,8 @@
 //! Each table holds what a brochure says; the content must match it, and
 //! where a number is ours, the content must say so (`defaulted`).
 
-mod fixtures;
+mod common;
+use common::fixtures;
 
 use fixtures::*;
 use matcoach::content::{
@@ -14,15 +15,10 @@ use matcoach::session::{self, SessionConfig, Side};
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 fn shipped() -> &'static Content {
-    static C: OnceLock<Content> = OnceLock::new();
-    C.get_or_init(|| {
-        content::load_dir(&content_dir())
-            .unwrap_or_else(|e| panic!("the shipped content must load:\n{e}"))
-    })
+    common::content()
 }
 
 fn ex(id: &str) -> &'static Exercise {

@@ -25,7 +25,8 @@
 //! a directory above it); without them the test prints a note and passes,
 //! except under scripts/test, where it fails (`fixtures::seeds_dir`).
 
-mod fixtures;
+mod common;
+use common::fixtures;
 
 use fixtures::{root, seeds_dir};
 use std::collections::HashSet;

@@ -1,13 +1,13 @@
 //! The shipped content validates; broken content gives the expected message,
 //! with the file, the exact line and column, and a fix.
 
-mod fixtures;
+mod common;
+use common::fixtures;
 
 use fixtures::*;
 use matcoach::content::{self, Content, Lang};
 use matcoach::session::{self, SessionConfig};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::OnceLock;
 
 const F000: &str = "exercises/000_ab683799f572d549.toml";
 const F002: &str = "exercises/002_6eadf1f81b90289b.toml";
@@ -23,11 +23,7 @@ const SEEDS: [(&str, &[&str], usize); 5] = [
 ];
 
 fn shipped() -> &'static Content {
-    static C: OnceLock<Content> = OnceLock::new();
-    C.get_or_init(|| {
-        content::load_dir(&content_dir())
-            .unwrap_or_else(|e| panic!("the shipped content must load:\n{e}"))
-    })
+    common::content()
 }
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 //! cleanly on SIGTERM with its journal in place.
 #![cfg(feature = "speaker-rodio")]
 
-mod bin_support;
+mod common;
+use common::bin_support;
 
 use bin_support::*;
 use std::io::{BufRead, BufReader};
@@ -31,7 +32,7 @@ impl Daemon {
             "pcm.!default {\n  type null\n}\n",
         )
         .unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = common::root();
         let config = home.path().join("config.toml");
         let text = std::fs::read_to_string(root.join("config/matcoach.toml")).unwrap();
         let text = text.replace(

@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
-use matcoach::app::{self, Indicator, Journal, PacedSpeaker, Reopen, Shown};
+use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::content::Lang;
+use matcoach::devices::{Indicator, Journal, Reopen};
 use matcoach::session::{DeviceKind, EndReason, Input, JournalEvent, Led};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

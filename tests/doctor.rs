@@ -3,15 +3,14 @@
 //! `file` PCM reading a prepared recording) instead of a sound card.
 #![cfg(feature = "speaker-rodio")]
 
-mod bin_support;
+mod common;
+use common::bin_support;
 
 use bin_support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
 
 /// A private HOME whose ALSA default plays into a file and records from
 /// `mic` (16-bit mono 48 kHz samples).

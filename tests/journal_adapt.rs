@@ -3,8 +3,9 @@
 //! back after pain-free sessions, the daily rotation, McKenzie phases
 //! advanced by the user only, and the startgetal from a max test.
 
-mod fixtures;
-mod journal_support;
+mod common;
+use common::fixtures;
+use common::journal_support;
 
 use journal_support::*;
 use matcoach::adapt::{self, AdaptError, PhaseError, Rules};

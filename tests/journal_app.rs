@@ -3,12 +3,14 @@
 //! `adapt::plan` on the writer's history, and a journal that fails without
 //! stopping the session.
 
-mod journal_support;
+mod common;
+use common::journal_support;
 
 use journal_support::*;
 use matcoach::adapt::{self, Rules};
-use matcoach::app::{self, Indicator, PacedSpeaker};
+use matcoach::app::{self, PacedSpeaker};
 use matcoach::content::Lang;
+use matcoach::devices::Indicator;
 use matcoach::journal::{JournalWriter, OpenOptions, Outcome, Source};
 use matcoach::session::{self, EndReason, Input, Led, Session, SessionConfig};
 use std::path::Path;
@@ -134,7 +136,8 @@ async fn a_journal_that_cannot_be_written_does_not_stop_the_session() {
 
 // ---- journal faults: the LED shows them, the coaching goes on ---------------
 
-use matcoach::app::{Journal, Shown};
+use matcoach::app::Shown;
+use matcoach::devices::Journal;
 use matcoach::session::JournalEvent;
 use std::sync::{Arc, Mutex};
 

@@ -2,8 +2,9 @@
 //! consecutive days shows the skip-after-pain and the rotation; `history`,
 //! `phase` and `calibrate`; bad dates and paths.
 
-mod bin_support;
-mod journal_support;
+mod common;
+use common::bin_support;
+use common::journal_support;
 
 use bin_support::*;
 use journal_support::*;

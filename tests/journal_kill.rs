@@ -7,10 +7,12 @@
 //! a kill lands anywhere in the session, including in the middle of a write.
 //! The delays come from a seeded RNG, so a failure can be replayed.
 
-mod bin_support;
-mod journal_support;
+mod common;
+use common::bin_support;
+use common::journal_support;
 
 use bin_support::*;
+use common::rng::Rng;
 use journal_support::*;
 use matcoach::journal::{JournalStore, OpenOptions, Outcome};
 use std::collections::BTreeMap;
@@ -66,7 +68,7 @@ fn kill_9_during_100_sessions_leaves_a_sound_journal() {
         let mut child = sim("quick", &day, &events, &db);
         let t0 = Instant::now();
         // The first run is never killed: it measures how long one takes.
-        let kill_at = reference.map(|r| r.mul_f64(0.05 + 1.15 * rng.unit()));
+        let kill_at = reference.map(|r| r.mul_f64(0.05 + 1.15 * f64::from(rng.unit())));
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);

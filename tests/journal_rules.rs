@@ -5,9 +5,9 @@
 //! program). Histories are built in memory; the daily maximum also through
 //! `matcoach sim --db --date`.
 
-mod bin_support;
-mod fixtures;
-mod journal_support;
+mod common;
+use common::bin_support;
+use common::journal_support;
 
 use bin_support::*;
 use journal_support::*;

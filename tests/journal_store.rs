@@ -2,13 +2,14 @@
 //! and what happens when the disk is read-only or full or the file is
 //! damaged (a clear message, coaching goes on, nothing dropped silently).
 
-mod bin_support;
-mod journal_support;
+mod common;
+use common::bin_support;
+use common::journal_support;
 
 use bin_support::*;
 use journal_support::*;
 use matcoach::adapt::Rules;
-use matcoach::app::Journal as _;
+use matcoach::devices::Journal as _;
 use matcoach::journal::{
     Durability, JournalError, JournalStore, JournalWriter, OpenOptions, Outcome, SCHEMA_VERSION,
 };

@@ -4,7 +4,7 @@
 //! end, and what `matcoach check` rejects. Sessions run in virtual time.
 
 mod common;
-mod fixtures;
+use common::fixtures;
 
 use common::*;
 use fixtures::{position, Scratch};

@@ -43,6 +43,46 @@ fn counts_between(run: &Run, from: Duration, to: Duration) -> Vec<Duration> {
         .collect()
 }
 
+/// A row's test name: its name in snake case.
+fn test_name(row: &str) -> String {
+    let mut out = String::new();
+    for c in row.chars().filter(|c| *c != '\'') {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// The row of `rows` whose test is `test`.
+fn row<'a, T>(rows: &'a [T], test: &str, name: impl Fn(&T) -> &str) -> &'a T {
+    rows.iter()
+        .find(|r| test_name(name(r)) == test)
+        .unwrap_or_else(|| panic!("no row for the test {test}"))
+}
+
+/// Every row has its test, in the table's order (a row added without one
+/// fails here).
+fn every_row_has_its_test<'a>(rows: impl Iterator<Item = &'a str>, tests: &[&str]) {
+    let want: Vec<String> = rows.map(test_name).collect();
+    assert_eq!(want, tests, "add a test per row to the rows! list");
+}
+
+/// One test per row, named after it, so that a failing row runs alone.
+macro_rules! rows {
+    ($run:ident, $tests:ident: $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $run(stringify!($name));
+            }
+        )*
+        const $tests: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "pause mid-hold: silence, then the repetition starts over, counts on the second",
@@ -280,22 +320,34 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+fn run_scenario(name: &str) {
+    let s = row(SCENARIOS, name, |s| s.name);
+    let plan = plan(s.program, Lang::En);
+    let run = simulate(s.program, Lang::En, &(s.events)(&plan));
+    (s.check)(&plan, &run);
+}
+
+rows!(run_scenario, SCENARIO_TESTS:
+    pause_mid_hold_silence_then_the_repetition_starts_over_counts_on_the_second,
+    pain_during_a_hold_cut_off_at_once_calm_safety_line_recorded_on_to_the_next_exercise,
+    a_second_pain_ends_the_session_kindly,
+    stop_during_a_rest_pauses_the_button_goes_on_with_the_rest_where_it_was,
+    stop_twice_ends_the_session,
+    repeat_says_the_last_instruction_again,
+    next_during_the_briefing_skips_to_get_ready,
+    next_while_waiting_to_get_ready_starts_the_movement_at_once,
+    the_button_while_waiting_to_get_ready_means_ready,
+    the_button_pauses_and_resumes,
+    a_long_press_ends_the_session,
+    the_coach_does_not_obey_its_own_say_next,
+    pain_works_while_the_coach_is_talking,
+    words_before_the_start_are_ignored_the_button_starts,
+    sides_the_full_dose_on_each_side_with_the_switch_announced,
+);
+
 #[test]
-fn scenarios() {
-    let mut failed = Vec::new();
-    for s in SCENARIOS {
-        let plan = plan(s.program, Lang::En);
-        let run = simulate(s.program, Lang::En, &(s.events)(&plan));
-        if std::panic::catch_unwind(|| (s.check)(&plan, &run)).is_err() {
-            failed.push(s.name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} of {} scenarios failed: {failed:#?}",
-        failed.len(),
-        SCENARIOS.len()
-    );
+fn every_scenario_has_its_test() {
+    every_row_has_its_test(SCENARIOS.iter().map(|s| s.name), SCENARIO_TESTS);
 }
 
 // ---- the spoken offer of the next McKenzie phase ----------------------------
@@ -636,22 +688,30 @@ const OFFER_SCENARIOS: &[OfferScenario] = &[
     },
 ];
 
+fn run_offer_scenario(name: &str) {
+    let s = row(OFFER_SCENARIOS, name, |s| s.name);
+    let plan = simulate_offer(s.program, (s.offer)(), &[press(Duration::ZERO)]);
+    let run = simulate_offer(s.program, (s.offer)(), &(s.events)(&plan));
+    (s.check)(&plan, &run);
+}
+
+rows!(run_offer_scenario, OFFER_TESTS:
+    offered_after_the_summary_no_answer_keeps_the_phase_after_the_window,
+    a_press_in_the_window_accepts_the_advance_is_recorded_and_confirmed,
+    a_press_while_the_offer_is_still_being_said_accepts_too_and_cuts_it_short,
+    stop_declines_at_once,
+    a_long_press_declines_too,
+    a_heard_next_never_accepts_only_the_button_does,
+    pain_during_the_offer_recorded_the_phase_stays_the_safety_advice_is_given,
+    no_offer_after_pain_in_this_session,
+    pain_during_the_summary_no_offer_the_pain_is_recorded,
+    no_offer_when_the_session_is_ended_early,
+    no_offer_passed_in_not_a_mckenzie_session_the_usual_ending,
+);
+
 #[test]
-fn phase_offer_scenarios() {
-    let mut failed = Vec::new();
-    for s in OFFER_SCENARIOS {
-        let plan = simulate_offer(s.program, (s.offer)(), &[press(Duration::ZERO)]);
-        let run = simulate_offer(s.program, (s.offer)(), &(s.events)(&plan));
-        if std::panic::catch_unwind(|| (s.check)(&plan, &run)).is_err() {
-            failed.push(s.name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} of {} scenarios failed: {failed:#?}",
-        failed.len(),
-        OFFER_SCENARIOS.len()
-    );
+fn every_offer_scenario_has_its_test() {
+    every_row_has_its_test(OFFER_SCENARIOS.iter().map(|s| s.name), OFFER_TESTS);
 }
 
 #[test]

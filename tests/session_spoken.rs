@@ -6,7 +6,7 @@
 //! 1 and for many, and the `matcoach check` rules that keep them so.
 
 mod common;
-mod fixtures;
+use common::fixtures;
 
 use common::{content, heard, ms, press_at, Run, LIMIT};
 use fixtures::{position, Scratch};

@@ -10,7 +10,8 @@
 //! end of the word to the detection are printed.
 #![cfg(all(feature = "voice-pocketsphinx", feature = "voice-aec"))]
 
-mod voice_data;
+mod common;
+use common::voice_data;
 
 use matcoach::content::Lang;
 use matcoach::voice::aec::{AecOptions, SpeexAec};

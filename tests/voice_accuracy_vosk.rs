@@ -18,7 +18,7 @@
 #![cfg(feature = "voice-vosk")]
 
 mod common;
-mod voice_data;
+use common::voice_data;
 
 use matcoach::content::Lang;
 use matcoach::voice::pipeline::Pipeline;

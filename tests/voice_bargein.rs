@@ -14,7 +14,8 @@
 //! Needs sox, flite and espeak-ng (scripts/test installs them).
 #![cfg(all(feature = "voice-pocketsphinx", feature = "voice-aec"))]
 
-mod room;
+mod common;
+use common::room;
 
 use room::outside::{self, Count, Synth};
 use std::path::Path;

@@ -6,8 +6,9 @@
 //! pipeline (`voice::open_pipeline_calibrated`).
 #![cfg(all(feature = "voice-pocketsphinx", feature = "voice-aec"))]
 
-mod room;
-mod voice_data;
+mod common;
+use common::room;
+use common::voice_data;
 
 use matcoach::audio::Clip;
 use matcoach::command::Command;

@@ -5,7 +5,8 @@
 //! and sentences. Calibration must work with either engine.
 #![cfg(feature = "voice-vosk")]
 
-mod voice_data;
+mod common;
+use common::voice_data;
 
 use matcoach::command::Command;
 use matcoach::content::Lang;

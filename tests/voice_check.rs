@@ -18,8 +18,8 @@
 //! check a capture buffer that holds the whole recording
 //! (`--mic-buffer-secs`).
 
-mod bin_support;
-mod voice_data;
+mod common;
+use common::bin_support;
 
 use bin_support::*;
 use matcoach::command::Command;
@@ -28,12 +28,9 @@ use matcoach::journal::{JournalStore, OpenOptions, Stamp};
 use matcoach::voice::check::{self, Check, Step, Verdict, Window};
 use matcoach::voice::Detection;
 use serde_json::Value;
-use std::path::Path;
 
 fn phrases() -> matcoach::content::Phrases {
-    matcoach::content::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("content"))
-        .unwrap()
-        .phrases
+    common::content().phrases.clone()
 }
 
 /// A short check's report, built by the flow from made-up audio: "next"
@@ -214,17 +211,10 @@ fn the_journal_keeps_each_check() {
 #[cfg(feature = "voice-pocketsphinx")]
 mod english {
     use super::*;
-    use matcoach::voice::resample::Resampler;
-    use voice_data::Utterance;
+    use common::voice_data::{self, Utterance};
+    use std::path::Path;
 
-    /// Resample 16 kHz audio to `to`.
-    fn resample(audio: &[f32], to: u32) -> Vec<f32> {
-        let mut out = Vec::new();
-        let mut r = Resampler::new(16_000, to);
-        r.process(audio, &mut out);
-        r.process(&[0.0; 64], &mut out);
-        out
-    }
+    use common::wav::from_16k as resample;
 
     /// Seconds of microphone recording: more than the check takes.
     const MIC_SECS: usize = 170;
@@ -454,12 +444,12 @@ pcm.micfile {{
 #[cfg(all(feature = "voice-vosk", feature = "voice-aec"))]
 mod vosk {
     use super::*;
+    use common::voice_data::korean::{self, AsEnglish};
     use matcoach::voice::calibrate::Asked;
     use matcoach::voice::check::{CheckAudio, Item};
     use matcoach::voice::pipeline::Pipeline;
     use matcoach::voice::resample::to_i16;
     use matcoach::voice::{Engine, VoiceError};
-    use voice_data::korean::{self, AsEnglish};
 
     /// The coach says a Korean sentence for every prompt; the microphone
     /// hears the user's stream plus that echo plus faint noise.

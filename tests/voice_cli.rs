@@ -13,11 +13,13 @@
 //!   and the user's "stop" cuts the coach off and pauses the session.
 #![cfg(feature = "voice-pocketsphinx")]
 
-mod bin_support;
-mod voice_data;
+mod common;
+use common::bin_support;
+use common::voice_data;
 
 use bin_support::*;
-use matcoach::voice::resample::{to_i16, Resampler};
+use common::wav::from_16k;
+use matcoach::voice::resample::to_i16;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -54,28 +56,13 @@ fn lay_out(words: &[(u64, &Rendered, f32)]) -> (Vec<f32>, Vec<(u64, u64)>) {
     (audio, bounds)
 }
 
-fn resample(audio: &[f32], to: u32) -> Vec<f32> {
-    let mut out = Vec::new();
-    let mut r = Resampler::new(16_000, to);
-    r.process(audio, &mut out);
-    r.process(&[0.0; 64], &mut out);
-    out
-}
-
 /// Write `audio` (16 kHz) as a 44.1 kHz stereo 16-bit WAV.
 fn write_wav_44k_stereo(path: &Path, audio: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 44_100,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for s in to_i16(&resample(audio, 44_100)) {
-        w.write_sample(s).unwrap();
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    let stereo: Vec<i16> = to_i16(&from_16k(audio, 44_100))
+        .into_iter()
+        .flat_map(|s| [s, s])
+        .collect();
+    common::wav::write(path, 44_100, 2, &stereo);
 }
 
 /// `matcoach hear WAV ARGS` in `home`: what it printed, the JSON objects
@@ -217,7 +204,7 @@ fn home_saying_stop() -> tempfile::TempDir {
     let stop = say("stop", "flite/kal16");
     let (audio, _) = lay_out(&[(500, &stop, 1.0)]);
     let home = home();
-    fake_sound_card(home.path(), &to_i16(&resample(&audio, 48_000)));
+    fake_sound_card(home.path(), &to_i16(&from_16k(&audio, 48_000)));
     home
 }
 

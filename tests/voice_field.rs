@@ -10,9 +10,10 @@
 //!   word and per week;
 //! - the config's keep_misses fields are validated with the field named.
 
-mod bin_support;
+mod common;
+use common::bin_support;
 #[cfg(feature = "voice-pocketsphinx")]
-mod voice_data;
+use common::voice_data;
 
 use bin_support::*;
 use matcoach::command::Command;
@@ -527,7 +528,7 @@ fn doctor_says_whether_clips_are_kept_and_how_much() {
 /// Records what the session journals.
 struct Kept(Vec<JournalEvent>);
 
-impl matcoach::app::Journal for Kept {
+impl matcoach::devices::Journal for Kept {
     fn record(&mut self, _at: Duration, event: &JournalEvent) {
         self.0.push(event.clone());
     }
@@ -535,7 +536,7 @@ impl matcoach::app::Journal for Kept {
 
 struct NoLed;
 
-impl matcoach::app::Indicator for NoLed {
+impl matcoach::devices::Indicator for NoLed {
     fn set(&mut self, _: matcoach::session::Led) {}
 }
 
@@ -561,13 +562,11 @@ type Notes = Vec<(Kind, Command)>;
 
 async fn coached(script: Script) -> Notes {
     use matcoach::app::{self, PacedSpeaker};
-    let content =
-        matcoach::content::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("content"))
-            .unwrap();
+    let content = common::content();
     let cfg = matcoach::session::SessionConfig::default();
     let program = content.program("quick").unwrap();
     let compiled = matcoach::session::compile(
-        &content,
+        content,
         program,
         matcoach::content::Lang::En,
         &cfg,

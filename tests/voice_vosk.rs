@@ -3,7 +3,8 @@
 //! streamed in 20 ms chunks.
 #![cfg(feature = "voice-vosk")]
 
-mod voice_data;
+mod common;
+use common::voice_data;
 
 use matcoach::content::Lang;
 use matcoach::voice::model::{self, ModelInfo};

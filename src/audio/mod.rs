@@ -1,6 +1,7 @@
 //! Sound: clips, the sample-accurate mixer, cue tones, and (with the
 //! `speaker-rodio` feature) playback through rodio/cpal on ALSA.
 
+#[cfg(any(feature = "speaker-rodio", feature = "mic-cpal"))]
 pub mod alsa_log;
 pub mod analysis;
 pub mod clip;

@@ -9,9 +9,9 @@
 
 use super::mixer::{MixEvent, Mixer};
 use super::{cues, AudioError, Clip};
-use crate::app::Reopen;
+use crate::devices::ClipSink;
+use crate::devices::Reopen;
 use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};
-use crate::speaker::ClipSink;
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
 use std::num::NonZero;

@@ -4,11 +4,12 @@
 use super::{events_or_press, load, load_config, print_records, Args, PhaseAction, SIM_LIMIT};
 use anyhow::{bail, Result};
 use matcoach::adapt;
-use matcoach::app::Journal as _;
+use matcoach::appliance::Settings;
 use matcoach::config::Config;
 use matcoach::content::{self, Lang};
+use matcoach::devices::Journal as _;
 use matcoach::journal::{self, report, Date, JournalStore, JournalWriter, OpenOptions, Source};
-use matcoach::session::{self, Action, Session};
+use matcoach::session::Action;
 use matcoach::sim::{self, UserAction};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,18 +102,17 @@ pub(super) fn sim_journaled(
         }
         None => journal::History::default(),
     };
-    let today = adapt::plan(&l.content, &rules, &history, date, program)?;
-    let lang = lang.unwrap_or(l.config.language);
-    let cfg = l.config.session();
-    let script = session::compile(&l.content, &today.program, lang, &cfg, &today.facts)?;
-    let mut s = Session::new(
-        script,
-        cfg,
-        l.content.phrases.clone(),
-        l.content.safety.clone(),
-    );
-    if opts.db.is_some() {
-        s.set_phase_offer(adapt::phase_offer(&l.content, &rules, &history, &today));
+    // The appliance's own way from a history to a session.
+    let settings = Settings {
+        lang: lang.unwrap_or(l.config.language),
+        program: program.to_string(),
+        session: l.config.session(),
+        rules,
+    };
+    let (today, mut s) = settings.today(&l.content, &history, date)?;
+    if opts.db.is_none() {
+        // Without a journal there is no phase to move on from.
+        s.set_phase_offer(None);
     }
     let scripted = today.events(&scripted);
     let records = sim::run(&mut s, &scripted, SIM_LIMIT);

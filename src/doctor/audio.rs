@@ -6,7 +6,7 @@ use super::*;
 /// The output device opens (and, with `tone`, plays a short tone).
 #[cfg(feature = "speaker-rodio")]
 pub fn audio_output(config: &Config, tone: bool) -> Check {
-    use crate::speaker::ClipSink;
+    use crate::devices::ClipSink;
     const NAME: &str = "audio output";
     let wanted = &config.audio.output_device;
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);

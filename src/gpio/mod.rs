@@ -6,7 +6,7 @@
 #[cfg(feature = "gpio-rppal")]
 pub mod rppal;
 
-use crate::app::Indicator;
+use crate::devices::Indicator;
 use crate::session::{Input, Led};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};

@@ -5,7 +5,7 @@
 //! - [`JournalStore`]: the database itself (open, migrate, record one event
 //!   per transaction, read the history).
 //! - [`JournalWriter`]: the store on its own thread, for the live coach: it
-//!   implements [`crate::app::Journal`], never blocks the session loop, and
+//!   implements [`crate::devices::Journal`], never blocks the session loop, and
 //!   keeps coaching going when the disk fails (the fault can be polled).
 //! - [`queries`]: the history as plain data; [`report`]: the history command's
 //!   table, sparkline, adherence, CSV and JSON.

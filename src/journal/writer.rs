@@ -328,7 +328,7 @@ impl Drop for JournalWriter {
     }
 }
 
-impl crate::app::Journal for JournalWriter {
+impl crate::devices::Journal for JournalWriter {
     fn record(&mut self, at: Duration, event: &JournalEvent) {
         send(&self.tx, &self.shared, Msg::Event(at, event.clone()));
     }

@@ -9,6 +9,7 @@ use super::pipeline::Pipeline;
 use super::resample::{to_i16, to_mono, Resampler};
 use super::{VoiceError, RATE};
 use crate::session::{DeviceKind, Input};
+#[cfg(feature = "mic-cpal")]
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,9 +29,11 @@ pub struct Reference {
     pub rate: u32,
 }
 
+#[cfg(feature = "mic-cpal")]
 const MIC_FIX: &str = "plug in a USB microphone and check `arecord -l` and `matcoach devices`; make sure the user is in the `audio` group";
 
 /// A device's name as `matcoach devices` and the config give it.
+#[cfg(feature = "mic-cpal")]
 fn name_of(d: &cpal::Device) -> String {
     d.id()
         .map(|i| i.id().to_string())
@@ -38,6 +41,7 @@ fn name_of(d: &cpal::Device) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+#[cfg(feature = "mic-cpal")]
 fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
     let host = cpal::default_host();
     let missing = |reason: String| VoiceError::Microphone {
@@ -77,6 +81,7 @@ fn find_input(name: &str) -> Result<cpal::Device, VoiceError> {
 /// An open, running input stream whose callback only copies the samples
 /// (as f32, interleaved) into a lock-free ring.
 pub struct Mic {
+    #[cfg(feature = "mic-cpal")]
     _stream: cpal::Stream,
     /// What was opened.
     pub device: String,
@@ -91,6 +96,7 @@ pub struct Mic {
 impl Mic {
     /// Open input device `name` ("" or "default": the system's default) at
     /// its native rate and format, with a ring of `ring` samples.
+    #[cfg(feature = "mic-cpal")]
     pub fn open(name: &str, ring: usize) -> Result<Mic, VoiceError> {
         let device = find_input(name)?;
         let opened = name_of(&device);
@@ -163,6 +169,18 @@ impl Mic {
             channels,
             failed,
             dropped,
+        })
+    }
+
+    /// Without the `mic-cpal` feature there is no microphone to open: the
+    /// error says so, and the coach goes on with the button.
+    #[cfg(not(feature = "mic-cpal"))]
+    pub fn open(name: &str, _ring: usize) -> Result<Mic, VoiceError> {
+        Err(VoiceError::Microphone {
+            device: name.into(),
+            reason: "this build has no microphone support".into(),
+            fix: "build matcoach with the `mic-cpal` feature (a default one), or use the button"
+                .into(),
         })
     }
 

@@ -445,11 +445,11 @@ pub fn tell(sink: &Sink, event: Event) {
 
 /// A journal that also tells the detector what the session records.
 pub struct JournalTee<'a> {
-    pub inner: &'a mut dyn crate::app::Journal,
+    pub inner: &'a mut dyn crate::devices::Journal,
     pub sink: Sink,
 }
 
-impl crate::app::Journal for JournalTee<'_> {
+impl crate::devices::Journal for JournalTee<'_> {
     fn record(&mut self, at: Duration, event: &JournalEvent) {
         tell(&self.sink, Event::Journal(event.clone()));
         self.inner.record(at, event);
@@ -462,11 +462,11 @@ impl crate::app::Journal for JournalTee<'_> {
 
 /// A speaker that also tells the detector which phrase the coach begins.
 pub struct SpeakerTee<'a> {
-    pub inner: &'a mut dyn crate::app::Speaker,
+    pub inner: &'a mut dyn crate::devices::Speaker,
     pub sink: Sink,
 }
 
-impl crate::app::Speaker for SpeakerTee<'_> {
+impl crate::devices::Speaker for SpeakerTee<'_> {
     fn speak(
         &mut self,
         id: crate::session::PlaybackId,

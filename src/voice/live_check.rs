@@ -72,7 +72,7 @@ impl LiveAudio {
 
 impl CheckAudio for LiveAudio {
     fn say(&mut self, line: &Line) -> Result<Vec<i16>, VoiceError> {
-        use crate::speaker::ClipSink;
+        use crate::devices::ClipSink;
         let clip = self
             .speech
             .clip(line, self.lang)

@@ -1,6 +1,26 @@
-//! Shared helpers for the integration tests: the real content, sessions
-//! built from it, and queries over what a simulated session did.
+//! The shared test kit, used by every integration test (`mod common;`):
+//! the real content, sessions built from it, and queries over what a
+//! simulated session did; below, one module a subject.
 #![allow(dead_code)]
+
+/// Running the real binary, and a sound card made of files.
+pub mod bin_support;
+/// A scratch copy of the content to break one thing in; text positions.
+pub mod fixtures;
+/// Simulated days written to a journal; a tmpfs.
+pub mod journal_support;
+/// The one seeded random generator, and noise.
+pub mod rng;
+/// A simulated room: echo, reverberation, a talker, noise.
+pub mod room;
+/// The coach heard through a room by the real pipeline (self-trigger,
+/// barge-in).
+#[cfg(feature = "voice-aec")]
+pub mod selftrigger;
+/// Spoken command words rendered by real synthesisers, in noise.
+pub mod voice_data;
+/// WAV files, and audio to and from 16 kHz.
+pub mod wav;
 
 use matcoach::content::{self, Content, Lang};
 use matcoach::session::{self, Action, EndReason, JournalEvent, Led, Session, SessionConfig};
@@ -8,6 +28,23 @@ use matcoach::sim::{self, Record, ScriptedEvent, UserAction};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// Wait (up to 10 s of wall time) until an output reports playback `id`
+/// finished on `rx`.
+pub fn wait_finished(
+    rx: &mut tokio::sync::mpsc::Receiver<session::Input>,
+    id: session::PlaybackId,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match rx.try_recv() {
+            Ok(session::Input::PlaybackFinished(done)) if done == id => return,
+            Ok(_) => {}
+            Err(_) if std::time::Instant::now() > deadline => panic!("{id:?} never finished"),
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

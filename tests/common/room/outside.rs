@@ -22,7 +22,7 @@ pub struct Heard {
 /// `cache` (kept between runs: rendering is keyed by voice and text).
 pub fn matcoach(bin: &Path, cache: &Path) -> Command {
     let mut c = Command::new(bin);
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+    c.current_dir(crate::common::root())
         .env("XDG_CACHE_HOME", cache)
         .env("XDG_DATA_HOME", cache.join("data"));
     c
@@ -275,34 +275,7 @@ pub fn count(heard: &[Heard], at: &[usize], word_len: usize) -> Count {
     c
 }
 
-pub fn read_wav(path: &Path) -> Vec<i16> {
-    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let spec = r.spec();
-    assert_eq!(
-        (
-            spec.channels,
-            spec.sample_rate as usize,
-            spec.bits_per_sample
-        ),
-        (1, RATE, 16),
-        "{path:?}: want 16 kHz mono 16-bit"
-    );
-    r.samples::<i16>().map(|s| s.unwrap()).collect()
-}
-
-pub fn write_wav(path: &Path, samples: &[i16]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE as u32,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for s in samples {
-        w.write_sample(*s).unwrap();
-    }
-    w.finalize().unwrap();
-}
+pub use crate::common::wav::{read_16k as read_wav, write_16k as write_wav};
 
 /// A scratch directory kept under the target dir (for the speech cache
 /// and the files to listen to after a run).

@@ -18,7 +18,7 @@ where
     S: AsRef<OsStr>,
 {
     let mut c = Command::new(BIN);
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    c.current_dir(super::root()).args(args);
     c
 }
 

@@ -15,39 +15,7 @@ pub mod outside;
 /// Sample rate of everything here.
 pub const RATE: usize = 16_000;
 
-/// A small deterministic random generator (xorshift), so a seed names a room.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    /// Roughly Gaussian (sum of uniforms), unit variance.
-    pub fn gauss(&mut self) -> f32 {
-        (0..4).map(|_| self.unit()).sum::<f32>().mul_add(1.0, -2.0) * 1.732
-    }
-}
+pub use super::rng::Rng;
 
 /// The room's echo of `playback_16k` as the microphone hears it, sample for
 /// sample on the playback's timeline (so `out[t]` is what the microphone
@@ -145,12 +113,9 @@ pub fn to_i16(v: f32) -> i16 {
 /// Faint, slightly low-passed noise at `level_db` dBFS RMS.
 pub fn noise(n: usize, level_db: f32, rng: &mut Rng) -> Vec<f32> {
     let amp = db(level_db) * 32768.0 * 1.6;
-    let mut prev = 0.0f32;
-    (0..n)
-        .map(|_| {
-            prev = 0.6 * prev + 0.4 * rng.gauss();
-            prev * amp
-        })
+    super::rng::noise(n, super::rng::Colour::Soft, rng)
+        .into_iter()
+        .map(|v| v * amp)
         .collect()
 }
 

@@ -523,54 +523,17 @@ pub fn render_all(utterances: &[Utterance]) -> Vec<Rendered> {
         .collect()
 }
 
-/// A small deterministic random generator (xorshift).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Uniform in −1..1.
-    pub fn uniform(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    /// Roughly Gaussian, unit variance (sum of four uniforms).
-    pub fn gauss(&mut self) -> f32 {
-        (self.uniform() + self.uniform() + self.uniform() + self.uniform()) * 0.866
-    }
-}
+pub use super::rng::Rng;
 
 /// `n` samples of noise with RMS `rms`: white, or pink (Paul Kellet's
 /// filter), deterministic for `seed`.
 pub fn noise(n: usize, rms: f32, pink: bool, seed: u64) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
-    let mut b = [0.0f32; 7];
-    let raw: Vec<f32> = (0..n)
-        .map(|_| {
-            let w = rng.gauss();
-            if !pink {
-                return w;
-            }
-            b[0] = 0.99886 * b[0] + w * 0.0555179;
-            b[1] = 0.99332 * b[1] + w * 0.0750759;
-            b[2] = 0.96900 * b[2] + w * 0.153_852;
-            b[3] = 0.86650 * b[3] + w * 0.3104856;
-            b[4] = 0.55000 * b[4] + w * 0.5329522;
-            b[5] = -0.7616 * b[5] - w * 0.0168980;
-            let p = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + w * 0.5362;
-            b[6] = w * 0.115926;
-            p
-        })
-        .collect();
-    let have = (raw.iter().map(|s| s * s).sum::<f32>() / n.max(1) as f32).sqrt();
-    let g = rms / have.max(1e-9);
-    raw.into_iter().map(|s| s * g).collect()
+    let colour = if pink {
+        super::rng::Colour::Pink
+    } else {
+        super::rng::Colour::White
+    };
+    super::rng::noise_at_rms(n, rms, colour, seed)
 }
 
 fn ms_to_samples(ms: u64) -> usize {

@@ -1,26 +1,18 @@
 //! Helpers for the journal tests: the shipped content, simulated days
 //! written to a store, times at which to say "pain" during a given
-//! exercise, a seeded RNG, and a tiny tmpfs when the test may mount one.
+//! exercise, and a tiny tmpfs when the test may mount one.
 #![allow(dead_code)]
 
 use matcoach::adapt::{self, Rules, Today};
-use matcoach::content::{self, Content, Lang};
+use matcoach::content::{Content, Lang};
 use matcoach::journal::{Date, JournalStore, Source};
 use matcoach::session::{self, Action, JournalEvent, Session, SessionConfig};
 use matcoach::sim::{self, Record};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn content() -> &'static Content {
-    static C: OnceLock<Content> = OnceLock::new();
-    C.get_or_init(|| content::load_dir(&root().join("content")).unwrap())
-}
+pub use super::content;
 
 pub fn date(s: &str) -> Date {
     Date::parse(s).unwrap()
@@ -113,28 +105,6 @@ pub fn journal_events(records: &[Record]) -> Vec<&JournalEvent> {
 
 pub fn ended(records: &[Record]) -> bool {
     records.iter().any(|r| matches!(r.action, Action::End(_)))
-}
-
-/// SplitMix64: a seeded, reproducible RNG.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// A tmpfs of `kib` KiB mounted at `dir` (root only); unmounted on drop.
