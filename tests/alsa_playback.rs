@@ -10,8 +10,8 @@ use matcoach::audio::mixer::Mixer;
 use matcoach::audio::output::RodioOutput;
 use matcoach::audio::AudioError;
 use matcoach::audio::{analysis, Clip};
-use matcoach::session::{PlaybackId, Priority};
 use matcoach::devices::ClipSink;
+use matcoach::session::{PlaybackId, Priority};
 use std::time::Instant;
 use tokio::sync::mpsc;
 

@@ -79,6 +79,7 @@ fn session(
                 location: *location,
             })
             .collect(),
+        user_note: String::new(),
     }
 }
 
