@@ -290,8 +290,7 @@ fn progress(shared: &Shared, config: &Config, j: &Journal, print: bool) -> Marku
             (
                 at.date().since(start),
                 at.date().to_string(),
-                p.map_or("none", crate::journal::queries::phase_name)
-                    .to_string(),
+                p.map_or("none", |p| p.name()).to_string(),
             )
         })
         .collect();
