@@ -56,6 +56,13 @@ pub enum Event {
     VoiceCheckEnded,
     /// SIGTERM or ctrl-c.
     Shutdown,
+    /// The companion page asked for a pairing code to be said aloud (only
+    /// someone in the room hears it). Said when idle; otherwise logged.
+    SayPairingCode(String),
+    /// The companion page changed the settings: the next session plans
+    /// with them (the language stays until a restart: the phrases are
+    /// rendered for it).
+    Settings(Box<Settings>),
 }
 
 /// Whether the coach hears voice commands.
@@ -328,6 +335,16 @@ impl Appliance {
                     self.go_idle(&mut out);
                 }
             }
+            Event::SayPairingCode(code) => self.say_code(now, &code, &mut out),
+            Event::Settings(s) => {
+                let lang = self.settings.lang;
+                self.settings = *s;
+                self.settings.lang = lang;
+                out.push(Action::Log(format!(
+                    "settings changed on the companion page: program {}",
+                    self.settings.program
+                )));
+            }
         }
         out
     }
@@ -375,6 +392,29 @@ impl Appliance {
             }
             _ => None,
         }
+    }
+
+    /// The pairing code, digit by digit, when nothing else is going on.
+    fn say_code(&mut self, now: Instant, code: &str, out: &mut Vec<Action>) {
+        if !matches!(self.state, State::Idle) {
+            out.push(Action::Log(
+                "pairing code not said: the coach is busy (ask again when it is idle, or use `matcoach pair`)".into(),
+            ));
+            return;
+        }
+        let digits: Vec<String> = code.chars().map(String::from).collect();
+        let text = match self.settings.lang {
+            Lang::En => format!("Your pairing code is: {}.", digits.join(", ")),
+            Lang::Nl => format!("Je koppelcode is: {}.", digits.join(", ")),
+        };
+        out.push(Action::Log(
+            "saying a pairing code for the companion page".into(),
+        ));
+        let line = Line {
+            id: session::PhraseId("sys.pairing_code".into()),
+            text,
+        };
+        self.announce(now, VecDeque::from([line]), After::Idle, out);
     }
 
     fn voice_check_offer(&self) -> Line {

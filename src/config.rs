@@ -58,6 +58,7 @@ pub struct Config {
     pub voice: Voice,
     pub gpio: Gpio,
     pub journal: Journal,
+    pub web: Web,
 }
 
 impl Default for Config {
@@ -73,6 +74,7 @@ impl Default for Config {
             voice: Voice::default(),
             gpio: Gpio::default(),
             journal: Journal::default(),
+            web: Web::default(),
         }
     }
 }
@@ -350,6 +352,39 @@ impl Default for Journal {
     }
 }
 
+/// The companion page (issue 17, docs/web.md).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Web {
+    /// `matcoach run` serves the page.
+    pub enabled: bool,
+    /// Address and port it listens on. The default listens on every
+    /// address of the Pi, and [`Web::allow_public`] keeps anyone but the
+    /// home network out.
+    pub listen: String,
+    /// Answer clients from public (internet) addresses too. Off: only
+    /// private, link-local and loopback addresses (the home network) get
+    /// an answer; the rest get 403.
+    pub allow_public: bool,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            enabled: true,
+            listen: "0.0.0.0:8080".into(),
+            allow_public: false,
+        }
+    }
+}
+
+impl Web {
+    /// The listening address (validated at load).
+    pub fn addr(&self) -> Option<std::net::SocketAddr> {
+        self.listen.trim().parse().ok()
+    }
+}
+
 impl Config {
     /// The configured surgery date (validated at load; `None` when unset).
     pub fn surgery_date(&self) -> Option<crate::journal::Date> {
@@ -578,6 +613,16 @@ impl Config {
                 "give the most megabytes the kept clips may take, from 1 to 10000 (the default is 50: some 50 to 75 clips)".into(),
             ));
         }
+        if self.web.addr().is_none() {
+            return Err(err(
+                "web.listen",
+                format!(
+                    "`web.listen` = \"{}\" is not an address and port",
+                    self.web.listen
+                ),
+                "write it as \"ADDRESS:PORT\", e.g. \"0.0.0.0:8080\" (every address; only the home network is answered) or \"192.168.1.20:8080\"".into(),
+            ));
+        }
         if self.gpio.button_pin == self.gpio.led_pin {
             return Err(err(
                 "gpio.led_pin|gpio.button_pin",
@@ -586,6 +631,112 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// issue 17: the settings layer the companion page writes
+// ---------------------------------------------------------------------------
+
+/// The keys the settings layer may hold: what the companion page sets.
+pub const LAYER_KEYS: &[&str] = &[
+    "language",
+    "program",
+    "coach.include_advanced",
+    "coach.surgery_date",
+    "speech.engine",
+    "speech.recorded_voice",
+    "audio.volume",
+];
+
+/// The settings layer beside the journal: `settings.toml` in the journal's
+/// directory. The service's config (/etc/matcoach) is read-only under its
+/// hardening (ProtectSystem=strict), the state directory is not; what the
+/// page changes is written here and read on top of the config.
+pub fn layer_path(journal: &Path) -> PathBuf {
+    journal
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("settings.toml")
+}
+
+impl Config {
+    /// Apply the settings layer at `path` on top of this config (no file:
+    /// nothing to do). Its values are validated as the config's are, and
+    /// errors name the layer's file, line and key. Returns a warning per
+    /// key the layer may not set.
+    pub fn apply_layer(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.apply_layer_text(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// [`Config::apply_layer`] on the layer's text.
+    pub fn apply_layer_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        let (layer, mut warnings) = Config::parse(path, text)?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    column: 1,
+                    message: e.message().trim().to_string(),
+                    fix:
+                        "fix the TOML syntax, or delete the file to go back to the config's values"
+                            .into(),
+                })?;
+        let mut merged = self.clone();
+        for (key, value) in &table {
+            let keys: Vec<String> = match value.as_table() {
+                Some(section) => section.keys().map(|k| format!("{key}.{k}")).collect(),
+                None => vec![key.clone()],
+            };
+            for k in keys {
+                match k.as_str() {
+                    "language" => merged.language = layer.language,
+                    "program" => merged.program = layer.program.clone(),
+                    "coach.include_advanced" => {
+                        merged.coach.include_advanced = layer.coach.include_advanced
+                    }
+                    "coach.surgery_date" => {
+                        merged.coach.surgery_date = layer.coach.surgery_date.clone()
+                    }
+                    "speech.engine" => merged.speech.engine = layer.speech.engine,
+                    "speech.recorded_voice" => {
+                        merged.speech.recorded_voice = layer.speech.recorded_voice.clone()
+                    }
+                    "audio.volume" => merged.audio.volume = layer.audio.volume,
+                    _ => warnings.push(format!(
+                        "{}: warning: `{k}` is ignored here: this file holds only the companion page's settings ({}); set it in the config",
+                        path.display(),
+                        LAYER_KEYS.join(", ")
+                    )),
+                }
+            }
+        }
+        merged.validate(&|keys: &str, message: String, fix: String| {
+            let offset = keys.split('|').find_map(|k| find_key(text, k)).unwrap_or(0);
+            let before = text.get(..offset).unwrap_or("");
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: before.matches('\n').count() + 1,
+                column: 1,
+                message,
+                fix,
+            }
+        })?;
+        *self = merged;
+        Ok(warnings)
     }
 }
 
@@ -646,6 +797,32 @@ mod tests {
         let (c, w) = Config::parse(Path::new("x.toml"), "").unwrap();
         assert_eq!(c, Config::default());
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn the_layer_sets_only_the_page_keys_and_names_bad_fields() {
+        let mut c = Config::default();
+        let w = c
+            .apply_layer_text(
+                Path::new("settings.toml"),
+                "# mine\nlanguage = \"nl\"\n[audio]\nvolume = 0.5\n[timing]\ngap_ms = 1\n",
+            )
+            .unwrap();
+        assert_eq!(c.language, Lang::Nl);
+        assert_eq!(c.audio.volume, 0.5);
+        assert_eq!(c.timing, Timing::default());
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("timing.gap_ms"), "{w:?}");
+        let before = c.clone();
+        let e = c
+            .apply_layer_text(Path::new("settings.toml"), "[audio]\nvolume = 3.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("settings.toml:2") && e.contains("audio.volume"),
+            "{e}"
+        );
+        assert_eq!(c, before, "a bad layer changes nothing");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use matcoach::systemd;
 use matcoach::voice::capture::Control;
 use matcoach::voice::field::{self, tell, Event as Evidenced, Tap};
 use matcoach::voice::misses;
+use matcoach::web::{self, Live};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -281,13 +282,68 @@ fn run_voice_check(
     ))
 }
 
-pub fn run(config: Config, content: Content) -> Result<()> {
+/// `base` is the config file alone, `config` it with the companion page's
+/// settings layer on top (what the coach uses).
+pub fn run(base: Config, config: Config, content: Content) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(daemon(config, content))
+    rt.block_on(daemon(base, config, content))
+}
+
+/// The companion page on the daemon's runtime (issue 17): its buttons go
+/// in as the push button's inputs, its requests (a spoken pairing code,
+/// new settings) as appliance events, and it shows the live state the
+/// loop follows from the appliance's actions. A page that cannot listen
+/// is logged; the coach goes on without it.
+fn start_page(
+    base: &Config,
+    config: &Config,
+    content: Arc<Content>,
+    journal: &Path,
+    inputs: mpsc::Sender<Input>,
+    events: mpsc::Sender<Event>,
+    live: tokio::sync::watch::Receiver<Live>,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
+    if !config.web.enabled {
+        return None;
+    }
+    let addr = config.web.addr()?;
+    let coach = web::Coach {
+        inputs,
+        events,
+        long_press: config.session().long_press,
+    };
+    let shared = Arc::new(web::Shared::new(
+        journal.to_path_buf(),
+        base.clone(),
+        config.clone(),
+        content,
+        live,
+        Some(coach),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let r = web::serve(
+            shared,
+            addr,
+            |bound| {
+                log(&format!(
+                    "companion page on http://{bound}/ (pair a phone: `matcoach pair`)"
+                ))
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        )
+        .await;
+        if let Err(e) = r {
+            log(&format!("the companion page is off: {e}"));
+        }
+    });
+    Some(stop_tx)
 }
 
 /// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not when the
@@ -368,9 +424,12 @@ impl Shell<'_> {
     }
 }
 
-async fn daemon(config: Config, content: Content) -> Result<()> {
+async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     let lang = config.language;
     let (tx, mut rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+    // The companion page's requests, and the live state it shows.
+    let (page_tx, mut page_rx) = mpsc::channel::<Event>(8);
+    let (live_tx, live_rx) = tokio::sync::watch::channel(Live::starting());
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let content = Arc::new(content);
@@ -387,6 +446,15 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
         log(&format!("{e}"));
     }
     let mut writer = started.writer;
+    let page = start_page(
+        &base,
+        &config,
+        content.clone(),
+        &path,
+        tx.clone(),
+        page_tx,
+        live_rx,
+    );
 
     // The button and the LED.
     let (mut led, _button): (Box<dyn Indicator>, Option<Box<dyn std::any::Any + Send>>) =
@@ -532,6 +600,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
                     None => Event::Shutdown,
                 },
                 Some(e) = done_rx.recv() => e,
+                Some(e) = page_rx.recv() => e,
                 _ = sleep_until(deadline), if deadline.is_some() => Event::Input(Input::DeadlineReached),
                 _ = sleep_until(next_tick), if next_tick.is_some() => {
                     systemd::notify("WATCHDOG=1");
@@ -557,6 +626,14 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
             }
         };
         let actions = appliance.handle(now(), event);
+        live_tx.send_if_modified(|live| {
+            // Every action applied (no short-circuit): any change is sent.
+            let mut changed = false;
+            for a in &actions {
+                changed |= live.apply(a);
+            }
+            changed
+        });
         let (answers, exit) = shell.carry_out(actions);
         events.extend(answers);
         if exit {
@@ -565,6 +642,9 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     }
 
     // Clean shutdown: silence, LED off, journal closed, threads joined.
+    if let Some(stop) = page {
+        let _ = stop.send(());
+    }
     speaker.stop();
     keeper.abort();
     listener.stop();

@@ -164,11 +164,106 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
         journal_path.as_ref().ok().map(PathBuf::as_path),
     ));
     checks.push(red_flags(&dir, config.language));
+    // issue 17
+    checks.push(web(&config, &local_addresses()));
     // issue 16, item 1
     if let Ok(p) = &journal_path {
         checks.extend(voice_checks(p, config.language));
     }
     checks
+}
+
+/// The addresses of this machine's network interfaces.
+pub fn local_addresses() -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we only read and
+    // then free with freeifaddrs; each sockaddr is read as the family it
+    // says it is.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return out;
+        }
+        let mut p = list;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() {
+                match i32::from((*a).sa_family) {
+                    libc::AF_INET => {
+                        let v4 = &*(a as *const libc::sockaddr_in);
+                        out.push(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+                            u32::from_be(v4.sin_addr.s_addr),
+                        )));
+                    }
+                    libc::AF_INET6 => {
+                        let v6 = &*(a as *const libc::sockaddr_in6);
+                        out.push(std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                            v6.sin6_addr.s6_addr,
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    out
+}
+
+/// The companion page (issue 17): off, or where it listens; a warning when
+/// it listens on a public (internet) address, given this machine's
+/// addresses `local`.
+pub fn web(config: &Config, local: &[std::net::IpAddr]) -> Check {
+    const NAME: &str = "companion page";
+    let w = &config.web;
+    if !w.enabled {
+        return Check::skipped(NAME, "off ([web] enabled = false)");
+    }
+    let Some(addr) = w.addr() else {
+        return Check::problem(
+            NAME,
+            format!("[web] listen = \"{}\" is not an address", w.listen),
+            "write it as ADDRESS:PORT, e.g. 0.0.0.0:8080",
+        );
+    };
+    let ip = addr.ip();
+    let public: Vec<String> = if ip.is_unspecified() {
+        local
+            .iter()
+            .filter(|a| !crate::web::is_home(**a))
+            .map(|a| a.to_string())
+            .collect()
+    } else if crate::web::is_home(ip) {
+        Vec::new()
+    } else {
+        vec![ip.to_string()]
+    };
+    if public.is_empty() {
+        return Check::ok(
+            NAME,
+            format!("http://{addr}/ on the home network only; pair a phone with `matcoach pair`"),
+        );
+    }
+    if w.allow_public {
+        Check::warn(
+            NAME,
+            format!(
+                "listens on the public address(es) {} and answers them ([web] allow_public = true): the internet can reach the pairing page",
+                public.join(", ")
+            ),
+            "set [web] allow_public = false, or listen on the Pi's home address (e.g. 192.168.1.20:8080)",
+        )
+    } else {
+        Check::warn(
+            NAME,
+            format!(
+                "listens on the public address(es) {}; clients there get 403 (allow_public = false), but the port is open",
+                public.join(", ")
+            ),
+            "set [web] listen to the Pi's home address (e.g. 192.168.1.20:8080), or block the port in the router",
+        )
+    }
 }
 
 /// Whether any check found a problem (the exit code is then 1).
@@ -733,6 +828,25 @@ mod tests {
         let low = disk_space(&places, u64::MAX);
         assert_eq!(low[0].status, Status::Warn);
         assert!(low[0].detail.contains("only"), "{low:?}");
+    }
+
+    #[test]
+    fn the_page_warns_on_a_public_address() {
+        let mut c = Config::default();
+        let home: Vec<std::net::IpAddr> =
+            vec!["127.0.0.1".parse().unwrap(), "192.168.1.5".parse().unwrap()];
+        let mut public = home.clone();
+        public.push("203.0.113.7".parse().unwrap());
+        assert_eq!(web(&c, &home).status, Status::Ok);
+        let w = web(&c, &public);
+        assert_eq!(w.status, Status::Warn);
+        assert!(w.detail.contains("203.0.113.7"), "{}", w.detail);
+        c.web.listen = "203.0.113.7:8080".into();
+        assert_eq!(web(&c, &home).status, Status::Warn);
+        c.web.listen = "192.168.1.5:8080".into();
+        assert_eq!(web(&c, &public).status, Status::Ok);
+        c.web.enabled = false;
+        assert_eq!(web(&c, &public).status, Status::Skipped);
     }
 
     #[test]

@@ -33,3 +33,4 @@ pub mod speech;
 pub mod subprocess;
 pub mod systemd;
 pub mod voice;
+pub mod web;

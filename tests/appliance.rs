@@ -51,6 +51,8 @@ enum Ev {
     Lost(DeviceKind),
     Back(DeviceKind),
     Shutdown,
+    /// The companion page asks for a pairing code to be said (issue 17).
+    SayCode,
 }
 
 struct Rig {
@@ -162,6 +164,7 @@ impl Rig {
                 Ev::Lost(d) => timed.push((t, Input::DeviceLost(d).into())),
                 Ev::Back(d) => timed.push((t, Input::DeviceBack(d).into())),
                 Ev::Shutdown => timed.push((t, Event::Shutdown)),
+                Ev::SayCode => timed.push((t, Event::SayPairingCode("123456".into()))),
             }
         }
         timed.sort_by_key(|(t, _)| *t);
@@ -561,6 +564,29 @@ fn rows() -> Vec<Row> {
             never: vec!["read_history"],
         },
         Row {
+            name: "a_pairing_code_asked_for_while_idle_is_said",
+            shell: base(),
+            script: vec![(30, SayCode), (90, Press)],
+            until: 200,
+            then: vec![
+                "say sys.ready",
+                "log saying a pairing code",
+                "say sys.pairing_code",
+                "led Idle",
+                "read_history",
+                "begin",
+            ],
+            never: vec![],
+        },
+        Row {
+            name: "a_pairing_code_asked_for_during_a_session_is_not_said",
+            shell: base(),
+            script: vec![(30, Press), (60, SayCode)],
+            until: 120,
+            then: vec!["begin", "log pairing code not said"],
+            never: vec!["say sys.pairing_code"],
+        },
+        Row {
             name: "a_journal_lost_between_sessions_shows_on_the_led_and_comes_back",
             shell: base(),
             script: vec![(30, Lost(Journal)), (60, Back(Journal))],
@@ -639,6 +665,8 @@ scenarios!(
     phrases_that_cannot_be_loaded_the_led_shows_it_the_next_press_tries_again,
     shutdown_during_a_session_silences_it_and_exits,
     shutdown_while_starting_exits,
+    a_pairing_code_asked_for_while_idle_is_said,
+    a_pairing_code_asked_for_during_a_session_is_not_said,
     a_journal_lost_between_sessions_shows_on_the_led_and_comes_back,
     a_clock_gone_backwards_is_logged_and_the_session_still_runs,
 );

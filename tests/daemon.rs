@@ -39,6 +39,9 @@ impl Daemon {
             "content_dir = \"content\"",
             &format!("content_dir = {:?}", root.join("content")),
         );
+        // The companion page on a free port of the loopback only: the
+        // daemon tests run side by side.
+        let text = text.replace("listen = \"0.0.0.0:8080\"", "listen = \"127.0.0.1:0\"");
         std::fs::write(&config, edit(text)).unwrap();
         let notify = home.path().join("notify.sock");
         let sock = UnixDatagram::bind(&notify).unwrap();

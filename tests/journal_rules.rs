@@ -82,6 +82,7 @@ fn session(
                 location: *location,
             })
             .collect(),
+        user_note: String::new(),
     }
 }
 

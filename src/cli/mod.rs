@@ -33,6 +33,8 @@ mod programs;
 mod sound;
 // issue 16, item 1
 mod voice_check;
+// issue 17
+mod web;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -183,8 +185,30 @@ enum Cmd {
         #[arg(long)]
         no_mic_test: bool,
     },
-    /// The daemon: wait for the button, coach today's program, journal it
+    /// The daemon: wait for the button, coach today's program, journal it;
+    /// also serves the companion page ([web] in the config)
     Run,
+    /// Serve the companion page alone for a journal (no coaching, no
+    /// devices): progress, settings, notes, your recorded voice
+    Web {
+        /// The journal (default: the config's journal.path)
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Address and port (default: the config's [web] listen; port 0
+        /// picks a free one, printed at start)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Print a 6-digit code that pairs a phone with the companion page
+    /// (valid 5 minutes), or end every paired session
+    Pair {
+        /// The journal the page serves (default: the config's journal.path)
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// End every paired session instead
+        #[arg(long)]
+        revoke: bool,
+    },
     /// The journal: sessions with their length and pain, weekly adherence
     History {
         #[arg(long)]
@@ -281,7 +305,18 @@ struct Loaded {
     content: Content,
 }
 
+/// The config with the settings layer the companion page writes (beside
+/// the config's journal) on top: what every command sees.
 fn load_config(args: &Args) -> Result<Config> {
+    let base = load_base_config(args)?;
+    match matcoach::journal::resolve_path(base.journal.path.as_deref()) {
+        Ok(path) => web::layered(&base, &path),
+        Err(_) => Ok(base),
+    }
+}
+
+/// The config file alone, without the settings layer.
+fn load_base_config(args: &Args) -> Result<Config> {
     // --config, then the system's config, then the checkout's.
     let Some(path) = matcoach::config::find_config(args.config.as_deref()) else {
         return Ok(Config::default());
@@ -357,10 +392,15 @@ fn run_command(args: &Args) -> Result<ExitCode> {
         } => checks::doctor(args, *json, *tone, *listen_secs, *no_mic_test),
         #[cfg(feature = "speaker-rodio")]
         Cmd::Run => {
-            let l = load(args)?;
-            crate::daemon::run(l.config, l.content)?;
+            let base = load_base_config(args)?;
+            let path = journal::journal_path(&base, None)?;
+            let config = web::layered(&base, &path)?;
+            let content = content::load_dir(&content_dir(args, &config))?;
+            crate::daemon::run(base, config, content)?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Web { db, listen } => web::web(args, db.as_deref(), *listen),
+        Cmd::Pair { db, revoke } => web::pair(args, db.as_deref(), *revoke),
         #[cfg(not(feature = "speaker-rodio"))]
         Cmd::Run => Err(anyhow::anyhow!(
             "this build has no sound support, so it cannot coach: build with the default features (`speaker-rodio`)"

@@ -138,6 +138,8 @@ pub struct SessionInfo {
     pub device_faults: u32,
     pub exercises: Vec<ExerciseInfo>,
     pub pains: Vec<PainInfo>,
+    /// The user's own note on the session (the companion page; "" = none).
+    pub user_note: String,
 }
 
 impl SessionInfo {
@@ -264,7 +266,8 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
                 "SELECT id, program, lang, kind, source, note, started_ms, ended_ms, outcome,
                         commands_heard, commands_ignored, button_presses, pauses, device_faults,
                         (SELECT MAX(at_ms) FROM events e WHERE e.session_id = s.id),
-                        COALESCE(seq, id), boot_id, uptime_ms
+                        COALESCE(seq, id), boot_id, uptime_ms,
+                        (SELECT text FROM notes n WHERE n.session_id = s.id ORDER BY n.at_ms DESC, n.id DESC LIMIT 1)
                    FROM sessions s WHERE day >= ?1 ORDER BY COALESCE(seq, id)",
             )
             .map_err(err)?;
@@ -297,6 +300,7 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
                     device_faults: u32_of(r.get(13)?),
                     exercises: Vec::new(),
                     pains: Vec::new(),
+                    user_note: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
                 })
             })
             .map_err(err)?;

@@ -219,6 +219,9 @@ pub fn table(sessions: &[SessionInfo]) -> String {
         if !left.is_empty() {
             let _ = writeln!(out, "{:<10}  {:<5}  left out: {}", "", "", left.join(", "));
         }
+        if !s.user_note.is_empty() {
+            let _ = writeln!(out, "{:<10}  {:<5}  note: {}", "", "", s.user_note);
+        }
     }
     out
 }
@@ -282,7 +285,7 @@ fn csv_field(s: &str) -> String {
 /// One row per session.
 pub fn csv(sessions: &[SessionInfo]) -> String {
     let mut out = String::from(
-        "session,date,start,end,program,kind,source,minutes,outcome,exercises_done,exercises_attempted,left_out,pain_events,pain,commands_heard,commands_ignored,button_presses,pauses,device_faults\n",
+        "session,date,start,end,program,kind,source,minutes,outcome,exercises_done,exercises_attempted,left_out,pain_events,pain,commands_heard,commands_ignored,button_presses,pauses,device_faults,user_note\n",
     );
     for s in sessions {
         let left: Vec<String> = s
@@ -312,6 +315,7 @@ pub fn csv(sessions: &[SessionInfo]) -> String {
             s.button_presses.to_string(),
             s.pauses.to_string(),
             s.device_faults.to_string(),
+            s.user_note.clone(),
         ];
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&row.join(","));
@@ -400,6 +404,7 @@ mod tests {
                         secs: 60,
                     }],
                     pains: Vec::new(),
+                    user_note: String::new(),
                 }
             })
             .collect();

@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -214,4 +214,17 @@ ALTER TABLE sessions ADD COLUMN uptime_ms INTEGER;
 ALTER TABLE sessions ADD COLUMN clock TEXT NOT NULL DEFAULT 'unknown';
 ALTER TABLE phases ADD COLUMN after_seq INTEGER;
 UPDATE phases SET after_seq = (SELECT MAX(s.seq) FROM sessions s WHERE s.started_ms <= phases.at_ms);
+"#;
+
+/// Version 7: journal notes (issue 17): a short free-text note per
+/// session, written from the companion page ("felt stiff after driving").
+/// The latest note of a session is the one shown.
+const V7: &str = r#"
+CREATE TABLE notes (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id),
+    at_ms       INTEGER NOT NULL,
+    text        TEXT    NOT NULL
+);
+CREATE INDEX notes_session ON notes (session_id);
 "#;

@@ -1,7 +1,7 @@
 //! The journal database: open (WAL, durability, migrations, a damaged file
 //! moved aside), record one event per transaction, read the history.
 
-use super::queries::{self, History};
+use super::queries::{self, History, MaxInfo};
 use super::schema::{MIGRATIONS, VERSION};
 use super::{local_now, Date, JournalError, OpenOptions, PlanNote, SessionKind, Stamp};
 use crate::content::Phase;
@@ -836,6 +836,72 @@ impl JournalStore {
             )
             .map_err(|e| JournalError::sqlite(&self.path, "recording the maximum", &e))?;
         Ok(())
+    }
+
+    /// Keep the user's note on session `session_id` (issue 17); the latest
+    /// note of a session is the one shown. An unknown session is an error.
+    pub fn add_note(&mut self, session_id: i64, text: &str, at: Stamp) -> Result<(), JournalError> {
+        let err = |e: rusqlite::Error| JournalError::sqlite(&self.path, "keeping the note", &e);
+        let known: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sessions WHERE id = ?1",
+                params![session_id],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if known == 0 {
+            return Err(JournalError::Io {
+                path: self.path.clone(),
+                what: "keeping the note".into(),
+                detail: format!("there is no session {session_id}"),
+                fix: "pick a session from the history".into(),
+            });
+        }
+        self.conn
+            .execute(
+                "INSERT INTO notes (session_id, at_ms, text) VALUES (?1, ?2, ?3)",
+                params![session_id, at.ms(), text],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Every McKenzie phase change, oldest first: when, and the phase
+    /// (`None`: stopped following it).
+    pub fn phase_changes(&self) -> Result<Vec<(Stamp, Option<Phase>)>, JournalError> {
+        let err = |e: rusqlite::Error| JournalError::sqlite(&self.path, "reading the journal", &e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at_ms, phase FROM phases ORDER BY at_ms, id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let phase: Option<String> = r.get(1)?;
+                Ok((Stamp(r.get(0)?), phase.as_deref().and_then(Phase::parse)))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// Every tested or entered maximum, oldest first.
+    pub fn maxima_over_time(&self) -> Result<Vec<MaxInfo>, JournalError> {
+        let err = |e: rusqlite::Error| JournalError::sqlite(&self.path, "reading the journal", &e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT exercise, max_reps, at_ms, source FROM maxima ORDER BY at_ms, id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MaxInfo {
+                    exercise: r.get(0)?,
+                    max_reps: u32::try_from(r.get::<_, i64>(1)?.max(0)).unwrap_or(u32::MAX),
+                    at: Stamp(r.get(2)?),
+                    source: r.get(3)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
     }
 
     /// Ask for a max test at the next strength session.

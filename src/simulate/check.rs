@@ -133,6 +133,8 @@ pub fn show_event(e: &Event) -> String {
         Event::Preloaded(r) => format!("Preloaded({})", if r.is_ok() { "ok" } else { "err" }),
         Event::VoiceCheckEnded => "VoiceCheckEnded".into(),
         Event::Shutdown => "Shutdown".into(),
+        Event::SayPairingCode(_) => "SayPairingCode".into(),
+        Event::Settings(_) => "Settings".into(),
     }
 }
 

@@ -98,6 +98,7 @@ impl Boots {
             button_presses: 1,
             pauses: 0,
             device_faults: 0,
+            user_note: String::new(),
             exercises: done
                 .iter()
                 .enumerate()

@@ -1,0 +1,518 @@
+//! The pages, as maud templates compiled into the binary: pairing, Today,
+//! Progress (and its print view), Settings, Record your voice. English and
+//! Dutch, in the coach's language.
+
+use super::charts;
+use super::{Shared, St, VoiceQuery};
+use crate::adapt;
+use crate::config::Config;
+use crate::content::{Lang, Phase};
+use crate::journal::{report, Date, History, MaxInfo, Stamp};
+use axum::extract::Query;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What the progress pages read from the journal.
+pub struct Journal {
+    pub history: History,
+    pub phases: Vec<(Stamp, Option<Phase>)>,
+    pub maxima: Vec<MaxInfo>,
+}
+
+/// The page's words.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    let (en, nl) = match key {
+        "today" => ("Today", "Vandaag"),
+        "progress" => ("Progress", "Voortgang"),
+        "settings" => ("Settings", "Instellingen"),
+        "voice" => ("Your voice", "Je stem"),
+        "pair_title" => ("Pair this phone", "Koppel deze telefoon"),
+        "pair_intro" => (
+            "Enter the 6-digit code printed by `matcoach pair` on the Pi, or ask the coach to say one.",
+            "Vul de 6-cijferige code in die `matcoach pair` op de Pi toont, of laat de coach er een uitspreken.",
+        ),
+        "code" => ("Code", "Code"),
+        "pair" => ("Pair", "Koppelen"),
+        "speak" => ("Say a code aloud", "Zeg een code hardop"),
+        "wrong_code" => ("That code is not right, or has expired.", "Die code klopt niet, of is verlopen."),
+        "throttled" => (
+            "Too many wrong codes: wait a minute and try again.",
+            "Te veel verkeerde codes: wacht een minuut en probeer het opnieuw.",
+        ),
+        "no_coach" => (
+            "The coach is not running here: use `matcoach pair` on the Pi.",
+            "De coach draait hier niet: gebruik `matcoach pair` op de Pi.",
+        ),
+        "code_spoken" => (
+            "The coach is saying a code now. It is valid for 5 minutes.",
+            "De coach zegt nu een code. Die is 5 minuten geldig.",
+        ),
+        "saved" => ("Saved.", "Opgeslagen."),
+        "restart_needed" => (
+            "Saved. Restart the coach for these to take effect:",
+            "Opgeslagen. Herstart de coach om dit te laten werken:",
+        ),
+        "next" => ("Next program", "Volgend programma"),
+        "why" => ("Why", "Waarom"),
+        "length" => ("Length", "Duur"),
+        "equipment" => ("Equipment", "Benodigdheden"),
+        "none" => ("none", "geen"),
+        "live" => ("The coach now", "De coach nu"),
+        "start" => ("Start", "Start"),
+        "pause" => ("Pause", "Pauze"),
+        "resume" => ("Resume", "Verder"),
+        "end" => ("End", "Stop"),
+        "offline" => (
+            "The coach is not running here: the buttons work when the page is served by `matcoach run`.",
+            "De coach draait hier niet: de knoppen werken als `matcoach run` de pagina serveert.",
+        ),
+        "sessions_week" => ("Sessions per week", "Sessies per week"),
+        "minutes_week" => ("Minutes per week", "Minuten per week"),
+        "streak" => ("Streak", "Reeks"),
+        "weeks_goal" => ("weeks in a row with your goal of", "weken op rij je doel van"),
+        "days_week" => ("days a week", "dagen per week"),
+        "pain_exercise" => ("Pain reports per exercise, per week", "Pijnmeldingen per oefening, per week"),
+        "pain_program" => ("Pain reports per program, per week", "Pijnmeldingen per programma, per week"),
+        "no_pain" => ("No pain reported.", "Geen pijn gemeld."),
+        "phases" => ("McKenzie phase", "McKenzie-fase"),
+        "maxima" => ("Max test and startgetal", "Maximumtest en startgetal"),
+        "print" => ("Print view", "Afdrukweergave"),
+        "csv" => ("CSV export", "CSV-export"),
+        "sessions" => ("Sessions", "Sessies"),
+        "note" => ("Note", "Notitie"),
+        "save_note" => ("Save note", "Notitie opslaan"),
+        "empty" => ("No sessions yet.", "Nog geen sessies."),
+        "language" => ("Language", "Taal"),
+        "program" => ("Program", "Programma"),
+        "auto" => ("auto (the coach chooses)", "auto (de coach kiest)"),
+        "engine" => ("Voice", "Stem"),
+        "recorded_voice" => ("Recorded voice (name, empty for none)", "Opgenomen stem (naam, leeg voor geen)"),
+        "volume" => ("Volume (0 to 1)", "Volume (0 tot 1)"),
+        "include_advanced" => ("Include advanced exercises", "Ook gevorderde oefeningen"),
+        "surgery_date" => ("Date of back surgery (for the back school)", "Datum van de rugoperatie (voor de rugschool)"),
+        "model" => ("Speech recognition model", "Spraakherkenningsmodel"),
+        "model_ok" => ("installed", "geïnstalleerd"),
+        "model_missing" => ("not installed: run `matcoach setup-model`", "niet geïnstalleerd: voer `matcoach setup-model` uit"),
+        "save" => ("Save", "Opslaan"),
+        "voice_intro" => (
+            "Record each phrase in your own voice. The coach uses your recording instead of the synthetic voice once you choose your voice in the settings.",
+            "Neem elke zin op met je eigen stem. De coach gebruikt je opname in plaats van de synthetische stem zodra je je stem kiest bij de instellingen.",
+        ),
+        "voice_name" => ("Voice name", "Naam van de stem"),
+        "show" => ("Show", "Toon"),
+        "record" => ("Record", "Opnemen"),
+        "stop" => ("Stop", "Stop"),
+        "keep" => ("Keep", "Bewaren"),
+        "recorded" => ("recorded", "opgenomen"),
+        "per_program" => ("Recorded per program", "Opgenomen per programma"),
+        _ => ("?", "?"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Nl => nl,
+    }
+}
+
+fn layout(lang: Lang, title: &str, nav: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "matcoach · " (title) }
+                link rel="stylesheet" href="/static/style.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                @if nav {
+                    nav {
+                        a href="/" { (t(lang, "today")) }
+                        a href="/history" { (t(lang, "progress")) }
+                        a href="/settings" { (t(lang, "settings")) }
+                        a href="/voice" { (t(lang, "voice")) }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+pub fn pair_markup(lang: Lang, message: Option<&str>, coach: bool) -> Markup {
+    layout(
+        lang,
+        t(lang, "pair_title"),
+        false,
+        html! {
+            p { (t(lang, "pair_intro")) }
+            @if let Some(m) = message { p.message role="status" { (m) } }
+            form method="post" action="/pair" {
+                label for="code" { (t(lang, "code")) }
+                input #code name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required;
+                button type="submit" { (t(lang, "pair")) }
+            }
+            @if coach {
+                form method="post" action="/pair/speak" {
+                    button type="submit" { (t(lang, "speak")) }
+                }
+            }
+        },
+    )
+}
+
+pub async fn pair_page(State(shared): St) -> Markup {
+    pair_markup(shared.config().language, None, shared.coach.is_some())
+}
+
+use axum::extract::State;
+
+fn load(shared: &std::sync::Arc<Shared>) -> Result<Journal, String> {
+    Ok(super::history(shared)?.unwrap_or(Journal {
+        history: History::default(),
+        phases: Vec::new(),
+        maxima: Vec::new(),
+    }))
+}
+
+async fn journal(shared: &std::sync::Arc<Shared>) -> Result<Journal, Response> {
+    let s = shared.clone();
+    match tokio::task::spawn_blocking(move || load(&s)).await {
+        Ok(Ok(j)) => Ok(j),
+        Ok(Err(e)) => Err((axum::http::StatusCode::INTERNAL_SERVER_ERROR, e).into_response()),
+        Err(e) => {
+            Err((axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
+        }
+    }
+}
+
+/// `GET /`: the next program and why, the live state, the buttons.
+pub async fn today(State(shared): St) -> Response {
+    let config = shared.config();
+    let lang = config.language;
+    let j = match journal(&shared).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let rules = adapt::Rules::for_config(&config);
+    let date = crate::journal::today();
+    let plan = adapt::plan(&shared.content, &rules, &j.history, date, &config.program);
+    let live = shared.live.borrow().clone();
+    let body = html! {
+        section #next {
+            h2 { (t(lang, "next")) }
+            @match &plan {
+                Ok(today) => {
+                    @let minutes = crate::session::compile(&shared.content, &today.program, lang, &config.session(), &today.facts)
+                        .map(|s| s.estimated.as_secs().div_ceil(60)).unwrap_or(0);
+                    @let mut equipment: Vec<String> = today.program.items.iter()
+                        .filter_map(|i| shared.content.exercise(i.exercise.get_ref()))
+                        .flat_map(|e| e.equipment.iter().map(|q| format!("{q:?}").to_lowercase()))
+                        .collect();
+                    @let equipment = { equipment.sort(); equipment.dedup(); equipment };
+                    p.program data-program=(today.program.id()) { strong { (today.program.name.get(lang)) } " (" (today.program.id()) ")" }
+                    dl {
+                        dt { (t(lang, "why")) } dd #why { (today.why) }
+                        dt { (t(lang, "length")) } dd #length data-minutes=(minutes) { "~" (minutes) " min" }
+                        dt { (t(lang, "equipment")) } dd #equipment {
+                            @if equipment.is_empty() { (t(lang, "none")) } @else { (equipment.join(", ")) }
+                        }
+                    }
+                    @if !today.left_out.is_empty() {
+                        ul.left-out { @for l in &today.left_out { li { (format!("{l:?}")) } } }
+                    }
+                }
+                Err(e) => { p #why.refusal { (e.to_string()) } }
+            }
+        }
+        section #live data-state=(live.state) {
+            h2 { (t(lang, "live")) }
+            p { strong #live-state { (live.state) } " " span #live-program { (live.program) } }
+            p #live-saying { (live.saying) }
+            @if shared.coach.is_none() { p.note { (t(lang, "offline")) } }
+            div.buttons {
+                @for (b, key) in [("start", "start"), ("pause", "pause"), ("resume", "resume"), ("end", "end")] {
+                    form method="post" action=(format!("/button/{b}")) {
+                        button #(format!("btn-{b}")) type="submit" data-button=(b) disabled[shared.coach.is_none() || !live.allows(super::Button::parse(b).unwrap_or(super::Button::Start))] { (t(lang, key)) }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, t(lang, "today"), true, body).into_response()
+}
+
+/// The progress charts, for the page and the print view.
+fn progress(shared: &Shared, config: &Config, j: &Journal, print: bool) -> Markup {
+    let lang = config.language;
+    let today = crate::journal::today();
+    let weeks = 12;
+    let a = report::adherence(&j.history, today, config.journal.weekly_goal_days, weeks);
+    let labels: Vec<String> = a.weeks.iter().map(|w| w.label.clone()).collect();
+    let sessions: Vec<u64> = a.weeks.iter().map(|w| u64::from(w.sessions)).collect();
+    let minutes: Vec<u64> = a.weeks.iter().map(|w| w.minutes).collect();
+    let met: Vec<bool> = a.weeks.iter().map(|w| w.goal_met).collect();
+    let first_week = a.weeks.first().map_or(today, |w| w.start);
+    let week_index = |d: Date| usize::try_from(d.week_start().since(first_week) / 7).ok();
+    // Pain per exercise and per program, per week.
+    let mut by_exercise: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut by_program: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for s in &j.history.sessions {
+        let Some(w) = week_index(s.day).filter(|w| *w < labels.len()) else {
+            continue;
+        };
+        for p in &s.pains {
+            let ex = p.exercise.clone().unwrap_or_else(|| "-".into());
+            by_exercise
+                .entry(ex)
+                .or_insert_with(|| vec![0; labels.len()])[w] += 1;
+            by_program
+                .entry(s.program.clone())
+                .or_insert_with(|| vec![0; labels.len()])[w] += 1;
+        }
+    }
+    // The McKenzie phases, from their first change on.
+    let start = j
+        .phases
+        .first()
+        .map(|p| p.0.date())
+        .into_iter()
+        .chain(j.history.sessions.first().map(|s| s.day))
+        .min()
+        .unwrap_or(today);
+    let span = today.since(start).max(1);
+    let phases: Vec<(i64, String, String)> = j
+        .phases
+        .iter()
+        .map(|(at, p)| {
+            (
+                at.date().since(start),
+                at.date().to_string(),
+                p.map_or("none", |p| p.name()).to_string(),
+            )
+        })
+        .collect();
+    let mut maxima: BTreeMap<String, Vec<charts::Point>> = BTreeMap::new();
+    let mut starts: BTreeMap<String, Vec<charts::Point>> = BTreeMap::new();
+    for m in &j.maxima {
+        let d = m.at.date();
+        maxima.entry(m.exercise.clone()).or_default().push((
+            d.since(start),
+            d.to_string(),
+            m.max_reps,
+        ));
+        starts
+            .entry(format!("{} (startgetal)", m.exercise))
+            .or_default()
+            .push((d.since(start), d.to_string(), adapt::startgetal(m.max_reps)));
+    }
+    let series: Vec<charts::Series> = maxima.into_iter().chain(starts).collect();
+    let _ = shared;
+    html! {
+        @if !print {
+            p.links { a href="/history/print" { (t(lang, "print")) } " · " a href="/history.csv" download { (t(lang, "csv")) } }
+        }
+        section #streak data-weeks=(a.streak_weeks) data-goal=(a.goal_days) {
+            h2 { (t(lang, "streak")) }
+            p { strong { (a.streak_weeks) } " " (t(lang, "weeks_goal")) " " (a.goal_days) " " (t(lang, "days_week")) }
+        }
+        (charts::bars("chart-sessions", t(lang, "sessions_week"), &labels, &sessions, &met))
+        (charts::bars("chart-minutes", t(lang, "minutes_week"), &labels, &minutes, &met))
+        section #pain-exercise {
+            h2 { (t(lang, "pain_exercise")) }
+            @if by_exercise.is_empty() { p { (t(lang, "no_pain")) } }
+            @for (ex, counts) in &by_exercise {
+                (charts::bars(&format!("pain-ex-{ex}"), ex, &labels, counts, &[]))
+            }
+        }
+        section #pain-program {
+            h2 { (t(lang, "pain_program")) }
+            @if by_program.is_empty() { p { (t(lang, "no_pain")) } }
+            @for (p, counts) in &by_program {
+                (charts::bars(&format!("pain-prog-{p}"), p, &labels, counts, &[]))
+            }
+        }
+        (charts::timeline("chart-phases", t(lang, "phases"), span, &phases))
+        (charts::lines("chart-maxima", t(lang, "maxima"), span, &series))
+    }
+}
+
+fn sessions_table(lang: Lang, history: &History, notes: bool) -> Markup {
+    html! {
+        section #sessions {
+            h2 { (t(lang, "sessions")) }
+            @if history.sessions.is_empty() { p { (t(lang, "empty")) } }
+            table {
+                @for s in history.sessions.iter().rev().take(60) {
+                    tr data-session=(s.id) {
+                        td { (s.day.to_string()) " " (s.started.hm()) }
+                        td { (s.program) }
+                        td { (s.duration_ms() / 60_000) " min" }
+                        td { (s.outcome.as_str()) }
+                        td { @if !s.pains.is_empty() { "pain ×" (s.pains.len()) } }
+                        td.note {
+                            @if notes {
+                                form method="post" action=(format!("/notes/{}", s.id)) {
+                                    input name="text" value=(s.user_note) maxlength="500" aria-label=(t(lang, "note"));
+                                    button type="submit" { (t(lang, "save_note")) }
+                                }
+                            } @else {
+                                (s.user_note)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /history`: the progress page.
+pub async fn history(State(shared): St) -> Response {
+    let config = shared.config();
+    let lang = config.language;
+    let j = match journal(&shared).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let body = html! {
+        (progress(&shared, &config, &j, false))
+        (sessions_table(lang, &j.history, true))
+    };
+    layout(lang, t(lang, "progress"), true, body).into_response()
+}
+
+/// `GET /history/print`: the same for paper (no navigation, no forms).
+pub async fn print(State(shared): St) -> Response {
+    let config = shared.config();
+    let lang = config.language;
+    let j = match journal(&shared).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let body = html! {
+        div.print {
+            p { (crate::journal::today().to_string()) }
+            (progress(&shared, &config, &j, true))
+            (sessions_table(lang, &j.history, false))
+        }
+    };
+    layout(lang, t(lang, "progress"), false, body).into_response()
+}
+
+pub fn settings_markup(
+    shared: &Shared,
+    config: &Config,
+    message: Option<(bool, String)>,
+) -> Markup {
+    let lang = config.language;
+    let model = crate::voice::model::model_dir(&config.voice, lang);
+    let model_ok = model.join("am").exists() || model.join("final.mdl").exists() || model.is_dir();
+    let body = html! {
+        @if let Some((ok, m)) = &message {
+            pre.message.ok[*ok].error[!*ok] #settings-message role="status" { (m) }
+        }
+        form method="post" action="/settings" #settings {
+            label { (t(lang, "language"))
+                select name="language" {
+                    @for l in Lang::ALL { option value=(l.code()) selected[l == config.language] { (l.code()) } }
+                }
+            }
+            label { (t(lang, "program"))
+                select name="program" {
+                    option value="auto" selected[config.program == "auto"] { (t(lang, "auto")) }
+                    @for p in &shared.content.programs {
+                        option value=(p.id()) selected[config.program == p.id()] { (p.name.get(lang)) " (" (p.id()) ")" }
+                    }
+                }
+            }
+            label { (t(lang, "engine"))
+                select name="engine" {
+                    @for (v, sel) in [("espeak", config.speech.engine == crate::config::SpeechEngine::Espeak), ("piper", config.speech.engine == crate::config::SpeechEngine::Piper)] {
+                        option value=(v) selected[sel] { (v) }
+                    }
+                }
+            }
+            label { (t(lang, "recorded_voice")) input name="recorded_voice" value=(config.speech.recorded_voice); }
+            label { (t(lang, "volume")) input name="volume" inputmode="decimal" value=(config.audio.volume); }
+            input type="hidden" name="include_advanced" value="off";
+            label.check { input type="checkbox" name="include_advanced" value="on" checked[config.coach.include_advanced]; (t(lang, "include_advanced")) }
+            label { (t(lang, "surgery_date")) input name="surgery_date" type="date" value=(config.coach.surgery_date); }
+            p #model { (t(lang, "model")) ": " @if model_ok { (t(lang, "model_ok")) } @else { (t(lang, "model_missing")) } }
+            button type="submit" { (t(lang, "save")) }
+        }
+    };
+    layout(lang, t(lang, "settings"), true, body)
+}
+
+pub async fn settings_page(State(shared): St) -> Markup {
+    let config = shared.config();
+    settings_markup(&shared, &config, None)
+}
+
+/// `GET /voice`: every phrase with its text, recorded or not, and how many
+/// of each program's phrases have a recording.
+pub async fn voice_page(State(shared): St, Query(q): Query<VoiceQuery>) -> Response {
+    let config = shared.config();
+    let ui = config.language;
+    let name = q
+        .name
+        .filter(|n| super::voice::valid_name(n))
+        .unwrap_or_else(|| {
+            if config.speech.recorded_voice.trim().is_empty() {
+                "mine".to_string()
+            } else {
+                config.speech.recorded_voice.trim().to_string()
+            }
+        });
+    let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or(ui);
+    let dir = super::voices_dir(&config).join(&name).join(lang.code());
+    let session = config.session();
+    let lines = crate::session::all_lines(&shared.content, lang, &session);
+    let has = |id: &str| Path::new(&dir).join(format!("{id}.wav")).exists();
+    let per_program: Vec<(String, usize, usize)> = shared
+        .content
+        .programs
+        .iter()
+        .filter_map(|p| {
+            let script = crate::session::compile(&shared.content, p, lang, &session, &()).ok()?;
+            let mut ids: Vec<String> = crate::session::script_lines(&script)
+                .into_iter()
+                .map(|l| l.id.0)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let done = ids.iter().filter(|i| has(i)).count();
+            Some((p.id().to_string(), done, ids.len()))
+        })
+        .collect();
+    let body = html! {
+        p { (t(ui, "voice_intro")) }
+        form method="get" action="/voice" {
+            label { (t(ui, "voice_name")) input name="name" value=(name) pattern="[A-Za-z0-9_-]{1,32}"; }
+            select name="lang" { @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.code()) } } }
+            button type="submit" { (t(ui, "show")) }
+        }
+        section #per-program {
+            h2 { (t(ui, "per_program")) }
+            ul { @for (p, done, all) in &per_program { li data-program=(p) data-recorded=(done) data-phrases=(all) { (p) ": " (done) " / " (all) } } }
+        }
+        table #phrases data-voice=(name) data-lang=(lang.code()) {
+            @for l in &lines {
+                tr data-phrase=(l.id.0) data-recorded=(has(&l.id.0)) {
+                    td.id { code { (l.id.0) } }
+                    td.text { (l.text) }
+                    td.rec {
+                        button.record type="button" { (t(ui, "record")) }
+                        button.keep type="button" hidden { (t(ui, "keep")) }
+                        audio controls preload="none" src=[has(&l.id.0).then(|| format!("/voice/{name}/{}/{}", lang.code(), l.id.0))] {}
+                        span.status { @if has(&l.id.0) { (t(ui, "recorded")) } }
+                    }
+                }
+            }
+        }
+    };
+    layout(ui, t(ui, "voice"), true, body).into_response()
+}
