@@ -104,6 +104,7 @@ fn main() {
         let opts = OpenOptions {
             durability,
             max_page_count: None,
+            ..Default::default()
         };
         let mut store = match JournalStore::open(&path, &opts) {
             Ok(o) => o.store,

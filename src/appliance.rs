@@ -275,6 +275,24 @@ impl Appliance {
         matches!(self.state, State::Coaching(_))
     }
 
+    /// The session being coached, if one is (for observers: the
+    /// whole-appliance simulation checks its state).
+    pub fn session(&self) -> Option<&Session> {
+        match &self.state {
+            State::Coaching(c) => Some(&c.session),
+            _ => None,
+        }
+    }
+
+    /// Whether it waits for the shell: to open the speaker, read the
+    /// history, load the phrases or run the voice check.
+    pub fn waiting_for_shell(&self) -> bool {
+        matches!(
+            self.state,
+            State::Starting | State::Planning | State::Preparing(_) | State::Checking
+        )
+    }
+
     /// Whether it waits for a press (idle, nothing being said).
     pub fn idle(&self) -> bool {
         matches!(self.state, State::Idle)
@@ -600,10 +618,13 @@ impl Appliance {
             phase_offered: false,
         }));
         // The press that asked for it starts the session, which also learns
-        // of a microphone lost before it started.
+        // of a microphone or journal lost before it started (the LED shows
+        // it, and the coach says once that the journal fails).
         let mut first = vec![Input::ButtonPressed, Input::ButtonReleased];
-        if self.faults.contains(&DeviceKind::Microphone) {
-            first.push(Input::DeviceLost(DeviceKind::Microphone));
+        for d in [DeviceKind::Microphone, DeviceKind::Journal] {
+            if self.faults.contains(&d) {
+                first.push(Input::DeviceLost(d));
+            }
         }
         for input in first {
             self.session_input(now, input, out);

@@ -21,21 +21,10 @@ pub use disk::disk_space;
 use disk::{existing_ancestor, probe_write};
 pub use voice_check::voice_checks;
 
-/// Where `run` and the other commands look for the config when there is no
-/// `--config`, in order.
-pub const CONFIG_PLACES: [&str; 2] = ["/etc/matcoach/config.toml", "config/matcoach.toml"];
-
 /// Warn when a disk the coach writes to has less free space than this.
 pub const LOW_DISK: u64 = 50 * 1024 * 1024;
 
-/// The config file to use: `explicit` (`--config`), else the first of
-/// [`CONFIG_PLACES`] that exists, else none (built-in defaults).
-pub fn find_config(explicit: Option<&Path>) -> Option<PathBuf> {
-    match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => CONFIG_PLACES.iter().map(PathBuf::from).find(|p| p.exists()),
-    }
-}
+use crate::config::{find_config, CONFIG_PLACES};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,18 +99,13 @@ impl Check {
         }
     }
 
-    /// A problem from one of our errors, whose text ends in "\n  fix: …".
-    pub fn from_error(name: &str, e: &dyn std::fmt::Display) -> Check {
-        let text = e.to_string();
-        let (detail, fix) = match text.split_once("\n  fix: ") {
-            Some((d, f)) => (d.trim().to_string(), Some(f.trim().to_string())),
-            None => (text.trim().to_string(), None),
-        };
+    /// A problem from one of our errors, with the fix it carries.
+    pub fn from_error(name: &str, e: &dyn crate::fix::Fix) -> Check {
         Check {
             name: name.into(),
             status: Status::Problem,
-            detail,
-            fix,
+            detail: e.problem().trim().to_string(),
+            fix: e.fix().map(|f| f.trim().to_string()),
         }
     }
 }
@@ -154,7 +138,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     checks.extend(microphone(&config, opts.listen, say));
     checks.push(model(&config));
     checks.push(gpio(&config));
-    let journal_path = crate::journal::resolve_path(&config.journal.path);
+    let journal_path = crate::journal::resolve_path(config.journal.path.as_deref());
     checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
     // issue 15, item 3
     checks.push(clock::check(
@@ -546,13 +530,10 @@ pub fn journal(path: Result<&Path, &crate::journal::JournalError>) -> Check {
 /// The speech cache directory the config asks for (as `Speech` resolves it
 /// for the daemon, which runs from its working directory).
 pub fn speech_cache_dir(config: &Config) -> PathBuf {
-    let dir = &config.speech.cache_dir;
-    if dir.as_os_str().is_empty() {
-        crate::speech::default_cache_dir()
-    } else if dir.is_absolute() {
-        dir.clone()
-    } else {
-        PathBuf::from(".").join(dir)
+    match &config.speech.cache_dir {
+        None => crate::speech::default_cache_dir(),
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => PathBuf::from(".").join(dir),
     }
 }
 
@@ -715,7 +696,7 @@ mod tests {
             language: Lang::Nl,
             ..Config::default()
         };
-        config.voice.models_dir = PathBuf::from("/nonexistent/models");
+        config.voice.models_dir = Some(PathBuf::from("/nonexistent/models"));
         let c = model(&config);
         assert_eq!(c.status, Status::Problem);
         assert!(c

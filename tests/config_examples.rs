@@ -229,12 +229,22 @@ fn the_package_config_is_the_example_with_the_system_paths() {
     assert!(warnings.is_empty(), "warnings:\n{}", warnings.join("\n"));
     assert_eq!(c.content_dir, Path::new("/usr/share/matcoach/content"));
     assert_eq!(
-        c.journal.path,
-        Path::new("/var/lib/matcoach/journal.sqlite")
+        c.journal.path.as_deref(),
+        Some(Path::new("/var/lib/matcoach/journal.sqlite"))
     );
-    assert_eq!(c.voice.models_dir, Path::new("/var/lib/matcoach/models"));
+    assert_eq!(
+        c.voice.models_dir.as_deref(),
+        Some(Path::new("/var/lib/matcoach/models"))
+    );
     assert_eq!(c.speech.voices_dir, Path::new("/var/lib/matcoach/voices"));
-    assert_eq!(c.speech.cache_dir, Path::new("/var/cache/matcoach/speech"));
+    assert_eq!(
+        c.speech.cache_dir.as_deref(),
+        Some(Path::new("/var/cache/matcoach/speech"))
+    );
+    assert_eq!(
+        c.speech.cues_dir,
+        Path::new("/usr/share/matcoach/audio/cues")
+    );
     assert_eq!(c.gpio.backend, GpioBackend::Rppal);
     // Everything else is the example's (the defaults), so that the two files
     // cannot drift apart.
@@ -246,6 +256,7 @@ fn the_package_config_is_the_example_with_the_system_paths() {
     want.voice.models_dir = c.voice.models_dir.clone();
     want.speech.voices_dir = c.speech.voices_dir.clone();
     want.speech.cache_dir = c.speech.cache_dir.clone();
+    want.speech.cues_dir = c.speech.cues_dir.clone();
     want.gpio.backend = c.gpio.backend;
     assert_eq!(
         c, want,
@@ -271,11 +282,17 @@ fn the_package_installs_its_config_and_content_where_the_config_and_unit_say() {
         exec,
         ["/usr/bin/matcoach --config /etc/matcoach/config.toml run"]
     );
-    // content/**/* is installed under the config's content_dir.
+    // content/**/* is installed under the config's content_dir, and the
+    // cue tones in its cues_dir.
     let content = format!("/{}", asset_dest(&deb, "content/**/*"));
     assert_eq!(
         Path::new(content.trim_end_matches('/')),
         c.content_dir.as_path()
+    );
+    let cues = format!("/{}", asset_dest(&deb, "audio/cues/*.wav"));
+    assert_eq!(
+        Path::new(cues.trim_end_matches('/')),
+        c.speech.cues_dir.as_path()
     );
 }
 
@@ -292,17 +309,22 @@ fn the_service_may_write_where_the_package_config_puts_its_data() {
     assert_eq!(unit_values("StateDirectory"), ["matcoach"]);
     assert_eq!(unit_values("CacheDirectory"), ["matcoach"]);
     for (key, path) in [
-        ("journal.path", &c.journal.path),
-        ("voice.models_dir", &c.voice.models_dir),
-        ("speech.voices_dir", &c.speech.voices_dir),
+        ("journal.path", c.journal.path.as_deref()),
+        ("voice.models_dir", c.voice.models_dir.as_deref()),
+        ("speech.voices_dir", Some(c.speech.voices_dir.as_path())),
     ] {
+        let path = path.unwrap_or(Path::new(""));
         assert!(
             path.starts_with("/var/lib/matcoach"),
             "{key} = {} is outside the state directory",
             path.display()
         );
     }
-    assert!(c.speech.cache_dir.starts_with("/var/cache/matcoach"));
+    assert!(c
+        .speech
+        .cache_dir
+        .as_deref()
+        .is_some_and(|d| d.starts_with("/var/cache/matcoach")));
     // With the paths left empty, the unit's XDG variables lead to the same
     // places (the journal's and the cache's default is <XDG dir>/matcoach/…).
     assert_eq!(

@@ -52,6 +52,11 @@ pub struct JournalStore {
     pending_base: Option<Stamp>,
     pending_plan: Option<PlanNote>,
     pending_presses: i64,
+    /// The simulation's storage fault, and the state last applied to the
+    /// connection.
+    storage: super::StorageSwitch,
+    applied: super::StorageState,
+    max_page_count: Option<u32>,
 }
 
 enum Fail {
@@ -266,7 +271,7 @@ impl JournalStore {
         prepare_file(path)?;
         match connect(path, opts) {
             Ok(conn) => Ok(Opened {
-                store: JournalStore::with(conn, path),
+                store: JournalStore::with(conn, path, opts),
                 recovered: None,
             }),
             Err(Fail::Other(e)) => Err(e),
@@ -286,7 +291,7 @@ impl JournalStore {
                     },
                 })?;
                 Ok(Opened {
-                    store: JournalStore::with(conn, path),
+                    store: JournalStore::with(conn, path, opts),
                     recovered: Some(Recovered {
                         path: path.to_path_buf(),
                         moved_to,
@@ -344,12 +349,49 @@ impl JournalStore {
             });
         }
         Ok(Opened {
-            store: JournalStore::with(conn, path),
+            store: JournalStore::with(conn, path, &OpenOptions::default()),
             recovered: None,
         })
     }
 
-    fn with(conn: Connection, path: &Path) -> JournalStore {
+    /// A copy in memory, the session in progress included, that nothing
+    /// written to reaches the file. While the disk fails, the writer applies
+    /// what waits to be written to it and reads the history from it: the
+    /// next session's plan must see a pain that is not on disk yet.
+    pub fn scratch_copy(&self) -> Result<JournalStore, JournalError> {
+        let what = "copying the journal into memory";
+        let mut mem =
+            Connection::open_in_memory().map_err(|e| JournalError::sqlite(&self.path, what, &e))?;
+        rusqlite::backup::Backup::new(&self.conn, &mut mem)
+            .and_then(|b| b.run_to_completion(i32::MAX, Duration::ZERO, None))
+            .map_err(|e| JournalError::sqlite(&self.path, what, &e))?;
+        let mut copy = JournalStore::with(mem, &self.path, &OpenOptions::default());
+        copy.current = self.current.clone();
+        copy.pending_base = self.pending_base;
+        copy.pending_plan = self.pending_plan.clone();
+        copy.pending_presses = self.pending_presses;
+        Ok(copy)
+    }
+
+    /// An empty journal in memory (the file could not be opened at all):
+    /// what waits to be written is applied to it for the same reason.
+    pub fn scratch(path: &Path) -> Result<JournalStore, JournalError> {
+        let what = "making a journal in memory";
+        let mut mem =
+            Connection::open_in_memory().map_err(|e| JournalError::sqlite(path, what, &e))?;
+        migrate(&mut mem, path).map_err(|f| match f {
+            Fail::Corrupt(detail) => JournalError::Io {
+                path: path.to_path_buf(),
+                what: what.into(),
+                detail,
+                fix: "restart matcoach; if it happens again, report it".into(),
+            },
+            Fail::Other(e) => e,
+        })?;
+        Ok(JournalStore::with(mem, path, &OpenOptions::default()))
+    }
+
+    fn with(conn: Connection, path: &Path, opts: &OpenOptions) -> JournalStore {
         JournalStore {
             conn,
             path: path.to_path_buf(),
@@ -357,7 +399,42 @@ impl JournalStore {
             pending_base: None,
             pending_plan: None,
             pending_presses: 0,
+            storage: opts.storage.clone(),
+            applied: super::StorageState::Fine,
+            max_page_count: opts.max_page_count,
         }
+    }
+
+    /// Bring the connection in line with the simulation's storage switch
+    /// (nothing to do unless it changed): a full disk caps the database at
+    /// its present size, a read-only one makes the connection query-only.
+    fn apply_storage(&mut self) -> Result<(), JournalError> {
+        use super::StorageState as S;
+        let want = self.storage.get();
+        if want == self.applied {
+            return Ok(());
+        }
+        let fail =
+            |e: rusqlite::Error| JournalError::sqlite(&self.path, "applying a storage fault", &e);
+        // SQLite's largest page count: no cap.
+        let cap = match want {
+            S::Full => self
+                .conn
+                .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+                .map_err(fail)?,
+            _ => self.max_page_count.map_or(4_294_967_294, i64::from),
+        };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {cap}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(fail)?;
+        let query_only = if want == S::ReadOnly { "ON" } else { "OFF" };
+        self.conn
+            .pragma_update(None, "query_only", query_only)
+            .map_err(fail)?;
+        self.applied = want;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -391,6 +468,7 @@ impl JournalStore {
 
     /// The button was pressed, `at` after the session loop started.
     pub fn button_pressed(&mut self, _at: Duration) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let Some(cur) = &self.current else {
             // The press that starts a session comes before its first event.
             self.pending_presses += 1;
@@ -409,6 +487,7 @@ impl JournalStore {
     /// written and the store is unchanged, so the same event can be tried
     /// again.
     pub fn record(&mut self, at: Duration, event: &JournalEvent) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let what = format!("recording `{}`", event_kind(event));
         let path = self.path.clone();
         let fail = |e: rusqlite::Error| JournalError::sqlite(&path, &what, &e);
@@ -667,13 +746,13 @@ impl JournalStore {
                     )
                     .optional()
                     .map_err(&fail)?;
-                if current.flatten().as_deref() == Some(queries::phase_name(*from)) {
+                if current.flatten().as_deref() == Some(from.name()) {
                     tx.execute(
                         "INSERT INTO phases (at_ms, phase, reason, after_seq)
                          VALUES (?1, ?2, ?3, (SELECT MAX(seq) FROM sessions))",
                         params![
                             t.ms(),
-                            queries::phase_name(*to),
+                            to.name(),
                             format!(
                                 "accepted the coach's offer with the button (session {})",
                                 cur.id
@@ -737,7 +816,7 @@ impl JournalStore {
         reason: &str,
         at: Stamp,
     ) -> Result<(), JournalError> {
-        let name = phase.map(queries::phase_name);
+        let name = phase.map(Phase::name);
         self.conn
             .execute(
                 "INSERT INTO phases (at_ms, phase, reason, after_seq)
@@ -774,6 +853,7 @@ impl JournalStore {
     /// Record what became of a spoken command (issue 16, item 3), with
     /// the session being recorded, if any.
     pub fn record_voice(&mut self, r: &super::voice::VoiceRecord) -> Result<(), JournalError> {
+        self.apply_storage()?;
         let session = self.current.as_ref().map(|c| c.id);
         self.conn
             .execute(

@@ -79,6 +79,8 @@ enum Msg {
     Sync(mpsc::Sender<()>),
     Read(mpsc::Sender<Result<History, JournalError>>),
     Stop,
+    /// Stop at once, writing nothing more (a killed process).
+    Abort,
     /// issue 16, item 3.
     Voice(super::voice::VoiceRecord),
 }
@@ -303,9 +305,20 @@ impl JournalWriter {
         }
     }
 
+    /// Stop as a killed process does: what was committed stays, what waits
+    /// in memory is gone. For the whole-appliance simulation, which kills
+    /// and restarts the coach on the same file.
+    pub fn abandon(mut self) {
+        self.halt(Msg::Abort);
+    }
+
     fn stop(&mut self) {
+        self.halt(Msg::Stop);
+    }
+
+    fn halt(&mut self, msg: Msg) {
         if let Some(thread) = self.thread.take() {
-            let _ = self.tx.send(Msg::Stop);
+            let _ = self.tx.send(msg);
             if thread.join().is_err() {
                 let mut s = self.shared.lock();
                 note_fault(
@@ -381,20 +394,25 @@ impl Worker {
                     self.drain(true);
                     return;
                 }
+                Some(Msg::Abort) => return,
                 Some(Msg::Sync(ack)) => {
                     self.drain(true);
                     let _ = ack.send(());
                 }
                 Some(Msg::Read(reply)) => {
                     self.drain(true);
-                    let result = match &self.store {
-                        Some(store) => store.history(None),
-                        None => Err(self.shared.lock().fault.as_ref().map_or_else(
-                            || JournalError::Missing {
-                                path: self.path.clone(),
-                            },
-                            |f| f.error.clone(),
-                        )),
+                    let result = if self.queue.is_empty() {
+                        match &self.store {
+                            Some(store) => store.history(None),
+                            None => Err(self.shared.lock().fault.as_ref().map_or_else(
+                                || JournalError::Missing {
+                                    path: self.path.clone(),
+                                },
+                                |f| f.error.clone(),
+                            )),
+                        }
+                    } else {
+                        self.history_with_waiting()
                     };
                     let _ = reply.send(result);
                 }
@@ -404,6 +422,30 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The history as it will be once what waits is written: the store
+    /// (or an empty journal, when the file cannot be opened) copied into
+    /// memory, with the waiting events applied to the copy only.
+    fn history_with_waiting(&self) -> Result<History, JournalError> {
+        let mut scratch = match &self.store {
+            Some(store) => store.scratch_copy()?,
+            None => JournalStore::scratch(&self.path)?,
+        };
+        for msg in &self.queue {
+            // An event the copy refuses is one the file would refuse too.
+            let _ = match msg {
+                Msg::Begin(base, plan) => {
+                    scratch.begin(*base, plan.clone());
+                    Ok(())
+                }
+                Msg::Event(at, event) => scratch.record(*at, event),
+                Msg::Press(at) => scratch.button_pressed(*at),
+                Msg::Voice(r) => scratch.record_voice(r),
+                Msg::Sync(_) | Msg::Read(_) | Msg::Stop | Msg::Abort => Ok(()),
+            };
+        }
+        scratch.history(None)
     }
 
     fn push(&mut self, m: Msg) {
@@ -459,7 +501,7 @@ impl Worker {
                 Msg::Event(at, event) => store.record(*at, event).map(|()| true),
                 Msg::Press(at) => store.button_pressed(*at).map(|()| true),
                 Msg::Voice(r) => store.record_voice(r).map(|()| true),
-                Msg::Sync(_) | Msg::Read(_) | Msg::Stop => Ok(false),
+                Msg::Sync(_) | Msg::Read(_) | Msg::Stop | Msg::Abort => Ok(false),
             };
             match result {
                 Ok(counted) => {

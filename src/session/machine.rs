@@ -202,6 +202,11 @@ impl Session {
         self.state == State::Finished
     }
 
+    /// Saying its last lines (the session ends once they are said).
+    pub fn is_closing(&self) -> bool {
+        matches!(self.state, State::Closing { .. })
+    }
+
     pub fn is_paused(&self) -> bool {
         matches!(self.state, State::Paused { .. })
     }
