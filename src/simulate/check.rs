@@ -126,7 +126,7 @@ pub fn show_event(e: &Event) -> String {
         Event::History { clock, history } => {
             format!(
                 "History({}, {} sessions)",
-                clock.wall,
+                clock.wall.date(),
                 history.sessions.len()
             )
         }

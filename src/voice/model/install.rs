@@ -151,7 +151,9 @@ pub const MAX_UNPACK_RATIO: u64 = 20;
 
 /// Extract `zip` into `out`, dropping a single top-level folder (the
 /// official archives hold `<name>/am/…`). Entries that would land outside
-/// `out` are refused; each file's CRC is checked as it is read.
+/// `out`, symbolic links, and archives that unpack to more than
+/// [`MAX_UNPACK_RATIO`] times their size (counted as written, not as the
+/// archive claims) are refused; each file's CRC is checked as it is read.
 pub(super) fn unzip(
     info: &ModelInfo,
     zip: &Path,
