@@ -75,7 +75,7 @@ impl Voice {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Mixer {
     rate: u32,
     pos: u64,
@@ -84,7 +84,15 @@ pub struct Mixer {
     queue: VecDeque<Voice>,
     cues: Vec<Voice>,
     events: Vec<MixEvent>,
+    /// Where finished clips go, so that the audio thread never frees one
+    /// (issue 15, item 5): the other end drops them off the real-time
+    /// thread. None (offline rendering): dropped here.
+    retired: Option<rtrb::Producer<Clip>>,
 }
+
+/// Room reserved up front, so that the real-time thread does not allocate
+/// in the common case.
+const RESERVE: usize = 64;
 
 impl Mixer {
     pub fn new(rate: u32, volume: f32) -> Mixer {
@@ -93,9 +101,23 @@ impl Mixer {
             pos: 0,
             volume: volume.clamp(0.0, 1.0),
             voice: None,
-            queue: VecDeque::new(),
-            cues: Vec::new(),
-            events: Vec::new(),
+            queue: VecDeque::with_capacity(RESERVE),
+            cues: Vec::with_capacity(RESERVE),
+            events: Vec::with_capacity(RESERVE),
+            retired: None,
+        }
+    }
+
+    /// Hand finished clips to `to` instead of dropping them.
+    pub fn hand_back(&mut self, to: rtrb::Producer<Clip>) {
+        self.retired = Some(to);
+    }
+
+    /// A voice is done with: its clip goes back (if the ring is full, it is
+    /// dropped here after all; the ring is sized so that it is not).
+    fn retire(&mut self, v: Voice) {
+        if let Some(r) = self.retired.as_mut() {
+            let _ = r.push(v.clip);
         }
     }
 
@@ -130,14 +152,25 @@ impl Mixer {
         match (priority, current) {
             (_, None) => self.voice = Some(new),
             (Priority::Safety, Some(Priority::Safety)) => {
-                self.queue.retain(|q| q.priority == Priority::Safety);
+                for _ in 0..self.queue.len() {
+                    if let Some(q) = self.queue.pop_front() {
+                        if q.priority == Priority::Safety {
+                            self.queue.push_back(q);
+                        } else {
+                            self.retire(q);
+                        }
+                    }
+                }
                 self.queue.push_back(new);
             }
             (Priority::Safety, Some(_)) => {
                 self.cut_current();
-                let dropped: Vec<_> = self.queue.drain(..).map(|q| q.id).collect();
-                for id in dropped {
-                    self.events.push(MixEvent::Finished { id, at: self.pos });
+                while let Some(q) = self.queue.pop_front() {
+                    self.events.push(MixEvent::Finished {
+                        id: q.id,
+                        at: self.pos,
+                    });
+                    self.retire(q);
                 }
                 self.voice = Some(new);
             }
@@ -148,6 +181,7 @@ impl Mixer {
             }
             (Priority::Count, Some(_)) => {
                 self.events.push(MixEvent::Finished { id, at: self.pos });
+                self.retire(new);
             }
         }
     }
@@ -158,13 +192,18 @@ impl Mixer {
                 id: v.id,
                 at: self.pos,
             });
+            self.retire(v);
         }
     }
 
     /// Silence all speech at once. Stopped phrases report nothing.
     pub fn stop(&mut self) {
-        self.voice = None;
-        self.queue.clear();
+        if let Some(v) = self.voice.take() {
+            self.retire(v);
+        }
+        while let Some(q) = self.queue.pop_front() {
+            self.retire(q);
+        }
     }
 
     /// Play a cue tone on top of the speech, not before `at`.
@@ -190,6 +229,12 @@ impl Mixer {
     /// Events since the last call, in order.
     pub fn take_events(&mut self) -> Vec<MixEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// The same, keeping the buffer (for the real-time thread: nothing is
+    /// freed or allocated).
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, MixEvent> {
+        self.events.drain(..)
     }
 
     /// The earliest event already recorded (a dropped or cut phrase).
@@ -225,21 +270,31 @@ impl Mixer {
                 }
             }
             if let Some(id) = done {
-                self.voice = None;
+                if let Some(v) = self.voice.take() {
+                    self.retire(v);
+                }
                 self.events.push(MixEvent::Finished {
                     id,
                     at: self.pos + 1,
                 });
             }
             let pos = self.pos;
-            self.cues.retain_mut(|c| {
+            let mut i = 0;
+            while i < self.cues.len() {
+                let c = &mut self.cues[i];
                 if pos < c.start {
-                    return true;
+                    i += 1;
+                    continue;
                 }
                 let (x, finished) = c.next();
                 s += x;
-                !finished
-            });
+                if finished {
+                    let c = self.cues.swap_remove(i);
+                    self.retire(c);
+                } else {
+                    i += 1;
+                }
+            }
             *slot = (s * self.volume).clamp(-1.0, 1.0);
             self.pos += 1;
         }
@@ -249,6 +304,7 @@ impl Mixer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn clip(len: usize, value: i16) -> Clip {
         Clip::new(1000, vec![value; len])
@@ -268,6 +324,69 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn finished_cut_dropped_and_stopped_clips_go_back_never_freed_here() {
+        // (what happens to the phrase, clips handed back)
+        type Act = fn(&mut Mixer, &Clip);
+        let rows: [(&str, Act, usize); 5] = [
+            (
+                "said to its end",
+                |m, c| {
+                    m.speak(PlaybackId(1), c.clone(), Priority::Instruction, 0);
+                    run(m, 20);
+                },
+                1,
+            ),
+            (
+                "cut by a newer count",
+                |m, c| {
+                    m.speak(PlaybackId(1), c.clone(), Priority::Count, 0);
+                    m.speak(PlaybackId(2), c.clone(), Priority::Count, 0);
+                    run(m, 20);
+                },
+                2,
+            ),
+            (
+                "a count dropped under an instruction",
+                |m, c| {
+                    m.speak(PlaybackId(1), c.clone(), Priority::Instruction, 0);
+                    m.speak(PlaybackId(2), c.clone(), Priority::Count, 0);
+                },
+                1,
+            ),
+            (
+                "stopped with one waiting",
+                |m, c| {
+                    m.speak(PlaybackId(1), c.clone(), Priority::Instruction, 0);
+                    m.speak(PlaybackId(2), c.clone(), Priority::Instruction, 0);
+                    m.stop();
+                },
+                2,
+            ),
+            (
+                "a cue that ended",
+                |m, c| {
+                    m.cue(c.clone(), 0);
+                    run(m, 20);
+                },
+                1,
+            ),
+        ];
+        for (what, act, back) in rows {
+            let (tx, mut rx) = rtrb::RingBuffer::new(8);
+            let mut m = Mixer::new(100, 1.0);
+            m.hand_back(tx);
+            let c = clip(10, 1000);
+            act(&mut m, &c);
+            let mut got = 0;
+            while let Ok(returned) = rx.pop() {
+                assert!(Arc::ptr_eq(&returned.samples, &c.samples), "{what}");
+                got += 1;
+            }
+            assert_eq!(got, back, "{what}");
+        }
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl LiveSource {
                 }
             }
         }
-        for e in self.mixer.take_events() {
+        for e in self.mixer.drain_events() {
             if let MixEvent::Finished { id, .. } = e {
                 // Never block the audio thread; the loop drains quickly.
                 let _ = self.inputs.try_send(Input::PlaybackFinished(id));
@@ -287,6 +287,7 @@ pub struct RodioOutput {
     volume: f32,
     inputs: mpsc::Sender<Input>,
     commands: Arc<Mutex<rtrb::Producer<Command>>>,
+    retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
     reference: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
     /// Set by the stream's error callback when the device is gone.
     lost: Arc<AtomicBool>,
@@ -296,6 +297,9 @@ pub struct RodioOutput {
 #[derive(Clone)]
 pub struct OutputHandle {
     commands: Arc<Mutex<rtrb::Producer<Command>>>,
+    /// The clips the audio thread is done with: dropped here, on the
+    /// coach's threads, never on the real-time one.
+    retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
 }
 
 /// A stream playing our mixer.
@@ -304,6 +308,7 @@ struct Stream {
     device: String,
     rate: u32,
     commands: rtrb::Producer<Command>,
+    retired: rtrb::Consumer<Clip>,
 }
 
 /// Whether a stream error means the device is gone (unplugged, or its
@@ -367,8 +372,12 @@ fn start(
     sink.log_on_drop(false);
     let rate = sink.config().sample_rate().get();
     let (producer, consumer) = rtrb::RingBuffer::new(256);
+    // Every clip sent can come back: as many as commands, and more.
+    let (retire, retired) = rtrb::RingBuffer::new(1024);
+    let mut mixer = Mixer::new(rate, volume);
+    mixer.hand_back(retire);
     let source = LiveSource {
-        mixer: Mixer::new(rate, volume),
+        mixer,
         commands: consumer,
         inputs: inputs.clone(),
         block: vec![0.0; BLOCK],
@@ -387,6 +396,7 @@ fn start(
         device: name,
         rate,
         commands: producer,
+        retired,
     })
 }
 
@@ -405,6 +415,7 @@ impl RodioOutput {
         let lost = Arc::new(AtomicBool::new(false));
         let stream = start(device, volume, &inputs, &reference, None, &lost)?;
         let commands = Arc::new(Mutex::new(stream.commands));
+        let retired = Arc::new(Mutex::new(stream.retired));
         Ok((
             RodioOutput {
                 sink: Some(Box::new(stream.sink)),
@@ -414,10 +425,11 @@ impl RodioOutput {
                 volume,
                 inputs,
                 commands: commands.clone(),
+                retired: retired.clone(),
                 reference,
                 lost,
             },
-            OutputHandle { commands },
+            OutputHandle { commands, retired },
         ))
     }
 }
@@ -454,6 +466,9 @@ impl Reopen for RodioOutput {
         if let Ok(mut commands) = self.commands.lock() {
             *commands = stream.commands;
         }
+        if let Ok(mut retired) = self.retired.lock() {
+            *retired = stream.retired;
+        }
         self.sink = Some(Box::new(stream.sink));
         let mut what = format!("{} ({} Hz)", stream.device, stream.rate);
         if stream.rate != self.rate {
@@ -470,6 +485,10 @@ impl Reopen for RodioOutput {
 
 impl OutputHandle {
     fn send(&self, cmd: Command) {
+        // Free what the audio thread has finished with, here.
+        if let Ok(mut retired) = self.retired.lock() {
+            while retired.pop().is_ok() {}
+        }
         // Only the coach's threads take this lock, never the audio thread.
         let Ok(mut producer) = self.commands.lock() else {
             return;

@@ -145,7 +145,8 @@ pub(super) fn install(
 }
 
 /// A model unpacks to at most this many times its archive's size (Vosk's
-/// models compress two to three times; a zip bomb a thousand).
+/// models compress two to three times; a zip bomb a thousand). Counted as
+/// written, not as the archive claims; symbolic links are refused too.
 pub const MAX_UNPACK_RATIO: u64 = 20;
 
 /// Extract `zip` into `out`, dropping a single top-level folder (the
