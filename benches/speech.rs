@@ -192,7 +192,7 @@ fn ms(d: Duration) -> f64 {
 fn fresh_speech() -> Res<(tempfile::TempDir, Speech)> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary cache: {e}"))?;
     let cfg = matcoach::config::Speech {
-        cache_dir: dir.path().to_path_buf(),
+        cache_dir: Some(dir.path().to_path_buf()),
         ..Default::default()
     };
     let speech = Speech::from_config(&cfg, dir.path()).map_err(|e| e.to_string())?;

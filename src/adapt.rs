@@ -53,7 +53,7 @@
 
 use crate::config;
 use crate::content::{Category, Content, Dose, Phase, Program, ProgramItem, Text};
-use crate::journal::queries::{phase_name, History, SessionInfo};
+use crate::journal::queries::{History, SessionInfo};
 use crate::journal::{Date, ExerciseStatus, LeftOut, PlanNote, SessionKind, Source};
 use crate::session::script::Personal;
 use crate::session::{Command, Input, PhaseOffer};
@@ -164,32 +164,41 @@ impl Default for Rules {
 /// Why today's program cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdaptError {
-    #[error("{key}: unknown program `{id}`\n  available: {available}\n  fix: use one of these ids (see `matcoach programs`), or \"auto\"")]
+    #[error(
+        "{key}: unknown program `{id}`\n  available: {available}{}",
+        crate::fix::Line(self)
+    )]
     UnknownProgram {
         key: String,
         id: String,
         available: String,
     },
-    #[error("journal.{key} = {value}: {problem}\n  fix: {fix}")]
+    #[error("journal.{key} = {value}: {problem}{}", crate::fix::Line(self))]
     BadSetting {
         key: String,
         value: String,
         problem: String,
         fix: String,
     },
-    #[error("program `{program}`: every exercise rests after pain today ({resting})\n  fix: choose another program (see `matcoach programs`), or wait: each comes back after {sessions} sessions without pain. If the pain stays, talk to your physiotherapist.")]
+    #[error(
+        "program `{program}`: every exercise rests after pain today ({resting}){}",
+        crate::fix::Line(self)
+    )]
     NothingLeft {
         program: String,
         resting: String,
         sessions: u32,
     },
-    #[error("a max test needs the strength program `{program}`, which has no startgetal exercise left to test today\n  fix: set journal.strength_program to a program with startgetal exercises (sr_warmup_and_strength), or try again once no exercise rests after pain")]
+    #[error("a max test needs the strength program `{program}`, which has no startgetal exercise left to test today{}", crate::fix::Line(self))]
     NothingToTest { program: String },
-    #[error("program `{program}`: every exercise has had its daily maximum today ({exercises})\n  fix: come back tomorrow, or choose another program (see `matcoach programs`); the brochures give how often a day each exercise is meant")]
+    #[error(
+        "program `{program}`: every exercise has had its daily maximum today ({exercises}){}",
+        crate::fix::Line(self)
+    )]
     AllDoneToday { program: String, exercises: String },
-    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3), and no surgery date is set\n  fix: set surgery_date = \"YYYY-MM-DD\" (the day of the operation) in the [coach] section of the config; until then, baov_day_one holds the exercises allowed from the first day")]
+    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3), and no surgery date is set{}", crate::fix::Line(self))]
     NoSurgeryDate { program: String },
-    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3); the operation was on {surgery}, so {today} is {when}, and it may start on {from}\n  fix: until then do baov_day_one (the exercises allowed from the first day); if the date is wrong, correct coach.surgery_date in the config")]
+    #[error("program `{program}` is for the third week after back surgery and later (003: exercises 1 to 3 straight after the operation, 4 and later from week 3); the operation was on {surgery}, so {today} is {when}, and it may start on {from}{}", crate::fix::Line(self))]
     TooSoonAfterSurgery {
         program: String,
         surgery: Date,
@@ -197,6 +206,20 @@ pub enum AdaptError {
         when: String,
         from: Date,
     },
+}
+
+impl crate::fix::Fix for AdaptError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            AdaptError::UnknownProgram { .. } => Some("use one of these ids (see `matcoach programs`), or \"auto\"".into()),
+            AdaptError::BadSetting { fix, .. } => Some(fix.clone()),
+            AdaptError::NothingLeft { sessions, .. } => Some(format!("choose another program (see `matcoach programs`), or wait: each comes back after {sessions} sessions without pain. If the pain stays, talk to your physiotherapist.")),
+            AdaptError::NothingToTest { .. } => Some("set journal.strength_program to a program with startgetal exercises (sr_warmup_and_strength), or try again once no exercise rests after pain".into()),
+            AdaptError::AllDoneToday { .. } => Some("come back tomorrow, or choose another program (see `matcoach programs`); the brochures give how often a day each exercise is meant".into()),
+            AdaptError::NoSurgeryDate { .. } => Some("set surgery_date = \"YYYY-MM-DD\" (the day of the operation) in the [coach] section of the config; until then, baov_day_one holds the exercises allowed from the first day".into()),
+            AdaptError::TooSoonAfterSurgery { .. } => Some("until then do baov_day_one (the exercises allowed from the first day); if the date is wrong, correct coach.surgery_date in the config".into()),
+        }
+    }
 }
 
 impl AdaptError {
@@ -723,7 +746,7 @@ fn choose(
             unknown(
                 content,
                 "the McKenzie phase",
-                &format!("mckenzie_{}", phase_name(phase)),
+                &format!("mckenzie_{}", phase.name()),
             )
         })?;
         let since = history.phase.as_ref().map(|p| p.since.date());
@@ -731,7 +754,7 @@ fn choose(
             what: What::Program(p.id().to_string()),
             why: format!(
                 "McKenzie phase: {}{} (003; `matcoach phase next` once you feel clearly better{})",
-                phase_name(phase),
+                phase.name(),
                 since.map(|d| format!(", since {d}")).unwrap_or_default(),
                 since
                     .and_then(|d| earliest_offer(rules, phase, d))
@@ -1079,18 +1102,38 @@ pub fn phase_program(content: &Content, phase: Phase) -> Option<&Program> {
 /// Why the phase cannot change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhaseError {
-    #[error("you are not following the McKenzie program\n  fix: `matcoach phase start` begins with the acute phase (003: only once you can lie on your belly comfortably)")]
+    #[error("you are not following the McKenzie program{}", crate::fix::Line(self))]
     NotStarted,
-    #[error("you are in the last McKenzie phase (maintenance) already\n  fix: nothing to advance: keep the maintenance exercises as a daily habit (003)")]
+    #[error(
+        "you are in the last McKenzie phase (maintenance) already{}",
+        crate::fix::Line(self)
+    )]
     AtLast,
-    #[error("you are in the first McKenzie phase (acute) already\n  fix: nothing to go back to; `matcoach phase stop` ends the McKenzie program")]
+    #[error(
+        "you are in the first McKenzie phase (acute) already{}",
+        crate::fix::Line(self)
+    )]
     AtFirst,
-    #[error("not advancing: your last session ({day}, {program}) had pain{during}\n  fix: 003 moves on only once you feel clearly better; do a session without pain first, then `matcoach phase next` again. If the pain stays or spreads below the knee, see a (manual) therapist")]
+    #[error(
+        "not advancing: your last session ({day}, {program}) had pain{during}{}",
+        crate::fix::Line(self)
+    )]
     AfterPain {
         day: Date,
         program: String,
         during: String,
     },
+}
+
+impl crate::fix::Fix for PhaseError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            PhaseError::NotStarted => Some("`matcoach phase start` begins with the acute phase (003: only once you can lie on your belly comfortably)".into()),
+            PhaseError::AtLast => Some("nothing to advance: keep the maintenance exercises as a daily habit (003)".into()),
+            PhaseError::AtFirst => Some("nothing to go back to; `matcoach phase stop` ends the McKenzie program".into()),
+            PhaseError::AfterPain { .. } => Some("003 moves on only once you feel clearly better; do a session without pain first, then `matcoach phase next` again. If the pain stays or spreads below the knee, see a (manual) therapist".into()),
+        }
+    }
 }
 
 /// The phase `matcoach phase next` would move to, or why it may not: never

@@ -2,20 +2,20 @@
 
 use crate::content::Lang;
 use crate::session::SessionConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A problem with the config file. Each says where and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read the config: {source}\n  fix: check the path, or pass --config FILE (the commented example is config/matcoach.toml)", path.display())]
+    #[error("{}: cannot read the config: {source}{}", path.display(), crate::fix::Line(self))]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}:{column}: {message}\n  fix: {fix}", path.display())]
+    #[error("{}:{line}:{column}: {message}{}", path.display(), crate::fix::Line(self))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -23,6 +23,22 @@ pub enum ConfigError {
         message: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for ConfigError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => Some("check the path, or pass --config FILE (the commented example is config/matcoach.toml)".into()),
+            ConfigError::Invalid { fix, .. } => Some(fix.clone()),
+        }
+    }
+}
+
+/// A path where "" (as in the example configs) or leaving it out means the
+/// default place: None.
+fn default_if_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let p = PathBuf::deserialize(d)?;
+    Ok((!p.as_os_str().is_empty()).then_some(p))
 }
 
 /// The whole config. Every section has defaults, so an empty file is valid.
@@ -116,14 +132,15 @@ impl Default for Coach {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SpeechEngine {
-    /// espeak-ng, the Debian package (default).
-    #[default]
-    Espeak,
-    /// piper: a binary and a voice model per language.
-    Piper,
+crate::string_table::string_table! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum SpeechEngine ("speech engine") {
+        /// espeak-ng, the Debian package (default).
+        #[default]
+        Espeak = "espeak",
+        /// piper: a binary and a voice model per language.
+        Piper = "piper",
+    }
 }
 
 /// How the coach's voice is made.
@@ -138,8 +155,10 @@ pub struct Speech {
     pub rate_wpm: u32,
     /// The piper program, and its voice model (.onnx) per language.
     pub piper_binary: PathBuf,
-    pub piper_model_en: PathBuf,
-    pub piper_model_nl: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub piper_model_en: Option<PathBuf>,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub piper_model_nl: Option<PathBuf>,
     /// Recorded voice: clips in audio/voices/<name>/<lang>/<phrase-id>.wav
     /// replace the synthesised phrases they name ("" = none).
     pub recorded_voice: String,
@@ -150,7 +169,8 @@ pub struct Speech {
     /// tone ("" = the built-in tones only).
     pub cues_dir: PathBuf,
     /// Where rendered phrases are cached ("" = the default place).
-    pub cache_dir: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for Speech {
@@ -161,12 +181,12 @@ impl Default for Speech {
             espeak_voice_nl: "nl".into(),
             rate_wpm: 150,
             piper_binary: PathBuf::from("piper"),
-            piper_model_en: PathBuf::new(),
-            piper_model_nl: PathBuf::new(),
+            piper_model_en: None,
+            piper_model_nl: None,
             recorded_voice: String::new(),
             voices_dir: PathBuf::from("audio/voices"),
             cues_dir: PathBuf::from("audio/cues"),
-            cache_dir: PathBuf::new(),
+            cache_dir: None,
         }
     }
 }
@@ -199,10 +219,13 @@ pub struct Voice {
     /// Input device name ("default" = the system's default).
     pub input_device: String,
     /// Where `matcoach setup-model` puts models ("" = the default place).
-    pub models_dir: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub models_dir: Option<PathBuf>,
     /// A specific model directory per language ("" = the one in models_dir).
-    pub model_en: PathBuf,
-    pub model_nl: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub model_en: Option<PathBuf>,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub model_nl: Option<PathBuf>,
     /// Cancel the coach's own voice from the microphone signal.
     pub echo_cancellation: bool,
     /// Lowest word confidence accepted as a command (0 to 1).
@@ -224,9 +247,9 @@ impl Default for Voice {
             enabled: true,
             engine: crate::voice::Engine::Vosk,
             input_device: "default".into(),
-            models_dir: PathBuf::new(),
-            model_en: PathBuf::new(),
-            model_nl: PathBuf::new(),
+            models_dir: None,
+            model_en: None,
+            model_nl: None,
             echo_cancellation: true,
             min_confidence: 0.6,
             keep_misses: false,
@@ -236,12 +259,13 @@ impl Default for Voice {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum GpioBackend {
-    #[default]
-    None,
-    Rppal,
+crate::string_table::string_table! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum GpioBackend ("GPIO backend") {
+        #[default]
+        None = "none",
+        Rppal = "rppal",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -272,7 +296,8 @@ pub struct Journal {
     /// The journal database ("" = the default place:
     /// $XDG_DATA_HOME/matcoach/journal.sqlite or
     /// ~/.local/share/matcoach/journal.sqlite).
-    pub path: PathBuf,
+    #[serde(deserialize_with = "default_if_empty")]
+    pub path: Option<PathBuf>,
     /// An exercise that hurt is left out (or replaced by its easier variant)
     /// until this many sessions without pain have passed (at least 1).
     pub pain_free_sessions: u32,
@@ -306,7 +331,7 @@ pub struct Journal {
 impl Default for Journal {
     fn default() -> Self {
         Journal {
-            path: PathBuf::new(),
+            path: None,
             pain_free_sessions: 3,
             rotation: vec![
                 "morning_mobility".into(),

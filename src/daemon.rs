@@ -378,7 +378,7 @@ async fn daemon(config: Config, content: Content) -> Result<()> {
     let now = || tokio::time::Instant::now().into_std();
 
     // The journal: never stops the coach.
-    let path = journal::resolve_path(&config.journal.path)?;
+    let path = journal::resolve_path(config.journal.path.as_deref())?;
     let started = JournalWriter::start(&path, &OpenOptions::default());
     if let Some(r) = &started.recovered {
         log(&format!("{r}"));

@@ -97,18 +97,13 @@ impl Check {
         }
     }
 
-    /// A problem from one of our errors, whose text ends in "\n  fix: …".
-    pub fn from_error(name: &str, e: &dyn std::fmt::Display) -> Check {
-        let text = e.to_string();
-        let (detail, fix) = match text.split_once("\n  fix: ") {
-            Some((d, f)) => (d.trim().to_string(), Some(f.trim().to_string())),
-            None => (text.trim().to_string(), None),
-        };
+    /// A problem from one of our errors, with the fix it carries.
+    pub fn from_error(name: &str, e: &dyn crate::fix::Fix) -> Check {
         Check {
             name: name.into(),
             status: Status::Problem,
-            detail,
-            fix,
+            detail: e.problem().trim().to_string(),
+            fix: e.fix().map(|f| f.trim().to_string()),
         }
     }
 }
@@ -141,7 +136,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     checks.extend(microphone(&config, opts.listen, say));
     checks.push(model(&config));
     checks.push(gpio(&config));
-    let journal_path = crate::journal::resolve_path(&config.journal.path);
+    let journal_path = crate::journal::resolve_path(config.journal.path.as_deref());
     checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
     let mut places = Vec::new();
     if let Ok(p) = &journal_path {
@@ -523,13 +518,10 @@ pub fn journal(path: Result<&Path, &crate::journal::JournalError>) -> Check {
 /// The speech cache directory the config asks for (as `Speech` resolves it
 /// for the daemon, which runs from its working directory).
 pub fn speech_cache_dir(config: &Config) -> PathBuf {
-    let dir = &config.speech.cache_dir;
-    if dir.as_os_str().is_empty() {
-        crate::speech::default_cache_dir()
-    } else if dir.is_absolute() {
-        dir.clone()
-    } else {
-        PathBuf::from(".").join(dir)
+    match &config.speech.cache_dir {
+        None => crate::speech::default_cache_dir(),
+        Some(dir) if dir.is_absolute() => dir.clone(),
+        Some(dir) => PathBuf::from(".").join(dir),
     }
 }
 
@@ -692,7 +684,7 @@ mod tests {
             language: Lang::Nl,
             ..Config::default()
         };
-        config.voice.models_dir = PathBuf::from("/nonexistent/models");
+        config.voice.models_dir = Some(PathBuf::from("/nonexistent/models"));
         let c = model(&config);
         assert_eq!(c.status, Status::Problem);
         assert!(c

@@ -27,11 +27,17 @@ pub enum UserAction {
 
 /// A bad `--events` SPEC: which item, and how to write it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--events item {index} `{item}`: {problem}\n  fix: write items as TIME:press, TIME:long_press or TIME:heard=COMMAND, e.g. `0s:press,95s:heard=pain,2m10s:heard=stop` (commands: next, pain, stop, pause, resume, repeat)")]
+#[error("--events item {index} `{item}`: {problem}{}", crate::fix::Line(self))]
 pub struct SpecError {
     pub index: usize,
     pub item: String,
     pub problem: String,
+}
+
+impl crate::fix::Fix for SpecError {
+    fn fix(&self) -> Option<String> {
+        Some("write items as TIME:press, TIME:long_press or TIME:heard=COMMAND, e.g. `0s:press,95s:heard=pain,2m10s:heard=stop` (commands: next, pain, stop, pause, resume, repeat)".into())
+    }
 }
 
 /// Parse `1m30s`, `95s`, `1500ms`, `2m`.

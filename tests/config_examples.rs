@@ -229,12 +229,18 @@ fn the_package_config_is_the_example_with_the_system_paths() {
     assert!(warnings.is_empty(), "warnings:\n{}", warnings.join("\n"));
     assert_eq!(c.content_dir, Path::new("/usr/share/matcoach/content"));
     assert_eq!(
-        c.journal.path,
-        Path::new("/var/lib/matcoach/journal.sqlite")
+        c.journal.path.as_deref(),
+        Some(Path::new("/var/lib/matcoach/journal.sqlite"))
     );
-    assert_eq!(c.voice.models_dir, Path::new("/var/lib/matcoach/models"));
+    assert_eq!(
+        c.voice.models_dir.as_deref(),
+        Some(Path::new("/var/lib/matcoach/models"))
+    );
     assert_eq!(c.speech.voices_dir, Path::new("/var/lib/matcoach/voices"));
-    assert_eq!(c.speech.cache_dir, Path::new("/var/cache/matcoach/speech"));
+    assert_eq!(
+        c.speech.cache_dir.as_deref(),
+        Some(Path::new("/var/cache/matcoach/speech"))
+    );
     assert_eq!(
         c.speech.cues_dir,
         Path::new("/usr/share/matcoach/audio/cues")
@@ -303,17 +309,22 @@ fn the_service_may_write_where_the_package_config_puts_its_data() {
     assert_eq!(unit_values("StateDirectory"), ["matcoach"]);
     assert_eq!(unit_values("CacheDirectory"), ["matcoach"]);
     for (key, path) in [
-        ("journal.path", &c.journal.path),
-        ("voice.models_dir", &c.voice.models_dir),
-        ("speech.voices_dir", &c.speech.voices_dir),
+        ("journal.path", c.journal.path.as_deref()),
+        ("voice.models_dir", c.voice.models_dir.as_deref()),
+        ("speech.voices_dir", Some(c.speech.voices_dir.as_path())),
     ] {
+        let path = path.unwrap_or(Path::new(""));
         assert!(
             path.starts_with("/var/lib/matcoach"),
             "{key} = {} is outside the state directory",
             path.display()
         );
     }
-    assert!(c.speech.cache_dir.starts_with("/var/cache/matcoach"));
+    assert!(c
+        .speech
+        .cache_dir
+        .as_deref()
+        .is_some_and(|d| d.starts_with("/var/cache/matcoach")));
     // With the paths left empty, the unit's XDG variables lead to the same
     // places (the journal's and the cache's default is <XDG dir>/matcoach/…).
     assert_eq!(

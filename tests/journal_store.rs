@@ -562,3 +562,48 @@ fn bad_journal_paths_are_clear_errors() {
         "{e}"
     );
 }
+
+/// A pain that waits in memory (the disk read-only) is in the history the
+/// next session is planned from: the exercise that hurt rests even before
+/// the journal can write it. Found by the whole-appliance simulation.
+#[test]
+fn a_pain_not_yet_written_is_in_the_history_the_next_plan_reads() {
+    use matcoach::journal::{StorageState, StorageSwitch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    write_one_session(&path, "2025-03-03");
+    let storage = StorageSwitch::default();
+    let opts = OpenOptions {
+        storage: storage.clone(),
+        ..Default::default()
+    };
+    let started = JournalWriter::start(&path, &opts);
+    assert!(started.error.is_none());
+    let mut writer = started.writer;
+    storage.set(StorageState::ReadOnly);
+    let today = fresh_plan("2025-03-04", "quick");
+    let first = today.program.items[0].exercise.get_ref().clone();
+    let at = during_first_set(&run_today(content(), &today, "0s:press"), &first);
+    let records = run_today(content(), &today, &format!("0s:press,{at}ms:heard=pain"));
+    for (t, e) in journaled(&records) {
+        writer.record(t, e);
+    }
+    assert!(writer.sync(Duration::from_secs(30)));
+    assert!(writer.fault().is_some(), "the disk refuses the session");
+    let history = writer.history(Duration::from_secs(30)).unwrap();
+    let last = history.sessions.last().unwrap();
+    assert_eq!(history.sessions.len(), 2, "{:?}", history.sessions);
+    assert!(
+        last.pains
+            .iter()
+            .any(|p| p.exercise.as_deref() == Some(first.as_str())),
+        "{:?}",
+        last.pains
+    );
+    // Nothing of it reached the file yet; it does once the disk is back.
+    assert_eq!(count(&open(&path), "SELECT count(*) FROM sessions"), 1);
+    storage.set(StorageState::Fine);
+    let report = writer.finish();
+    assert!(report.complete(), "{report:?}");
+    assert_eq!(count(&open(&path), "SELECT count(*) FROM sessions"), 2);
+}

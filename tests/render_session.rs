@@ -13,7 +13,7 @@ use std::time::Duration;
 
 fn speech(cache: &std::path::Path) -> Speech {
     let cfg = matcoach::config::Speech {
-        cache_dir: cache.to_path_buf(),
+        cache_dir: Some(cache.to_path_buf()),
         ..Default::default()
     };
     Speech::from_config(&cfg, &root()).unwrap()

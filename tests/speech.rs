@@ -336,7 +336,7 @@ fn recorded_clips_override_and_a_corrupt_one_names_the_file() {
     std::fs::write(voice_dir.join("sys.count.4.wav"), b"RIFF....WAVEnonsense").unwrap();
     let cfg = matcoach::config::Speech {
         recorded_voice: "anna".into(),
-        cache_dir: PathBuf::from("cache"),
+        cache_dir: Some(PathBuf::from("cache")),
         ..Default::default()
     };
     let speech = Speech::from_config(&cfg, dir.path()).unwrap();
@@ -447,7 +447,7 @@ fn piper_renders_through_its_command_line() {
     let bin = script(dir.path(), "piper", FAKE_PIPER);
     let en = model(dir.path(), "en.onnx", "en-gb");
     let nl = model(dir.path(), "nl.onnx", "nl");
-    let p = Piper::new(bin.clone(), en.clone(), nl);
+    let p = Piper::new(bin.clone(), Some(en.clone()), Some(nl));
     for lang in Lang::ALL {
         p.check(lang).unwrap();
     }
@@ -470,9 +470,9 @@ fn piper_renders_through_its_command_line() {
     let cfg = matcoach::config::Speech {
         engine: matcoach::config::SpeechEngine::Piper,
         piper_binary: bin,
-        piper_model_en: PathBuf::from("en.onnx"),
-        piper_model_nl: PathBuf::from("nl.onnx"),
-        cache_dir: PathBuf::from("cache"),
+        piper_model_en: Some(PathBuf::from("en.onnx")),
+        piper_model_nl: Some(PathBuf::from("nl.onnx")),
+        cache_dir: Some(PathBuf::from("cache")),
         ..Default::default()
     };
     let speech = Speech::from_config(&cfg, dir.path()).unwrap();
@@ -499,8 +499,8 @@ fn piper_failures_say_what_to_fix() {
     // No program.
     let p = Piper::new(
         dir.path().join("no-such-piper"),
-        good_model.clone(),
-        PathBuf::new(),
+        Some(good_model.clone()),
+        None,
     );
     match p.render("hello", Lang::En) {
         Err(err @ SpeechError::ProgramMissing { .. }) => {
@@ -512,7 +512,7 @@ fn piper_failures_say_what_to_fix() {
 
     // No model, an empty one, one that is not there.
     let bin = script(dir.path(), "piper", FAKE_PIPER);
-    let p = Piper::new(bin.clone(), empty_model, PathBuf::new());
+    let p = Piper::new(bin.clone(), Some(empty_model), None);
     for (lang, want) in [(Lang::En, "is empty"), (Lang::Nl, "is empty)")] {
         match p.render("hello", lang) {
             Err(err @ SpeechError::VoiceMissing { .. }) => {
@@ -524,7 +524,7 @@ fn piper_failures_say_what_to_fix() {
             other => panic!("{other:?}"),
         }
     }
-    let p = Piper::new(bin, dir.path().join("gone.onnx"), PathBuf::new());
+    let p = Piper::new(bin, Some(dir.path().join("gone.onnx")), None);
     assert!(matches!(
         p.check(Lang::En),
         Err(SpeechError::VoiceMissing { .. })
@@ -532,7 +532,7 @@ fn piper_failures_say_what_to_fix() {
 
     // piper fails: its own words are in the message.
     let failing = script(dir.path(), "piper-fails", FAILING_PIPER);
-    let p = Piper::new(failing, good_model.clone(), PathBuf::new());
+    let p = Piper::new(failing, Some(good_model.clone()), None);
     match p.render("hello", Lang::En) {
         Err(err @ SpeechError::RenderFailed { .. }) => {
             assert!(err.to_string().contains("model is corrupt"), "{err}")
@@ -542,7 +542,7 @@ fn piper_failures_say_what_to_fix() {
 
     // piper succeeds but writes nothing.
     let silent = script(dir.path(), "piper-silent", SILENT_PIPER);
-    let p = Piper::new(silent, good_model, PathBuf::new());
+    let p = Piper::new(silent, Some(good_model), None);
     match p.render("hello", Lang::En) {
         Err(err @ SpeechError::RenderFailed { .. }) => {
             assert!(err.to_string().contains("no output file"), "{err}")

@@ -19,24 +19,43 @@ use std::path::PathBuf;
 /// failed, where, and the likely fix.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("{}: cannot read: {source}\n  fix: check that the file exists and is readable", path.display())]
+    #[error("{}: cannot read: {source}{}", path.display(), crate::fix::Line(self))]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: not a usable WAV file ({reason})\n  fix: re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice", path.display())]
+    #[error("{}: not a usable WAV file ({reason}){}", path.display(), crate::fix::Line(self))]
     BadWav { path: PathBuf, reason: String },
-    #[error("{}: cannot write: {reason}\n  fix: check that the directory exists and that there is disk space", path.display())]
+    #[error("{}: cannot write: {reason}{}", path.display(), crate::fix::Line(self))]
     Write { path: PathBuf, reason: String },
-    #[error("no audio output device: {reason}\n  fix: plug in a speaker or USB sound card, check `aplay -l`, and make sure the user is in the `audio` group (sudo adduser $USER audio); or write the session to a file with --out FILE")]
+    #[error("no audio output device: {reason}{}", crate::fix::Line(self))]
     NoOutputDevice { reason: String },
-    #[error("audio output device \"{name}\" not found\n  available: {available}\n  fix: set audio.output_device to one of these (see `matcoach devices`), or to \"default\"")]
+    #[error(
+        "audio output device \"{name}\" not found\n  available: {available}{}",
+        crate::fix::Line(self)
+    )]
     UnknownDevice { name: String, available: String },
-    #[error("audio output device \"{name}\" cannot be opened: {reason}\n  fix: {fix}")]
+    #[error(
+        "audio output device \"{name}\" cannot be opened: {reason}{}",
+        crate::fix::Line(self)
+    )]
     OpenFailed {
         name: String,
         reason: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for AudioError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            AudioError::Read { .. } => Some("check that the file exists and is readable".into()),
+            AudioError::BadWav { .. } => Some("re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice".into()),
+            AudioError::Write { .. } => Some("check that the directory exists and that there is disk space".into()),
+            AudioError::NoOutputDevice { .. } => Some("plug in a speaker or USB sound card, check `aplay -l`, and make sure the user is in the `audio` group (sudo adduser $USER audio); or write the session to a file with --out FILE".into()),
+            AudioError::UnknownDevice { .. } => Some("set audio.output_device to one of these (see `matcoach devices`), or to \"default\"".into()),
+            AudioError::OpenFailed { fix, .. } => Some(fix.clone()),
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub(super) fn voice_report(
     let config = load_config(args)?;
     let path = match db {
         Some(p) => p.to_path_buf(),
-        None => journal::resolve_path(&config.journal.path)?,
+        None => journal::resolve_path(config.journal.path.as_deref())?,
     };
     if weeks == 0 || weeks > 520 {
         anyhow::bail!("--weeks {weeks} is outside 1 to 520\n  fix: give a number of weeks from 1 to 520 (the default is 8)");

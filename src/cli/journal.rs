@@ -21,7 +21,7 @@ use std::time::Duration;
 pub(super) fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf> {
     match db {
         Some(p) => Ok(p.to_path_buf()),
-        None => Ok(journal::resolve_path(&config.journal.path)?),
+        None => Ok(journal::resolve_path(config.journal.path.as_deref())?),
     }
 }
 
@@ -254,7 +254,7 @@ pub(super) fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
         if let Some(phase) = p.phase {
             outln!(
                 "McKenzie phase: {} (since {})",
-                journal::queries::phase_name(phase),
+                phase.name(),
                 p.since.date()
             );
         }
@@ -293,7 +293,7 @@ pub(super) fn phase(
     let l = load(args)?;
     let path = journal_path(&l.config, db)?;
     let describe = |phase: content::Phase| {
-        let name = journal::queries::phase_name(phase);
+        let name = phase.name();
         match adapt::phase_program(&l.content, phase) {
             Some(p) => format!("{name}: program {} ({})", p.id(), p.name.en.as_str()),
             None => name.to_string(),
@@ -313,7 +313,7 @@ pub(super) fn phase(
                     Ok(next) => {
                         outln!(
                             "next: {} (`matcoach phase next` once you feel clearly better)",
-                            journal::queries::phase_name(next)
+                            next.name()
                         );
                         let rules = adapt::Rules::for_config(&l.config);
                         if let (Some(from), Some(since)) = (

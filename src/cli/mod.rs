@@ -66,7 +66,7 @@ enum Cmd {
     /// Show a program's session timeline, without interruptions
     Plan {
         program: String,
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         #[arg(long)]
         json: bool,
@@ -74,7 +74,7 @@ enum Cmd {
     /// Run a session in virtual time with scripted inputs; prints JSON lines
     Sim {
         program: String,
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         /// e.g. 0s:press,95s:heard=pain,140s:heard=stop,150s:press,400s:long_press
         #[arg(long, value_name = "SPEC")]
@@ -94,7 +94,7 @@ enum Cmd {
     /// spoken through the default sound device when there is one
     Demo {
         program: Option<String>,
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         /// Write the sound to this WAV file instead of a device
         #[arg(long, value_name = "FILE")]
@@ -106,7 +106,7 @@ enum Cmd {
     /// Render a whole session to a WAV file, sample-accurately, in virtual time
     RenderSession {
         program: String,
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         /// Scripted inputs, as for `sim` (default: a press at 0 s)
         #[arg(long, value_name = "SPEC")]
@@ -123,12 +123,12 @@ enum Cmd {
     /// Render every phrase ahead of time into the speech cache
     Render {
         /// Only this language (default: both)
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
     },
     /// List every phrase id with its text, e.g. for recording your own voice
     Phrases {
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         #[arg(long)]
         json: bool,
@@ -139,10 +139,10 @@ enum Cmd {
     /// prints one JSON object per command heard
     Hear {
         file: PathBuf,
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         /// vosk or pocketsphinx (default: the config's)
-        #[arg(long, value_parser = parse_engine)]
+        #[arg(long)]
         engine: Option<matcoach::voice::Engine>,
         /// What the coach played meanwhile, for echo cancellation
         #[arg(long, value_name = "REF.wav")]
@@ -153,7 +153,7 @@ enum Cmd {
     },
     /// Download and install the speech-recognition model for a language
     SetupModel {
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Lang,
         /// Install from a zip downloaded by hand instead
         #[arg(long, value_name = "ZIP")]
@@ -161,9 +161,9 @@ enum Cmd {
     },
     /// Listen on the microphone and print the commands heard (ctrl-c ends)
     Listen {
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
-        #[arg(long, value_parser = parse_engine)]
+        #[arg(long)]
         engine: Option<matcoach::voice::Engine>,
     },
     /// Validate the content and the config; non-zero exit on errors
@@ -242,10 +242,10 @@ enum Cmd {
     /// The coach tests how well it hears you: it asks for each command word
     /// three times and a few other words, then reports and advises
     VoiceCheck {
-        #[arg(long, value_parser = parse_lang)]
+        #[arg(long)]
         lang: Option<Lang>,
         /// vosk or pocketsphinx (default: the one the daemon would use)
-        #[arg(long, value_parser = parse_engine)]
+        #[arg(long)]
         engine: Option<matcoach::voice::Engine>,
         /// The report as JSON
         #[arg(long)]
@@ -270,15 +270,6 @@ enum PhaseAction {
     Start,
     /// Stop following the McKenzie program
     Stop,
-}
-
-fn parse_engine(s: &str) -> Result<matcoach::voice::Engine, String> {
-    matcoach::voice::Engine::parse(s)
-        .ok_or_else(|| format!("unknown engine `{s}`: use `vosk` or `pocketsphinx`"))
-}
-
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("unknown language `{s}`: use `en` or `nl`"))
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -514,4 +505,131 @@ fn print_records(records: &[Record], json: bool) -> std::io::Result<()> {
         outln!("{stamp}  {what}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matcoach::config::{GpioBackend, SpeechEngine};
+    use matcoach::voice::Engine;
+    use std::path::Path;
+
+    /// One value of a string table, on the command line (the argument
+    /// list, when the value has a flag) and in the config (a TOML line).
+    struct Row {
+        cli: Option<fn(&str) -> Vec<String>>,
+        toml: fn(&str) -> String,
+        /// The value the spelling names, read back from the parsed
+        /// arguments and config.
+        from_cli: fn(&Args) -> Option<String>,
+        from_config: fn(&Config) -> String,
+        /// Every (spelling, value name) of the table.
+        spellings: Vec<(&'static str, &'static str)>,
+    }
+
+    fn spellings<T: Copy>(
+        all: &[T],
+        names: fn(T) -> &'static [&'static str],
+    ) -> Vec<(&'static str, &'static str)> {
+        all.iter()
+            .flat_map(|&v| names(v).iter().map(move |&s| (s, names(v)[0])))
+            .collect()
+    }
+
+    fn rows() -> Vec<Row> {
+        vec![
+            Row {
+                cli: Some(|s| {
+                    ["matcoach", "plan", "p", "--lang", s]
+                        .map(String::from)
+                        .into()
+                }),
+                toml: |s| format!("language = \"{s}\""),
+                from_cli: |a| match &a.command {
+                    Cmd::Plan { lang, .. } => lang.map(|l| l.to_string()),
+                    _ => None,
+                },
+                from_config: |c| c.language.to_string(),
+                spellings: spellings(&Lang::ALL, Lang::spellings),
+            },
+            Row {
+                cli: Some(|s| {
+                    ["matcoach", "listen", "--engine", s]
+                        .map(String::from)
+                        .into()
+                }),
+                toml: |s| format!("[voice]\nengine = \"{s}\""),
+                from_cli: |a| match &a.command {
+                    Cmd::Listen { engine, .. } => engine.map(|e| e.to_string()),
+                    _ => None,
+                },
+                from_config: |c| c.voice.engine.to_string(),
+                spellings: spellings(&Engine::ALL, Engine::spellings),
+            },
+            Row {
+                cli: None,
+                toml: |s| format!("[speech]\nengine = \"{s}\""),
+                from_cli: |_| None,
+                from_config: |c| c.speech.engine.to_string(),
+                spellings: spellings(&SpeechEngine::ALL, SpeechEngine::spellings),
+            },
+            Row {
+                cli: None,
+                toml: |s| format!("[gpio]\nbackend = \"{s}\""),
+                from_cli: |_| None,
+                from_config: |c| c.gpio.backend.to_string(),
+                spellings: spellings(&GpioBackend::ALL, GpioBackend::spellings),
+            },
+        ]
+    }
+
+    /// Every spelling of every user-facing enum means the same value on the
+    /// command line and in the config, in any case; an unknown one is the
+    /// same error in both.
+    #[test]
+    fn every_spelling_works_in_the_cli_and_the_config_alike() {
+        let mut checked = 0;
+        for row in rows() {
+            for &(spelling, name) in &row.spellings {
+                for s in [spelling.to_string(), spelling.to_ascii_uppercase()] {
+                    let (config, _) = Config::parse(Path::new("t.toml"), &(row.toml)(&s))
+                        .unwrap_or_else(|e| panic!("config `{s}`: {e}"));
+                    assert_eq!((row.from_config)(&config), name, "config `{s}`");
+                    if let Some(cli) = row.cli {
+                        let args =
+                            Args::try_parse_from(cli(&s)).unwrap_or_else(|e| panic!("--{s}: {e}"));
+                        assert_eq!((row.from_cli)(&args).as_deref(), Some(name), "cli `{s}`");
+                    }
+                    checked += 1;
+                }
+            }
+            // An unknown spelling is refused on both sides, which list the
+            // same names.
+            let bad = "klingon";
+            let config = Config::parse(Path::new("t.toml"), &(row.toml)(bad))
+                .err()
+                .map(|e| e.to_string());
+            let Some(config) = config else {
+                panic!("config accepted `{bad}`");
+            };
+            let names: Vec<&str> = row.spellings.iter().map(|s| s.1).collect();
+            assert!(config.contains("unknown variant `klingon`"), "{config}");
+            if let Some(cli) = row.cli {
+                let Err(err) = Args::try_parse_from(cli(bad)) else {
+                    panic!("cli accepted `{bad}`");
+                };
+                let err = err.to_string();
+                assert!(err.contains(&format!("`{bad}`: use")), "{err}");
+                for name in &names {
+                    assert!(err.contains(&format!("`{name}`")), "{err}");
+                }
+            }
+            for name in names {
+                assert!(config.contains(&format!("`{name}`")), "{config}");
+            }
+        }
+        // en, english, nl, dutch, nederlands, vosk, pocketsphinx, sphinx,
+        // espeak, piper, none, rppal; each as written and in capitals.
+        assert_eq!(checked, 24);
+    }
 }

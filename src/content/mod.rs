@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 /// A problem with a content file. Each says where and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
-    #[error("{}: cannot read: {source}\n  fix: check that the content directory exists and is readable (or pass --content DIR)", path.display())]
+    #[error("{}: cannot read: {source}{}", path.display(), crate::fix::Line(self))]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}:{column}: {message}\n  fix: {fix}", path.display())]
+    #[error("{}:{line}:{column}: {message}{}", path.display(), crate::fix::Line(self))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -29,12 +29,25 @@ pub enum ContentError {
         message: String,
         fix: String,
     },
-    #[error("{}: {message}\n  fix: {fix}", path.display())]
+    #[error("{}: {message}{}", path.display(), crate::fix::Line(self))]
     Missing {
         path: PathBuf,
         message: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for ContentError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            ContentError::Read { .. } => Some(
+                "check that the content directory exists and is readable (or pass --content DIR)"
+                    .into(),
+            ),
+            ContentError::Invalid { fix, .. } => Some(fix.clone()),
+            ContentError::Missing { fix, .. } => Some(fix.clone()),
+        }
+    }
 }
 
 /// All the problems found in one load, in file order.

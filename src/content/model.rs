@@ -7,37 +7,20 @@ use std::fmt;
 use std::num::NonZeroU32;
 use toml::Spanned;
 
-/// A language the coach speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    En,
-    Nl,
+crate::string_table::string_table! {
+    /// A language the coach speaks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum Lang ("language") {
+        #[default]
+        En = "en" | "english",
+        Nl = "nl" | "dutch" | "nederlands",
+    }
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Nl];
-
+    /// The language code: the name in the table.
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Nl => "nl",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" | "english" => Some(Lang::En),
-            "nl" | "dutch" | "nederlands" => Some(Lang::Nl),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        self.name()
     }
 }
 
@@ -351,13 +334,16 @@ pub struct ExerciseFile {
     pub exercise: Vec<Exercise>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Acute,
-    Improving,
-    Stiff,
-    Maintenance,
+crate::string_table::string_table! {
+    /// A McKenzie phase (003), in the content, the journal, phrase ids and
+    /// `matcoach phase`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Phase ("phase") {
+        Acute = "acute",
+        Improving = "improving",
+        Stiff = "stiff",
+        Maintenance = "maintenance",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -14,18 +14,34 @@ use tokio::sync::{mpsc, watch};
 /// A problem with the GPIO. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum GpioError {
-    #[error("GPIO {pin}: permission denied ({path})\n  fix: add the user to the gpio group: sudo adduser $USER gpio (then log in again)")]
+    #[error("GPIO {pin}: permission denied ({path}){}", crate::fix::Line(self))]
     PermissionDenied { pin: u8, path: String },
-    #[error("not a Raspberry Pi (the board could not be identified)\n  fix: set gpio.backend = \"none\" in the config")]
+    #[error(
+        "not a Raspberry Pi (the board could not be identified){}",
+        crate::fix::Line(self)
+    )]
     NotAPi,
-    #[error("GPIO {pin} is already in use\n  fix: another program or overlay holds the pin; choose a free pin in gpio.button_pin / gpio.led_pin")]
+    #[error("GPIO {pin} is already in use{}", crate::fix::Line(self))]
     PinUsed { pin: u8 },
-    #[error("GPIO {pin} does not exist on this board\n  fix: use a BCM pin number from 0 to 27")]
+    #[error("GPIO {pin} does not exist on this board{}", crate::fix::Line(self))]
     NoSuchPin { pin: u8 },
-    #[error("GPIO {pin}: {reason}\n  fix: check the wiring and that the GPIO driver is loaded (ls /dev/gpiochip*)")]
+    #[error("GPIO {pin}: {reason}{}", crate::fix::Line(self))]
     Other { pin: u8, reason: String },
-    #[error("this build has no GPIO support\n  fix: build with `--features gpio-rppal`, or set gpio.backend = \"none\"")]
+    #[error("this build has no GPIO support{}", crate::fix::Line(self))]
     NotBuilt,
+}
+
+impl crate::fix::Fix for GpioError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            GpioError::PermissionDenied { .. } => Some("add the user to the gpio group: sudo adduser $USER gpio (then log in again)".into()),
+            GpioError::NotAPi => Some("set gpio.backend = \"none\" in the config".into()),
+            GpioError::PinUsed { .. } => Some("another program or overlay holds the pin; choose a free pin in gpio.button_pin / gpio.led_pin".into()),
+            GpioError::NoSuchPin { .. } => Some("use a BCM pin number from 0 to 27".into()),
+            GpioError::Other { .. } => Some("check the wiring and that the GPIO driver is loaded (ls /dev/gpiochip*)".into()),
+            GpioError::NotBuilt => Some("build with `--features gpio-rppal`, or set gpio.backend = \"none\"".into()),
+        }
+    }
 }
 
 /// A digital output: on or off.

@@ -18,10 +18,16 @@ pub struct Date(i64);
 
 /// Why a date did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid date `{input}`: {problem}\n  fix: write the date as YYYY-MM-DD, e.g. 2025-03-14")]
+#[error("invalid date `{input}`: {problem}{}", crate::fix::Line(self))]
 pub struct DateError {
     pub input: String,
     pub problem: String,
+}
+
+impl crate::fix::Fix for DateError {
+    fn fix(&self) -> Option<String> {
+        Some("write the date as YYYY-MM-DD, e.g. 2025-03-14".into())
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's

@@ -45,41 +45,58 @@ use std::path::{Path, PathBuf};
 /// failed, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JournalError {
-    #[error("there is no default place for the journal: neither XDG_DATA_HOME nor HOME is set\n  fix: set `path` in the [journal] section of the config (the Raspberry Pi package uses /var/lib/matcoach/journal.sqlite), or pass --db PATH")]
+    #[error(
+        "there is no default place for the journal: neither XDG_DATA_HOME nor HOME is set{}",
+        crate::fix::Line(self)
+    )]
     NoDefaultPath,
-    #[error("{}: no journal here yet\n  fix: check the path (--db or journal.path); the first session creates the journal", path.display())]
+    #[error("{}: no journal here yet{}", path.display(), crate::fix::Line(self))]
     Missing { path: PathBuf },
-    #[error("{}: {what}: the disk or directory is read-only ({detail})\n  fix: make the file and its directory writable by the user matcoach runs as (on the Pi: `sudo chown -R matcoach: /var/lib/matcoach`), or set journal.path to a writable place; coaching goes on meanwhile, unrecorded", path.display())]
+    #[error("{}: {what}: the disk or directory is read-only ({detail}){}", path.display(), crate::fix::Line(self))]
     ReadOnly {
         path: PathBuf,
         what: String,
         detail: String,
     },
-    #[error("{}: {what}: the disk is full ({detail})\n  fix: free some space on that disk (the journal needs only a few megabytes); coaching goes on meanwhile, and what waits is written once there is room", path.display())]
+    #[error("{}: {what}: the disk is full ({detail}){}", path.display(), crate::fix::Line(self))]
     Full {
         path: PathBuf,
         what: String,
         detail: String,
     },
-    #[error("{}: {what}: {detail}\n  fix: {fix}", path.display())]
+    #[error("{}: {what}: {detail}{}", path.display(), crate::fix::Line(self))]
     Io {
         path: PathBuf,
         what: String,
         detail: String,
         fix: String,
     },
-    #[error("{}: the journal was written by a newer matcoach (schema version {found}; this one knows up to {known})\n  fix: upgrade matcoach, or set journal.path to another file", path.display())]
+    #[error("{}: the journal was written by a newer matcoach (schema version {found}; this one knows up to {known}){}", path.display(), crate::fix::Line(self))]
     TooNew {
         path: PathBuf,
         found: i64,
         known: i64,
     },
-    #[error("{}: the journal is damaged ({detail}), and moving it aside failed: {move_error}\n  fix: move or rename the file by hand (it keeps your history; `sqlite3 FILE .recover` may rescue it), then start again", path.display())]
+    #[error("{}: the journal is damaged ({detail}), and moving it aside failed: {move_error}{}", path.display(), crate::fix::Line(self))]
     CorruptStuck {
         path: PathBuf,
         detail: String,
         move_error: String,
     },
+}
+
+impl crate::fix::Fix for JournalError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            JournalError::NoDefaultPath => Some("set `path` in the [journal] section of the config (the Raspberry Pi package uses /var/lib/matcoach/journal.sqlite), or pass --db PATH".into()),
+            JournalError::Missing { .. } => Some("check the path (--db or journal.path); the first session creates the journal".into()),
+            JournalError::ReadOnly { .. } => Some("make the file and its directory writable by the user matcoach runs as (on the Pi: `sudo chown -R matcoach: /var/lib/matcoach`), or set journal.path to a writable place; coaching goes on meanwhile, unrecorded".into()),
+            JournalError::Full { .. } => Some("free some space on that disk (the journal needs only a few megabytes); coaching goes on meanwhile, and what waits is written once there is room".into()),
+            JournalError::Io { fix, .. } => Some(fix.clone()),
+            JournalError::TooNew { .. } => Some("upgrade matcoach, or set journal.path to another file".into()),
+            JournalError::CorruptStuck { .. } => Some("move or rename the file by hand (it keeps your history; `sqlite3 FILE .recover` may rescue it), then start again".into()),
+        }
+    }
 }
 
 impl JournalError {
@@ -368,31 +385,17 @@ pub struct PlanNote {
 /// `~/.local/share/matcoach/journal.sqlite`. (The Raspberry Pi package sets
 /// `/var/lib/matcoach/journal.sqlite` in its config.)
 pub fn default_path() -> Result<PathBuf, JournalError> {
-    let from = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(data) = from("XDG_DATA_HOME") {
-        return Ok(data.join("matcoach").join("journal.sqlite"));
-    }
-    if let Some(home) = from("HOME") {
-        return Ok(home
-            .join(".local")
-            .join("share")
-            .join("matcoach")
-            .join("journal.sqlite"));
-    }
-    Err(JournalError::NoDefaultPath)
+    crate::dirs::matcoach_dir(crate::dirs::Base::Data)
+        .map(|d| d.join("journal.sqlite"))
+        .ok_or(JournalError::NoDefaultPath)
 }
 
-/// The journal file for `configured` (the config's `journal.path`; empty
+/// The journal file for `configured` (the config's `journal.path`; None
 /// means the default place).
-pub fn resolve_path(configured: &Path) -> Result<PathBuf, JournalError> {
-    if configured.as_os_str().is_empty() {
-        default_path()
-    } else {
-        Ok(configured.to_path_buf())
+pub fn resolve_path(configured: Option<&Path>) -> Result<PathBuf, JournalError> {
+    match configured {
+        Some(p) => Ok(p.to_path_buf()),
+        None => default_path(),
     }
 }
 

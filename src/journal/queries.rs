@@ -234,25 +234,6 @@ impl History {
     }
 }
 
-pub fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Acute => "acute",
-        Phase::Improving => "improving",
-        Phase::Stiff => "stiff",
-        Phase::Maintenance => "maintenance",
-    }
-}
-
-pub fn parse_phase(s: &str) -> Option<Phase> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "acute" => Some(Phase::Acute),
-        "improving" => Some(Phase::Improving),
-        "stiff" => Some(Phase::Stiff),
-        "maintenance" => Some(Phase::Maintenance),
-        _ => None,
-    }
-}
-
 fn u32_of(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
@@ -387,7 +368,7 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         let rows: Vec<(Option<Phase>, Stamp)> = stmt
             .query_map([], |r| {
                 let phase: Option<String> = r.get(0)?;
-                Ok((phase.as_deref().and_then(parse_phase), Stamp(r.get(1)?)))
+                Ok((phase.as_deref().and_then(Phase::parse), Stamp(r.get(1)?)))
             })
             .map_err(err)?
             .collect::<Result<_, _>>()
@@ -446,7 +427,7 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         .map_err(err)?
         .and_then(|(at, data)| {
             let v: serde_json::Value = serde_json::from_str(&data).ok()?;
-            let phase = |k: &str| v.get(k).and_then(|p| p.as_str()).and_then(parse_phase);
+            let phase = |k: &str| v.get(k).and_then(|p| p.as_str()).and_then(Phase::parse);
             Some(OfferInfo {
                 at: Stamp(at),
                 from: phase("from")?,

@@ -121,10 +121,25 @@ pub struct Script {
 /// Why a program cannot become a script.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScriptError {
-    #[error("program `{program}` names exercise `{exercise}`, which is not in the content\n  fix: run `matcoach check` and correct the program")]
+    #[error(
+        "program `{program}` names exercise `{exercise}`, which is not in the content{}",
+        crate::fix::Line(self)
+    )]
     UnknownExercise { program: String, exercise: String },
-    #[error("program `{program}` has no exercise left to do (advanced ones are left out)\n  fix: choose another program, or set coach.include_advanced = true if your back is strong and stable")]
+    #[error(
+        "program `{program}` has no exercise left to do (advanced ones are left out){}",
+        crate::fix::Line(self)
+    )]
     Empty { program: String },
+}
+
+impl crate::fix::Fix for ScriptError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            ScriptError::UnknownExercise { .. } => Some("run `matcoach check` and correct the program".into()),
+            ScriptError::Empty { .. } => Some("choose another program, or set coach.include_advanced = true if your back is strong and stable".into()),
+        }
+    }
 }
 
 /// A rough speaking time for `text`, used for plans and for the simulated

@@ -8,7 +8,6 @@ use crate::audio::wav;
 use crate::audio::Clip;
 use crate::content::Lang;
 use sha2::{Digest, Sha256};
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,21 +23,10 @@ pub struct PhraseCache {
 /// `$XDG_CACHE_HOME/matcoach/speech`, else `$HOME/.cache/matcoach/speech`,
 /// else `/tmp/matcoach-cache`.
 pub fn default_cache_dir() -> PathBuf {
-    cache_dir_from(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
-}
-
-fn cache_dir_from(xdg: Option<OsString>, home: Option<OsString>) -> PathBuf {
-    // The XDG spec says to ignore a relative XDG_CACHE_HOME.
-    if let Some(x) = xdg.map(PathBuf::from).filter(|p| p.is_absolute()) {
-        return x.join("matcoach").join("speech");
-    }
-    if let Some(h) = home.filter(|h| !h.is_empty()) {
-        return PathBuf::from(h)
-            .join(".cache")
-            .join("matcoach")
-            .join("speech");
-    }
-    PathBuf::from("/tmp/matcoach-cache")
+    crate::dirs::matcoach_dir(crate::dirs::Base::Cache).map_or_else(
+        || PathBuf::from("/tmp/matcoach-cache"),
+        |d| d.join("speech"),
+    )
 }
 
 impl PhraseCache {
@@ -129,31 +117,6 @@ impl PhraseCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_dir_follows_xdg_then_home() {
-        let os = |s: &str| Some(OsString::from(s));
-        assert_eq!(
-            cache_dir_from(os("/x/cache"), os("/home/a")),
-            PathBuf::from("/x/cache/matcoach/speech")
-        );
-        assert_eq!(
-            cache_dir_from(os("relative"), os("/home/a")),
-            PathBuf::from("/home/a/.cache/matcoach/speech")
-        );
-        assert_eq!(
-            cache_dir_from(os(""), os("/home/a")),
-            PathBuf::from("/home/a/.cache/matcoach/speech")
-        );
-        assert_eq!(
-            cache_dir_from(None, None),
-            PathBuf::from("/tmp/matcoach-cache")
-        );
-        assert_eq!(
-            cache_dir_from(None, os("")),
-            PathBuf::from("/tmp/matcoach-cache")
-        );
-    }
 
     #[test]
     fn keys_separate_voice_language_and_text() {

@@ -37,9 +37,12 @@ pub trait Voice: Send + Sync {
 /// A problem making speech. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
-    #[error("the speech program `{}` was not found\n  fix: {fix}", program.display())]
+    #[error("the speech program `{}` was not found{}", program.display(), crate::fix::Line(self))]
     ProgramMissing { program: PathBuf, fix: String },
-    #[error("the {engine} voice `{voice}` for {lang} is not available: {reason}\n  fix: {fix}")]
+    #[error(
+        "the {engine} voice `{voice}` for {lang} is not available: {reason}{}",
+        crate::fix::Line(self)
+    )]
     VoiceMissing {
         engine: String,
         voice: String,
@@ -47,7 +50,10 @@ pub enum SpeechError {
         reason: String,
         fix: String,
     },
-    #[error("{engine} could not say {text:?} ({lang}): {reason}\n  fix: {fix}")]
+    #[error(
+        "{engine} could not say {text:?} ({lang}): {reason}{}",
+        crate::fix::Line(self)
+    )]
     RenderFailed {
         engine: String,
         text: String,
@@ -55,19 +61,33 @@ pub enum SpeechError {
         reason: String,
         fix: String,
     },
-    #[error("recorded clip {}: {reason}\n  fix: re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice", path.display())]
+    #[error("recorded clip {}: {reason}{}", path.display(), crate::fix::Line(self))]
     BadRecording { path: PathBuf, reason: String },
-    #[error("recorded voice directory {} does not exist\n  fix: create it with <lang>/<phrase-id>.wav files (see `matcoach phrases`), or set speech.recorded_voice = \"\"", path.display())]
+    #[error("recorded voice directory {} does not exist{}", path.display(), crate::fix::Line(self))]
     RecordedVoiceMissing { path: PathBuf },
-    #[error("speech cache {}: {reason}\n  fix: check that the directory is writable and the disk has space, or set speech.cache_dir", path.display())]
+    #[error("speech cache {}: {reason}{}", path.display(), crate::fix::Line(self))]
     Cache { path: PathBuf, reason: String },
-    #[error("phrase {phrase} ({lang}) lasts {clip_ms} ms but must fit in {interval_ms} ms between counts\n  fix: raise speech.rate_wpm, or choose a faster voice")]
+    #[error("phrase {phrase} ({lang}) lasts {clip_ms} ms but must fit in {interval_ms} ms between counts{}", crate::fix::Line(self))]
     TooLong {
         phrase: String,
         lang: Lang,
         clip_ms: u64,
         interval_ms: u64,
     },
+}
+
+impl crate::fix::Fix for SpeechError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            SpeechError::ProgramMissing { fix, .. } => Some(fix.clone()),
+            SpeechError::VoiceMissing { fix, .. } => Some(fix.clone()),
+            SpeechError::RenderFailed { fix, .. } => Some(fix.clone()),
+            SpeechError::BadRecording { .. } => Some("re-record or re-export it as a PCM WAV file (16-bit mono is best), or delete it to use the synthesised voice".into()),
+            SpeechError::RecordedVoiceMissing { .. } => Some("create it with <lang>/<phrase-id>.wav files (see `matcoach phrases`), or set speech.recorded_voice = \"\"".into()),
+            SpeechError::Cache { .. } => Some("check that the directory is writable and the disk has space, or set speech.cache_dir".into()),
+            SpeechError::TooLong { .. } => Some("raise speech.rate_wpm, or choose a faster voice".into()),
+        }
+    }
 }
 
 /// What [`Speech::render_all`] did.
@@ -122,7 +142,7 @@ impl Speech {
         base_dir: &Path,
     ) -> Result<Speech, SpeechError> {
         let resolve = |p: &Path| -> PathBuf {
-            if p.as_os_str().is_empty() || p.is_absolute() {
+            if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base_dir.join(p)
@@ -144,8 +164,8 @@ impl Speech {
                 };
                 Box::new(Piper::new(
                     binary,
-                    resolve(&cfg.piper_model_en),
-                    resolve(&cfg.piper_model_nl),
+                    cfg.piper_model_en.as_deref().map(resolve),
+                    cfg.piper_model_nl.as_deref().map(resolve),
                 ))
             }
         };
@@ -158,11 +178,10 @@ impl Speech {
         } else {
             Some(Recorded::open(&resolve(&cfg.voices_dir), name)?)
         };
-        let cache = if cfg.cache_dir.as_os_str().is_empty() {
-            PhraseCache::new(default_cache_dir())
-        } else {
-            PhraseCache::new(resolve(&cfg.cache_dir))
-        };
+        let cache = PhraseCache::new(match &cfg.cache_dir {
+            Some(dir) => resolve(dir),
+            None => default_cache_dir(),
+        });
         Ok(Speech::new(voice, recorded, cache))
     }
 
@@ -528,7 +547,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("audio/voices/anna")).unwrap();
         let cfg = crate::config::Speech {
             recorded_voice: "anna".into(),
-            cache_dir: PathBuf::from("cache"),
+            cache_dir: Some(PathBuf::from("cache")),
             ..Default::default()
         };
         let s = Speech::from_config(&cfg, dir.path()).unwrap();
@@ -551,7 +570,7 @@ mod tests {
 
         let piper = crate::config::Speech {
             engine: SpeechEngine::Piper,
-            piper_model_en: PathBuf::from("models/en.onnx"),
+            piper_model_en: Some(PathBuf::from("models/en.onnx")),
             ..Default::default()
         };
         let s = Speech::from_config(&piper, dir.path()).unwrap();

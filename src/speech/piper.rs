@@ -17,12 +17,12 @@ const ENGINE: &str = "piper";
 #[derive(Debug, Clone)]
 pub struct Piper {
     binary: PathBuf,
-    model_en: PathBuf,
-    model_nl: PathBuf,
+    model_en: Option<PathBuf>,
+    model_nl: Option<PathBuf>,
 }
 
 impl Piper {
-    pub fn new(binary: PathBuf, model_en: PathBuf, model_nl: PathBuf) -> Piper {
+    pub fn new(binary: PathBuf, model_en: Option<PathBuf>, model_nl: Option<PathBuf>) -> Piper {
         Piper {
             binary,
             model_en,
@@ -30,11 +30,11 @@ impl Piper {
         }
     }
 
-    /// The model file used for `lang` (may be empty: not configured).
-    pub fn model(&self, lang: Lang) -> &Path {
+    /// The model file used for `lang` (None: not configured).
+    pub fn model(&self, lang: Lang) -> Option<&Path> {
         match lang {
-            Lang::En => &self.model_en,
-            Lang::Nl => &self.model_nl,
+            Lang::En => self.model_en.as_deref(),
+            Lang::Nl => self.model_nl.as_deref(),
         }
     }
 
@@ -53,7 +53,7 @@ impl Piper {
         let missing = |reason: String| {
             SpeechError::VoiceMissing {
             engine: ENGINE.into(),
-            voice: model.display().to_string(),
+            voice: model.map_or_else(String::new, |m| m.display().to_string()),
             lang,
             reason,
             fix: format!(
@@ -61,11 +61,11 @@ impl Piper {
             ),
         }
         };
-        if model.as_os_str().is_empty() {
+        let Some(model) = model else {
             return Err(missing(format!(
                 "no model is set (speech.piper_model_{lang} is empty)"
             )));
-        }
+        };
         match std::fs::metadata(model) {
             Err(e) => Err(missing(format!(
                 "cannot read the model {}: {e}",
@@ -119,7 +119,9 @@ impl Drop for TempWav {
 
 impl Voice for Piper {
     fn key(&self, lang: Lang) -> String {
-        let model = self.model(lang);
+        let Some(model) = self.model(lang) else {
+            return format!("{ENGINE}//missing");
+        };
         let stamp = match std::fs::metadata(model) {
             Ok(m) => {
                 let mtime = m
@@ -211,7 +213,7 @@ mod tests {
         std::fs::write(&empty, b"").unwrap();
         let no_config = dir.path().join("noconf.onnx");
         std::fs::write(&no_config, b"model").unwrap();
-        let p = Piper::new(PathBuf::from("piper"), PathBuf::new(), empty.clone());
+        let p = Piper::new(PathBuf::from("piper"), None, Some(empty.clone()));
         for (lang, want) in [(Lang::En, "no model is set"), (Lang::Nl, "is empty")] {
             match p.render("one", lang) {
                 Err(SpeechError::VoiceMissing { reason, fix, .. }) => {
@@ -223,8 +225,8 @@ mod tests {
         }
         let p = Piper::new(
             PathBuf::from("piper"),
-            no_config,
-            dir.path().join("nope.onnx"),
+            Some(no_config),
+            Some(dir.path().join("nope.onnx")),
         );
         for (lang, want) in [(Lang::En, "config"), (Lang::Nl, "cannot read")] {
             match p.render("one", lang) {
@@ -240,7 +242,7 @@ mod tests {
     fn key_changes_with_the_model_file() {
         let dir = tempfile::tempdir().unwrap();
         let m = dir.path().join("v.onnx");
-        let p = Piper::new(PathBuf::from("piper"), m.clone(), PathBuf::new());
+        let p = Piper::new(PathBuf::from("piper"), Some(m.clone()), None);
         let before = p.key(Lang::En);
         assert!(before.ends_with("/missing"), "{before}");
         std::fs::write(&m, b"abc").unwrap();

@@ -650,7 +650,7 @@ pub fn latest_for(
     engine: Engine,
     say: impl Fn(&str),
 ) -> Option<Calibration> {
-    let found = crate::journal::resolve_path(&config.journal.path)
+    let found = crate::journal::resolve_path(config.journal.path.as_deref())
         .and_then(|path| latest(&path, lang, engine));
     match found {
         Ok(c) => c,

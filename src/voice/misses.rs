@@ -81,12 +81,19 @@ pub fn sidecar_path(wav: &Path) -> PathBuf {
 
 /// A problem keeping a clip.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {what}: {detail}\n  fix: {fix}", path.display())]
+#[error("{}: {what}: {detail}{}", path.display(), crate::fix::Line(self))]
 pub struct KeepError {
     pub path: PathBuf,
     pub what: String,
     pub detail: String,
     pub fix: String,
+}
+
+impl crate::fix::Fix for KeepError {
+    fn fix(&self) -> Option<String> {
+        let KeepError { fix, .. } = self;
+        Some(fix.clone())
+    }
 }
 
 fn keep_error(path: &Path, what: &str, e: impl std::fmt::Display) -> KeepError {

@@ -31,6 +31,7 @@ pub mod vosk;
 
 use crate::command::Command;
 use crate::content::Lang;
+use crate::fix::Fix;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -83,48 +84,39 @@ pub trait Recognizer: Send {
     fn coach_playing(&mut self, _playing: bool) {}
 }
 
-/// Which engine recognises speech.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    #[default]
-    Vosk,
-    Pocketsphinx,
-}
-
-impl Engine {
-    pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "vosk" => Some(Engine::Vosk),
-            "pocketsphinx" | "sphinx" => Some(Engine::Pocketsphinx),
-            _ => None,
-        }
+crate::string_table::string_table! {
+    /// Which engine recognises speech.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Engine ("engine") {
+        #[default]
+        Vosk = "vosk",
+        Pocketsphinx = "pocketsphinx" | "sphinx",
     }
 }
 
 /// A problem hearing. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
-    #[error("no speech-recognition model for {lang} at {}\n  fix: {fix}", path.display())]
+    #[error("no speech-recognition model for {lang} at {}{}", path.display(), crate::fix::Line(self))]
     NoModel {
         lang: Lang,
         path: PathBuf,
         fix: String,
     },
-    #[error("the {engine} model at {} cannot be loaded: {reason}\n  fix: run `matcoach setup-model --lang {lang}` again, or point voice.model_{lang} (or voice.models_dir) at a complete model", path.display())]
+    #[error("the {engine} model at {} cannot be loaded: {reason}{}", path.display(), crate::fix::Line(self))]
     BadModel {
         engine: &'static str,
         lang: Lang,
         path: PathBuf,
         reason: String,
     },
-    #[error("{engine} does not support {lang}\n  fix: {fix}")]
+    #[error("{engine} does not support {lang}{}", crate::fix::Line(self))]
     Unsupported {
         engine: &'static str,
         lang: Lang,
         fix: String,
     },
-    #[error("this build has no {engine} support\n  fix: build with `--features {feature}` (scripts/test and scripts/demo do)")]
+    #[error("this build has no {engine} support{}", crate::fix::Line(self))]
     NotBuilt {
         engine: &'static str,
         feature: &'static str,
@@ -134,18 +126,32 @@ pub enum VoiceError {
         engine: &'static str,
         reason: String,
     },
-    #[error("microphone \"{device}\": {reason}\n  fix: {fix}")]
+    #[error("microphone \"{device}\": {reason}{}", crate::fix::Line(self))]
     Microphone {
         device: String,
         reason: String,
         fix: String,
     },
-    #[error("{}: {reason}\n  fix: {fix}", path.display())]
+    #[error("{}: {reason}{}", path.display(), crate::fix::Line(self))]
     Audio {
         path: PathBuf,
         reason: String,
         fix: String,
     },
+}
+
+impl crate::fix::Fix for VoiceError {
+    fn fix(&self) -> Option<String> {
+        match self {
+            VoiceError::NoModel { fix, .. } => Some(fix.clone()),
+            VoiceError::BadModel { lang, .. } => Some(format!("run `matcoach setup-model --lang {lang}` again, or point voice.model_{lang} (or voice.models_dir) at a complete model")),
+            VoiceError::Unsupported { fix, .. } => Some(fix.clone()),
+            VoiceError::NotBuilt { feature, .. } => Some(format!("build with `--features {feature}` (scripts/test and scripts/demo do)")),
+            VoiceError::Microphone { fix, .. } => Some(fix.clone()),
+            VoiceError::Audio { fix, .. } => Some(fix.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Engine {
@@ -154,14 +160,6 @@ impl Engine {
         match self {
             Engine::Vosk => Engine::Pocketsphinx,
             Engine::Pocketsphinx => Engine::Vosk,
-        }
-    }
-
-    /// The name used in the config and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Vosk => "vosk",
-            Engine::Pocketsphinx => "pocketsphinx",
         }
     }
 }
@@ -225,14 +223,13 @@ impl Choice {
     pub fn explain(&self) -> Option<(String, String)> {
         let e = self.instead_of.as_ref()?;
         let configured = self.engine.other().name();
-        let text = e.to_string();
-        let (problem, fix) = text.split_once("\n  fix: ").unwrap_or((&text, ""));
         Some((
             format!(
-                "listening with {} instead of {configured} ({problem})",
-                self.engine.name()
+                "listening with {} instead of {configured} ({})",
+                self.engine.name(),
+                e.problem()
             ),
-            fix.to_string(),
+            e.fix().unwrap_or_default(),
         ))
     }
 
@@ -578,7 +575,7 @@ mod tests {
         for (engine, lang, want) in cases {
             let cfg = crate::config::Voice {
                 engine,
-                models_dir: empty.path().to_path_buf(),
+                models_dir: Some(empty.path().to_path_buf()),
                 ..crate::config::Voice::default()
             };
             let got = choose_engine(lang, &cfg);

@@ -52,29 +52,16 @@ pub fn info(lang: Lang) -> &'static ModelInfo {
     }
 }
 
-/// `$XDG_DATA_HOME/matcoach/models`, or `~/.local/share/matcoach/models`.
+/// `$XDG_DATA_HOME/matcoach/models`, or `~/.local/share/matcoach/models`
+/// (`models` when neither is set).
 pub fn default_models_dir() -> PathBuf {
-    let xdg = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let base = xdg.or_else(|| {
-        std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(|h| PathBuf::from(h).join(".local").join("share"))
-    });
-    match base {
-        Some(b) => b.join("matcoach").join("models"),
-        None => PathBuf::from("models"),
-    }
+    crate::dirs::matcoach_dir(crate::dirs::Base::Data)
+        .map_or_else(|| PathBuf::from("models"), |d| d.join("models"))
 }
 
 /// Where models go: `voice.models_dir`, or the default place.
 pub fn models_dir(cfg: &Voice) -> PathBuf {
-    if cfg.models_dir.as_os_str().is_empty() {
-        default_models_dir()
-    } else {
-        cfg.models_dir.clone()
-    }
+    cfg.models_dir.clone().unwrap_or_else(default_models_dir)
 }
 
 /// The model directory for `lang`: `voice.model_en`/`model_nl` when set,
@@ -84,11 +71,9 @@ pub fn model_dir(cfg: &Voice, lang: Lang) -> PathBuf {
         Lang::En => &cfg.model_en,
         Lang::Nl => &cfg.model_nl,
     };
-    if explicit.as_os_str().is_empty() {
-        models_dir(cfg).join(info(lang).name)
-    } else {
-        explicit.clone()
-    }
+    explicit
+        .clone()
+        .unwrap_or_else(|| models_dir(cfg).join(info(lang).name))
 }
 
 /// How to install the model without this machine downloading it.
@@ -498,12 +483,12 @@ mod tests {
             model_dir(&cfg, Lang::Nl),
             default.join("vosk-model-small-nl-0.22")
         );
-        cfg.models_dir = "/srv/models".into();
+        cfg.models_dir = Some("/srv/models".into());
         assert_eq!(
             model_dir(&cfg, Lang::En),
             Path::new("/srv/models/vosk-model-small-en-us-0.15")
         );
-        cfg.model_nl = "/opt/nl".into();
+        cfg.model_nl = Some("/opt/nl".into());
         assert_eq!(model_dir(&cfg, Lang::Nl), Path::new("/opt/nl"));
         assert_eq!(info(Lang::En).name, "vosk-model-small-en-us-0.15");
         assert!(info(Lang::Nl)

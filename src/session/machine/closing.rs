@@ -139,11 +139,7 @@ impl Session {
             _ => &self.phrases.phase_offer,
         };
         let line = Line {
-            id: PhraseId(format!(
-                "sys.phase_offer.{}.{}",
-                phase_key(o.from),
-                phase_key(o.to)
-            )),
+            id: PhraseId(format!("sys.phase_offer.{}.{}", o.from.name(), o.to.name())),
             text: fill(
                 template.get(lang),
                 &[
@@ -172,7 +168,7 @@ impl Session {
         );
         let lang = self.script.lang;
         let line = Line {
-            id: PhraseId(format!("sys.phase_advanced.{}", phase_key(o.to))),
+            id: PhraseId(format!("sys.phase_advanced.{}", o.to.name())),
             text: fill(
                 self.phrases.phase_advanced.get(lang),
                 &[("phase", &o.to_name.get(lang))],
@@ -251,16 +247,5 @@ impl Session {
         );
         let knee = self.fixed.pain_below_knee.clone();
         self.speak(now, knee, Priority::Safety, out);
-    }
-}
-
-/// A phase in phrase ids.
-fn phase_key(p: crate::content::Phase) -> &'static str {
-    use crate::content::Phase;
-    match p {
-        Phase::Acute => "acute",
-        Phase::Improving => "improving",
-        Phase::Stiff => "stiff",
-        Phase::Maintenance => "maintenance",
     }
 }

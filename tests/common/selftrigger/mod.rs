@@ -28,7 +28,9 @@ pub fn speech() -> &'static Speech {
     static SPEECH: OnceLock<Speech> = OnceLock::new();
     SPEECH.get_or_init(|| {
         let cfg = matcoach::config::Speech {
-            cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("voice_selftrigger_speech"),
+            cache_dir: Some(
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("voice_selftrigger_speech"),
+            ),
             ..Default::default()
         };
         Speech::from_config(&cfg, &root()).unwrap()
