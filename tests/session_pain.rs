@@ -91,17 +91,6 @@ fn mk3_count(plan: &Run, k: usize) -> Duration {
     counts(plan, start, Duration::MAX)[k - 1].0
 }
 
-fn speaks_from(run: &Run, t: Duration) -> Vec<(Duration, String, Priority)> {
-    run.0
-        .iter()
-        .filter(|r| r.t >= t)
-        .filter_map(|r| match &r.action {
-            Action::Speak { line, priority, .. } => Some((r.t, line.id.0.clone(), *priority)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn pains(run: &Run) -> Vec<(Duration, Option<String>)> {
     run.journal()
         .into_iter()
@@ -199,7 +188,7 @@ const SCENARIOS: &[Scenario] = &[
         |plan, run| {
             let p = mk1_pain(plan);
             assert!(run.stops().contains(&p));
-            let after = speaks_from(run, p);
+            let after = run.speaks_from(p);
             assert_eq!((after[0].0, after[0].1.as_str(), after[0].2), (p, ASKS, Priority::Safety));
             assert_eq!(pains(run), [(p, Some(MK1.to_string()))]);
             assert_eq!(led_at(run, p), [Led::Paused], "held still while asking");
@@ -220,9 +209,9 @@ const SCENARIOS: &[Scenario] = &[
         |plan, run| {
             let a = answer_at(mk1_pain(plan));
             assert_eq!(located(run), [(a, MK1.to_string(), PainLocation::Spreading)]);
-            let after: Vec<String> = speaks_from(run, a).into_iter().take(3).map(|x| x.1).collect();
+            let after: Vec<String> = run.speaks_from(a).into_iter().take(3).map(|x| x.1).collect();
             assert_eq!(after, [LYING, KNEE, "sys.moving_on"]);
-            assert_eq!(speaks_from(run, a)[0].0, a, "answered at once");
+            assert_eq!(run.speaks_from(a)[0].0, a, "answered at once");
             assert_eq!(led_at(run, a), [Led::Running]);
             assert_eq!(skipped(run), [MK1]);
             assert!(run.journal().iter().any(|(t, e)| *t == a && matches!(e,
@@ -293,7 +282,7 @@ const SCENARIOS: &[Scenario] = &[
         |plan, run| {
             let timeout = mk1_pain(plan) + ask_len() + answer_secs();
             assert_eq!(located(run), [(timeout, MK1.to_string(), PainLocation::Unanswered)]);
-            let after: Vec<String> = speaks_from(run, timeout).into_iter().take(4).map(|x| x.1).collect();
+            let after: Vec<String> = run.speaks_from(timeout).into_iter().take(4).map(|x| x.1).collect();
             assert_eq!(after, [NO_ANSWER, LYING, KNEE, "sys.moving_on"]);
             assert_eq!(skipped(run), [MK1]);
             assert_eq!(ended(run), Some((EndReason::Completed, 1)));
@@ -657,7 +646,7 @@ fn a_program_without_the_rule_ends_the_exercise_at_once() {
                 &postures,
                 &[press(Duration::ZERO), heard(p, Command::Pain)],
             );
-            let after = speaks_from(&run, p);
+            let after = run.speaks_from(p);
             assert_eq!(
                 after[0].1,
                 format!("safety.pain_stops_exercise.{variant}"),

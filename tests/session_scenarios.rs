@@ -25,17 +25,6 @@ fn first_hold(plan: &Run) -> Duration {
     plan.first_said("sys.hold")
 }
 
-fn speaks_after(run: &Run, t: Duration) -> Vec<(Duration, String, Priority)> {
-    run.0
-        .iter()
-        .filter(|r| r.t >= t)
-        .filter_map(|r| match &r.action {
-            Action::Speak { line, priority, .. } => Some((r.t, line.id.0.clone(), *priority)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn counts_between(run: &Run, from: Duration, to: Duration) -> Vec<Duration> {
     run.said("sys.count.")
         .into_iter()
@@ -122,7 +111,7 @@ const SCENARIOS: &[Scenario] = &[
         check: |plan, run| {
             let at = plan.first_said("sys.hold") + ms(4000);
             assert!(run.stops().contains(&at), "speech stopped the moment pain was heard");
-            let after = speaks_after(run, at);
+            let after = run.speaks_from(at);
             assert_eq!(after[0].1, "safety.pain_stops_exercise.lying");
             assert_eq!(after[0].0, at, "the safety line starts at once");
             assert_eq!(after[0].2, Priority::Safety);

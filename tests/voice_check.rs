@@ -235,33 +235,7 @@ mod english {
                 [b, b].concat()
             })
             .collect();
-        std::fs::write(home.join("mic.raw"), raw).unwrap();
-        std::fs::write(
-            home.join(".asoundrc"),
-            format!(
-                r#"pcm.!default {{
-  type asym
-  playback.pcm "speaker"
-  capture.pcm "micfile"
-}}
-pcm.speaker {{
-  type file
-  slave.pcm "null"
-  file "{d}/speaker.raw"
-  format "raw"
-}}
-pcm.micfile {{
-  type file
-  slave.pcm "null"
-  file "/dev/null"
-  infile "{d}/mic.raw"
-  format "raw"
-}}
-"#,
-                d = home.display()
-            ),
-        )
-        .unwrap();
+        sound_card_of_files(home, &raw, false);
     }
 
     /// A microphone recording (48 kHz) of faint noise, with `words` said

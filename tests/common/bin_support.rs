@@ -35,14 +35,24 @@ pub fn in_home<'a>(c: &'a mut Command, home: &Path) -> &'a mut Command {
 /// from `mic` (16-bit mono 48 kHz samples, written to `home/mic.raw`).
 pub fn fake_sound_card(home: &Path, mic: &[i16]) {
     let raw: Vec<u8> = mic.iter().flat_map(|s| s.to_le_bytes()).collect();
-    std::fs::write(home.join("mic.raw"), raw).unwrap();
+    sound_card_of_files(home, &raw, true);
+}
+
+/// The sound card of [`fake_sound_card`] with the microphone's file as raw
+/// bytes: behind ALSA's `plug` (`plug`: 16-bit mono 48 kHz, converted to
+/// what the reader opens), or read directly in the format the reader opens
+/// the file PCM with (which then arrives sample for sample: `plug` in front
+/// of a file PCM reads the file faster than it delivers the audio).
+pub fn sound_card_of_files(home: &Path, mic_raw: &[u8], plug: bool) {
+    std::fs::write(home.join("mic.raw"), mic_raw).unwrap();
+    let capture = if plug { "mic" } else { "micfile" };
     std::fs::write(
         home.join(".asoundrc"),
         format!(
             r#"pcm.!default {{
   type asym
   playback.pcm "speaker"
-  capture.pcm "mic"
+  capture.pcm "{capture}"
 }}
 pcm.speaker {{
   type file

@@ -153,6 +153,18 @@ impl Run {
             .collect()
     }
 
+    /// What was said from `t` on: time, phrase id and priority.
+    pub fn speaks_from(&self, t: Duration) -> Vec<(Duration, String, session::Priority)> {
+        self.0
+            .iter()
+            .filter(|r| r.t >= t)
+            .filter_map(|r| match &r.action {
+                Action::Speak { line, priority, .. } => Some((r.t, line.id.0.clone(), *priority)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Times at which exactly the phrase `id` was said.
     pub fn said_id(&self, id: &str) -> Vec<Duration> {
         self.0
