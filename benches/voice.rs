@@ -566,7 +566,7 @@ fn espeak(text: &str, voice: &str, wpm: u32, lang: Lang) -> Vec<f32> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut out = Vec::new();
     let mut r = Resampler::new(clip.rate, RATE);
@@ -653,7 +653,7 @@ fn continuous(engine: &Engine, shape: Shape) -> Vec<i16> {
         .iter()
         .zip(&faint)
         .zip(&extra)
-        .map(|((s, f), e)| ((s + f + e) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|((s, f), e)| matcoach::audio::analysis::sample_to_i16(s + f + e))
         .collect()
 }
 
@@ -670,7 +670,10 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
     let prose = continuous(&Engine::Sphinx, Shape::Conversation);
     let mut quiet = vec![0i16; 20 * RATE as usize];
     quiet.extend(&prose);
-    let f: Vec<f32> = quiet.iter().map(|s| f32::from(*s) / 32768.0).collect();
+    let f: Vec<f32> = quiet
+        .iter()
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
+        .collect();
     let mut mic48 = Vec::new();
     let mut r = Resampler::new(RATE, 48_000);
     r.process(&f, &mut mic48);

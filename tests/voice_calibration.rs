@@ -62,7 +62,7 @@ fn sox(audio: &[f32], effects: &[&str], tag: &str) -> Vec<f32> {
     let _ = std::fs::remove_file(&out);
     clip.samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect()
 }
 

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 /// A WAV file as 16 kHz mono samples. A file that is no usable WAV is
 /// named, with the fix for `hear`.
 fn read_16k(path: &Path) -> Result<Vec<i16>> {
-    use matcoach::voice::resample::{to_i16, Resampler};
     let clip = match matcoach::audio::Clip::read_wav(path) {
         Ok(c) => c,
         Err(matcoach::audio::AudioError::BadWav { path, reason }) => bail!(
@@ -20,10 +19,7 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
         ),
         Err(e) => return Err(e.into()),
     };
-    let mut out = Vec::new();
-    let samples = matcoach::audio::analysis::to_f32(&clip.samples);
-    Resampler::new(clip.rate, matcoach::voice::RATE).process(&samples, &mut out);
-    Ok(to_i16(&out))
+    Ok(matcoach::voice::resample::to_16k(&clip))
 }
 
 /// The engine asked for on the command line, or the one the daemon would

@@ -324,7 +324,7 @@ fn open_sphinx(_lang: Lang, _words: &[&str]) -> Result<Box<dyn Recognizer>, Voic
 pub(crate) fn mean_square(x: &[i16]) -> f32 {
     x.iter()
         .map(|s| {
-            let v = f32::from(*s) / 32768.0;
+            let v = crate::audio::analysis::sample_to_f32(*s);
             v * v
         })
         .sum::<f32>()

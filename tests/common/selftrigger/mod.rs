@@ -9,7 +9,6 @@
 pub mod recognised;
 
 use super::room::{self, Rng};
-use super::wav::to_16k;
 use super::{content, root};
 use matcoach::content::Lang;
 use matcoach::session::{self, Line, SessionConfig};
@@ -17,6 +16,7 @@ use matcoach::speech::{default_jobs, Espeak, Speech, Voice};
 use matcoach::voice::aec::{AecOptions, SpeexAec};
 use matcoach::voice::dtd::EchoTracker;
 use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, FRAME};
+use matcoach::voice::resample::to_16k;
 use matcoach::voice::vad::Vad;
 use std::path::PathBuf;
 use std::sync::OnceLock;

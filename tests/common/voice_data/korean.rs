@@ -111,7 +111,7 @@ pub fn speak(text: &str) -> Vec<f32> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut r = Resampler::new(clip.rate, RATE);
     let mut out = Vec::new();

@@ -429,7 +429,7 @@ fn render_16k(u: &Utterance, dir: &Path) -> Vec<i16> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut out = Vec::new();
     let mut r = Resampler::new(clip.rate, RATE);
@@ -479,7 +479,10 @@ fn flite(text: &str, voice: &str, wpm: u32, dir: &Path) -> Clip {
 
 /// Normalise a 16 kHz rendering and find where its sound is.
 fn normalise(samples: &[i16]) -> Rendered {
-    let x: Vec<f32> = samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+    let x: Vec<f32> = samples
+        .iter()
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
+        .collect();
     let peak = x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak > 0.0, "espeak-ng gave silence");
     let loud = |s: &f32| s.abs() > peak * 0.02;
@@ -594,7 +597,7 @@ pub fn build_stream(
         .iter()
         .zip(&faint)
         .zip(&added)
-        .map(|((s, f), n)| ((s + f + n) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|((s, f), n)| matcoach::audio::analysis::sample_to_i16(s + f + n))
         .collect();
     Stream {
         noise: noise_kind,
