@@ -164,6 +164,10 @@ pub struct Speech {
     pub recorded_voice: String,
     /// Where recorded voices live.
     pub voices_dir: PathBuf,
+    /// The cue tones as WAV files (`start.wav`, `hold_end.wav`,
+    /// `rest_end.wav`, `session_end.wav`); a missing one plays the built-in
+    /// tone ("" = the built-in tones only).
+    pub cues_dir: PathBuf,
     /// Where rendered phrases are cached ("" = the default place).
     #[serde(deserialize_with = "default_if_empty")]
     pub cache_dir: Option<PathBuf>,
@@ -181,6 +185,7 @@ impl Default for Speech {
             piper_model_nl: None,
             recorded_voice: String::new(),
             voices_dir: PathBuf::from("audio/voices"),
+            cues_dir: PathBuf::from("audio/cues"),
             cache_dir: None,
         }
     }
@@ -617,6 +622,19 @@ fn find_key(text: &str, path: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Where `run` and the other commands look for the config when there is no
+/// `--config`, in order.
+pub const CONFIG_PLACES: [&str; 2] = ["/etc/matcoach/config.toml", "config/matcoach.toml"];
+
+/// The config file to use: `explicit` (`--config`), else the first of
+/// [`CONFIG_PLACES`] that exists, else none (built-in defaults).
+pub fn find_config(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => CONFIG_PLACES.iter().map(PathBuf::from).find(|p| p.exists()),
+    }
 }
 
 #[cfg(test)]

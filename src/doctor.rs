@@ -19,21 +19,10 @@ pub use disk::disk_space;
 use disk::{existing_ancestor, probe_write};
 pub use voice_check::voice_checks;
 
-/// Where `run` and the other commands look for the config when there is no
-/// `--config`, in order.
-pub const CONFIG_PLACES: [&str; 2] = ["/etc/matcoach/config.toml", "config/matcoach.toml"];
-
 /// Warn when a disk the coach writes to has less free space than this.
 pub const LOW_DISK: u64 = 50 * 1024 * 1024;
 
-/// The config file to use: `explicit` (`--config`), else the first of
-/// [`CONFIG_PLACES`] that exists, else none (built-in defaults).
-pub fn find_config(explicit: Option<&Path>) -> Option<PathBuf> {
-    match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => CONFIG_PLACES.iter().map(PathBuf::from).find(|p| p.exists()),
-    }
-}
+use crate::config::{find_config, CONFIG_PLACES};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

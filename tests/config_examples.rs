@@ -241,6 +241,10 @@ fn the_package_config_is_the_example_with_the_system_paths() {
         c.speech.cache_dir.as_deref(),
         Some(Path::new("/var/cache/matcoach/speech"))
     );
+    assert_eq!(
+        c.speech.cues_dir,
+        Path::new("/usr/share/matcoach/audio/cues")
+    );
     assert_eq!(c.gpio.backend, GpioBackend::Rppal);
     // Everything else is the example's (the defaults), so that the two files
     // cannot drift apart.
@@ -252,6 +256,7 @@ fn the_package_config_is_the_example_with_the_system_paths() {
     want.voice.models_dir = c.voice.models_dir.clone();
     want.speech.voices_dir = c.speech.voices_dir.clone();
     want.speech.cache_dir = c.speech.cache_dir.clone();
+    want.speech.cues_dir = c.speech.cues_dir.clone();
     want.gpio.backend = c.gpio.backend;
     assert_eq!(
         c, want,
@@ -277,11 +282,17 @@ fn the_package_installs_its_config_and_content_where_the_config_and_unit_say() {
         exec,
         ["/usr/bin/matcoach --config /etc/matcoach/config.toml run"]
     );
-    // content/**/* is installed under the config's content_dir.
+    // content/**/* is installed under the config's content_dir, and the
+    // cue tones in its cues_dir.
     let content = format!("/{}", asset_dest(&deb, "content/**/*"));
     assert_eq!(
         Path::new(content.trim_end_matches('/')),
         c.content_dir.as_path()
+    );
+    let cues = format!("/{}", asset_dest(&deb, "audio/cues/*.wav"));
+    assert_eq!(
+        Path::new(cues.trim_end_matches('/')),
+        c.speech.cues_dir.as_path()
     );
 }
 

@@ -205,7 +205,6 @@ fn shared_stretches(words: &[String], seed: &HashSet<String>) -> Vec<String> {
 #[test]
 fn no_seven_word_run_is_shared_with_the_seeds() {
     let Some(seeds_dir) = seeds_dir() else {
-        println!("note: no shared/seeds next to the repository or above it; skipping the originality check");
         return;
     };
 

@@ -340,7 +340,10 @@ fn make_read_only(fs: &Option<Tmpfs>, dir: &Path) {
 fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
     let base = tempfile::tempdir().unwrap();
     let Some((fs, dir)) = read_only_dir(base.path()) else {
-        eprintln!("skipped: cannot make a read-only directory here");
+        common::missing(
+            "a read-only directory (a tmpfs mounted read-only, as root)",
+            "run the tests as root where they may mount a tmpfs, or as a user for whom permissions hold",
+        );
         return;
     };
     let path = dir.join("journal.sqlite");
@@ -466,13 +469,14 @@ fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
 
 #[test]
 fn a_full_disk_is_reported_and_what_waits_is_written_once_there_is_room() {
+    const FIX: &str = "run the tests as root where they may mount a tmpfs (as CI does)";
     if !is_root() {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+        common::missing("root, to mount a small tmpfs", FIX);
         return;
     }
     let base = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&base.path().join("small"), 512) else {
-        eprintln!("skipped: cannot mount a tmpfs here");
+        common::missing("a small tmpfs (mount failed)", FIX);
         return;
     };
     let path = fs.dir.join("journal.sqlite");
@@ -557,4 +561,49 @@ fn bad_journal_paths_are_clear_errors() {
             .contains("the first session creates the journal"),
         "{e}"
     );
+}
+
+/// A pain that waits in memory (the disk read-only) is in the history the
+/// next session is planned from: the exercise that hurt rests even before
+/// the journal can write it. Found by the whole-appliance simulation.
+#[test]
+fn a_pain_not_yet_written_is_in_the_history_the_next_plan_reads() {
+    use matcoach::journal::{StorageState, StorageSwitch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    write_one_session(&path, "2025-03-03");
+    let storage = StorageSwitch::default();
+    let opts = OpenOptions {
+        storage: storage.clone(),
+        ..Default::default()
+    };
+    let started = JournalWriter::start(&path, &opts);
+    assert!(started.error.is_none());
+    let mut writer = started.writer;
+    storage.set(StorageState::ReadOnly);
+    let today = fresh_plan("2025-03-04", "quick");
+    let first = today.program.items[0].exercise.get_ref().clone();
+    let at = during_first_set(&run_today(content(), &today, "0s:press"), &first);
+    let records = run_today(content(), &today, &format!("0s:press,{at}ms:heard=pain"));
+    for (t, e) in journaled(&records) {
+        writer.record(t, e);
+    }
+    assert!(writer.sync(Duration::from_secs(30)));
+    assert!(writer.fault().is_some(), "the disk refuses the session");
+    let history = writer.history(Duration::from_secs(30)).unwrap();
+    let last = history.sessions.last().unwrap();
+    assert_eq!(history.sessions.len(), 2, "{:?}", history.sessions);
+    assert!(
+        last.pains
+            .iter()
+            .any(|p| p.exercise.as_deref() == Some(first.as_str())),
+        "{:?}",
+        last.pains
+    );
+    // Nothing of it reached the file yet; it does once the disk is back.
+    assert_eq!(count(&open(&path), "SELECT count(*) FROM sessions"), 1);
+    storage.set(StorageState::Fine);
+    let report = writer.finish();
+    assert!(report.complete(), "{report:?}");
+    assert_eq!(count(&open(&path), "SELECT count(*) FROM sessions"), 2);
 }

@@ -283,7 +283,7 @@ struct Loaded {
 
 fn load_config(args: &Args) -> Result<Config> {
     // --config, then the system's config, then the checkout's.
-    let Some(path) = matcoach::doctor::find_config(args.config.as_deref()) else {
+    let Some(path) = matcoach::config::find_config(args.config.as_deref()) else {
         return Ok(Config::default());
     };
     let (config, warnings) = Config::load(&path)?;

@@ -354,6 +354,43 @@ impl JournalStore {
         })
     }
 
+    /// A copy in memory, the session in progress included, that nothing
+    /// written to reaches the file. While the disk fails, the writer applies
+    /// what waits to be written to it and reads the history from it: the
+    /// next session's plan must see a pain that is not on disk yet.
+    pub fn scratch_copy(&self) -> Result<JournalStore, JournalError> {
+        let what = "copying the journal into memory";
+        let mut mem =
+            Connection::open_in_memory().map_err(|e| JournalError::sqlite(&self.path, what, &e))?;
+        rusqlite::backup::Backup::new(&self.conn, &mut mem)
+            .and_then(|b| b.run_to_completion(i32::MAX, Duration::ZERO, None))
+            .map_err(|e| JournalError::sqlite(&self.path, what, &e))?;
+        let mut copy = JournalStore::with(mem, &self.path, &OpenOptions::default());
+        copy.current = self.current.clone();
+        copy.pending_base = self.pending_base;
+        copy.pending_plan = self.pending_plan.clone();
+        copy.pending_presses = self.pending_presses;
+        Ok(copy)
+    }
+
+    /// An empty journal in memory (the file could not be opened at all):
+    /// what waits to be written is applied to it for the same reason.
+    pub fn scratch(path: &Path) -> Result<JournalStore, JournalError> {
+        let what = "making a journal in memory";
+        let mut mem =
+            Connection::open_in_memory().map_err(|e| JournalError::sqlite(path, what, &e))?;
+        migrate(&mut mem, path).map_err(|f| match f {
+            Fail::Corrupt(detail) => JournalError::Io {
+                path: path.to_path_buf(),
+                what: what.into(),
+                detail,
+                fix: "restart matcoach; if it happens again, report it".into(),
+            },
+            Fail::Other(e) => e,
+        })?;
+        Ok(JournalStore::with(mem, path, &OpenOptions::default()))
+    }
+
     fn with(conn: Connection, path: &Path, opts: &OpenOptions) -> JournalStore {
         JournalStore {
             conn,

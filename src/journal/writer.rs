@@ -401,14 +401,18 @@ impl Worker {
                 }
                 Some(Msg::Read(reply)) => {
                     self.drain(true);
-                    let result = match &self.store {
-                        Some(store) => store.history(None),
-                        None => Err(self.shared.lock().fault.as_ref().map_or_else(
-                            || JournalError::Missing {
-                                path: self.path.clone(),
-                            },
-                            |f| f.error.clone(),
-                        )),
+                    let result = if self.queue.is_empty() {
+                        match &self.store {
+                            Some(store) => store.history(None),
+                            None => Err(self.shared.lock().fault.as_ref().map_or_else(
+                                || JournalError::Missing {
+                                    path: self.path.clone(),
+                                },
+                                |f| f.error.clone(),
+                            )),
+                        }
+                    } else {
+                        self.history_with_waiting()
                     };
                     let _ = reply.send(result);
                 }
@@ -418,6 +422,30 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The history as it will be once what waits is written: the store
+    /// (or an empty journal, when the file cannot be opened) copied into
+    /// memory, with the waiting events applied to the copy only.
+    fn history_with_waiting(&self) -> Result<History, JournalError> {
+        let mut scratch = match &self.store {
+            Some(store) => store.scratch_copy()?,
+            None => JournalStore::scratch(&self.path)?,
+        };
+        for msg in &self.queue {
+            // An event the copy refuses is one the file would refuse too.
+            let _ = match msg {
+                Msg::Begin(base, plan) => {
+                    scratch.begin(*base, plan.clone());
+                    Ok(())
+                }
+                Msg::Event(at, event) => scratch.record(*at, event),
+                Msg::Press(at) => scratch.button_pressed(*at),
+                Msg::Voice(r) => scratch.record_voice(r),
+                Msg::Sync(_) | Msg::Read(_) | Msg::Stop | Msg::Abort => Ok(()),
+            };
+        }
+        scratch.history(None)
     }
 
     fn push(&mut self, m: Msg) {

@@ -169,6 +169,9 @@ impl Speech {
                 ))
             }
         };
+        // The cue tones belong to the same sounds: read them here, where
+        // every command that plays or renders a session sets up its sound.
+        crate::audio::cues::install(&resolve(&cfg.cues_dir));
         let name = cfg.recorded_voice.trim();
         let recorded = if name.is_empty() {
             None

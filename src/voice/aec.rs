@@ -11,55 +11,11 @@
 
 use super::pipeline::EchoCanceller;
 use super::{VoiceError, RATE};
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::ptr::NonNull;
 
-/// Opaque `SpeexEchoState`.
-#[repr(C)]
-struct SpeexEchoState {
-    _private: [u8; 0],
-}
-
-/// Opaque `SpeexPreprocessState`.
-#[repr(C)]
-struct SpeexPreprocessState {
-    _private: [u8; 0],
-}
-
-// speex/speex_echo.h
-const SPEEX_ECHO_SET_SAMPLING_RATE: c_int = 24;
-// speex/speex_preprocess.h
-const SPEEX_PREPROCESS_SET_DENOISE: c_int = 0;
-const SPEEX_PREPROCESS_SET_NOISE_SUPPRESS: c_int = 18;
-const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS: c_int = 20;
-const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE: c_int = 22;
-const SPEEX_PREPROCESS_SET_ECHO_STATE: c_int = 24;
-
-#[link(name = "speexdsp")]
-extern "C" {
-    fn speex_echo_state_init(frame_size: c_int, filter_length: c_int) -> *mut SpeexEchoState;
-    fn speex_echo_state_destroy(st: *mut SpeexEchoState);
-    fn speex_echo_cancellation(
-        st: *mut SpeexEchoState,
-        rec: *const i16,
-        play: *const i16,
-        out: *mut i16,
-    );
-    fn speex_echo_state_reset(st: *mut SpeexEchoState);
-    fn speex_echo_ctl(st: *mut SpeexEchoState, request: c_int, ptr: *mut c_void) -> c_int;
-
-    fn speex_preprocess_state_init(
-        frame_size: c_int,
-        sampling_rate: c_int,
-    ) -> *mut SpeexPreprocessState;
-    fn speex_preprocess_state_destroy(st: *mut SpeexPreprocessState);
-    fn speex_preprocess_run(st: *mut SpeexPreprocessState, x: *mut i16) -> c_int;
-    fn speex_preprocess_ctl(
-        st: *mut SpeexPreprocessState,
-        request: c_int,
-        ptr: *mut c_void,
-    ) -> c_int;
-}
+mod ffi;
+use ffi::*;
 
 // issue 16, item 5: barge-in over the coach.
 /// The echo tail the daemon's canceller covers (ms after the reference):
@@ -97,13 +53,10 @@ pub struct AecOptions {
 }
 
 impl Default for AecOptions {
-    /// Measured in `tests/voice_selftrigger.rs` (espeak-ng phrases through
-    /// a simulated room): the residual suppression raises the converged echo
-    /// reduction from about 21 dB to about 30 dB, and leaves the user's word
-    /// cleaner, not weaker (12.7 dB signal-to-distortion against 10.3 dB
-    /// without it, with the echo as loud as the user); the suppression
-    /// levels are Speex's defaults (others made no measurable difference),
-    /// and the noise is left alone.
+    /// Residual-echo suppression on at Speex's default levels, the noise
+    /// left alone: it takes off more of the coach's echo and leaves the
+    /// user's word cleaner, not weaker (the figures: docs/voice.md,
+    /// "Tuning", measured by `tests/voice_selftrigger.rs`).
     fn default() -> Self {
         AecOptions::DEFAULT
     }
@@ -339,9 +292,9 @@ impl SpeexAec {
     /// Whether the preprocessor has nothing to do: no sound in the
     /// reference for longer than the echo tail (no echo to suppress) and a
     /// quiet room (no noise to suppress, unless suppression is always on).
-    /// Even at 0 dB of noise suppression it shaves words: PocketSphinx's clean
-    /// recall was 92.1 % through it, 94.4 % with this bypass, the same as
-    /// with no front end at all (`tests/voice_accuracy.rs`).
+    /// Even with no noise suppression the preprocessor shaves words, so it
+    /// is bypassed then (the recall with and without: docs/voice.md,
+    /// "Tuning"; `tests/voice_accuracy.rs`).
     fn idle(&mut self) -> bool {
         if super::mean_square(&self.reference) > REFERENCE_SILENCE {
             self.quiet_frames = 0;

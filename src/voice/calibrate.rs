@@ -192,12 +192,11 @@ pub fn limits(cmd: Command) -> Limits {
 /// The priors [`pick`] can weigh for PocketSphinx.
 pub const PRIORS: [f32; 4] = [1.0, 2.0, 4.0, 8.0];
 
-/// The priors [`fit`] tries: only the default. Measured (docs/voice.md,
-/// "Calibration"): raising a word's prior where the check's takes allowed
-/// it heard more of the voice's other takes (2 → 3 of 18, 9 → 11 of 18)
-/// but took more unseen sound-alikes for commands (1 → 2, 0 → 3 of 30),
-/// which the issue forbids; the mechanism stays for a check with more
-/// sound-alikes to guard it.
+/// The priors [`fit`] tries: only the default. Raising a word's prior where
+/// the check's takes allowed it heard more of the voice's other takes but
+/// took more unseen sound-alikes for commands (docs/voice.md,
+/// "Calibration"), which the issue forbids; the mechanism stays for a check
+/// with more sound-alikes to guard it.
 pub const FIT_PRIORS: &[f32] = &[1.0];
 
 /// What one permissive run saw for one command word: for each take of the

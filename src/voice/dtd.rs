@@ -48,12 +48,10 @@ pub struct EchoTracker {
 impl Default for EchoTracker {
     /// An 800 ms window and delays of 0–150 ms (the loudspeaker's
     /// buffering and the sound's way through the room; reverberation smears
-    /// the envelope further, which the correlation tolerates). Measured on
-    /// the content through simulated rooms (tests/voice_selftrigger.rs):
-    /// shorter windows let the echo before the user's word dominate, so
-    /// the user's frames looked like echo (400 ms: median 0.47, 95th
-    /// percentile 0.87); at 800 ms the user's frames stay below about 0.5
-    /// and what an unconverged canceller leaves of the coach mostly above.
+    /// the envelope further, which the correlation tolerates). A shorter
+    /// window lets the echo before the user's word dominate, so that the
+    /// user's frames look like echo (docs/voice.md, "Tuning", measured by
+    /// tests/voice_selftrigger.rs).
     fn default() -> Self {
         EchoTracker::new(160, 0, 30)
     }

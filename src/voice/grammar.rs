@@ -29,9 +29,8 @@ pub fn vosk_json(lang: Lang) -> String {
 
 /// Ordinary words added to the recogniser's grammar so that other speech
 /// has somewhere to go: with only `[unk]` beside the command words, Vosk
-/// maps much of normal speech onto the commands (measured on the Korean
-/// model: 24 of 24 words of ordinary sentences; with fillers, 3 of 33, all
-/// inside `[unk]` that the decider rejects). They are words of two or more
+/// maps much of normal speech onto the commands (docs/voice.md, "Tuning",
+/// measured on the Korean model). They are words of two or more
 /// syllables that do not sound like a command (no "again"/"paint" for
 /// pain, "top" for stop, "because" for pause, "text" for next, "fijn" or
 /// "mijn" for pijn, "verhaal" for herhaal). Fillers the model does not

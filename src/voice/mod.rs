@@ -354,12 +354,9 @@ pub(crate) fn syllables(n: usize, seed: u32, amp: f32) -> Vec<i16> {
 /// How Speex cleans the microphone for `engine`: with `echo`, cancellation
 /// of the coach's voice and suppression of what is left of it; and, for
 /// PocketSphinx, suppression of steady noise once the room is noisy (its
-/// noise floor above −50 dBFS). Measured on the English accuracy set, in
-/// the daemon's path: at 10 dB SNR recall rose from 7 % to 29 % (white
-/// noise) and from 29 % to 55 % (pink), overall from 66.7 % to 74.1 %, with
-/// clean speech untouched (the suppression stays off there) and false
-/// accepts 11.5 % → 12.3 %; −15 dB did better than −10, −20, −25 or −30.
-/// Vosk gets none: its models are trained on noisy speech, and nothing
+/// noise floor above −50 dBFS): it lifts recall in noise, leaves clean
+/// speech untouched, and −15 dB did best of the levels tried (docs/voice.md,
+/// "Tuning", on the English accuracy set). Vosk gets none: its models are trained on noisy speech, and nothing
 /// here can measure what suppression does to them. None: nothing to do.
 #[cfg(feature = "voice-aec")]
 pub fn front_end_options(engine: Engine, echo: bool) -> Option<aec::AecOptions> {

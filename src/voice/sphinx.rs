@@ -86,9 +86,8 @@ pub struct SphinxOptions {
     pub command_mass: f64,
     /// Silence (in 10 ms frames) that ends an utterance (`-vad_postspeech`).
     /// It sets the delay of every command that waits for the end of the
-    /// utterance: on the English accuracy set, 20 (200 ms) gave the same
-    /// recall and false accepts as 30 and a detection delay of p50 199 ms
-    /// instead of 300 ms.
+    /// utterance; 20 costs no recall against 30 and answers sooner
+    /// (docs/voice.md, "Tuning").
     pub vad_postspeech: u32,
     /// Speech frames that start an utterance (`-vad_startspeech`).
     pub vad_startspeech: u32,
@@ -170,8 +169,8 @@ pub struct SphinxRecognizer {
 }
 
 /// Every utterance's search and lattice come and go on the heap, whose
-/// freed pages glibc keeps: on continuous speech they piled up to some
-/// 30 MB. At an utterance's end, after this much audio (10 s) since the
+/// freed pages glibc keeps and lets pile up on continuous speech
+/// (docs/voice.md, "Where PocketSphinx's memory went"). At an utterance's end, after this much audio (10 s) since the
 /// last time, they are given back.
 const TRIM_EVERY: usize = 10 * RATE as usize;
 

@@ -3,11 +3,10 @@
 //! words), fed 16 kHz audio in any chunk size. Every word that is not a
 //! command word is reported as `[unk]`.
 //!
-//! Rejection, as measured in tests/voice_vosk.rs: with the unknown word
-//! alone, Vosk hears other speech as command words (every word of six
-//! sentences, half of them at confidence ≥ 0.9) and loud white noise as a
-//! command word too; filler words cut that to 9 % of sentence words, and
-//! none in noise.
+//! Rejection: with the unknown word alone, Vosk hears other speech and
+//! loud white noise as command words; filler words give that speech
+//! somewhere else to go (the figures: docs/voice.md, "Tuning", measured by
+//! tests/voice_vosk.rs).
 //!
 //! Partial results come after every chunk in which Vosk has a non-empty
 //! partial (the decider counts repeats of the same partial, so they are sent

