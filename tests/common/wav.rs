@@ -2,8 +2,8 @@
 //! as the crate does), and the crate's own resampler to and from 16 kHz,
 //! the recogniser's rate.
 
-use matcoach::voice::resample::Resampler;
-use matcoach::voice::RATE;
+use matcoach::hearing::resample::Resampler;
+use matcoach::hearing::RATE;
 use std::path::Path;
 
 /// A 16 kHz mono 16-bit WAV file's samples (panics on any other format).

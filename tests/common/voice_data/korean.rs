@@ -12,10 +12,10 @@
 //! words, so they are not used).
 
 use matcoach::content::Lang;
+use matcoach::hearing::resample::{to_i16, Resampler};
+use matcoach::hearing::vosk::{VoskModel, VoskRecognizer};
+use matcoach::hearing::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use matcoach::speech::{Espeak, Voice};
-use matcoach::voice::resample::{to_i16, Resampler};
-use matcoach::voice::vosk::{VoskModel, VoskRecognizer};
-use matcoach::voice::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;

@@ -24,9 +24,9 @@ pub mod score;
 use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
+use matcoach::hearing::resample::Resampler;
+use matcoach::hearing::{Detection, RATE};
 use matcoach::speech::{Espeak, Voice};
-use matcoach::voice::resample::Resampler;
-use matcoach::voice::{Detection, RATE};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -436,7 +436,7 @@ fn render_16k(u: &Utterance, dir: &Path) -> Vec<i16> {
     r.process(&input, &mut out);
     // Flush the resampler's delay with a little silence.
     r.process(&[0.0; 64], &mut out);
-    let samples = matcoach::voice::resample::to_i16(&out);
+    let samples = matcoach::hearing::resample::to_i16(&out);
     // Write under a temporary name and rename: other test binaries may be
     // reading the same cache at the same time.
     let tmp = dir.join(format!("{}.{}.tmp", file_name(u), std::process::id()));
@@ -573,7 +573,7 @@ pub fn build_stream(
         audio.resize(audio.len() + ms_to_samples(AFTER_MS), 0.0);
         samples.push(Sample {
             text: u.text.clone(),
-            command: matcoach::voice::grammar::parse(&u.text, lang),
+            command: matcoach::hearing::grammar::parse(&u.text, lang),
             voice: u.voice.clone(),
             wpm: u.wpm,
             noise: noise_kind,

@@ -88,15 +88,15 @@ pub use crate::audio::analysis::to_i16;
 /// A clip at 16 kHz (the recogniser's rate), as long as the clip: through
 /// the resampler, its tail flushed.
 pub fn to_16k(clip: &crate::audio::Clip) -> Vec<i16> {
-    if clip.rate == crate::voice::RATE {
+    if clip.rate == crate::hearing::RATE {
         return clip.samples.to_vec();
     }
-    let mut r = Resampler::new(clip.rate, crate::voice::RATE);
+    let mut r = Resampler::new(clip.rate, crate::hearing::RATE);
     let mut input = crate::audio::analysis::to_f32(&clip.samples);
     input.extend(std::iter::repeat_n(0.0, 64));
     let mut out = Vec::with_capacity(input.len());
     r.process(&input, &mut out);
-    let len = clip.samples.len() as u64 * u64::from(crate::voice::RATE) / u64::from(clip.rate);
+    let len = clip.samples.len() as u64 * u64::from(crate::hearing::RATE) / u64::from(clip.rate);
     out.truncate(usize::try_from(len).unwrap_or(usize::MAX));
     to_i16(&out)
 }

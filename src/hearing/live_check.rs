@@ -148,7 +148,9 @@ impl CheckAudio for LiveAudio {
 /// The model an engine listens with, for the journal.
 pub fn model_name(engine: Engine, lang: Lang, voice: &crate::config::Voice) -> String {
     match engine {
-        Engine::Vosk => super::model::model_dir(voice, lang).display().to_string(),
+        Engine::Vosk => super::installer::model_dir(voice, lang)
+            .display()
+            .to_string(),
         Engine::Pocketsphinx => "/usr/share/pocketsphinx/model/en-us".into(),
     }
 }
