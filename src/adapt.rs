@@ -549,6 +549,8 @@ pub struct Today {
     pub maxima: HashMap<String, u32>,
     /// What the journal knows, for `compile` (the maxima among it).
     pub facts: Facts,
+    /// The clock it was planned by, for the journal (the shell sets it).
+    pub clock: Option<crate::journal::ClockNote>,
 }
 
 impl Today {
@@ -560,6 +562,7 @@ impl Today {
             note: self.why.clone(),
             left_out: self.left_out.clone(),
             tested: self.tested.clone(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -682,6 +685,7 @@ pub fn plan(
             tested,
             maxima: maxima.clone(),
             facts,
+            clock: None,
         })
     };
     let choices = match requested {
@@ -821,7 +825,9 @@ fn choose(
     }
     // Mobility: least recently done first; the last session's program last.
     let last_program = past.last().map(|s| s.program.as_str());
-    let mut order: Vec<(bool, i64, usize, &String)> = rules
+    // By the session sequence, not the wall clock (which may have jumped).
+    type Last = Option<(i64, Date)>;
+    let mut order: Vec<(bool, Last, usize, &String)> = rules
         .rotation
         .iter()
         .enumerate()
@@ -829,21 +835,18 @@ fn choose(
             let last = past
                 .iter()
                 .filter(|s| &s.program == id)
-                .map(|s| s.started.ms())
-                .max()
-                .unwrap_or(i64::MIN);
+                .map(|s| (s.seq, s.day))
+                .max();
             (last_program == Some(id.as_str()), last, i, id)
         })
         .collect();
     order.sort();
     for (_, last, _, id) in order {
-        let why = if last == i64::MIN {
-            "mobility day: the next program of the rotation, not done before (002: different exercises on different days)".to_string()
-        } else {
-            format!(
-                "mobility day: the rotation's least recently done program, last on {} (002: different exercises on different days)",
-                crate::journal::Stamp(last).date()
-            )
+        let why = match last {
+            None => "mobility day: the next program of the rotation, not done before (002: different exercises on different days)".to_string(),
+            Some((_, day)) => format!(
+                "mobility day: the rotation's least recently done program, last on {day} (002: different exercises on different days)"
+            ),
         };
         choices.push(Choice {
             what: What::Program(id.clone()),
@@ -1231,8 +1234,29 @@ pub fn phase_offer(
     {
         return None;
     }
-    let since = history.phase.as_ref().map(|p| p.since)?;
-    let days = today.date.since(since.date());
+    let phase = history.phase.as_ref()?;
+    let since = phase.since;
+    let in_phase = |s: &SessionInfo| match phase.after_seq {
+        Some(after) => s.seq > after,
+        None => s.started.ms() >= since.ms(),
+    };
+    let mut days = today.date.since(since.date());
+    if history.untrusted_clock {
+        // Counted days may run ahead of real ones (a Pi switched off after
+        // every session): the phase's days are also at most its sessions
+        // (today's included) over the times a day its program is meant.
+        let per_day = today
+            .program
+            .times_per_day
+            .map_or(1, |n| i64::from(n.get()));
+        let sessions = history
+            .sessions
+            .iter()
+            .filter(|s| in_phase(s) && s.practised())
+            .count() as i64
+            + 1;
+        days = days.min(sessions / per_day);
+    }
     let at_least = |n: u32| days >= i64::from(n);
     let to = match current {
         Phase::Acute => {
@@ -1267,7 +1291,7 @@ pub fn phase_offer(
     // the journal's record of the offer).
     let mut before = 0u32;
     for s in history.sessions.iter().rev() {
-        if s.started.ms() < since.ms() || !s.pains.is_empty() {
+        if !in_phase(s) || !s.pains.is_empty() {
             break;
         }
         if s.pain_free() {

@@ -41,10 +41,12 @@ pub enum Event {
     /// how the listener fares.
     Ready { hearing: Hearing },
     /// The answer to [`Action::ReadHistory`]: the journal's history (empty
-    /// when it cannot be read) and today's date.
+    /// when it cannot be read) and the clock as the shell read it (the
+    /// day-based rules count sessions when it cannot be trusted: see
+    /// [`crate::clock`]).
     History {
         history: Box<History>,
-        date: crate::journal::Date,
+        clock: crate::clock::ClockReading,
     },
     /// The answer to [`Action::Preload`]: the session's phrases are ready,
     /// or why not.
@@ -319,7 +321,7 @@ impl Appliance {
             _ if matches!(self.state, State::Stopped) => {}
             Event::Input(input) => self.input(now, input, &mut out),
             Event::Ready { hearing } => self.ready(now, hearing, &mut out),
-            Event::History { history, date } => self.plan(now, &history, date, &mut out),
+            Event::History { history, clock } => self.plan(now, &history, &clock, &mut out),
             Event::Preloaded(result) => self.preloaded(now, result, &mut out),
             Event::VoiceCheckEnded => {
                 if matches!(self.state, State::Checking) {
@@ -531,14 +533,20 @@ impl Appliance {
         &mut self,
         now: Instant,
         history: &History,
-        date: crate::journal::Date,
+        clock: &crate::clock::ClockReading,
         out: &mut Vec<Action>,
     ) {
         if !matches!(self.state, State::Planning) {
             return;
         }
         let (content, s) = (&self.content, &self.settings);
-        let (today, session) = match s.today(content, history, date) {
+        // The days the rules use: the clock's, or counted from the sessions.
+        let calendar = crate::clock::Calendar::new(history, clock);
+        if let Some(line) = calendar.log_line() {
+            out.push(Action::Log(line));
+        }
+        let history = &calendar.history;
+        let (mut today, session) = match s.today(content, history, calendar.date) {
             Ok(t) => t,
             Err(Unplanned::Refused(e)) => {
                 out.push(Action::Log(e.to_string()));
@@ -554,6 +562,7 @@ impl Appliance {
                 return self.idle_with(Led::Error, out);
             }
         };
+        today.clock = Some(crate::journal::ClockNote::of(clock, &calendar.trust));
         out.push(Action::Log(format!(
             "today: {} ({})",
             today.program.id(),

@@ -351,7 +351,7 @@ impl Shell<'_> {
                         .unwrap_or_default();
                     answers.push(Event::History {
                         history: Box::new(history),
-                        date: journal::today(),
+                        clock: matcoach::clock::read(),
                     });
                 }
                 Action::Preload(lines) => {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod audio;
+// issue 15, item 3
+pub mod clock;
 mod disk;
 // issue 16, item 1
 mod voice_check;
@@ -138,6 +140,16 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     checks.push(gpio(&config));
     let journal_path = crate::journal::resolve_path(config.journal.path.as_deref());
     checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
+    // issue 15, item 3
+    checks.push(clock::check(
+        &crate::clock::read(),
+        &clock::timesync(),
+        journal_path
+            .as_ref()
+            .ok()
+            .and_then(|p| clock::journal_history(p))
+            .as_ref(),
+    ));
     let mut places = Vec::new();
     if let Ok(p) = &journal_path {
         if let Some(dir) = p.parent() {

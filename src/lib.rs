@@ -12,6 +12,7 @@
 pub mod adapt;
 pub mod appliance;
 pub mod audio;
+pub mod clock;
 pub mod command;
 pub mod devices;
 pub mod gpio;
@@ -31,4 +32,5 @@ pub mod sim;
 pub mod simulate;
 pub mod speaker;
 pub mod speech;
+pub mod subprocess;
 pub mod systemd;

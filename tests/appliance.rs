@@ -5,7 +5,9 @@
 
 mod common;
 
+use common::clock::{at, Boots};
 use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
+use matcoach::clock::ClockReading;
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::journal::{Date, History};
@@ -23,6 +25,8 @@ struct Shell {
     preload: Result<(), String>,
     hearing: Hearing,
     program: &'static str,
+    /// The clock as the shell reads it before planning.
+    clock: ClockReading,
 }
 
 impl Default for Shell {
@@ -33,6 +37,7 @@ impl Default for Shell {
             preload: Ok(()),
             hearing: Hearing::Listening,
             program: "quick",
+            clock: ClockReading::at(Date::parse("2026-12-04").unwrap().at_midnight()),
         }
     }
 }
@@ -121,7 +126,7 @@ impl Rig {
                     t,
                     Event::History {
                         history: Box::new(self.shell.history.clone()),
-                        date: Date::parse("2026-12-04").unwrap(),
+                        clock: self.shell.clock.clone(),
                     },
                 )),
                 Action::Preload(_) => self
@@ -563,6 +568,32 @@ fn rows() -> Vec<Row> {
             then: vec!["led Idle", "led Error", "led Idle"],
             never: vec!["read_history"],
         },
+        Row {
+            // Issue 15, item 3: the journal's last session is later than
+            // the clock now. The coach still coaches, counting sessions.
+            name: "a_clock_gone_backwards_is_logged_and_the_session_still_runs",
+            shell: Shell {
+                history: {
+                    let mut b = Boots::new(at("2026-12-05", "09:00"));
+                    b.session("quick", &[], &[]);
+                    History {
+                        voice_checks: checked_once().voice_checks,
+                        ..b.history()
+                    }
+                },
+                ..base()
+            },
+            script: vec![(30, Press)],
+            until: 7200,
+            then: vec![
+                "read_history",
+                "log the clock went backwards",
+                "log today: quick",
+                "begin",
+                "ended Completed",
+            ],
+            never: vec!["led Error"],
+        },
     ]
 }
 
@@ -609,6 +640,7 @@ scenarios!(
     shutdown_during_a_session_silences_it_and_exits,
     shutdown_while_starting_exits,
     a_journal_lost_between_sessions_shows_on_the_led_and_comes_back,
+    a_clock_gone_backwards_is_logged_and_the_session_still_runs,
 );
 
 #[test]

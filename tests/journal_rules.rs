@@ -39,6 +39,9 @@ fn session(
         .plus(Duration::from_secs((8 + n as u64) * 3600));
     SessionInfo {
         id,
+        seq: id,
+        boot: None,
+        uptime_ms: None,
         program: program.into(),
         lang: "en".into(),
         kind: SessionKind::Session,
@@ -127,6 +130,7 @@ fn in_phase(phase: Phase, since: &str, sessions: Vec<SessionInfo>) -> History {
         phase: Some(PhaseInfo {
             phase: Some(phase),
             since: date(since).at_midnight(),
+            after_seq: None,
             came_from: None,
         }),
         ..History::default()
@@ -953,9 +957,12 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         // (and without the tables of later versions: issue 16's voice
-        // notes and voice checks)
+        // notes and voice checks, issue 15's clock columns)
         c.execute_batch(
-            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; DROP TABLE voice_checks; DROP TABLE calibrations; PRAGMA user_version = 1;",
+            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; DROP TABLE voice_checks; DROP TABLE calibrations;
+             DROP INDEX sessions_seq; ALTER TABLE sessions DROP COLUMN seq; ALTER TABLE sessions DROP COLUMN boot_id;
+             ALTER TABLE sessions DROP COLUMN uptime_ms; ALTER TABLE sessions DROP COLUMN clock;
+             ALTER TABLE phases DROP COLUMN after_seq; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -1000,6 +1007,7 @@ fn matcoach_phase_says_from_which_day_the_coach_asks() {
         phase: Some(PhaseInfo {
             phase: Some(Phase::Improving),
             since: date("2025-03-01").at_midnight(),
+            after_seq: None,
             came_from: None,
         }),
         ..History::default()

@@ -550,3 +550,36 @@ fn piper_failures_say_what_to_fix() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---- a synthesiser that hangs (issue 15, item 5) ----
+
+const HUNG: &str = "#!/bin/sh\n[ \"$1\" = --probe ] && exit 0\ncat >/dev/null\nsleep 60\n";
+
+#[test]
+fn a_hung_synthesiser_is_stopped_at_its_deadline_naming_phrase_and_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "hung", HUNG);
+    let m = model(dir.path(), "nl.onnx", "nl");
+    let deadline = Duration::from_millis(300);
+    let voices: Vec<(Box<dyn Voice>, &str)> = vec![
+        (
+            Box::new(
+                Espeak::new(bin.clone(), "en-gb".into(), "nl".into(), 150).with_deadline(deadline),
+            ),
+            "the voice nl,",
+        ),
+        (
+            Box::new(Piper::new(bin.clone(), None, Some(m.clone())).with_deadline(deadline)),
+            "nl.onnx",
+        ),
+    ];
+    for (voice, named) in voices {
+        let t = std::time::Instant::now();
+        let e = voice.render("Adem rustig in", Lang::Nl).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let m = e.to_string();
+        for w in ["\"Adem rustig in\"", named, "did not finish within 0.3 s"] {
+            assert!(m.contains(w), "`{w}` missing: {m}");
+        }
+    }
+}

@@ -32,7 +32,9 @@ mod writer;
 pub mod voice_checks;
 
 pub use date::{local_now, today, Date, DateError, Stamp};
-pub use queries::{ExerciseInfo, ExerciseStatus, History, MaxInfo, Outcome, PainInfo, SessionInfo};
+pub use queries::{
+    ExerciseInfo, ExerciseStatus, History, MaxInfo, Outcome, PainInfo, PhaseInfo, SessionInfo,
+};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use store::{JournalStore, Opened, Recovered};
 pub use writer::{JournalFault, JournalHandle, JournalWriter, Started, WriterReport};
@@ -379,6 +381,29 @@ pub struct PlanNote {
     pub left_out: Vec<LeftOut>,
     /// In a max test: the exercises whose maximum it measures.
     pub tested: Vec<String>,
+    /// The clock when it was planned (none: the store reads the boot and
+    /// the uptime itself, and the verdict is 'unknown').
+    pub clock: Option<ClockNote>,
+}
+
+/// What the journal keeps of the clock at a session's start (schema 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockNote {
+    pub boot: Option<String>,
+    pub uptime_ms: Option<i64>,
+    /// "trusted" or why not (see [`crate::clock::Trust::name`]).
+    pub trust: String,
+}
+
+impl ClockNote {
+    /// The note for a reading and its verdict.
+    pub fn of(reading: &crate::clock::ClockReading, trust: &crate::clock::Trust) -> ClockNote {
+        ClockNote {
+            boot: reading.boot.clone(),
+            uptime_ms: reading.uptime_ms,
+            trust: trust.name().to_string(),
+        }
+    }
 }
 
 /// The default journal file: `$XDG_DATA_HOME/matcoach/journal.sqlite`, else

@@ -114,6 +114,12 @@ fn parse_location(s: &str) -> Option<PainLocation> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionInfo {
     pub id: i64,
+    /// The monotonic session sequence (schema 6; `id` before): the order
+    /// the sessions came in, whatever the wall clock said.
+    pub seq: i64,
+    /// The boot it began in, and when in it (ms since boot), if recorded.
+    pub boot: Option<String>,
+    pub uptime_ms: Option<i64>,
     pub program: String,
     pub lang: String,
     pub kind: SessionKind,
@@ -193,6 +199,9 @@ pub struct MaxInfo {
 pub struct PhaseInfo {
     pub phase: Option<Phase>,
     pub since: Stamp,
+    /// The last session (by sequence) before the change, if the journal
+    /// knows it: the phase's sessions are the later ones.
+    pub after_seq: Option<i64>,
     /// The phase before this change, if the journal holds one ("phase
     /// back" returns there: a user offered maintenance straight from the
     /// improving phase never did the stiff one).
@@ -219,6 +228,10 @@ pub struct History {
     /// Voice checks done, per language code (the appliance offers one
     /// until it has been done).
     pub voice_checks: BTreeMap<String, u32>,
+    /// The sessions' days are counted, not read from a clock that cannot
+    /// be trusted (set by [`crate::clock::Calendar`]): the phase clock then
+    /// counts sessions too.
+    pub untrusted_clock: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,8 +263,9 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
             .prepare(
                 "SELECT id, program, lang, kind, source, note, started_ms, ended_ms, outcome,
                         commands_heard, commands_ignored, button_presses, pauses, device_faults,
-                        (SELECT MAX(at_ms) FROM events e WHERE e.session_id = s.id)
-                   FROM sessions s WHERE day >= ?1 ORDER BY started_ms, id",
+                        (SELECT MAX(at_ms) FROM events e WHERE e.session_id = s.id),
+                        COALESCE(seq, id), boot_id, uptime_ms
+                   FROM sessions s WHERE day >= ?1 ORDER BY COALESCE(seq, id)",
             )
             .map_err(err)?;
         let rows = stmt
@@ -263,6 +277,9 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
                 let kind: String = r.get(3)?;
                 Ok(SessionInfo {
                     id: r.get(0)?,
+                    seq: r.get(15)?,
+                    boot: r.get(16)?,
+                    uptime_ms: r.get(17)?,
                     program: r.get(1)?,
                     lang: r.get(2)?,
                     kind: SessionKind::parse(&kind),
@@ -363,20 +380,25 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
     }
     let phase = {
         let mut stmt = conn
-            .prepare("SELECT phase, at_ms FROM phases ORDER BY id DESC LIMIT 2")
+            .prepare("SELECT phase, at_ms, after_seq FROM phases ORDER BY id DESC LIMIT 2")
             .map_err(err)?;
-        let rows: Vec<(Option<Phase>, Stamp)> = stmt
+        let rows: Vec<(Option<Phase>, Stamp, Option<i64>)> = stmt
             .query_map([], |r| {
                 let phase: Option<String> = r.get(0)?;
-                Ok((phase.as_deref().and_then(Phase::parse), Stamp(r.get(1)?)))
+                Ok((
+                    phase.as_deref().and_then(Phase::parse),
+                    Stamp(r.get(1)?),
+                    r.get(2)?,
+                ))
             })
             .map_err(err)?
             .collect::<Result<_, _>>()
             .map_err(err)?;
-        rows.first().map(|&(phase, since)| PhaseInfo {
+        rows.first().map(|&(phase, since, after_seq)| PhaseInfo {
             phase,
             since,
-            came_from: rows.get(1).and_then(|&(p, _)| p),
+            after_seq,
+            came_from: rows.get(1).and_then(|&(p, _, _)| p),
         })
     };
     let mut maxima = BTreeMap::new();
@@ -411,15 +433,16 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         .map(Stamp);
     let phase_offered = conn
         .query_row(
-            "SELECT MAX(at_ms) FROM events WHERE kind = 'phase_offered'",
+            "SELECT at_ms FROM events WHERE kind = 'phase_offered' ORDER BY id DESC LIMIT 1",
             [],
-            |r| r.get::<_, Option<i64>>(0),
+            |r| r.get::<_, i64>(0),
         )
+        .optional()
         .map_err(err)?
         .map(Stamp);
     let last_offer = conn
         .query_row(
-            "SELECT at_ms, data FROM events WHERE kind = 'phase_offered' ORDER BY at_ms DESC, id DESC LIMIT 1",
+            "SELECT at_ms, data FROM events WHERE kind = 'phase_offered' ORDER BY id DESC LIMIT 1",
             [],
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
         )
@@ -446,5 +469,6 @@ pub fn load(conn: &Connection, path: &Path, since: Option<Date>) -> Result<Histo
         phase_offered,
         last_offer,
         voice_checks,
+        untrusted_clock: false,
     })
 }

@@ -370,6 +370,9 @@ mod tests {
                 let started = Stamp(day.at_midnight().ms() + 9 * 3_600_000);
                 SessionInfo {
                     id: i as i64 + 1,
+                    seq: i as i64 + 1,
+                    boot: None,
+                    uptime_ms: None,
                     program: "quick".into(),
                     lang: "en".into(),
                     kind: SessionKind::Session,

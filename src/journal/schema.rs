@@ -7,7 +7,7 @@
 //! alone and reported.
 
 /// The migrations, in order. Never edit a published one: add another.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -193,4 +193,25 @@ CREATE TABLE calibrations (
     data    TEXT    NOT NULL
 );
 CREATE INDEX calibrations_lang ON calibrations (lang, engine, at_ms);
+"#;
+
+/// Version 6 (issue 15, item 3): time that cannot be trusted. `seq` is the
+/// monotonic session sequence (the order the sessions really came in,
+/// whatever the wall clock said); `boot_id` and `uptime_ms` (time since
+/// boot, counting suspend) say which boot a session began in and when in
+/// it, so that a clock that went backwards, jumped, or stood still while the
+/// Pi was off can be told; `clock` is the verdict on the wall clock when the
+/// session was planned ('trusted', 'implausible', 'backwards',
+/// 'stood_still', 'jumped'; 'unknown' before version 6 or when not
+/// planned). A phase change remembers the last session before it
+/// (`after_seq`), so that the phase clock can count sessions.
+const V6: &str = r#"
+ALTER TABLE sessions ADD COLUMN seq INTEGER;
+UPDATE sessions SET seq = id;
+CREATE UNIQUE INDEX sessions_seq ON sessions (seq);
+ALTER TABLE sessions ADD COLUMN boot_id TEXT;
+ALTER TABLE sessions ADD COLUMN uptime_ms INTEGER;
+ALTER TABLE sessions ADD COLUMN clock TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE phases ADD COLUMN after_seq INTEGER;
+UPDATE phases SET after_seq = (SELECT MAX(s.seq) FROM sessions s WHERE s.started_ms <= phases.at_ms);
 "#;

@@ -495,13 +495,23 @@ impl JournalStore {
             let base = self.pending_base.unwrap_or_else(|| local_now().minus(at));
             let plan = self.pending_plan.clone().unwrap_or_default();
             let started = base.plus(at);
+            let clock = plan.clock.clone().unwrap_or_else(|| {
+                let r = crate::clock::read();
+                super::ClockNote {
+                    boot: r.boot,
+                    uptime_ms: r.uptime_ms,
+                    trust: "unknown".into(),
+                }
+            });
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(&fail)?;
             tx.execute(
-                "INSERT INTO sessions (program, lang, kind, source, note, day, started_ms, button_presses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO sessions (program, lang, kind, source, note, day, started_ms, button_presses,
+                                       seq, boot_id, uptime_ms, clock)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions), ?9, ?10, ?11)",
                 params![
                     program,
                     lang,
@@ -510,7 +520,10 @@ impl JournalStore {
                     plan.note,
                     started.date().to_string(),
                     started.ms(),
-                    self.pending_presses
+                    self.pending_presses,
+                    clock.boot,
+                    clock.uptime_ms,
+                    clock.trust,
                 ],
             )
             .map_err(&fail)?;
@@ -735,7 +748,8 @@ impl JournalStore {
                     .map_err(&fail)?;
                 if current.flatten().as_deref() == Some(from.name()) {
                     tx.execute(
-                        "INSERT INTO phases (at_ms, phase, reason) VALUES (?1, ?2, ?3)",
+                        "INSERT INTO phases (at_ms, phase, reason, after_seq)
+                         VALUES (?1, ?2, ?3, (SELECT MAX(seq) FROM sessions))",
                         params![
                             t.ms(),
                             to.name(),
@@ -805,7 +819,8 @@ impl JournalStore {
         let name = phase.map(Phase::name);
         self.conn
             .execute(
-                "INSERT INTO phases (at_ms, phase, reason) VALUES (?1, ?2, ?3)",
+                "INSERT INTO phases (at_ms, phase, reason, after_seq)
+                         VALUES (?1, ?2, ?3, (SELECT MAX(seq) FROM sessions))",
                 params![at.ms(), name, reason],
             )
             .map_err(|e| JournalError::sqlite(&self.path, "recording the phase", &e))?;

@@ -123,8 +123,12 @@ pub fn show_event(e: &Event) -> String {
     match e {
         Event::Input(i) => format!("{i:?}"),
         Event::Ready { hearing } => format!("Ready({hearing:?})"),
-        Event::History { date, history } => {
-            format!("History({date}, {} sessions)", history.sessions.len())
+        Event::History { clock, history } => {
+            format!(
+                "History({}, {} sessions)",
+                clock.wall.date(),
+                history.sessions.len()
+            )
         }
         Event::Preloaded(r) => format!("Preloaded({})", if r.is_ok() { "ok" } else { "err" }),
         Event::VoiceCheckEnded => "VoiceCheckEnded".into(),

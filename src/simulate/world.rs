@@ -114,6 +114,9 @@ pub(super) struct World<'a> {
     skew: i64,
     /// The time a Pi without a clock comes back to at every boot.
     saved_clock: i64,
+    /// Boots so far (the boot id) and when the last one was (the uptime).
+    boots: u32,
+    booted_at: Duration,
     path: PathBuf,
     storage: StorageSwitch,
     proc: Option<Proc>,
@@ -247,6 +250,8 @@ impl<'a> World<'a> {
             true_start,
             skew: 0,
             saved_clock: true_start,
+            boots: 0,
+            booted_at: Duration::ZERO,
             path,
             storage: StorageSwitch::default(),
             proc: None,
@@ -489,6 +494,8 @@ impl<'a> World<'a> {
     // ---- the process ------------------------------------------------------
 
     fn boot(&mut self) {
+        self.boots += 1;
+        self.booted_at = self.now;
         self.ledger.lost_seen = 0;
         let opts = OpenOptions {
             storage: self.storage.clone(),
@@ -724,7 +731,18 @@ impl<'a> World<'a> {
     fn carry_out(&mut self, actions: Vec<Action>) {
         let speaker = !self.lost.contains(&Device::Speaker);
         let wall = self.wall();
-        let wall_date = wall.date();
+        // What the daemon's shell reads (`clock::read`): an offline Pi when
+        // the clock may jump, one kept in sync otherwise.
+        let clock = crate::clock::ClockReading {
+            wall,
+            boot: Some(format!("sim-boot-{}", self.boots)),
+            uptime_ms: i64::try_from((self.now - self.booted_at).as_millis()).ok(),
+            sync: if self.opts.clock_faults {
+                crate::clock::Sync::No
+            } else {
+                crate::clock::Sync::Yes
+            },
+        };
         let now = self.now;
         let mut ended = false;
         let mut begun = false;
@@ -815,7 +833,7 @@ impl<'a> World<'a> {
                         .unwrap_or_default();
                     p.pending.push_back(Event::History {
                         history: Box::new(history),
-                        date: wall_date,
+                        clock: clock.clone(),
                     });
                 }
                 Action::Preload(_) => {

@@ -28,6 +28,8 @@ pub struct Espeak {
     voice_nl: String,
     wpm: u32,
     version: OnceLock<String>,
+    /// How long one phrase may take (see [`super::RENDER_DEADLINE`]).
+    deadline: Duration,
 }
 
 impl Espeak {
@@ -38,7 +40,23 @@ impl Espeak {
             voice_nl,
             wpm,
             version: OnceLock::new(),
+            deadline: super::RENDER_DEADLINE,
         }
+    }
+
+    /// The same voice with another deadline per phrase.
+    pub fn with_deadline(mut self, deadline: Duration) -> Espeak {
+        self.deadline = deadline;
+        self
+    }
+
+    /// `espeak-ng --version`, with the deadline.
+    fn run_version(&self) -> Result<crate::subprocess::Output, crate::subprocess::RunError> {
+        crate::subprocess::run(
+            Command::new(&self.binary).arg("--version"),
+            b"",
+            self.deadline,
+        )
     }
 
     /// The espeak-ng voice name used for `lang`.
@@ -53,9 +71,7 @@ impl Espeak {
     /// be run.
     pub fn version(&self) -> &str {
         self.version.get_or_init(|| {
-            Command::new(&self.binary)
-                .arg("--version")
-                .output()
+            self.run_version()
                 .ok()
                 .filter(|o| o.status.success())
                 .and_then(|o| parse_version(&String::from_utf8_lossy(&o.stdout)))
@@ -65,14 +81,30 @@ impl Espeak {
 
     /// Check that the program is there and that the voice for `lang` speaks.
     pub fn check(&self, lang: Lang) -> Result<(), SpeechError> {
-        if let Err(e) = Command::new(&self.binary).arg("--version").output() {
-            return Err(self.spawn_error(e, "", lang));
+        if let Err(e) = self.run_version() {
+            return Err(self.run_error(e, "", lang));
         }
         let probe = match lang {
             Lang::En => "one",
             Lang::Nl => "een",
         };
         self.render(probe, lang).map(|_| ())
+    }
+
+    fn run_error(&self, e: crate::subprocess::RunError, text: &str, lang: Lang) -> SpeechError {
+        match e {
+            crate::subprocess::RunError::Spawn(e) => self.spawn_error(e, text, lang),
+            crate::subprocess::RunError::TimedOut { after } => {
+                super::timed_out(ENGINE, text, lang, self.voice(lang), after)
+            }
+            other => SpeechError::RenderFailed {
+                engine: ENGINE.into(),
+                text: text.into(),
+                lang,
+                reason: other.to_string(),
+                fix: "check the espeak-ng installation (`espeak-ng --stdout hello | aplay`)".into(),
+            },
+        }
     }
 
     fn spawn_error(&self, e: std::io::Error, text: &str, lang: Lang) -> SpeechError {
@@ -132,8 +164,9 @@ impl Voice for Espeak {
                 .arg(self.wpm.to_string())
                 .arg("--stdout"),
             &input,
+            self.deadline,
         )
-        .map_err(|e| self.spawn_error(e, text, lang))?;
+        .map_err(|e| self.run_error(e, text, lang))?;
         let stderr = stderr_tail(&output.stderr);
         if output.stdout.len() <= 44 || !output.status.success() {
             // An unknown voice: "Error: The specified espeak-ng voice does

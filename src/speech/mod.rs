@@ -17,9 +17,8 @@ use crate::config::SpeechEngine;
 use crate::content::Lang;
 use crate::session::Line;
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -340,26 +339,42 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Run `cmd` with `input` on its stdin (written from a thread, so a long
-/// text cannot deadlock against a full stdout pipe) and collect its output.
-pub(crate) fn run_with_stdin(cmd: &mut Command, input: &str) -> std::io::Result<Output> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let stdin = child.stdin.take();
-    let input = input.as_bytes().to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            // A program that exits early closes the pipe; its exit status
-            // and stderr say why, so a write error here is not the story.
-            let _ = stdin.write_all(&input);
-        }
-    });
-    let output = child.wait_with_output();
-    let _ = writer.join();
-    output
+/// How long a synthesiser may take for one phrase before it is stopped
+/// (issue 15, item 5: a hung espeak-ng or piper must not hang rendering or
+/// the daemon's start). espeak-ng takes milliseconds and piper on a Pi a
+/// few seconds for the longest phrase.
+pub const RENDER_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Run `cmd` with `input` on its stdin and collect its output, for at most
+/// `deadline` (see [`crate::subprocess::run`]).
+pub(crate) fn run_with_stdin(
+    cmd: &mut Command,
+    input: &str,
+    deadline: Duration,
+) -> Result<crate::subprocess::Output, crate::subprocess::RunError> {
+    crate::subprocess::run(cmd, input.as_bytes(), deadline)
+}
+
+/// A synthesiser stopped at its deadline, naming the phrase and the voice.
+pub(crate) fn timed_out(
+    engine: &str,
+    text: &str,
+    lang: Lang,
+    voice: &str,
+    after: Duration,
+) -> SpeechError {
+    SpeechError::RenderFailed {
+        engine: engine.into(),
+        text: text.into(),
+        lang,
+        reason: format!(
+            "with the voice {voice}, it did not finish within {} s and was stopped",
+            after.as_secs_f32()
+        ),
+        fix: format!(
+            "try the phrase by hand (`echo TEXT | {engine} …`); if the program hangs, reinstall it or choose another voice"
+        ),
+    }
 }
 
 /// The last few lines of a program's stderr, for a message.

@@ -9,7 +9,7 @@ use crate::content::Lang;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 const ENGINE: &str = "piper";
 
@@ -19,6 +19,8 @@ pub struct Piper {
     binary: PathBuf,
     model_en: Option<PathBuf>,
     model_nl: Option<PathBuf>,
+    /// How long one phrase may take (see [`super::RENDER_DEADLINE`]).
+    deadline: Duration,
 }
 
 impl Piper {
@@ -27,7 +29,14 @@ impl Piper {
             binary,
             model_en,
             model_nl,
+            deadline: super::RENDER_DEADLINE,
         }
+    }
+
+    /// The same voice with another deadline per phrase.
+    pub fn with_deadline(mut self, deadline: Duration) -> Piper {
+        self.deadline = deadline;
+        self
     }
 
     /// The model file used for `lang` (None: not configured).
@@ -151,9 +160,14 @@ impl Voice for Piper {
                 .arg("--output_file")
                 .arg(&out.0),
             &input,
+            self.deadline,
         )
         .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if let crate::subprocess::RunError::TimedOut { after } = e {
+                let voice = model.display().to_string();
+                return super::timed_out(ENGINE, text, lang, &voice, after);
+            }
+            if e.not_found() {
                 SpeechError::ProgramMissing {
                     program: self.binary.clone(),
                     fix: "install piper (e.g. `pip install piper-tts`, or a release from https://github.com/rhasspy/piper) and set speech.piper_binary to the program's path".into(),

@@ -5,8 +5,12 @@
 
 /// Running the real binary, and a sound card made of files.
 pub mod bin_support;
+/// Histories across boots of a Pi whose clock may be wrong.
+pub mod clock;
 /// A scratch copy of the content to break one thing in; text positions.
 pub mod fixtures;
+/// Generators for the property tests of outside data.
+pub mod fuzz;
 /// Simulated days written to a journal; a tmpfs.
 pub mod journal_support;
 /// The one seeded random generator, and noise.

@@ -4,6 +4,7 @@
 
 use super::*;
 use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::Component;
 
 /// Removes a temporary file or directory when dropped.
@@ -143,9 +144,15 @@ pub(super) fn install(
     Ok(dest.to_path_buf())
 }
 
+/// A model unpacks to at most this many times its archive's size (Vosk's
+/// models compress two to three times; a zip bomb a thousand).
+pub const MAX_UNPACK_RATIO: u64 = 20;
+
 /// Extract `zip` into `out`, dropping a single top-level folder (the
 /// official archives hold `<name>/am/…`). Entries that would land outside
-/// `out` are refused; each file's CRC is checked as it is read.
+/// `out`, symbolic links, and archives that unpack to more than
+/// [`MAX_UNPACK_RATIO`] times their size (counted as written, not as the
+/// archive claims) are refused; each file's CRC is checked as it is read.
 pub(super) fn unzip(
     info: &ModelInfo,
     zip: &Path,
@@ -154,6 +161,10 @@ pub(super) fn unzip(
 ) -> Result<(), VoiceError> {
     let bad_zip = |reason: String| bad(info, shown, reason);
     let file = std::fs::File::open(zip).map_err(|e| bad_zip(format!("cannot open it: {e}")))?;
+    let archive_size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut budget = archive_size
+        .saturating_mul(MAX_UNPACK_RATIO)
+        .saturating_add(1 << 20);
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| bad_zip(format!("it is not a readable zip archive: {e}")))?;
     let mut entries: Vec<(usize, PathBuf, bool)> = Vec::new();
@@ -169,6 +180,12 @@ pub(super) fn unzip(
         };
         if path.components().next() == Some(Component::Normal("__MACOSX".as_ref())) {
             continue;
+        }
+        if entry.is_symlink() {
+            return Err(bad_zip(format!(
+                "it holds {:?}, a symbolic link (a model has none; a link could point outside the model directory)",
+                entry.name()
+            )));
         }
         entries.push((i, path, entry.is_dir()));
     }
@@ -205,8 +222,15 @@ pub(super) fn unzip(
             .by_index(i)
             .map_err(|e| bad_zip(format!("entry {}: {e}", rel.display())))?;
         let mut f = std::fs::File::create(&target).map_err(write_err)?;
-        std::io::copy(&mut entry, &mut f)
+        let written = std::io::copy(&mut (&mut entry).take(budget.saturating_add(1)), &mut f)
             .map_err(|e| bad_zip(format!("{} is damaged: {e}", rel.display())))?;
+        if written > budget {
+            return Err(bad_zip(format!(
+                "it unpacks to more than {MAX_UNPACK_RATIO} times its size of {archive_size} bytes (at {}): a damaged archive or a zip bomb, not a Vosk model",
+                rel.display()
+            )));
+        }
+        budget -= written;
     }
     Ok(())
 }

@@ -1,0 +1,146 @@
+//! Histories across boots of a Pi whose clock may be wrong (issue 15, item
+//! 3): a [`Boots`] timeline with a wall clock and an uptime that move
+//! together or not, sessions recorded on it, and the reading now.
+
+use matcoach::clock::{ClockReading, Sync};
+use matcoach::journal::{
+    Date, ExerciseInfo, ExerciseStatus, History, Outcome, PainInfo, SessionInfo, SessionKind, Stamp,
+};
+use std::time::Duration;
+
+/// `YYYY-MM-DD` at `HH:MM` on the wall clock.
+pub fn at(day: &str, hm: &str) -> Stamp {
+    let (h, m) = hm.split_once(':').unwrap();
+    Date::parse(day)
+        .unwrap()
+        .at_midnight()
+        .plus(Duration::from_secs(
+            h.parse::<u64>().unwrap() * 3600 + m.parse::<u64>().unwrap() * 60,
+        ))
+}
+
+/// A Pi's timeline: boots, running time, sessions.
+#[derive(Clone)]
+pub struct Boots {
+    pub sessions: Vec<SessionInfo>,
+    boot: u32,
+    uptime_ms: i64,
+    wall: Stamp,
+    pub sync: Sync,
+}
+
+impl Boots {
+    /// The first boot, with the wall clock at `wall`, its synchronisation
+    /// unknown (the verdict rests on the journal alone).
+    pub fn new(wall: Stamp) -> Boots {
+        Boots {
+            sessions: Vec::new(),
+            boot: 1,
+            uptime_ms: 30_000,
+            wall,
+            sync: Sync::Unknown("a test".into()),
+        }
+    }
+
+    /// The same timeline with the kernel's verdict `sync`.
+    pub fn with_sync(&self, sync: Sync) -> Boots {
+        Boots {
+            sync,
+            ..self.clone()
+        }
+    }
+
+    /// A new boot whose clock starts at `wall` (the time the Pi thinks it is).
+    pub fn boot(&mut self, wall: Stamp) -> &mut Boots {
+        self.boot += 1;
+        self.uptime_ms = 30_000;
+        self.wall = wall;
+        self
+    }
+
+    /// Running time passes, and the wall clock with it.
+    pub fn run(&mut self, d: Duration) -> &mut Boots {
+        self.uptime_ms += d.as_millis() as i64;
+        self.wall = self.wall.plus(d);
+        self
+    }
+
+    /// The wall clock is set to `wall` (by hand, or a late first sync):
+    /// the uptime does not move.
+    pub fn set(&mut self, wall: Stamp) -> &mut Boots {
+        self.wall = wall;
+        self
+    }
+
+    /// A completed ten-minute session of `program` now, with `done`
+    /// exercises and pain (that spread) in `pains`.
+    pub fn session(&mut self, program: &str, done: &[&str], pains: &[&str]) -> &mut Boots {
+        let started = self.wall;
+        let end = started.plus(Duration::from_secs(600));
+        let seq = self.sessions.len() as i64 + 1;
+        self.sessions.push(SessionInfo {
+            id: seq,
+            seq,
+            boot: Some(format!("boot-{}", self.boot)),
+            uptime_ms: Some(self.uptime_ms),
+            program: program.into(),
+            lang: "en".into(),
+            kind: SessionKind::Session,
+            source: "sim".into(),
+            note: String::new(),
+            day: started.date(),
+            started,
+            ended: Some(end),
+            last: end,
+            outcome: Outcome::Completed,
+            commands_heard: 0,
+            commands_ignored: 0,
+            button_presses: 1,
+            pauses: 0,
+            device_faults: 0,
+            exercises: done
+                .iter()
+                .enumerate()
+                .map(|(i, x)| ExerciseInfo {
+                    position: Some(i as u32 + 1),
+                    exercise: (*x).into(),
+                    status: ExerciseStatus::Done,
+                    complete: Some(true),
+                    reason: None,
+                    replaced_by: None,
+                    sets: 1,
+                    reps: 10,
+                    secs: 60,
+                })
+                .collect(),
+            pains: pains
+                .iter()
+                .map(|x| PainInfo {
+                    exercise: Some((*x).into()),
+                    set: Some(1),
+                    side: None,
+                    at: started.plus(Duration::from_secs(60)),
+                    location: None,
+                })
+                .collect(),
+        });
+        self.run(Duration::from_secs(600))
+    }
+
+    /// The clock as the shell would read it now.
+    pub fn reading(&self) -> ClockReading {
+        ClockReading {
+            wall: self.wall,
+            boot: Some(format!("boot-{}", self.boot)),
+            uptime_ms: Some(self.uptime_ms),
+            sync: self.sync.clone(),
+        }
+    }
+
+    pub fn history(&self) -> History {
+        History {
+            sessions: self.sessions.clone(),
+            ..History::default()
+        }
+    }
+}
