@@ -31,20 +31,20 @@ use common::{bin_support, voice_data};
 
 use matcoach::command::Command;
 use matcoach::content::Lang;
+use matcoach::hearing::aec::SpeexAec;
+use matcoach::hearing::gate::{GateOptions, Gated};
+use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, Pipeline, FRAME};
+use matcoach::hearing::resample::Resampler;
+use matcoach::hearing::sphinx::{SphinxOptions, SphinxRecognizer, Vocabulary};
+use matcoach::hearing::{grammar, Detection, Recognizer, RATE};
 use matcoach::speech::Voice as _;
-use matcoach::voice::aec::SpeexAec;
-use matcoach::voice::gate::{GateOptions, Gated};
-use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, Pipeline, FRAME};
-use matcoach::voice::resample::Resampler;
-use matcoach::voice::sphinx::{SphinxOptions, SphinxRecognizer, Vocabulary};
-use matcoach::voice::{grammar, Detection, Recognizer, RATE};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use voice_data::{Noise, Outcome, Stream, Utterance};
 
 /// The echo tail the daemon uses.
-const TAIL_MS: u32 = matcoach::voice::aec::TAIL_MS;
+const TAIL_MS: u32 = matcoach::hearing::aec::TAIL_MS;
 
 /// Voices the accuracy tests never use: other Klatt variants of espeak-ng
 /// and flite's 8 kHz voice (telephone-band speech, a harder case).
@@ -59,7 +59,7 @@ const UNSEEN_VOICES: [&str; 4] = [
 enum Engine {
     Sphinx,
     #[cfg(feature = "voice-vosk")]
-    Vosk(std::sync::Arc<matcoach::voice::vosk::VoskModel>),
+    Vosk(std::sync::Arc<matcoach::hearing::vosk::VoskModel>),
 }
 
 impl Engine {
@@ -85,17 +85,17 @@ impl Engine {
         }
     }
 
-    fn engine(&self) -> matcoach::voice::Engine {
+    fn engine(&self) -> matcoach::hearing::Engine {
         match self {
-            Engine::Sphinx => matcoach::voice::Engine::Pocketsphinx,
+            Engine::Sphinx => matcoach::hearing::Engine::Pocketsphinx,
             #[cfg(feature = "voice-vosk")]
-            Engine::Vosk(_) => matcoach::voice::Engine::Vosk,
+            Engine::Vosk(_) => matcoach::hearing::Engine::Vosk,
         }
     }
 
     /// The decider settings the daemon uses for the engine.
     fn decider(&self) -> DeciderConfig {
-        matcoach::voice::decider_config(self.engine(), &matcoach::config::Voice::default())
+        matcoach::hearing::decider_config(self.engine(), &matcoach::config::Voice::default())
     }
 
     /// The daemon's pipeline: its echo canceller and noise suppressor for
@@ -108,7 +108,7 @@ impl Engine {
     /// The pipeline, with or without the gate on long speech (without: as
     /// before issue 16, item 4).
     fn pipeline_with(&self, gate: bool) -> (Pipeline, Option<Arc<AtomicU64>>) {
-        let front = matcoach::voice::front_end_options(self.engine(), true)
+        let front = matcoach::hearing::front_end_options(self.engine(), true)
             .unwrap_or_else(|| panic!("echo cancellation is on"));
         let aec = SpeexAec::with_options(FRAME, TAIL_MS, front).unwrap_or_else(|e| panic!("{e}"));
         let (rec, skipped): (Box<dyn Recognizer>, _) = match gate {
@@ -335,7 +335,7 @@ fn idle_cpu(engine: &Engine, secs: u64) -> f64 {
         pcm.extend((0..480).map(|_| rng.gauss() * voice_data::FAINT_NOISE_RMS));
         out.clear();
         resampler.process(&pcm, &mut out);
-        let frame = matcoach::voice::resample::to_i16(&out);
+        let frame = matcoach::hearing::resample::to_i16(&out);
         let dets = p.push(&frame, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(dets.is_empty(), "a quiet room gave {dets:?}");
         // Sleep until the next period's start (a schedule, not a chain of
@@ -368,7 +368,7 @@ fn rss_child(engine: &str, gated: bool) {
             println!(
                 "step\t{peak}\tpeak while building it (the dictionary and language model in memory)"
             );
-            matcoach::voice::sphinx::release_free_memory();
+            matcoach::hearing::sphinx::release_free_memory();
             step("the freed pages given back (malloc_trim)");
             let rec =
                 SphinxRecognizer::with_vocabulary(&v, &opts).unwrap_or_else(|e| panic!("{e}"));
@@ -447,7 +447,7 @@ fn status_kb(field: &str) -> u64 {
 fn load_vosk() -> Option<Engine> {
     let dir = voice_data::korean::model_dir()?;
     let model =
-        matcoach::voice::vosk::VoskModel::load(&dir, Lang::En).unwrap_or_else(|e| panic!("{e}"));
+        matcoach::hearing::vosk::VoskModel::load(&dir, Lang::En).unwrap_or_else(|e| panic!("{e}"));
     Some(Engine::Vosk(std::sync::Arc::new(model)))
 }
 
@@ -566,7 +566,7 @@ fn espeak(text: &str, voice: &str, wpm: u32, lang: Lang) -> Vec<f32> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut out = Vec::new();
     let mut r = Resampler::new(clip.rate, RATE);
@@ -653,7 +653,7 @@ fn continuous(engine: &Engine, shape: Shape) -> Vec<i16> {
         .iter()
         .zip(&faint)
         .zip(&extra)
-        .map(|((s, f), e)| ((s + f + e) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|((s, f), e)| matcoach::audio::analysis::sample_to_i16(s + f + e))
         .collect()
 }
 
@@ -670,11 +670,14 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
     let prose = continuous(&Engine::Sphinx, Shape::Conversation);
     let mut quiet = vec![0i16; 20 * RATE as usize];
     quiet.extend(&prose);
-    let f: Vec<f32> = quiet.iter().map(|s| f32::from(*s) / 32768.0).collect();
+    let f: Vec<f32> = quiet
+        .iter()
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
+        .collect();
     let mut mic48 = Vec::new();
     let mut r = Resampler::new(RATE, 48_000);
     r.process(&f, &mut mic48);
-    let mut mic48 = matcoach::voice::resample::to_i16(&mic48);
+    let mut mic48 = matcoach::hearing::resample::to_i16(&mic48);
     // Then faint noise to the end.
     let mut rng = voice_data::Rng::new(4);
     mic48.extend(

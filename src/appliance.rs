@@ -621,7 +621,7 @@ impl Appliance {
             .copied()
             .unwrap_or(0);
         let offer_check = self.listening
-            && crate::voice::check::offer_after_session(
+            && crate::hearing::check::offer_after_session(
                 u32::try_from(finished + 1).unwrap_or(u32::MAX),
                 checks,
             );

@@ -217,7 +217,7 @@ pub struct Voice {
     /// Listen for voice commands at all.
     pub enabled: bool,
     /// The recogniser: "vosk" (default) or "pocketsphinx" (English only).
-    pub engine: crate::voice::Engine,
+    pub engine: crate::hearing::Engine,
     /// Input device name ("default" = the system's default).
     pub input_device: String,
     /// Where `matcoach setup-model` puts models ("" = the default place).
@@ -247,7 +247,7 @@ impl Default for Voice {
     fn default() -> Self {
         Voice {
             enabled: true,
-            engine: crate::voice::Engine::Vosk,
+            engine: crate::hearing::Engine::Vosk,
             input_device: "default".into(),
             models_dir: None,
             model_en: None,

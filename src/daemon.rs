@@ -3,20 +3,20 @@
 //! or lost are retried; the LED and the voice say what is wrong.
 
 use anyhow::{Context, Result};
-use matcoach::app::{self};
 use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
 use matcoach::audio::output::OutputHandle;
 use matcoach::config::Config;
 use matcoach::content::Content;
 use matcoach::devices::{Indicator, Journal, Speaker};
+use matcoach::hearing::capture::Control;
+use matcoach::hearing::field::{self, tell, Event as Evidenced, Tap};
+use matcoach::hearing::misses;
 use matcoach::journal::{self, JournalWriter, OpenOptions};
 use matcoach::session::{self, DeviceKind, Input, Led};
+use matcoach::session_loop;
 use matcoach::speaker::ClipSpeaker;
 use matcoach::speech::Speech;
 use matcoach::systemd;
-use matcoach::voice::capture::Control;
-use matcoach::voice::field::{self, tell, Event as Evidenced, Tap};
-use matcoach::voice::misses;
 use matcoach::web::{self, Live};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,7 +52,7 @@ type Evidence = field::Sink;
 fn start_evidence(
     config: &Config,
     journal_path: &std::path::Path,
-    engine: matcoach::voice::Engine,
+    engine: matcoach::hearing::Engine,
     handle: journal::JournalHandle,
 ) -> (Option<Tap>, Evidence) {
     let voice = &config.voice;
@@ -100,7 +100,7 @@ impl Listener {
     fn start(
         config: &Config,
         journal_path: &Path,
-        reference: matcoach::voice::capture::Reference,
+        reference: matcoach::hearing::capture::Reference,
         writer: &JournalWriter,
         tx: mpsc::Sender<Input>,
     ) -> Listener {
@@ -115,7 +115,7 @@ impl Listener {
             return listener;
         }
         let lang = config.language;
-        let choice = match matcoach::voice::choose_engine(lang, &config.voice) {
+        let choice = match matcoach::hearing::choose_engine(lang, &config.voice) {
             Ok(choice) => choice,
             Err(e) => {
                 log(&format!("voice commands are off: {e}"));
@@ -137,17 +137,17 @@ impl Listener {
         // issue 16, item 2: the user's calibration for this language, read
         // again whenever the pipeline is made (after a voice check).
         let calibration =
-            move || matcoach::voice::calibrate::latest_for(&config, lang, engine, log);
+            move || matcoach::hearing::calibrate::latest_for(&config, lang, engine, log);
         listener.thread = Some(std::thread::spawn(move || {
             let observer = tap.clone();
             let mut choice = Some(choice);
-            let r = matcoach::voice::capture::listen(
+            let r = matcoach::hearing::capture::listen(
                 device,
                 || {
                     let cal = calibration();
                     let mut p = match choice.take() {
                         Some(c) => c.into_pipeline_calibrated(lang, &voice, echo, cal.as_ref())?,
-                        None => matcoach::voice::open_pipeline_calibrated(
+                        None => matcoach::hearing::open_pipeline_calibrated(
                             engine,
                             lang,
                             &voice,
@@ -241,12 +241,12 @@ fn run_voice_check(
     output: OutputHandle,
     speech: Arc<Speech>,
 ) -> Result<String> {
-    use matcoach::voice::live_check::{self, LiveAudio};
+    use matcoach::hearing::live_check::{self, LiveAudio};
     let lang = config.language;
     let voice = &config.voice;
     let (engine, pipeline, _) = live_check::open_pipeline(None, lang, voice)?;
     // Two seconds of 48 kHz stereo: the check reads as it goes.
-    let mic = matcoach::voice::capture::Mic::open(&voice.input_device, 192_000)?;
+    let mic = matcoach::hearing::capture::Mic::open(&voice.input_device, 192_000)?;
     let mut audio = LiveAudio::new(
         speech,
         lang,
@@ -426,7 +426,7 @@ impl Shell<'_> {
 
 async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     let lang = config.language;
-    let (tx, mut rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Input>(session_loop::INPUT_QUEUE);
     // The companion page's requests, and the live state it shows.
     let (page_tx, mut page_rx) = mpsc::channel::<Event>(8);
     let (live_tx, live_rx) = tokio::sync::watch::channel(Live::starting());
@@ -493,7 +493,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     systemd::notify("READY=1\nSTATUS=opening the speaker");
 
     // The speaker: without it there is no coaching; show it and retry.
-    let mut retry = app::Retrying::default();
+    let mut retry = session_loop::Retrying::default();
     let (output, mut speaker, reference, output_handle) = loop {
         let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
         match matcoach::audio::output::RodioOutput::open(
@@ -507,7 +507,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
                     "speaking through {} ({} Hz)",
                     out.device, out.rate
                 ));
-                let reference = matcoach::voice::capture::Reference {
+                let reference = matcoach::hearing::capture::Reference {
                     samples: ref_rx,
                     rate: out.rate,
                 };
@@ -533,7 +533,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
                     }
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(app::DEVICE_RETRY.every) => {}
+                    _ = tokio::time::sleep(session_loop::DEVICE_RETRY.every) => {}
                     _ = &mut shutdown => {
                         // As at the end: LED off, journal closed.
                         drop(led);
@@ -548,9 +548,12 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     };
     // Watch the speaker: when it is unplugged, the session pauses and the
     // LED shows it until it is back.
-    let keeper = tokio::spawn(app::keep_open(output, tx.clone(), app::DEVICE_RETRY, |m| {
-        log(m)
-    }));
+    let keeper = tokio::spawn(session_loop::keep_open(
+        output,
+        tx.clone(),
+        session_loop::DEVICE_RETRY,
+        log,
+    ));
     speaker
         .preload(&appliance.fixed_lines())
         .context("loading the fixed phrases")?;
@@ -610,7 +613,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
                 // The journal: a fault is a device lost, shown on the LED
                 // while the coaching goes on.
                 _ = tokio::time::sleep_until(next_poll) => {
-                    next_poll = tokio::time::Instant::now() + app::JOURNAL_POLL;
+                    next_poll = tokio::time::Instant::now() + session_loop::JOURNAL_POLL;
                     match shell.writer.fault_changed() {
                         Some(Some(f)) => {
                             log(&format!("{f}\n  coaching goes on; the LED shows the fault"));

@@ -5,13 +5,13 @@
 use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::config::Config;
 use matcoach::content::Content;
 use matcoach::devices::{Indicator, Journal, Speaker};
 use matcoach::session::{
     self, Command, Cue, Input, JournalEvent, Led, Line, PlaybackId, Priority, Session,
 };
+use matcoach::session_loop::{self, PacedSpeaker, Shown};
 use matcoach::speaker::{ClipSpeaker, FileSink};
 use matcoach::speech::Speech;
 use std::io::{BufRead, IsTerminal, Write};
@@ -151,7 +151,7 @@ enum Keep {
     #[cfg(feature = "speaker-rodio")]
     Device(
         matcoach::audio::output::RodioOutput,
-        Option<matcoach::voice::capture::Reference>,
+        Option<matcoach::hearing::capture::Reference>,
     ),
     File(FileSink),
 }
@@ -170,7 +170,7 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
         .context("starting the async runtime")?;
     let _enter = rt.enter();
     let raw = std::io::stdin().is_terminal();
-    let (tx, rx) = mpsc::channel::<Input>(app::INPUT_QUEUE);
+    let (tx, rx) = mpsc::channel::<Input>(session_loop::INPUT_QUEUE);
     let lang = session.lang();
     let volume = config.audio.volume;
     let text_only = |why: Option<String>| -> Box<dyn Speaker> {
@@ -202,7 +202,7 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
             .unwrap_or_else(|why| (text_only(Some(why)), Keep::None)),
     };
     let mut keep = keep;
-    let stop = Arc::new(matcoach::voice::capture::Control::default());
+    let stop = Arc::new(matcoach::hearing::capture::Control::default());
     let listener = start_listening(config, lang, &mut keep, &tx, &stop, raw);
     let result = rt.block_on(run_async(session, raw, speaker, tx, rx));
     stop.stop();
@@ -232,7 +232,7 @@ fn start_listening(
     lang: matcoach::content::Lang,
     keep: &mut Keep,
     tx: &mpsc::Sender<Input>,
-    stop: &Arc<matcoach::voice::capture::Control>,
+    stop: &Arc<matcoach::hearing::capture::Control>,
     raw: bool,
 ) -> Option<std::thread::JoinHandle<()>> {
     if !config.voice.enabled {
@@ -240,7 +240,7 @@ fn start_listening(
     }
     let voice = config.voice.clone();
     // Check a recogniser can be opened before starting the thread.
-    let choice = match matcoach::voice::choose_engine(lang, &voice) {
+    let choice = match matcoach::hearing::choose_engine(lang, &voice) {
         Ok(choice) => {
             if let Some(notice) = choice.notice() {
                 say(false, &notice);
@@ -263,13 +263,13 @@ fn start_listening(
     let (tx, stop) = (tx.clone(), stop.clone());
     let device = voice.input_device.clone();
     Some(std::thread::spawn(move || {
-        let result = matcoach::voice::capture::listen(
+        let result = matcoach::hearing::capture::listen(
             device,
             {
                 let mut choice = Some(choice);
                 move || match choice.take() {
                     Some(c) => c.into_pipeline(lang, &voice, echo),
-                    None => matcoach::voice::open_pipeline(engine, lang, &voice, echo),
+                    None => matcoach::hearing::open_pipeline(engine, lang, &voice, echo),
                 }
             },
             reference,
@@ -308,7 +308,7 @@ fn device_speaker(
         Some(ref_tx),
     )
     .map_err(|e| format!("no sound: {e}"))?;
-    let reference = matcoach::voice::capture::Reference {
+    let reference = matcoach::hearing::capture::Reference {
         samples: ref_rx,
         rate: out.rate,
     };
@@ -372,7 +372,7 @@ async fn run_async(
     let mut led = TerminalLed { raw };
     let mut journal = TerminalJournal { raw };
     let reason = tokio::select! {
-        r = app::run(&mut session, speaker.as_mut(), &mut led, &mut journal, &mut rx) => r,
+        r = session_loop::run(&mut session, speaker.as_mut(), &mut led, &mut journal, &mut rx) => r,
         Ok(()) = quit_rx => {
             say(raw, "quit");
             return Ok(());

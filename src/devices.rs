@@ -47,7 +47,7 @@ pub trait ClipSink: Clone + Send + Sync + 'static {
 }
 
 /// A sound device the shell keeps open. It may fail while in use (a USB
-/// speaker unplugged mid-session); [`crate::app::keep_open`] then lets go of it and
+/// speaker unplugged mid-session); [`crate::session_loop::keep_open`] then lets go of it and
 /// opens it again until that works. The speaker's real one is
 /// `audio::output::RodioOutput`; tests use doubles that inject the faults.
 pub trait Reopen: Send + 'static {

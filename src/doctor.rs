@@ -437,11 +437,11 @@ pub fn model(config: &Config) -> Check {
     if !voice.enabled {
         return Check::skipped(NAME, "voice.enabled = false");
     }
-    let choice = match crate::voice::choose_engine(lang, voice) {
+    let choice = match crate::hearing::choose_engine(lang, voice) {
         Ok(c) => c,
         Err(e) => {
-            let dir = crate::voice::model::model_dir(voice, lang);
-            if voice.engine == crate::voice::Engine::Vosk && !dir.is_dir() {
+            let dir = crate::hearing::installer::model_dir(voice, lang);
+            if voice.engine == crate::hearing::Engine::Vosk && !dir.is_dir() {
                 let key = match lang {
                     Lang::En => "voice.model_en",
                     Lang::Nl => "voice.model_nl",
@@ -462,11 +462,11 @@ pub fn model(config: &Config) -> Check {
         return Check::warn(NAME, what, fix);
     }
     let what = match choice.engine {
-        crate::voice::Engine::Vosk => format!(
+        crate::hearing::Engine::Vosk => format!(
             "vosk loads the model at {}",
-            crate::voice::model::model_dir(voice, lang).display()
+            crate::hearing::installer::model_dir(voice, lang).display()
         ),
-        crate::voice::Engine::Pocketsphinx => format!("pocketsphinx loads ({lang})"),
+        crate::hearing::Engine::Pocketsphinx => format!("pocketsphinx loads ({lang})"),
     };
     Check::ok(NAME, what)
 }
@@ -479,7 +479,7 @@ pub fn kept_clips(config: &Config, journal: Option<&Path>) -> Check {
     let Some(journal) = journal else {
         return Check::skipped(NAME, "no journal path, so no folder for kept clips");
     };
-    let folder = crate::voice::misses::Folder::beside(journal, v);
+    let folder = crate::hearing::misses::Folder::beside(journal, v);
     let dir = folder.dir.display();
     let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
     match (v.keep_misses, folder.usage()) {

@@ -34,7 +34,7 @@ impl<E: Fix + ?Sized> std::fmt::Display for Line<'_, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voice::VoiceError;
+    use crate::hearing::VoiceError;
 
     /// The fix comes from the error, not from its text: an engine's own
     /// message that happens to hold "\n  fix: " stays the problem.

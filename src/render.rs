@@ -160,13 +160,7 @@ pub fn render_session(
 impl Rendered {
     /// As a clip (16-bit), e.g. to write a WAV file.
     pub fn to_clip(&self) -> Clip {
-        Clip::new(
-            self.rate,
-            self.samples
-                .iter()
-                .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                .collect(),
-        )
+        Clip::new(self.rate, crate::audio::analysis::to_i16(&self.samples))
     }
 }
 

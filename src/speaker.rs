@@ -111,7 +111,7 @@ impl FileState {
             self.mixer.render(&mut self.buf);
             if let Some(w) = self.writer.as_mut() {
                 for s in &self.buf {
-                    let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                    let v = crate::audio::analysis::sample_to_i16(*s);
                     if let Err(e) = w.write_sample(v) {
                         self.error.get_or_insert(e.to_string());
                         break;

@@ -1,4 +1,4 @@
-//! The real speaker reopened, as `app::keep_open` does after an unplug:
+//! The real speaker reopened, as `session_loop::keep_open` does after an unplug:
 //! on an ALSA `null` PCM (no sound card here), the same handle plays
 //! through the new stream, and the echo reference goes on.
 #![cfg(feature = "speaker-rodio")]

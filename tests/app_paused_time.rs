@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::content::Lang;
 use matcoach::devices::{Indicator, Journal};
 use matcoach::session::{EndReason, Input, JournalEvent, Led};
+use matcoach::session_loop::{self, PacedSpeaker, Shown};
 use matcoach::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,10 +42,10 @@ struct Rig {
     elapsed: Duration,
 }
 
-/// Run `program` through `app::run`, with `script` sending inputs at
+/// Run `program` through `session_loop::run`, with `script` sending inputs at
 /// virtual times from the start.
 async fn run_app(program: &str, script: Vec<(Duration, Input)>) -> Rig {
-    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = Instant::now();
     let said: Said = Default::default();
     let log = said.clone();
@@ -65,7 +65,8 @@ async fn run_app(program: &str, script: Vec<(Duration, Input)>) -> Rig {
     });
     drop(tx);
     let mut session = session(program, Lang::En);
-    let reason = app::run(&mut session, &mut speaker, &mut leds, &mut journal, &mut rx).await;
+    let reason =
+        session_loop::run(&mut session, &mut speaker, &mut leds, &mut journal, &mut rx).await;
     Rig {
         said,
         leds,
@@ -179,7 +180,7 @@ async fn the_loop_ends_when_inputs_close_and_nothing_is_pending() {
     let mut session = session("quick", Lang::En);
     let (stx, _srx) = mpsc::channel(1);
     let mut speaker = PacedSpeaker::spawn(stx, |_| {});
-    let reason = app::run(
+    let reason = session_loop::run(
         &mut session,
         &mut speaker,
         &mut FakeIndicator::default(),

@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
-use matcoach::app::{self, PacedSpeaker, Shown};
 use matcoach::content::Lang;
 use matcoach::devices::{Indicator, Journal, Reopen};
 use matcoach::session::{DeviceKind, EndReason, Input, JournalEvent, Led};
+use matcoach::session_loop::{self, PacedSpeaker, Shown};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -173,7 +173,7 @@ impl Rig {
 /// Run `program` with a fake `kind` device under `keep_open`, doing
 /// `script` at virtual times from the start.
 async fn run(program: &str, kind: DeviceKind, script: Vec<(Duration, Step)>) -> Rig {
-    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = Instant::now();
     let said: Arc<Mutex<Vec<(Duration, Shown)>>> = Default::default();
     let shown = said.clone();
@@ -189,10 +189,10 @@ async fn run(program: &str, kind: DeviceKind, script: Vec<(Duration, Step)>) -> 
     let device = FakeDevice::new(kind, t0);
     let log: Arc<Mutex<Vec<(Duration, String)>>> = Default::default();
     let lines = log.clone();
-    let keeper = tokio::spawn(app::keep_open(
+    let keeper = tokio::spawn(session_loop::keep_open(
         device.clone(),
         tx.clone(),
-        app::DEVICE_RETRY,
+        session_loop::DEVICE_RETRY,
         move |m| lines.lock().unwrap().push((t0.elapsed(), m.to_string())),
     ));
     let sender = tx.clone();
@@ -213,7 +213,7 @@ async fn run(program: &str, kind: DeviceKind, script: Vec<(Duration, Step)>) -> 
     });
     drop(tx);
     let mut session = session(program, Lang::En);
-    let reason = app::run(
+    let reason = session_loop::run(
         &mut session,
         &mut speaker,
         &mut indicator,
@@ -371,13 +371,13 @@ async fn an_unplugged_microphone_shows_on_the_led_and_the_session_goes_on() {
 async fn a_speaker_lost_and_back_between_sessions_changes_only_the_led() {
     // Idle (never started): the session does not start or speak.
     let script = vec![(s(2), Step::Unplug), (s(4), Step::PlugIn)];
-    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = Instant::now();
     let device = FakeDevice::new(DeviceKind::Speaker, t0);
-    let keeper = tokio::spawn(app::keep_open(
+    let keeper = tokio::spawn(session_loop::keep_open(
         device.clone(),
         tx.clone(),
-        app::DEVICE_RETRY,
+        session_loop::DEVICE_RETRY,
         |_| {},
     ));
     let fake = device.clone();
@@ -418,12 +418,12 @@ async fn a_speaker_lost_and_back_between_sessions_changes_only_the_led() {
 
 #[tokio::test(start_paused = true)]
 async fn the_keeper_ends_when_the_coach_is_gone() {
-    let (tx, rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let device = FakeDevice::new(DeviceKind::Speaker, Instant::now());
-    let keeper = tokio::spawn(app::keep_open(
+    let keeper = tokio::spawn(session_loop::keep_open(
         device.clone(),
         tx,
-        app::DEVICE_RETRY,
+        session_loop::DEVICE_RETRY,
         |_| {},
     ));
     tokio::time::sleep(s(1)).await;
@@ -432,9 +432,14 @@ async fn the_keeper_ends_when_the_coach_is_gone() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(keeper.is_finished(), "it looks every 100 ms");
     // Also while it retries a lost device.
-    let (tx, rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     device.unplug();
-    let keeper = tokio::spawn(app::keep_open(device, tx, app::DEVICE_RETRY, |_| {}));
+    let keeper = tokio::spawn(session_loop::keep_open(
+        device,
+        tx,
+        session_loop::DEVICE_RETRY,
+        |_| {},
+    ));
     tokio::time::sleep(s(1)).await;
     drop(rx);
     tokio::time::sleep(s(4)).await;

@@ -185,7 +185,7 @@ fn tree(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_hostile_model_archive_writes_nothing_outside_the_models_directory() {
-    let info = matcoach::voice::model::ModelInfo {
+    let info = matcoach::hearing::installer::ModelInfo {
         lang: Lang::Nl,
         name: "test-model",
         url: "http://127.0.0.1:9/none.zip",
@@ -200,7 +200,7 @@ fn a_hostile_model_archive_writes_nothing_outside_the_models_directory() {
             std::fs::write(&zip, fuzz::zip_of(&entries)).unwrap();
             let models = dir.path().join("models");
             let dest = models.join("test-model");
-            let result = matcoach::voice::model::setup_from_file(&info, &zip, &dest);
+            let result = matcoach::hearing::installer::setup_from_file(&info, &zip, &dest);
             for p in tree(dir.path()) {
                 prop_assert!(
                     p == zip || p.starts_with(&models),
@@ -304,7 +304,7 @@ fn a_damaged_or_foreign_journal_is_moved_aside_or_refused_never_a_panic() {
 
 /// What `setup-model --from` makes of one archive (no hash or size known).
 fn setup_from(entries: &[fuzz::Entry]) -> (tempfile::TempDir, Result<PathBuf, String>) {
-    let info = matcoach::voice::model::ModelInfo {
+    let info = matcoach::hearing::installer::ModelInfo {
         lang: Lang::Nl,
         name: "test-model",
         url: "http://127.0.0.1:9/none.zip",
@@ -315,7 +315,8 @@ fn setup_from(entries: &[fuzz::Entry]) -> (tempfile::TempDir, Result<PathBuf, St
     let zip = dir.path().join("model.zip");
     std::fs::write(&zip, fuzz::zip_of(entries)).unwrap();
     let dest = dir.path().join("models/test-model");
-    let r = matcoach::voice::model::setup_from_file(&info, &zip, &dest).map_err(|e| e.to_string());
+    let r = matcoach::hearing::installer::setup_from_file(&info, &zip, &dest)
+        .map_err(|e| e.to_string());
     (dir, r)
 }
 

@@ -1,5 +1,5 @@
 //! The journal in the coach's tokio shell, the way the daemon and the demo
-//! use it: `JournalWriter` as the `app::Journal`, today's program from
+//! use it: `JournalWriter` as the `session_loop::Journal`, today's program from
 //! `adapt::plan` on the writer's history, and a journal that fails without
 //! stopping the session.
 
@@ -8,11 +8,11 @@ use common::journal_support;
 
 use journal_support::*;
 use matcoach::adapt::{self, Rules};
-use matcoach::app::{self, PacedSpeaker};
 use matcoach::content::Lang;
 use matcoach::devices::Indicator;
 use matcoach::journal::{JournalWriter, OpenOptions, Outcome, Source};
 use matcoach::session::{self, EndReason, Input, Led, Session, SessionConfig};
+use matcoach::session_loop::{self, PacedSpeaker};
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -23,7 +23,7 @@ impl Indicator for NoLed {
     fn set(&mut self, _: Led) {}
 }
 
-/// One session of today's `auto` program through `app::run`.
+/// One session of today's `auto` program through `session_loop::run`.
 async fn coach_once(
     writer: &mut JournalWriter,
     day: &str,
@@ -43,7 +43,7 @@ async fn coach_once(
         date(day).at_midnight().plus(Duration::from_secs(8 * 3600)),
         Some(today.note(Source::Coach)),
     );
-    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let mut speaker = PacedSpeaker::spawn(tx.clone(), |_| {});
     let t0 = tokio::time::Instant::now();
     let sender = tx.clone();
@@ -62,7 +62,7 @@ async fn coach_once(
         }
     });
     drop(tx);
-    let reason = app::run(&mut s, &mut speaker, &mut NoLed, writer, &mut rx).await;
+    let reason = session_loop::run(&mut s, &mut speaker, &mut NoLed, writer, &mut rx).await;
     (reason, today)
 }
 
@@ -136,9 +136,9 @@ async fn a_journal_that_cannot_be_written_does_not_stop_the_session() {
 
 // ---- journal faults: the LED shows them, the coaching goes on ---------------
 
-use matcoach::app::Shown;
 use matcoach::devices::Journal;
 use matcoach::session::JournalEvent;
+use matcoach::session_loop::Shown;
 use std::sync::{Arc, Mutex};
 
 /// A journal that fails when told to, behind the same trait the shell uses
@@ -199,7 +199,7 @@ impl Indicator for Leds {
     }
 }
 
-/// `program` through `app::run` with `journal`; what was said, and when.
+/// `program` through `session_loop::run` with `journal`; what was said, and when.
 async fn coach_with(
     program: &str,
     journal: &mut dyn Journal,
@@ -215,7 +215,7 @@ async fn coach_with(
         content().phrases.clone(),
         content().safety.clone(),
     );
-    let (tx, mut rx) = mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = tokio::time::Instant::now();
     leds.1 = Some(t0);
     let said = Arc::new(Mutex::new(Vec::new()));
@@ -228,7 +228,7 @@ async fn coach_with(
     at(t0);
     tx.send(Input::ButtonPressed).await.unwrap();
     tx.send(Input::ButtonReleased).await.unwrap();
-    let reason = app::run(&mut s, &mut speaker, leds, journal, &mut rx).await;
+    let reason = session_loop::run(&mut s, &mut speaker, leds, journal, &mut rx).await;
     drop(tx);
     let said = said.lock().unwrap().clone();
     (reason, said)

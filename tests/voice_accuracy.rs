@@ -14,10 +14,10 @@ mod common;
 use common::voice_data;
 
 use matcoach::content::Lang;
-use matcoach::voice::aec::{AecOptions, SpeexAec};
-use matcoach::voice::grammar;
-use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, Pipeline};
-use matcoach::voice::sphinx::{SphinxOptions, SphinxRecognizer};
+use matcoach::hearing::aec::{AecOptions, SpeexAec};
+use matcoach::hearing::grammar;
+use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, Pipeline};
+use matcoach::hearing::sphinx::{SphinxOptions, SphinxRecognizer};
 use voice_data::score::{evaluate, summarise, GOAL_FALSE_ACCEPTS, GOAL_RECALL};
 use voice_data::{Noise, Outcome};
 
@@ -31,8 +31,8 @@ const MAX_FALSE_ACCEPTS_CLEAN: f64 = 0.18;
 
 /// The decider settings the daemon uses for PocketSphinx.
 fn sphinx_decider() -> DeciderConfig {
-    matcoach::voice::decider_config(
-        matcoach::voice::Engine::Pocketsphinx,
+    matcoach::hearing::decider_config(
+        matcoach::hearing::Engine::Pocketsphinx,
         &matcoach::config::Voice::default(),
     )
 }
@@ -40,7 +40,7 @@ fn sphinx_decider() -> DeciderConfig {
 /// The echo canceller and noise suppressor the daemon puts in front of
 /// PocketSphinx (echo cancellation on, as in the default config).
 fn daemon_front_end() -> Option<AecOptions> {
-    matcoach::voice::front_end_options(matcoach::voice::Engine::Pocketsphinx, true)
+    matcoach::hearing::front_end_options(matcoach::hearing::Engine::Pocketsphinx, true)
 }
 
 /// A PocketSphinx pipeline with these options, as the daemon builds it
@@ -57,11 +57,11 @@ fn sphinx_pipeline_gated(
     gate: bool,
 ) -> Pipeline {
     let words = grammar::words(Lang::En);
-    let rec: Box<dyn matcoach::voice::Recognizer> = Box::new(
+    let rec: Box<dyn matcoach::hearing::Recognizer> = Box::new(
         SphinxRecognizer::with_options(Lang::En, &words, opts).unwrap_or_else(|e| panic!("{e}")),
     );
     let rec = match gate {
-        true => matcoach::voice::gated(rec),
+        true => matcoach::hearing::gated(rec),
         false => rec,
     };
     let pre = pre.map(|o| {
@@ -213,7 +213,7 @@ fn explore_sphinx_options() {
 #[test]
 #[ignore]
 fn show_partials_around_urgent_words() {
-    use matcoach::voice::{Hypothesis, Recognizer, VoiceError};
+    use matcoach::hearing::{Hypothesis, Recognizer, VoiceError};
     use std::sync::{Arc, Mutex};
     struct Logs(Box<dyn Recognizer>, Arc<Mutex<Vec<(u64, String)>>>, u64);
     impl Recognizer for Logs {
@@ -250,7 +250,7 @@ fn show_partials_around_urgent_words() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let words = grammar::words(Lang::En);
     let rec = SphinxRecognizer::new(Lang::En, &words).unwrap();
-    let rec = matcoach::voice::gated(Box::new(Logs(Box::new(rec), log.clone(), 0)));
+    let rec = matcoach::hearing::gated(Box::new(Logs(Box::new(rec), log.clone(), 0)));
     let pre = daemon_front_end()
         .map(|o| Box::new(SpeexAec::with_options(320, 250, o).unwrap()) as Box<dyn EchoCanceller>);
     let mut p = Pipeline::new(rec, pre, Lang::En, sphinx_decider());

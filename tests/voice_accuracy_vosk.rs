@@ -21,9 +21,9 @@ mod common;
 use common::voice_data;
 
 use matcoach::content::Lang;
-use matcoach::voice::pipeline::Pipeline;
-use matcoach::voice::vosk::{VoskModel, VoskRecognizer};
-use matcoach::voice::{decider_config, grammar, open_front_end, Engine};
+use matcoach::hearing::pipeline::Pipeline;
+use matcoach::hearing::vosk::{VoskModel, VoskRecognizer};
+use matcoach::hearing::{decider_config, grammar, open_front_end, Engine};
 use std::sync::Arc;
 use voice_data::score::{evaluate, summarise, GOAL_FALSE_ACCEPTS, GOAL_RECALL};
 
@@ -55,7 +55,7 @@ fn the_sets_are_labelled_by_the_grammar() {
 /// model shared); asserts the goal.
 fn vosk_reaches_the_goal(lang: Lang, streams: &[voice_data::Stream]) {
     let dir = common::vosk_model_dir(lang);
-    matcoach::voice::vosk::quiet_logs();
+    matcoach::hearing::vosk::quiet_logs();
     let model = Arc::new(VoskModel::load(&dir, lang).unwrap_or_else(|e| panic!("{e}")));
     let voice = matcoach::config::Voice::default();
     let make = || {

@@ -13,10 +13,10 @@ use common::voice_data;
 use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
-use matcoach::voice::calibrate::{fit, run_takes, Asked, Score, Take};
-use matcoach::voice::grammar;
-use matcoach::voice::Engine;
-use matcoach::voice::RATE;
+use matcoach::hearing::calibrate::{fit, run_takes, Asked, Score, Take};
+use matcoach::hearing::grammar;
+use matcoach::hearing::Engine;
+use matcoach::hearing::RATE;
 use std::path::PathBuf;
 use voice_data::Utterance;
 
@@ -46,7 +46,7 @@ fn sox(audio: &[f32], effects: &[&str], tag: &str) -> Vec<f32> {
         dir.join(format!("calib-in-{id}.wav")),
         dir.join(format!("calib-out-{id}.wav")),
     );
-    Clip::new(RATE, matcoach::voice::resample::to_i16(audio))
+    Clip::new(RATE, matcoach::hearing::resample::to_i16(audio))
         .write_wav(&inp)
         .unwrap();
     let status = std::process::Command::new("sox")
@@ -62,7 +62,7 @@ fn sox(audio: &[f32], effects: &[&str], tag: &str) -> Vec<f32> {
     let _ = std::fs::remove_file(&out);
     clip.samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect()
 }
 
@@ -134,7 +134,7 @@ fn command_words() -> Vec<&'static str> {
 
 /// What a voice's evaluation found, before and after calibration.
 struct Measured {
-    cal: matcoach::voice::calibrate::Calibration,
+    cal: matcoach::hearing::calibrate::Calibration,
     before: Score,
     after: Score,
     secs: f64,
@@ -173,8 +173,8 @@ fn measure(v: &Voice) -> Measured {
     };
     let cal =
         fit(&fit_takes, Lang::En, Engine::Pocketsphinx, &voice).unwrap_or_else(|e| panic!("{e}"));
-    let run = |c: Option<&matcoach::voice::calibrate::Calibration>| {
-        let p = matcoach::voice::open_pipeline_calibrated(
+    let run = |c: Option<&matcoach::hearing::calibrate::Calibration>| {
+        let p = matcoach::hearing::open_pipeline_calibrated(
             Engine::Pocketsphinx,
             Lang::En,
             &voice,
@@ -332,17 +332,17 @@ fn explore_voices() {
     ];
     for v in &voices {
         let all = takes(v, &command_words(), &[140, 180, 220], 1);
-        let opts = matcoach::voice::sphinx::SphinxOptions {
+        let opts = matcoach::hearing::sphinx::SphinxOptions {
             garbage_words: true,
             ..Default::default()
         };
-        let mut rec = matcoach::voice::sphinx::SphinxRecognizer::with_options(
+        let mut rec = matcoach::hearing::sphinx::SphinxRecognizer::with_options(
             Lang::En,
             &grammar::words(Lang::En),
             &opts,
         )
         .unwrap();
-        let heard = matcoach::voice::calibrate::heard_words(&all, &mut rec).unwrap();
+        let heard = matcoach::hearing::calibrate::heard_words(&all, &mut rec).unwrap();
         for (t, h) in all.iter().zip(&heard) {
             println!("{} {:?}: {:?}", v.name, t.asked, h);
         }

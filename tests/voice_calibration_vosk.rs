@@ -10,9 +10,9 @@ use common::voice_data;
 
 use matcoach::command::Command;
 use matcoach::content::Lang;
-use matcoach::voice::calibrate::{fit_with, run_takes, Asked, Calibration, Score, Take};
-use matcoach::voice::pipeline::Pipeline;
-use matcoach::voice::{Engine, Recognizer};
+use matcoach::hearing::calibrate::{fit_with, run_takes, Asked, Calibration, Score, Take};
+use matcoach::hearing::pipeline::Pipeline;
+use matcoach::hearing::{Engine, Recognizer};
 use voice_data::korean::{self, AsEnglish};
 
 fn take(text: &'static str) -> Vec<i16> {
@@ -30,7 +30,7 @@ fn vosk_calibrates_on_korean_takes_and_the_pipeline_applies_it() {
     };
     let mut takes = Vec::new();
     for (word, english) in korean::COMMANDS {
-        let cmd = matcoach::voice::grammar::parse(english, Lang::En).unwrap();
+        let cmd = matcoach::hearing::grammar::parse(english, Lang::En).unwrap();
         for _ in 0..3 {
             takes.push(Take {
                 asked: Asked::Command(cmd),
@@ -66,14 +66,14 @@ fn vosk_calibrates_on_korean_takes_and_the_pipeline_applies_it() {
         cal
     );
     for (cmd, t) in &cal.min_confidence {
-        let lim = matcoach::voice::calibrate::limits(*cmd);
+        let lim = matcoach::hearing::calibrate::limits(*cmd);
         assert!(
             (lim.floor..=lim.ceiling).contains(t),
             "{cmd:?}: {t} outside the limits"
         );
     }
     // The pipeline with the calibration gives what the fit measured.
-    let cfg = matcoach::voice::decider_config(Engine::Vosk, &voice);
+    let cfg = matcoach::hearing::decider_config(Engine::Vosk, &voice);
     let with = |c: Option<&Calibration>| {
         let p = Pipeline::calibrated(open(), None, Lang::En, cfg.clone(), c);
         Score::of(&takes, &run_takes(&takes, p).unwrap())

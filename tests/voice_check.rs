@@ -24,9 +24,9 @@ use common::bin_support;
 use bin_support::*;
 use matcoach::command::Command;
 use matcoach::content::Lang;
+use matcoach::hearing::check::{self, Check, Step, Verdict, Window};
+use matcoach::hearing::Detection;
 use matcoach::journal::{JournalStore, OpenOptions, Stamp};
-use matcoach::voice::check::{self, Check, Step, Verdict, Window};
-use matcoach::voice::Detection;
 use serde_json::Value;
 
 fn phrases() -> matcoach::content::Phrases {
@@ -364,7 +364,7 @@ mod english {
         // The takes calibrated the listener: the journal keeps it for
         // English and PocketSphinx, with its scores on these takes.
         let cal = store
-            .calibration(Lang::En, matcoach::voice::Engine::Pocketsphinx)
+            .calibration(Lang::En, matcoach::hearing::Engine::Pocketsphinx)
             .unwrap()
             .expect("a calibration from the spoken check");
         assert_eq!(cal.before.commands, 18);
@@ -419,11 +419,11 @@ mod english {
 mod vosk {
     use super::*;
     use common::voice_data::korean::{self, AsEnglish};
-    use matcoach::voice::calibrate::Asked;
-    use matcoach::voice::check::{CheckAudio, Item};
-    use matcoach::voice::pipeline::Pipeline;
-    use matcoach::voice::resample::to_i16;
-    use matcoach::voice::{Engine, VoiceError};
+    use matcoach::hearing::calibrate::Asked;
+    use matcoach::hearing::check::{CheckAudio, Item};
+    use matcoach::hearing::pipeline::Pipeline;
+    use matcoach::hearing::resample::to_i16;
+    use matcoach::hearing::{Engine, VoiceError};
 
     /// The coach says a Korean sentence for every prompt; the microphone
     /// hears the user's stream plus that echo plus faint noise.
@@ -489,15 +489,15 @@ mod vosk {
     }
 
     fn run(
-        model: &std::sync::Arc<matcoach::voice::vosk::VoskModel>,
+        model: &std::sync::Arc<matcoach::hearing::vosk::VoskModel>,
         user: Vec<f32>,
-    ) -> (check::Report, Vec<matcoach::voice::calibrate::Take>) {
+    ) -> (check::Report, Vec<matcoach::hearing::calibrate::Take>) {
         let cfg = matcoach::config::Voice::default();
         let mut pipeline = Pipeline::new(
             Box::new(AsEnglish(korean::recognizer(model, true))),
-            matcoach::voice::open_front_end(Engine::Vosk, true).unwrap(),
+            matcoach::hearing::open_front_end(Engine::Vosk, true).unwrap(),
             Lang::En,
-            matcoach::voice::decider_config(Engine::Vosk, &cfg),
+            matcoach::hearing::decider_config(Engine::Vosk, &cfg),
         );
         let mut room = Room {
             user,

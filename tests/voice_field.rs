@@ -18,12 +18,12 @@ use common::voice_data;
 use bin_support::*;
 use matcoach::command::Command;
 use matcoach::config::Config;
+use matcoach::hearing::field::{self, Event, Kind, Tap};
+use matcoach::hearing::misses::{self, Folder, Sidecar};
+use matcoach::hearing::pipeline::Observer;
 use matcoach::journal::voice::VoiceRecord;
 use matcoach::journal::{Date, JournalStore, JournalWriter, OpenOptions, Stamp};
 use matcoach::session::{Input, JournalEvent};
-use matcoach::voice::field::{self, Event, Kind, Tap};
-use matcoach::voice::misses::{self, Folder, Sidecar};
-use matcoach::voice::pipeline::Observer;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -361,7 +361,7 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
     audio.extend(&stop.audio);
     audio.resize(160_000, 0.0);
     let faint = voice_data::noise(audio.len(), voice_data::FAINT_NOISE_RMS, false, 5);
-    let mic = matcoach::voice::resample::to_i16(
+    let mic = matcoach::hearing::resample::to_i16(
         &audio
             .iter()
             .zip(&faint)
@@ -543,7 +543,7 @@ impl matcoach::devices::Indicator for NoLed {
 /// Tells the detector every input, as the daemon's hooks do.
 struct Told(field::Sink);
 
-impl matcoach::app::Hooks for Told {
+impl matcoach::session_loop::Hooks for Told {
     fn input(&mut self, input: Input) -> Input {
         field::tell(&self.0, Event::Input(input));
         input
@@ -561,7 +561,7 @@ type Script = Vec<(u64, Result<Input, Event>)>;
 type Notes = Vec<(Kind, Command)>;
 
 async fn coached(script: Script) -> Notes {
-    use matcoach::app::{self, PacedSpeaker};
+    use matcoach::session_loop::{self, PacedSpeaker};
     let content = common::content();
     let cfg = matcoach::session::SessionConfig::default();
     let program = content.program("quick").unwrap();
@@ -581,7 +581,7 @@ async fn coached(script: Script) -> Notes {
     );
     let (events_tx, events_rx) = std::sync::mpsc::channel();
     let sink: field::Sink = Some(events_tx);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(app::INPUT_QUEUE);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(session_loop::INPUT_QUEUE);
     let mut paced = PacedSpeaker::spawn(tx.clone(), |_| {});
     let t0 = tokio::time::Instant::now();
     let feeder = sink.clone();
@@ -609,7 +609,7 @@ async fn coached(script: Script) -> Notes {
         sink: sink.clone(),
     };
     let mut hooks = Told(sink.clone());
-    app::run_with(
+    session_loop::run_with(
         &mut session,
         &mut speaker,
         &mut NoLed,
@@ -716,7 +716,7 @@ fn hear_replays_a_kept_clip_with_its_playback() {
             echo + user[i] + faint[i]
         })
         .collect();
-    let to16 = matcoach::voice::resample::to_i16;
+    let to16 = matcoach::hearing::resample::to_i16;
     let snap = field::Snapshot {
         mic: to16(&mic),
         heard: to16(&user),

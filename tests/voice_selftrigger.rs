@@ -6,7 +6,7 @@
 //!
 //! - echo reduction: ERLE of [`SpeexAec`] on content phrases in rooms
 //!   (needs only `voice-aec`);
-//! - the echo tracker (`voice::dtd`): what a canceller that has not learned
+//! - the echo tracker (`hearing::echo_tracker`): what a canceller that has not learned
 //!   the room leaves of the coach is not taken for the user, and the user
 //!   over a converged one is (needs only `voice-aec`);
 //! - self-trigger: the coach's phrases back to back must give no detection
@@ -37,9 +37,9 @@ use common::voice_data;
 use common::rng::Rng;
 use common::selftrigger::*;
 use matcoach::content::Lang;
-use matcoach::voice::aec::{AecOptions, SpeexAec};
-use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::voice::resample::to_i16;
+use matcoach::hearing::aec::{AecOptions, SpeexAec};
+use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, FRAME};
+use matcoach::hearing::resample::to_i16;
 
 #[test]
 fn echo_is_reduced_by_at_least_15_db() {
@@ -100,7 +100,7 @@ fn echo_is_reduced_by_at_least_15_db() {
     );
 }
 
-/// The echo tracker (voice::dtd) against what the share test cannot tell
+/// The echo tracker (hearing::echo_tracker) against what the share test cannot tell
 /// apart: the coach's voice passed by a canceller that has not learned the
 /// room (which changes with every phrase here), and the user's "stop", as
 /// loud as the echo, over a converged canceller and over one still
@@ -193,8 +193,8 @@ mod recognised {
 
         fn full_content(lang: Lang, seed: u64) {
             let dir = common::vosk_model_dir(lang);
-            matcoach::voice::vosk::quiet_logs();
-            let model = matcoach::voice::vosk::VoskModel::load(&dir, lang)
+            matcoach::hearing::vosk::quiet_logs();
+            let model = matcoach::hearing::vosk::VoskModel::load(&dir, lang)
                 .unwrap_or_else(|e| panic!("{e}"));
             let ear = Ear::Vosk(std::sync::Arc::new(model), lang);
             let r = self_trigger(&ear, lang, None, true, seed);

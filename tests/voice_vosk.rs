@@ -7,10 +7,10 @@ mod common;
 use common::voice_data;
 
 use matcoach::content::Lang;
-use matcoach::voice::model::{self, ModelInfo};
-use matcoach::voice::pipeline::{DeciderConfig, Pipeline, FRAME};
-use matcoach::voice::vosk::VoskRecognizer;
-use matcoach::voice::{Detection, Hypothesis, Recognizer, Word, RATE};
+use matcoach::hearing::installer::{self, ModelInfo};
+use matcoach::hearing::pipeline::{DeciderConfig, Pipeline, FRAME};
+use matcoach::hearing::vosk::VoskRecognizer;
+use matcoach::hearing::{Detection, Hypothesis, Recognizer, Word, RATE};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -374,7 +374,8 @@ fn setup_model_installs_a_real_model_that_loads() {
     };
     let dest = tmp.path().join("models").join(info.name);
     let mut last = (0, None);
-    let installed = model::setup(&info, &dest, &mut |done, total| last = (done, total)).unwrap();
+    let installed =
+        installer::setup(&info, &dest, &mut |done, total| last = (done, total)).unwrap();
     eprintln!(
         "zipped, served, checked, unpacked and loaded {size} bytes in {:?}",
         t.elapsed()

@@ -38,9 +38,24 @@ pub fn onsets(samples: &[f32], threshold: f32, min_gap: usize) -> Vec<usize> {
         .collect()
 }
 
+/// One 16-bit sample as −1..1.
+pub fn sample_to_f32(s: i16) -> f32 {
+    f32::from(s) / 32768.0
+}
+
+/// One −1..1 sample as 16 bits: rounded, and clipped at full scale.
+pub fn sample_to_i16(s: f32) -> i16 {
+    (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
 /// Convert 16-bit samples to −1..1.
 pub fn to_f32(samples: &[i16]) -> Vec<f32> {
-    samples.iter().map(|s| f32::from(*s) / 32768.0).collect()
+    samples.iter().copied().map(sample_to_f32).collect()
+}
+
+/// Convert −1..1 samples to 16 bits (rounded, clipped).
+pub fn to_i16(samples: &[f32]) -> Vec<i16> {
+    samples.iter().copied().map(sample_to_i16).collect()
 }
 
 #[cfg(test)]

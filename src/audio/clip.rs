@@ -76,7 +76,7 @@ impl Clip {
             .chunks(channels)
             .map(|frame| {
                 let avg = frame.iter().sum::<f32>() / frame.len() as f32;
-                (avg * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+                super::analysis::sample_to_i16(avg)
             })
             .collect();
         Ok(Clip::new(spec.sample_rate, mono))

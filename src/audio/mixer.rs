@@ -28,7 +28,7 @@ pub enum MixEvent {
 }
 
 #[derive(Debug, Clone)]
-struct Voice {
+struct Playing {
     id: PlaybackId,
     clip: Clip,
     priority: Priority,
@@ -40,10 +40,10 @@ struct Voice {
     started: bool,
 }
 
-impl Voice {
-    fn new(id: PlaybackId, clip: Clip, priority: Priority, start: u64, rate: u32) -> Voice {
+impl Playing {
+    fn new(id: PlaybackId, clip: Clip, priority: Priority, start: u64, rate: u32) -> Playing {
         let step = f64::from(clip.rate) / f64::from(rate.max(1));
-        Voice {
+        Playing {
             id,
             clip,
             priority,
@@ -80,9 +80,9 @@ pub struct Mixer {
     rate: u32,
     pos: u64,
     volume: f32,
-    voice: Option<Voice>,
-    queue: VecDeque<Voice>,
-    cues: Vec<Voice>,
+    voice: Option<Playing>,
+    queue: VecDeque<Playing>,
+    cues: Vec<Playing>,
     events: Vec<MixEvent>,
     /// Where finished clips go, so that the audio thread never frees one
     /// (issue 15, item 5): the other end drops them off the real-time
@@ -115,7 +115,7 @@ impl Mixer {
 
     /// A voice is done with: its clip goes back (if the ring is full, it is
     /// dropped here after all; the ring is sized so that it is not).
-    fn retire(&mut self, v: Voice) {
+    fn retire(&mut self, v: Playing) {
         if let Some(r) = self.retired.as_mut() {
             let _ = r.push(v.clip);
         }
@@ -147,7 +147,7 @@ impl Mixer {
     /// Say `clip`, not before output sample `at`, under the priority policy.
     pub fn speak(&mut self, id: PlaybackId, clip: Clip, priority: Priority, at: u64) {
         let at = at.max(self.pos);
-        let new = Voice::new(id, clip, priority, at, self.rate);
+        let new = Playing::new(id, clip, priority, at, self.rate);
         let current = self.voice.as_ref().map(|v| v.priority);
         match (priority, current) {
             (_, None) => self.voice = Some(new),
@@ -209,7 +209,7 @@ impl Mixer {
     /// Play a cue tone on top of the speech, not before `at`.
     pub fn cue(&mut self, clip: Clip, at: u64) {
         let at = at.max(self.pos);
-        self.cues.push(Voice::new(
+        self.cues.push(Playing::new(
             PlaybackId(0),
             clip,
             Priority::Count,

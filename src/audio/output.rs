@@ -275,7 +275,7 @@ fn open_fix(reason: &str) -> String {
 /// stream closes when it is dropped. When the device fails (a USB speaker
 /// unplugged), [`Reopen::failed`] says so and [`Reopen::reopen`] opens it
 /// again: the same [`OutputHandle`] then plays through the new stream
-/// (`app::keep_open` does this).
+/// (`session_loop::keep_open` does this).
 pub struct RodioOutput {
     sink: Option<Box<rodio::MixerDeviceSink>>,
     /// The device's name, as opened.

@@ -3,7 +3,7 @@
 use super::{load_config, Args};
 use anyhow::{bail, Result};
 use matcoach::content::Lang;
-use matcoach::voice::Engine;
+use matcoach::hearing::Engine;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +11,6 @@ use std::process::ExitCode;
 /// A WAV file as 16 kHz mono samples. A file that is no usable WAV is
 /// named, with the fix for `hear`.
 fn read_16k(path: &Path) -> Result<Vec<i16>> {
-    use matcoach::voice::resample::{to_i16, Resampler};
     let clip = match matcoach::audio::Clip::read_wav(path) {
         Ok(c) => c,
         Err(matcoach::audio::AudioError::BadWav { path, reason }) => bail!(
@@ -20,10 +19,7 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
         ),
         Err(e) => return Err(e.into()),
     };
-    let mut out = Vec::new();
-    let samples = matcoach::audio::analysis::to_f32(&clip.samples);
-    Resampler::new(clip.rate, matcoach::voice::RATE).process(&samples, &mut out);
-    Ok(to_i16(&out))
+    Ok(matcoach::hearing::resample::to_16k(&clip))
 }
 
 /// The engine asked for on the command line, or the one the daemon would
@@ -32,7 +28,7 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
 struct Picked {
     engine: Engine,
     /// The daemon's choice, with its recogniser already loaded.
-    choice: Option<matcoach::voice::Choice>,
+    choice: Option<matcoach::hearing::Choice>,
 }
 
 impl Picked {
@@ -43,7 +39,7 @@ impl Picked {
                 choice: None,
             });
         }
-        let choice = matcoach::voice::choose_engine(lang, voice)?;
+        let choice = matcoach::hearing::choose_engine(lang, voice)?;
         if let Some(notice) = choice.notice() {
             eprintln!("{notice}");
         }
@@ -60,11 +56,13 @@ impl Picked {
         lang: Lang,
         voice: &matcoach::config::Voice,
         echo: bool,
-        cal: Option<&matcoach::voice::calibrate::Calibration>,
-    ) -> Result<matcoach::voice::pipeline::Pipeline, matcoach::voice::VoiceError> {
+        cal: Option<&matcoach::hearing::calibrate::Calibration>,
+    ) -> Result<matcoach::hearing::pipeline::Pipeline, matcoach::hearing::VoiceError> {
         match self.choice {
             Some(c) => c.into_pipeline_calibrated(lang, voice, echo, cal),
-            None => matcoach::voice::open_pipeline_calibrated(self.engine, lang, voice, echo, cal),
+            None => {
+                matcoach::hearing::open_pipeline_calibrated(self.engine, lang, voice, echo, cal)
+            }
         }
     }
 }
@@ -81,7 +79,7 @@ pub(super) fn hear(
     let config = load_config(args)?;
     // issue 16, item 3: a kept clip's sidecar says what was heard then, and
     // what the coach played meanwhile.
-    let kept = match matcoach::voice::misses::Sidecar::of(file) {
+    let kept = match matcoach::hearing::misses::Sidecar::of(file) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("warning: {e}; the clip is replayed without it");
@@ -113,13 +111,14 @@ pub(super) fn hear(
         Some(p) => read_16k(p)?,
         None => Vec::new(),
     };
-    let cal =
-        matcoach::voice::calibrate::latest_for(&config, lang, picked.engine, |m| eprintln!("{m}"));
+    let cal = matcoach::hearing::calibrate::latest_for(&config, lang, picked.engine, |m| {
+        eprintln!("{m}")
+    });
     let mut pipeline =
         picked.into_pipeline(lang, &config.voice, playback.is_some(), cal.as_ref())?;
     let started = std::time::Instant::now();
     // The daemon's chunking: 10 ms at a time, the reference alongside.
-    let chunk = (matcoach::voice::RATE / 100) as usize;
+    let chunk = (matcoach::hearing::RATE / 100) as usize;
     let mut heard = Vec::new();
     for (i, part) in mic.chunks(chunk).enumerate() {
         let from = (i * chunk).min(reference.len());
@@ -134,7 +133,7 @@ pub(super) fn hear(
     if let Some(k) = &kept {
         eprint!("{}", then_and_now(k, &heard));
     }
-    let audio = mic.len() as f64 / f64::from(matcoach::voice::RATE);
+    let audio = mic.len() as f64 / f64::from(matcoach::hearing::RATE);
     eprintln!(
         "{:.1} s of audio in {:.2} s (real-time factor {:.3}); {} command{} heard",
         audio,
@@ -154,21 +153,21 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
     let engine = picked.engine;
     use std::sync::Arc;
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let stop = Arc::new(matcoach::voice::capture::Control::default());
+    let stop = Arc::new(matcoach::hearing::capture::Control::default());
     let voice = config.voice.clone();
-    let cal = matcoach::voice::calibrate::latest_for(&config, lang, engine, |m| eprintln!("{m}"));
+    let cal = matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m| eprintln!("{m}"));
     let device = voice.input_device.clone();
     eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
     let worker = std::thread::spawn({
         let stop = stop.clone();
         move || {
-            matcoach::voice::capture::listen(
+            matcoach::hearing::capture::listen(
                 device,
                 {
                     let mut picked = Some(picked);
                     move || match picked.take() {
                         Some(p) => p.into_pipeline(lang, &voice, false, cal.as_ref()),
-                        None => matcoach::voice::open_pipeline_calibrated(
+                        None => matcoach::hearing::open_pipeline_calibrated(
                             engine,
                             lang,
                             &voice,
@@ -208,10 +207,10 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
 /// downloaded by hand.
 pub(super) fn setup_model(args: &Args, lang: Lang, from: Option<&Path>) -> Result<ExitCode> {
     let config = load_config(args)?;
-    let info = matcoach::voice::model::info(lang);
-    let dest = matcoach::voice::model::model_dir(&config.voice, lang);
+    let info = matcoach::hearing::installer::info(lang);
+    let dest = matcoach::hearing::installer::model_dir(&config.voice, lang);
     let installed = match from {
-        Some(zip) => matcoach::voice::model::setup_from_file(info, zip, &dest)?,
+        Some(zip) => matcoach::hearing::installer::setup_from_file(info, zip, &dest)?,
         None => {
             eprintln!("downloading {} into {}", info.url, dest.display());
             let mut last = 0;
@@ -230,7 +229,7 @@ pub(super) fn setup_model(args: &Args, lang: Lang, from: Option<&Path>) -> Resul
                     }
                 }
             };
-            let r = matcoach::voice::model::setup(info, &dest, &mut progress);
+            let r = matcoach::hearing::installer::setup(info, &dest, &mut progress);
             eprintln!();
             r?
         }
@@ -241,11 +240,11 @@ pub(super) fn setup_model(args: &Args, lang: Lang, from: Option<&Path>) -> Resul
 
 /// What a kept clip's sidecar says was heard then, beside what is heard now.
 fn then_and_now(
-    k: &matcoach::voice::misses::Sidecar,
-    now: &[matcoach::voice::Detection],
+    k: &matcoach::hearing::misses::Sidecar,
+    now: &[matcoach::hearing::Detection],
 ) -> String {
     let secs = |ms: i64| ms as f64 / 1000.0;
-    let commands = |ds: &[matcoach::voice::Detection]| {
+    let commands = |ds: &[matcoach::hearing::Detection]| {
         if ds.is_empty() {
             return "no command".to_string();
         }

@@ -145,7 +145,7 @@ enum Cmd {
         lang: Option<Lang>,
         /// vosk or pocketsphinx (default: the config's)
         #[arg(long)]
-        engine: Option<matcoach::voice::Engine>,
+        engine: Option<matcoach::hearing::Engine>,
         /// What the coach played meanwhile, for echo cancellation
         #[arg(long, value_name = "REF.wav")]
         playback: Option<PathBuf>,
@@ -166,7 +166,7 @@ enum Cmd {
         #[arg(long)]
         lang: Option<Lang>,
         #[arg(long)]
-        engine: Option<matcoach::voice::Engine>,
+        engine: Option<matcoach::hearing::Engine>,
     },
     /// Validate the content and the config; non-zero exit on errors
     Check,
@@ -270,7 +270,7 @@ enum Cmd {
         lang: Option<Lang>,
         /// vosk or pocketsphinx (default: the one the daemon would use)
         #[arg(long)]
-        engine: Option<matcoach::voice::Engine>,
+        engine: Option<matcoach::hearing::Engine>,
         /// The report as JSON
         #[arg(long)]
         json: bool,
@@ -551,7 +551,7 @@ fn print_records(records: &[Record], json: bool) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use matcoach::config::{GpioBackend, SpeechEngine};
-    use matcoach::voice::Engine;
+    use matcoach::hearing::Engine;
     use std::path::Path;
 
     /// One value of a string table, on the command line (the argument

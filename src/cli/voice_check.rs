@@ -1,11 +1,11 @@
 //! `matcoach voice-check`: the coach tests itself with the user, through
 //! the real speaker and microphone and the daemon's listening pipeline
-//! (with echo cancellation). The flow is `matcoach::voice::check`; this is
+//! (with echo cancellation). The flow is `matcoach::hearing::check`; this is
 //! its shell: the speech, the speaker, the microphone, the terminal, the
 //! journal.
 
 use matcoach::content::Lang;
-use matcoach::voice::Engine;
+use matcoach::hearing::Engine;
 use std::path::Path;
 
 // Without sound support the check cannot run, so nothing reads the options.
@@ -38,7 +38,7 @@ mod live {
     use super::super::{load, Args};
     use super::Options;
     use anyhow::{bail, Result};
-    use matcoach::voice::live_check::{self, LiveAudio};
+    use matcoach::hearing::live_check::{self, LiveAudio};
     use std::io::Write;
     use std::path::Path;
     use std::process::ExitCode;
@@ -60,7 +60,7 @@ mod live {
             bail!("--mic-buffer-secs must be between 0.5 and 600");
         }
         let ring = (o.mic_buffer_secs * 96_000.0) as usize;
-        let mic = matcoach::voice::capture::Mic::open(&voice.input_device, ring)?;
+        let mic = matcoach::hearing::capture::Mic::open(&voice.input_device, ring)?;
         let (tx, _rx) = tokio::sync::mpsc::channel(64);
         let (keep, output) = matcoach::audio::output::RodioOutput::open(
             &l.config.audio.output_device,

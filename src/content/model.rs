@@ -621,7 +621,7 @@ pub struct Phrases {
     /// The daemon: every exercise of today's program has had its daily
     /// maximum.
     pub all_done_today: Template,
-    // issue 16, item 1: the voice check (`src/voice/check.rs`).
+    // issue 16, item 1: the voice check (`src/hearing/check.rs`).
     pub voice_check_intro: Template,
     pub voice_check_quiet: Template,
     pub voice_check_say: Template,

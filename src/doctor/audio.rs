@@ -142,12 +142,12 @@ fn record(
     wanted: &str,
     secs: Duration,
     say: &mut dyn FnMut(&str),
-) -> Result<Recording, crate::voice::VoiceError> {
+) -> Result<Recording, crate::hearing::VoiceError> {
     let room = (48_000.0 * 2.0 * (secs.as_secs_f64() + 1.0)) as usize;
-    let mut mic = crate::voice::capture::Mic::open(wanted, room)?;
+    let mut mic = crate::hearing::capture::Mic::open(wanted, room)?;
     let (name, rate, channels) = (mic.device.clone(), mic.rate, mic.channels);
     let fail = |reason: &str| {
-        crate::voice::VoiceError::Microphone {
+        crate::hearing::VoiceError::Microphone {
         device: name.clone(),
         reason: reason.into(),
         fix: "replug the microphone, check it with `arecord -l`, or choose another in voice.input_device".into(),

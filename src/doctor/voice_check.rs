@@ -43,7 +43,7 @@ pub fn voice_checks(journal: &Path, configured: Lang) -> Vec<Check> {
             }),
             None => {}
             Some(r) => {
-                use crate::voice::check::Verdict;
+                use crate::hearing::check::Verdict;
                 let detail = r.summary();
                 let advice: Vec<String> = r.results["advice"]
                     .as_array()

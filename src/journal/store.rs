@@ -949,7 +949,7 @@ impl JournalStore {
     /// applies to its language and engine from now on.
     pub fn save_calibration(
         &mut self,
-        cal: &crate::voice::calibrate::Calibration,
+        cal: &crate::hearing::calibrate::Calibration,
         at: Stamp,
     ) -> Result<(), JournalError> {
         let data = serde_json::to_string(cal).map_err(|e| JournalError::Io {
@@ -973,8 +973,8 @@ impl JournalStore {
     pub fn calibration(
         &self,
         lang: crate::content::Lang,
-        engine: crate::voice::Engine,
-    ) -> Result<Option<crate::voice::calibrate::Calibration>, JournalError> {
+        engine: crate::hearing::Engine,
+    ) -> Result<Option<crate::hearing::calibrate::Calibration>, JournalError> {
         let data: Option<String> = self
             .conn
             .query_row(

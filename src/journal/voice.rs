@@ -7,7 +7,7 @@
 use super::{Date, JournalError, Stamp};
 use crate::command::Command;
 use crate::content::Lang;
-use crate::voice::field::Kind;
+use crate::hearing::field::Kind;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use std::collections::BTreeMap;

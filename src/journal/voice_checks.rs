@@ -2,7 +2,7 @@
 //! `matcoach voice-check`, with its report as JSON.
 
 use super::{JournalError, JournalStore, Stamp};
-use crate::voice::check::{Report, Verdict};
+use crate::hearing::check::{Report, Verdict};
 use rusqlite::params;
 
 /// A voice check as the journal keeps it.

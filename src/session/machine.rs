@@ -490,7 +490,7 @@ impl Session {
                 out,
                 JournalEvent::CommandIgnored {
                     command: cmd,
-                    reason: crate::voice::field::SELF_HEARD.into(),
+                    reason: crate::hearing::field::SELF_HEARD.into(),
                 },
             );
             return;

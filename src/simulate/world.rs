@@ -505,7 +505,7 @@ impl<'a> World<'a> {
         if let Some(r) = &started.recovered {
             self.violation(format!("the journal was found damaged at start: {r}"));
         }
-        let (tx, rx) = tokio::sync::mpsc::channel(crate::app::INPUT_QUEUE);
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::session_loop::INPUT_QUEUE);
         let hearing = pick(
             &mut self.rng,
             &[

@@ -408,7 +408,7 @@ pub fn settings_markup(
     message: Option<(bool, String)>,
 ) -> Markup {
     let lang = config.language;
-    let model = crate::voice::model::model_dir(&config.voice, lang);
+    let model = crate::hearing::installer::model_dir(&config.voice, lang);
     let model_ok = model.join("am").exists() || model.join("final.mdl").exists() || model.is_dir();
     let body = html! {
         @if let Some((ok, m)) = &message {

@@ -270,7 +270,7 @@ pub fn vosk_model_dir(lang: Lang) -> PathBuf {
     };
     let dir = match std::env::var_os(var) {
         Some(d) => PathBuf::from(d),
-        None => matcoach::voice::model::model_dir(&matcoach::config::Voice::default(), lang),
+        None => matcoach::hearing::installer::model_dir(&matcoach::config::Voice::default(), lang),
     };
     assert!(
         dir.is_dir(),

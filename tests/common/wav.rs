@@ -2,9 +2,8 @@
 //! as the crate does), and the crate's own resampler to and from 16 kHz,
 //! the recogniser's rate.
 
-use matcoach::audio::Clip;
-use matcoach::voice::resample::{to_i16, Resampler};
-use matcoach::voice::RATE;
+use matcoach::hearing::resample::Resampler;
+use matcoach::hearing::RATE;
 use std::path::Path;
 
 /// A 16 kHz mono 16-bit WAV file's samples (panics on any other format).
@@ -67,18 +66,4 @@ pub fn from_16k(audio: &[f32], to: u32) -> Vec<f32> {
     r.process(audio, &mut out);
     r.process(&[0.0; 64], &mut out);
     out
-}
-
-/// A clip at 16 kHz, through the crate's resampler, as long as the clip.
-pub fn to_16k(clip: &Clip) -> Vec<i16> {
-    if clip.rate == RATE {
-        return clip.samples.to_vec();
-    }
-    let mut r = Resampler::new(clip.rate, RATE);
-    let mut input = matcoach::audio::analysis::to_f32(&clip.samples);
-    input.extend(std::iter::repeat_n(0.0, 64));
-    let mut out = Vec::with_capacity(input.len());
-    r.process(&input, &mut out);
-    out.truncate((clip.samples.len() as u64 * u64::from(RATE) / u64::from(clip.rate)) as usize);
-    to_i16(&out)
 }

@@ -9,15 +9,15 @@
 pub mod recognised;
 
 use super::room::{self, Rng};
-use super::wav::to_16k;
 use super::{content, root};
 use matcoach::content::Lang;
+use matcoach::hearing::aec::{AecOptions, SpeexAec};
+use matcoach::hearing::echo_tracker::EchoTracker;
+use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, FRAME};
+use matcoach::hearing::resample::to_16k;
+use matcoach::hearing::vad::Vad;
 use matcoach::session::{self, Line, SessionConfig};
 use matcoach::speech::{default_jobs, Espeak, Speech, Voice};
-use matcoach::voice::aec::{AecOptions, SpeexAec};
-use matcoach::voice::dtd::EchoTracker;
-use matcoach::voice::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::voice::vad::Vad;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -237,7 +237,7 @@ pub fn long_phrases(all: &[Phrase], n: usize, min_s: f32, seed: u64) -> Vec<usiz
 }
 
 /// The canceller as the app builds it: 20 ms frames, its tail.
-pub const TAIL_MS: u32 = matcoach::voice::aec::TAIL_MS;
+pub const TAIL_MS: u32 = matcoach::hearing::aec::TAIL_MS;
 
 /// The user's "stop", in another voice than the coach's, trimmed to its
 /// sound (espeak-ng pads it with silence).

@@ -6,9 +6,9 @@ use super::*;
 #[cfg(feature = "voice-vosk")]
 use crate::common::voice_data;
 use matcoach::command::Command;
-use matcoach::voice::grammar;
-use matcoach::voice::pipeline::Pipeline;
-use matcoach::voice::{Detection, Engine};
+use matcoach::hearing::grammar;
+use matcoach::hearing::pipeline::Pipeline;
+use matcoach::hearing::{Detection, Engine};
 
 /// The recogniser listening: PocketSphinx in English (what these
 /// machines have), or Vosk with a loaded model.
@@ -16,12 +16,12 @@ pub enum Ear {
     #[cfg(feature = "voice-pocketsphinx")]
     Sphinx,
     #[cfg(feature = "voice-vosk")]
-    Vosk(std::sync::Arc<matcoach::voice::vosk::VoskModel>, Lang),
+    Vosk(std::sync::Arc<matcoach::hearing::vosk::VoskModel>, Lang),
     /// Vosk with the Korean model (`voice_data::korean`), its command
     /// words reported as the English ones they stand for: the daemon's
     /// Vosk pipeline with the one real model these machines have.
     #[cfg(feature = "voice-vosk")]
-    Korean(std::sync::Arc<matcoach::voice::vosk::VoskModel>),
+    Korean(std::sync::Arc<matcoach::hearing::vosk::VoskModel>),
 }
 
 impl Ear {
@@ -55,22 +55,22 @@ impl Ear {
 
     /// The echo canceller as the daemon builds it for this engine.
     pub fn aec(&self) -> Option<AecOptions> {
-        matcoach::voice::front_end_options(self.engine(), true)
+        matcoach::hearing::front_end_options(self.engine(), true)
     }
 
     /// The pipeline as the daemon builds it, with or without an echo
     /// canceller.
     pub fn pipeline(&self, aec: Option<AecOptions>) -> Pipeline {
         let lang = self.lang();
-        let rec: Box<dyn matcoach::voice::Recognizer> = match self {
+        let rec: Box<dyn matcoach::hearing::Recognizer> = match self {
             #[cfg(feature = "voice-pocketsphinx")]
             Ear::Sphinx => Box::new(
-                matcoach::voice::sphinx::SphinxRecognizer::new(lang, &grammar::words(lang))
+                matcoach::hearing::sphinx::SphinxRecognizer::new(lang, &grammar::words(lang))
                     .unwrap(),
             ),
             #[cfg(feature = "voice-vosk")]
             Ear::Vosk(model, _) => Box::new(
-                matcoach::voice::vosk::VoskRecognizer::with_model(
+                matcoach::hearing::vosk::VoskRecognizer::with_model(
                     model.clone(),
                     &grammar::words(lang),
                     grammar::fillers(lang),
@@ -86,7 +86,7 @@ impl Ear {
             Box::new(SpeexAec::with_options(FRAME, TAIL_MS, o).unwrap()) as Box<dyn EchoCanceller>
         });
         let decider =
-            matcoach::voice::decider_config(self.engine(), &matcoach::config::Voice::default());
+            matcoach::hearing::decider_config(self.engine(), &matcoach::config::Voice::default());
         Pipeline::new(rec, aec, lang, decider)
     }
 }

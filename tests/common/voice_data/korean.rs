@@ -12,10 +12,10 @@
 //! words, so they are not used).
 
 use matcoach::content::Lang;
+use matcoach::hearing::resample::{to_i16, Resampler};
+use matcoach::hearing::vosk::{VoskModel, VoskRecognizer};
+use matcoach::hearing::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use matcoach::speech::{Espeak, Voice};
-use matcoach::voice::resample::{to_i16, Resampler};
-use matcoach::voice::vosk::{VoskModel, VoskRecognizer};
-use matcoach::voice::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -110,7 +110,7 @@ pub fn speak(text: &str) -> Vec<f32> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut r = Resampler::new(clip.rate, RATE);
     let mut out = Vec::new();

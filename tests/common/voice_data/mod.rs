@@ -24,9 +24,9 @@ pub mod score;
 use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
+use matcoach::hearing::resample::Resampler;
+use matcoach::hearing::{Detection, RATE};
 use matcoach::speech::{Espeak, Voice};
-use matcoach::voice::resample::Resampler;
-use matcoach::voice::{Detection, RATE};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -429,14 +429,14 @@ fn render_16k(u: &Utterance, dir: &Path) -> Vec<i16> {
     let input: Vec<f32> = clip
         .samples
         .iter()
-        .map(|s| f32::from(*s) / 32768.0)
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
     let mut out = Vec::new();
     let mut r = Resampler::new(clip.rate, RATE);
     r.process(&input, &mut out);
     // Flush the resampler's delay with a little silence.
     r.process(&[0.0; 64], &mut out);
-    let samples = matcoach::voice::resample::to_i16(&out);
+    let samples = matcoach::hearing::resample::to_i16(&out);
     // Write under a temporary name and rename: other test binaries may be
     // reading the same cache at the same time.
     let tmp = dir.join(format!("{}.{}.tmp", file_name(u), std::process::id()));
@@ -479,7 +479,10 @@ fn flite(text: &str, voice: &str, wpm: u32, dir: &Path) -> Clip {
 
 /// Normalise a 16 kHz rendering and find where its sound is.
 fn normalise(samples: &[i16]) -> Rendered {
-    let x: Vec<f32> = samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+    let x: Vec<f32> = samples
+        .iter()
+        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
+        .collect();
     let peak = x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak > 0.0, "espeak-ng gave silence");
     let loud = |s: &f32| s.abs() > peak * 0.02;
@@ -570,7 +573,7 @@ pub fn build_stream(
         audio.resize(audio.len() + ms_to_samples(AFTER_MS), 0.0);
         samples.push(Sample {
             text: u.text.clone(),
-            command: matcoach::voice::grammar::parse(&u.text, lang),
+            command: matcoach::hearing::grammar::parse(&u.text, lang),
             voice: u.voice.clone(),
             wpm: u.wpm,
             noise: noise_kind,
@@ -594,7 +597,7 @@ pub fn build_stream(
         .iter()
         .zip(&faint)
         .zip(&added)
-        .map(|((s, f), n)| ((s + f + n) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|((s, f), n)| matcoach::audio::analysis::sample_to_i16(s + f + n))
         .collect();
     Stream {
         noise: noise_kind,

@@ -3,8 +3,8 @@
 //! accepts per noise condition, voice, speed and word, and the latency.
 
 use super::{Noise, Outcome, Stream};
-use matcoach::voice::pipeline::Pipeline;
-use matcoach::voice::Detection;
+use matcoach::hearing::pipeline::Pipeline;
+use matcoach::hearing::Detection;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

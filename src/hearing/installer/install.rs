@@ -121,7 +121,7 @@ pub(super) fn install(
     }
     #[cfg(feature = "voice-vosk")]
     {
-        crate::voice::vosk::VoskModel::load(&staging, info.lang).map_err(|e| match e {
+        crate::hearing::vosk::VoskModel::load(&staging, info.lang).map_err(|e| match e {
             VoiceError::BadModel { reason, .. } => bad(
                 info,
                 shown,

@@ -393,7 +393,7 @@ impl Drop for SpeexAec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voice::pipeline::FRAME;
+    use crate::hearing::pipeline::FRAME;
 
     /// The next value of a xorshift generator, uniform in −1..1.
     fn uniform(x: &mut u32) -> f32 {

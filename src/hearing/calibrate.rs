@@ -46,8 +46,8 @@
 
 use crate::command::Command;
 use crate::content::Lang;
-use crate::voice::pipeline::{DeciderConfig, Pipeline, FRAME};
-use crate::voice::{Detection, Engine, Recognizer, VoiceError};
+use crate::hearing::pipeline::{DeciderConfig, Pipeline, FRAME};
+use crate::hearing::{Detection, Engine, Recognizer, VoiceError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -298,7 +298,7 @@ pub fn run_takes(
     takes: &[Take],
     mut pipeline: Pipeline,
 ) -> Result<Vec<Vec<Detection>>, VoiceError> {
-    let gap = vec![0i16; (GAP_MS * u64::from(crate::voice::RATE) / 1000) as usize];
+    let gap = vec![0i16; (GAP_MS * u64::from(crate::hearing::RATE) / 1000) as usize];
     let mut out = Vec::with_capacity(takes.len());
     for t in takes {
         let mut dets = Vec::new();
@@ -363,7 +363,7 @@ pub fn score(takes: &[Take], make: &dyn Fn() -> Pipeline) -> Result<Score, Voice
 pub fn levels(pcm: &[i16]) -> Option<(f32, f32)> {
     let mut db: Vec<f32> = pcm
         .chunks_exact(FRAME)
-        .map(|f| 10.0 * crate::voice::mean_square(f).max(1e-10).log10())
+        .map(|f| 10.0 * crate::hearing::mean_square(f).max(1e-10).log10())
         .collect();
     if db.len() < 10 {
         return None;
@@ -414,18 +414,18 @@ fn opener(
     match engine {
         Engine::Pocketsphinx => Ok(Box::new(move |cal: &Calibration, raw: bool| {
             let _ = &voice;
-            crate::voice::open_sphinx_with(lang, &crate::voice::grammar::words(lang), cal, raw)
+            crate::hearing::open_sphinx_with(lang, &crate::hearing::grammar::words(lang), cal, raw)
         })),
         #[cfg(feature = "voice-vosk")]
         Engine::Vosk => {
-            let dir = crate::voice::model::model_dir(&voice, lang);
-            let model = std::sync::Arc::new(crate::voice::vosk::VoskModel::load(&dir, lang)?);
+            let dir = crate::hearing::installer::model_dir(&voice, lang);
+            let model = std::sync::Arc::new(crate::hearing::vosk::VoskModel::load(&dir, lang)?);
             Ok(Box::new(move |_: &Calibration, _: bool| {
-                let words = crate::voice::grammar::words(lang);
-                Ok(Box::new(crate::voice::vosk::VoskRecognizer::with_model(
+                let words = crate::hearing::grammar::words(lang);
+                Ok(Box::new(crate::hearing::vosk::VoskRecognizer::with_model(
                     model.clone(),
                     &words,
-                    crate::voice::grammar::fillers(lang),
+                    crate::hearing::grammar::fillers(lang),
                 )?) as Box<dyn Recognizer>)
             }))
         }
@@ -445,7 +445,7 @@ pub fn fit_with(
     voice: &crate::config::Voice,
     open: &mut OpenRecognizer<'_>,
 ) -> Result<Calibration, VoiceError> {
-    let base = crate::voice::decider_config(engine, voice);
+    let base = crate::hearing::decider_config(engine, voice);
     let global = base.min_confidence;
     let commands: Vec<Command> = Command::ALL
         .into_iter()
@@ -465,7 +465,7 @@ pub fn fit_with(
         noise_floor_dbfs: median(floors),
         ..Calibration::none(lang, engine)
     };
-    let front = || crate::voice::open_front_end(engine, false);
+    let front = || crate::hearing::open_front_end(engine, false);
     let run = |open: &mut OpenRecognizer<'_>,
                cal: Option<&Calibration>,
                cfg: DeciderConfig|
@@ -547,18 +547,19 @@ pub fn heard_words(
     takes: &[Take],
     rec: &mut dyn Recognizer,
 ) -> Result<Vec<Vec<Vec<String>>>, VoiceError> {
-    let gap = vec![0i16; (GAP_MS * u64::from(crate::voice::RATE) / 1000) as usize];
+    let gap = vec![0i16; (GAP_MS * u64::from(crate::hearing::RATE) / 1000) as usize];
     let mut out = Vec::with_capacity(takes.len());
     for t in takes {
         let mut finals = Vec::new();
         for frame in t.pcm.chunks(FRAME).chain(gap.chunks(FRAME)) {
-            if let Some(crate::voice::Hypothesis::Final(w)) = rec.accept(frame)? {
+            if let Some(crate::hearing::Hypothesis::Final(w)) = rec.accept(frame)? {
                 finals.push(w.into_iter().map(|w| w.text).collect::<Vec<_>>());
             }
         }
         out.push(finals);
     }
-    if let (Some(crate::voice::Hypothesis::Final(w)), Some(last)) = (rec.flush()?, out.last_mut()) {
+    if let (Some(crate::hearing::Hypothesis::Final(w)), Some(last)) = (rec.flush()?, out.last_mut())
+    {
         last.push(w.into_iter().map(|w| w.text).collect());
     }
     Ok(out)
@@ -607,9 +608,9 @@ pub fn aliases(takes: &[Take], heard: &[Vec<Vec<String>>]) -> BTreeMap<Command, 
             .into_iter()
             .filter(|(w, n)| {
                 *n >= need.max(1)
-                    && *w != crate::voice::grammar::UNKNOWN
-                    && crate::voice::grammar::parse(w, Lang::En).is_none()
-                    && crate::voice::grammar::parse(w, Lang::Nl).is_none()
+                    && *w != crate::hearing::grammar::UNKNOWN
+                    && crate::hearing::grammar::parse(w, Lang::En).is_none()
+                    && crate::hearing::grammar::parse(w, Lang::Nl).is_none()
                     && !elsewhere(w)
             })
             .map(|(w, n)| (n, w))

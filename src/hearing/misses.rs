@@ -329,7 +329,9 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), KeepError> {
 /// The model an engine listens with, for the sidecar.
 pub fn model_name(engine: Engine, voice: &crate::config::Voice, lang: Lang) -> String {
     match engine {
-        Engine::Vosk => super::model::model_dir(voice, lang).display().to_string(),
+        Engine::Vosk => super::installer::model_dir(voice, lang)
+            .display()
+            .to_string(),
         Engine::Pocketsphinx => "/usr/share/pocketsphinx/model/en-us (Debian)".into(),
     }
 }

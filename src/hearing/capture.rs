@@ -143,7 +143,8 @@ impl Mic {
                     if let Some(s) = data.as_slice::<f32>() {
                         s.iter().for_each(|x| push(*x));
                     } else if let Some(s) = data.as_slice::<i16>() {
-                        s.iter().for_each(|x| push(f32::from(*x) / 32768.0));
+                        s.iter()
+                            .for_each(|x| push(crate::audio::analysis::sample_to_f32(*x)));
                     } else if let Some(s) = data.as_slice::<i32>() {
                         s.iter().for_each(|x| push(*x as f32 / 2_147_483_648.0));
                     } else if let Some(s) = data.as_slice::<u16>() {
@@ -252,7 +253,7 @@ pub fn listen(
 ) -> Result<(), VoiceError> {
     let mut pipeline = Some(make()?);
     let mut reported_lost = false;
-    let mut retry = crate::app::Retrying::default();
+    let mut retry = crate::session_loop::Retrying::default();
     let mut buf = Vec::new();
     let mut ref_buf = Vec::new();
     let stop = &control.stop;

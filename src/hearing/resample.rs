@@ -83,12 +83,22 @@ pub fn to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
-/// −1..1 floats to 16-bit samples.
-pub fn to_i16(samples: &[f32]) -> Vec<i16> {
-    samples
-        .iter()
-        .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect()
+pub use crate::audio::analysis::to_i16;
+
+/// A clip at 16 kHz (the recogniser's rate), as long as the clip: through
+/// the resampler, its tail flushed.
+pub fn to_16k(clip: &crate::audio::Clip) -> Vec<i16> {
+    if clip.rate == crate::hearing::RATE {
+        return clip.samples.to_vec();
+    }
+    let mut r = Resampler::new(clip.rate, crate::hearing::RATE);
+    let mut input = crate::audio::analysis::to_f32(&clip.samples);
+    input.extend(std::iter::repeat_n(0.0, 64));
+    let mut out = Vec::with_capacity(input.len());
+    r.process(&input, &mut out);
+    let len = clip.samples.len() as u64 * u64::from(crate::hearing::RATE) / u64::from(clip.rate);
+    out.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    to_i16(&out)
 }
 
 #[cfg(test)]

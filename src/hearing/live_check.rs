@@ -80,9 +80,7 @@ impl CheckAudio for LiveAudio {
                 engine: "speech",
                 reason: e.to_string(),
             })?;
-        let mut out = Vec::new();
-        let mut r = Resampler::new(clip.rate, RATE);
-        r.process(&crate::audio::analysis::to_f32(&clip.samples), &mut out);
+        let pcm = super::resample::to_16k(&clip);
         self.next_id += 1;
         self.output.play(
             PlaybackId(self.next_id),
@@ -90,7 +88,7 @@ impl CheckAudio for LiveAudio {
             Priority::Instruction,
             Instant::now(),
         );
-        Ok(super::resample::to_i16(&out))
+        Ok(pcm)
     }
 
     fn mic(&mut self, max: usize) -> Result<Vec<i16>, VoiceError> {
@@ -150,7 +148,9 @@ impl CheckAudio for LiveAudio {
 /// The model an engine listens with, for the journal.
 pub fn model_name(engine: Engine, lang: Lang, voice: &crate::config::Voice) -> String {
     match engine {
-        Engine::Vosk => super::model::model_dir(voice, lang).display().to_string(),
+        Engine::Vosk => super::installer::model_dir(voice, lang)
+            .display()
+            .to_string(),
         Engine::Pocketsphinx => "/usr/share/pocketsphinx/model/en-us".into(),
     }
 }

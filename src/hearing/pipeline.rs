@@ -7,8 +7,8 @@
 
 use super::calibrate::Calibration;
 use super::{
-    dtd::EchoTracker, grammar, mean_square as energy, vad::Vad, Detection, Hypothesis, Recognizer,
-    VoiceError, Word, RATE,
+    echo_tracker::EchoTracker, grammar, mean_square as energy, vad::Vad, Detection, Hypothesis,
+    Recognizer, VoiceError, Word, RATE,
 };
 use crate::command::Command;
 use crate::content::Lang;
@@ -351,11 +351,11 @@ mod tests {
     fn per_word_thresholds_replace_the_global_one() {
         let cal = Calibration {
             lang: Lang::En,
-            engine: crate::voice::Engine::Vosk,
+            engine: crate::hearing::Engine::Vosk,
             min_confidence: [(Command::Stop, 0.4), (Command::Next, 0.8)]
                 .into_iter()
                 .collect(),
-            ..Calibration::none(Lang::En, crate::voice::Engine::Vosk)
+            ..Calibration::none(Lang::En, crate::hearing::Engine::Vosk)
         };
         // (case, word, confidence, heard without and with the calibration)
         let cases = [
@@ -657,13 +657,13 @@ mod tests {
     #[test]
     fn what_follows_the_playback_is_the_coach_even_when_the_canceller_keeps_it_unless_it_rises_above(
     ) {
-        let playing = crate::voice::syllables(64_000, 1, 12_000.0);
+        let playing = crate::hearing::syllables(64_000, 1, 12_000.0);
         // The coach's echo 40 ms later, which the canceller does not
         // remove (it has not learned the room).
         let mut echo = vec![0i16; 640];
         echo.extend(playing.iter().map(|v| v / 2));
         echo.truncate(playing.len());
-        let user = crate::voice::syllables(64_000, 7, 12_000.0);
+        let user = crate::hearing::syllables(64_000, 7, 12_000.0);
         // The user's word from 3.0 to 3.4 s, 12 dB above the echo.
         let mut over = echo.clone();
         for (t, m) in over.iter_mut().enumerate().take(54_400).skip(48_000) {

@@ -205,7 +205,7 @@ impl Recognizer for Gated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voice::Word;
+    use crate::hearing::Word;
 
     /// Counts the samples it is fed; after each chunk, a partial naming
     /// the count; on flush, a final with one word at the last 100 ms it

@@ -225,12 +225,12 @@ mod tests {
 
     #[test]
     fn a_delayed_copy_of_the_playback_is_echo_and_another_voice_is_not() {
-        let play = crate::voice::syllables(32_000, 1, 8000.0);
+        let play = crate::hearing::syllables(32_000, 1, 8000.0);
         // The playback 60 ms later, quieter.
         let mut echo = vec![0i16; 960];
         echo.extend(play.iter().map(|s| s / 8));
         echo.truncate(play.len());
-        let user = crate::voice::syllables(32_000, 2, 8000.0);
+        let user = crate::hearing::syllables(32_000, 2, 8000.0);
         let cases: [(&str, &[i16], bool); 3] = [
             ("delayed echo", &echo, true),
             ("another voice", &user, false),
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn nothing_is_echo_until_the_window_is_full() {
-        let play = crate::voice::syllables(12_000, 1, 8000.0);
+        let play = crate::hearing::syllables(12_000, 1, 8000.0);
         let mut t = EchoTracker::default();
         t.push(&play, &play);
         assert_eq!(t.correlation(), 0.0);
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn someone_talking_over_the_coach_rises_above_the_predicted_echo() {
-        let play = crate::voice::syllables(96_000, 1, 8000.0);
+        let play = crate::hearing::syllables(96_000, 1, 8000.0);
         // The room: the playback 60 ms later at a quarter; the canceller
         // still learning, taking off only 10 dB of it.
         let mut echo = vec![0i16; 960];
@@ -276,7 +276,7 @@ mod tests {
         let leak = |e: i16| (f32::from(e) * 0.316) as i16;
         let coach: Vec<i16> = echo.iter().map(|e| leak(*e)).collect();
         // The user, as loud at the microphone as the echo, from 4 to 4.5 s.
-        let user = crate::voice::syllables(96_000, 2, 2000.0);
+        let user = crate::hearing::syllables(96_000, 2, 2000.0);
         let said = 64_000..72_000;
         let mut both = coach.clone();
         for i in said.clone() {

@@ -13,14 +13,14 @@ pub mod aec;
 pub mod calibrate;
 pub mod capture;
 pub mod check;
-pub mod dtd;
+pub mod echo_tracker;
 pub mod field;
 pub mod gate;
 pub mod grammar;
+pub mod installer;
 #[cfg(feature = "speaker-rodio")]
 pub mod live_check;
 pub mod misses;
-pub mod model;
 pub mod pipeline;
 pub mod resample;
 #[cfg(feature = "voice-pocketsphinx")]
@@ -286,7 +286,7 @@ fn open_vosk(
     cfg: &crate::config::Voice,
     words: &[&str],
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
-    let dir = model::model_dir(cfg, lang);
+    let dir = installer::model_dir(cfg, lang);
     let model = std::sync::Arc::new(vosk::VoskModel::load(&dir, lang)?);
     Ok(Box::new(vosk::VoskRecognizer::with_model(
         model,
@@ -324,7 +324,7 @@ fn open_sphinx(_lang: Lang, _words: &[&str]) -> Result<Box<dyn Recognizer>, Voic
 pub(crate) fn mean_square(x: &[i16]) -> f32 {
     x.iter()
         .map(|s| {
-            let v = f32::from(*s) / 32768.0;
+            let v = crate::audio::analysis::sample_to_f32(*s);
             v * v
         })
         .sum::<f32>()

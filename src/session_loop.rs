@@ -1,4 +1,4 @@
-//! The thin tokio shell: turns device events into session inputs and carries
+//! The session loop, the thin tokio shell around one session: turns device events into session inputs and carries
 //! out the session's actions on devices behind small traits.
 //!
 //! Devices report back only by sending [`Input`]s into the one bounded
