@@ -687,6 +687,94 @@ mod tests {
         (0..n).map(|i| (i as f32 * 0.07).sin() * amp).collect()
     }
 
+    /// The companion page's check: the verdict by listening address, the
+    /// machine's own addresses and `allow_public`.
+    #[test]
+    fn the_companion_page_warns_about_public_addresses_only() {
+        let home: Vec<std::net::IpAddr> = vec!["192.168.1.20".parse().unwrap()];
+        let with_public: Vec<std::net::IpAddr> = vec![
+            "192.168.1.20".parse().unwrap(),
+            "192.0.2.2".parse().unwrap(),
+        ];
+        // (enabled, listen, allow_public, local addresses, status, in detail)
+        type Row<'a> = (bool, &'a str, bool, &'a [std::net::IpAddr], Status, &'a str);
+        let table: &[Row] = &[
+            (
+                false,
+                "0.0.0.0:8080",
+                false,
+                &with_public,
+                Status::Skipped,
+                "enabled = false",
+            ),
+            (
+                true,
+                "0.0.0.0:8080",
+                false,
+                &home,
+                Status::Ok,
+                "home network only",
+            ),
+            (
+                true,
+                "127.0.0.1:8080",
+                false,
+                &with_public,
+                Status::Ok,
+                "home network only",
+            ),
+            (
+                true,
+                "192.168.1.20:8080",
+                false,
+                &with_public,
+                Status::Ok,
+                "home network only",
+            ),
+            (
+                true,
+                "0.0.0.0:8080",
+                false,
+                &with_public,
+                Status::Warn,
+                "get 403",
+            ),
+            (
+                true,
+                "0.0.0.0:8080",
+                true,
+                &with_public,
+                Status::Warn,
+                "the internet can reach",
+            ),
+            (
+                true,
+                "192.0.2.2:8080",
+                false,
+                &home,
+                Status::Warn,
+                "192.0.2.2",
+            ),
+            (
+                true,
+                "not an address",
+                false,
+                &home,
+                Status::Problem,
+                "not an address",
+            ),
+        ];
+        for (enabled, listen, allow_public, local, status, detail) in table {
+            let mut c = Config::default();
+            c.web.enabled = *enabled;
+            c.web.listen = listen.to_string();
+            c.web.allow_public = *allow_public;
+            let check = web(&c, local);
+            assert_eq!(check.status, *status, "{listen} {local:?}: {check:?}");
+            assert!(check.detail.contains(detail), "{listen}: {check:?}");
+        }
+    }
+
     #[test]
     fn a_silent_microphone_is_a_problem() {
         let c = level(&vec![0.0; 48_000], Duration::from_secs(1));

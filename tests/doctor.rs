@@ -31,13 +31,21 @@ impl Home {
     }
 
     /// A config with the journal and models in this HOME, plus `extra`
-    /// (TOML, appended).
+    /// (TOML, appended). The companion page listens on loopback unless
+    /// `extra` says otherwise: the default (every address) would make the
+    /// verdict depend on this machine's addresses (a CI runner's may be
+    /// public); the pure check has its own table in `src/doctor.rs`.
     fn config(&self, extra: &str) -> PathBuf {
         let p = self.path().join("matcoach.toml");
+        let web = if extra.contains("[web]") {
+            ""
+        } else {
+            "[web]\nlisten = \"127.0.0.1:8080\"\n"
+        };
         std::fs::write(
             &p,
             format!(
-                "[journal]\npath = \"{d}/data/journal.sqlite\"\n{extra}",
+                "[journal]\npath = \"{d}/data/journal.sqlite\"\n{web}{extra}",
                 d = self.path().display()
             ),
         )

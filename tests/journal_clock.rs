@@ -440,16 +440,7 @@ fn a_version_5_journal_gets_its_sequence_and_phase_marks() {
             "quick",
             "0s:press",
         );
-        store
-            .connection()
-            .execute_batch(
-                "DROP INDEX sessions_seq; ALTER TABLE sessions DROP COLUMN seq;
-                 ALTER TABLE sessions DROP COLUMN boot_id; ALTER TABLE sessions DROP COLUMN uptime_ms;
-                 ALTER TABLE sessions DROP COLUMN clock; ALTER TABLE phases DROP COLUMN after_seq;
-                 DROP TABLE notes;
-                 PRAGMA user_version = 5;",
-            )
-            .unwrap();
+        journal_support::downgrade(store.connection(), 5);
     }
     let store = JournalStore::open(&path, &OpenOptions::default())
         .unwrap()

@@ -957,15 +957,7 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
     // Back to version 1: the pain table without its location.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        // (and without the tables of later versions: issue 16's voice
-        // notes and voice checks, issue 15's clock columns)
-        c.execute_batch(
-            "ALTER TABLE pain DROP COLUMN location; DROP TABLE voice; DROP TABLE voice_checks; DROP TABLE calibrations;
-             DROP INDEX sessions_seq; ALTER TABLE sessions DROP COLUMN seq; ALTER TABLE sessions DROP COLUMN boot_id;
-             ALTER TABLE sessions DROP COLUMN uptime_ms; ALTER TABLE sessions DROP COLUMN clock;
-             ALTER TABLE phases DROP COLUMN after_seq; PRAGMA user_version = 1;",
-        )
-        .unwrap();
+        downgrade(&c, 1);
     }
     let store = JournalStore::open(&path, &OpenOptions::default())
         .unwrap()

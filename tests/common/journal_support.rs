@@ -155,3 +155,44 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// What undoes each migration after the first: `UNDO[v - 2]` takes a
+/// journal from version `v` back to `v - 1`. A migration added without its
+/// undo here fails [`downgrade`] by name, so that the tests that build
+/// journals of older versions keep building what those versions wrote.
+const UNDO: &[&str] = &[
+    // 2: pain location
+    "ALTER TABLE pain DROP COLUMN location;",
+    // 3: the voice table
+    "DROP TABLE voice;",
+    // 4: voice checks
+    "DROP TABLE voice_checks;",
+    // 5: calibrations
+    "DROP TABLE calibrations;",
+    // 6: the clock columns
+    "DROP INDEX sessions_seq; ALTER TABLE sessions DROP COLUMN seq;
+     ALTER TABLE sessions DROP COLUMN boot_id; ALTER TABLE sessions DROP COLUMN uptime_ms;
+     ALTER TABLE sessions DROP COLUMN clock; ALTER TABLE phases DROP COLUMN after_seq;",
+    // 7: notes
+    "DROP TABLE notes;",
+];
+
+/// Takes a journal of this build's schema back to schema `version`, as
+/// that older matcoach would have left it (its data in the columns it knew).
+pub fn downgrade(conn: &rusqlite::Connection, version: i64) {
+    let latest = matcoach::journal::SCHEMA_VERSION;
+    assert_eq!(
+        UNDO.len() as i64,
+        latest - 1,
+        "tests/common/journal_support.rs: UNDO has no entry for schema version {latest}: add what undoes its migration"
+    );
+    assert!(
+        (1..=latest).contains(&version),
+        "no schema version {version}"
+    );
+    for v in (version + 1..=latest).rev() {
+        conn.execute_batch(UNDO[(v - 2) as usize])
+            .unwrap_or_else(|e| panic!("undoing schema version {v}: {e}"));
+    }
+    conn.pragma_update(None, "user_version", version).unwrap();
+}
