@@ -346,27 +346,6 @@ fn start_page(
     Some(stop_tx)
 }
 
-/// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not when the
-/// future is first polled: a SIGTERM right after READY=1 must not kill the
-/// process before the loop first waits for it.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    async move {
-        let term = async {
-            match term {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = term => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-}
-
 /// The devices and threads the shell carries the appliance's actions out
 /// on.
 struct Shell<'a> {
@@ -430,7 +409,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     // The companion page's requests, and the live state it shows.
     let (page_tx, mut page_rx) = mpsc::channel::<Event>(8);
     let (live_tx, live_rx) = tokio::sync::watch::channel(Live::starting());
-    let shutdown = shutdown_signal();
+    let shutdown = matcoach::systemd::shutdown_signal();
     tokio::pin!(shutdown);
     let content = Arc::new(content);
     let mut appliance = Appliance::new(content.clone(), Settings::from_config(&config));

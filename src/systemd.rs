@@ -1,6 +1,6 @@
 //! The two things a `Type=notify` service tells systemd: "ready", and
 //! regular watchdog pings. A datagram to `$NOTIFY_SOCKET`; outside systemd
-//! these do nothing.
+//! these do nothing. And the signal a service is stopped with.
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
@@ -34,6 +34,27 @@ pub fn notify(state: &str) {
 pub fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
+
+/// SIGTERM or ctrl-c. The SIGTERM handler is installed now, not when the
+/// future is first polled: a SIGTERM right after READY=1 must not kill the
+/// process before the loop first waits for it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let term = async {
+            match term {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
 }
 
 #[cfg(test)]

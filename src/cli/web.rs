@@ -62,27 +62,11 @@ pub(super) fn web(args: &Args, db: Option<&Path>, listen: Option<SocketAddr>) ->
                 );
                 let _ = out.flush();
             },
-            stop_signal(),
+            matcoach::systemd::shutdown_signal(),
         )
         .await
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM or ctrl-c.
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = term => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 /// `matcoach pair [--db FILE] [--revoke]`.
