@@ -59,6 +59,7 @@ pub struct Config {
     pub gpio: Gpio,
     pub journal: Journal,
     pub web: Web,
+    pub log: Log,
 }
 
 impl Default for Config {
@@ -75,6 +76,7 @@ impl Default for Config {
             gpio: Gpio::default(),
             journal: Journal::default(),
             web: Web::default(),
+            log: Log::default(),
         }
     }
 }
@@ -290,6 +292,42 @@ impl Default for Gpio {
             debounce_ms: 30,
         }
     }
+}
+
+crate::string_table::string_table! {
+    /// How much matcoach writes to its log (stderr; the system journal
+    /// under systemd). Each level includes the ones above it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+    pub enum LogLevel ("log level") {
+        /// Only what went wrong and stops something.
+        Error = "error",
+        /// Also what went wrong and was worked around.
+        Warn = "warn" | "warning",
+        /// Also what the coach does: started, heard, the LED (default).
+        #[default]
+        Info = "info",
+        /// Also the details for a bug report.
+        Debug = "debug",
+    }
+}
+
+impl LogLevel {
+    /// The `log` crate's filter for this level.
+    pub fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+        }
+    }
+}
+
+/// The `[log]` section: what the log shows when `RUST_LOG` does not say.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Log {
+    pub level: LogLevel,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

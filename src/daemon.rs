@@ -23,11 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-fn log(msg: &str) {
-    // Under systemd, stderr goes to the journal.
-    eprintln!("matcoach: {msg}");
-}
-
 /// The LED when there is no GPIO: the state goes to the log.
 struct LogLed(Option<Led>);
 
@@ -35,7 +30,7 @@ impl Indicator for LogLed {
     fn set(&mut self, led: Led) {
         if self.0 != Some(led) {
             self.0 = Some(led);
-            log(&format!("LED: {led:?}"));
+            log::info!("LED: {led:?}");
         }
     }
 }
@@ -60,12 +55,12 @@ fn start_evidence(
     let tap = Tap::new(field::CLIP_SECS, keep);
     let folder = keep.then(|| misses::Folder::beside(journal_path, voice));
     if let Some(f) = &folder {
-        log(&format!(
+        log::info!(
             "keep_misses is on: clips of likely misses go to {} (deleted after {} days, at most {} MB)",
             f.dir.display(),
             voice.keep_misses_days,
             voice.keep_misses_max_mb
-        ));
+        );
     }
     let setup = misses::Setup {
         folder,
@@ -75,12 +70,12 @@ fn start_evidence(
         model: misses::model_name(engine, voice, config.language),
         lang: config.language,
         rules: misses::rules(),
-        log: Box::new(|m: &str| log(m)),
+        log: Box::new(|m: &str| log::info!("{m}")),
     };
     match misses::spawn(setup) {
         Ok(tx) => (Some(tap.with_speech(tx.clone())), Some(tx)),
         Err(e) => {
-            log(&format!("the evidence thread did not start: {e}"));
+            log::error!("the evidence thread did not start: {e}");
             (None, None)
         }
     }
@@ -118,13 +113,13 @@ impl Listener {
         let choice = match matcoach::hearing::choose_engine(lang, &config.voice) {
             Ok(choice) => choice,
             Err(e) => {
-                log(&format!("voice commands are off: {e}"));
+                log::error!("voice commands are off: {e}");
                 listener.hearing = Hearing::Failed;
                 return listener;
             }
         };
         if let Some(notice) = choice.notice() {
-            log(&notice);
+            log::warn!("{notice}");
         }
         let engine = choice.engine;
         let (tap, ev) = start_evidence(config, journal_path, engine, writer.handle());
@@ -136,8 +131,11 @@ impl Listener {
         let device = voice.input_device.clone();
         // issue 16, item 2: the user's calibration for this language, read
         // again whenever the pipeline is made (after a voice check).
-        let calibration =
-            move || matcoach::hearing::calibrate::latest_for(&config, lang, engine, log);
+        let calibration = move || {
+            matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m: &str| {
+                log::info!("{m}")
+            })
+        };
         listener.thread = Some(std::thread::spawn(move || {
             let observer = tap.clone();
             let mut choice = Some(choice);
@@ -164,7 +162,7 @@ impl Listener {
                 tx,
                 control,
                 |d| {
-                    log(&format!("heard \"{}\" ({:.2})", d.word, d.confidence));
+                    log::info!("heard \"{}\" ({:.2})", d.word, d.confidence);
                     if let Some(t) = &tap {
                         t.note_detection(d);
                     }
@@ -179,7 +177,7 @@ impl Listener {
                 },
             );
             if let Err(e) = r {
-                log(&format!("voice commands stopped: {e}"));
+                log::error!("voice commands stopped: {e}");
             }
         }));
         listener.hearing = Hearing::Listening;
@@ -224,8 +222,8 @@ impl VoiceCheckRunner {
                 std::thread::sleep(Duration::from_millis(20));
             }
             match run_voice_check(&config, &content, &journal, output, speech) {
-                Ok(summary) => log(&format!("voice check: {summary}")),
-                Err(e) => log(&format!("voice check failed: {e}")),
+                Ok(summary) => log::info!("voice check: {summary}"),
+                Err(e) => log::error!("voice check failed: {e}"),
             }
             control.come_back();
             let _ = done.blocking_send(Event::VoiceCheckEnded);
@@ -253,7 +251,7 @@ fn run_voice_check(
         output,
         None,
         mic,
-        Box::new(|what: &str| log(&format!("voice check: {what}"))),
+        Box::new(|what: &str| log::info!("voice check: {what}")),
     );
     let checked = live_check::check_and_calibrate(
         engine,
@@ -264,10 +262,10 @@ fn run_voice_check(
         &mut audio,
     )?;
     if let Some(why) = &checked.no_calibration {
-        log(&format!("voice check: no calibration: {why}"));
+        log::warn!("voice check: no calibration: {why}");
     }
     if let Err(e) = live_check::store(journal, &checked) {
-        log(&format!("voice check: not stored in the journal: {e}"));
+        log::error!("voice check: not stored in the journal: {e}");
     }
     Ok(format!(
         "{:?}, {} of {} command words heard, calibration {}",
@@ -329,18 +327,14 @@ fn start_page(
         let r = web::serve(
             shared,
             addr,
-            |bound| {
-                log(&format!(
-                    "companion page on http://{bound}/ (pair a phone: `matcoach pair`)"
-                ))
-            },
+            |bound| log::info!("companion page on http://{bound}/ (pair a phone: `matcoach pair`)"),
             async move {
                 let _ = stop_rx.await;
             },
         )
         .await;
         if let Err(e) = r {
-            log(&format!("the companion page is off: {e}"));
+            log::error!("the companion page is off: {e}");
         }
     });
     Some(stop_tx)
@@ -377,7 +371,7 @@ impl Shell<'_> {
                 .record(at, &event),
                 Action::BeginJournal(note) => self.writer.begin(journal::local_now(), Some(note)),
                 Action::JournalPress(at) => self.writer.button_pressed(at),
-                Action::Log(m) => log(&m),
+                Action::Log(m) => log::info!("{m}"),
                 Action::Status(s) => systemd::notify(&format!("STATUS={s}")),
                 Action::ReadHistory => {
                     let history = self
@@ -419,10 +413,10 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     let path = journal::resolve_path(config.journal.path.as_deref())?;
     let started = JournalWriter::start(&path, &OpenOptions::default());
     if let Some(r) = &started.recovered {
-        log(&format!("{r}"));
+        log::warn!("{r}");
     }
     if let Some(e) = &started.error {
-        log(&format!("{e}"));
+        log::error!("{e}");
     }
     let mut writer = started.writer;
     let page = start_page(
@@ -441,7 +435,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
             Ok(Some(opened)) => (Box::new(opened.led), Some(opened.button)),
             Ok(None) => (Box::new(LogLed(None)), None),
             Err(e) => {
-                log(&format!("{e}"));
+                log::error!("{e}");
                 (Box::new(LogLed(None)), None)
             }
         };
@@ -461,10 +455,12 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     })
     .await
     .context("rendering the phrases")??;
-    log(&format!(
+    log::info!(
         "voice ready: {} phrases rendered, {} cached, {} recorded",
-        stats.rendered, stats.cached, stats.recorded
-    ));
+        stats.rendered,
+        stats.cached,
+        stats.recorded
+    );
 
     // From here on the daemon keeps running whatever the devices do, so
     // systemd may count it as started (a Pi booted without its speaker
@@ -482,10 +478,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
             Some(ref_tx),
         ) {
             Ok((out, handle)) => {
-                log(&format!(
-                    "speaking through {} ({} Hz)",
-                    out.device, out.rate
-                ));
+                log::info!("speaking through {} ({} Hz)", out.device, out.rate);
                 let reference = matcoach::hearing::capture::Reference {
                     samples: ref_rx,
                     rate: out.rate,
@@ -500,7 +493,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
             Err(e) => {
                 let text = e.to_string();
                 if let Some(new) = retry.failed(&text) {
-                    log(new);
+                    log::error!("{new}");
                 }
                 systemd::notify(&format!(
                     "WATCHDOG=1\nSTATUS=waiting for a speaker: {}",
@@ -531,7 +524,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
         output,
         tx.clone(),
         session_loop::DEVICE_RETRY,
-        log,
+        |m: &str| log::warn!("{m}"),
     ));
     speaker
         .preload(&appliance.fixed_lines())
@@ -595,11 +588,11 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
                     next_poll = tokio::time::Instant::now() + session_loop::JOURNAL_POLL;
                     match shell.writer.fault_changed() {
                         Some(Some(f)) => {
-                            log(&format!("{f}\n  coaching goes on; the LED shows the fault"));
+                            log::error!("{f}\n  coaching goes on; the LED shows the fault");
                             Event::Input(Input::DeviceLost(DeviceKind::Journal))
                         }
                         Some(None) => {
-                            log("journal: writing works again");
+                            log::info!("journal: writing works again");
                             Event::Input(Input::DeviceBack(DeviceKind::Journal))
                         }
                         None => continue,

@@ -25,6 +25,7 @@ pub mod dirs;
 pub mod doctor;
 pub mod fix;
 pub mod journal;
+pub mod logging;
 pub mod render;
 pub mod session;
 pub mod session_loop;

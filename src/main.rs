@@ -12,6 +12,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The one logger, before anything logs (src/logging.rs).
+    matcoach::logging::init();
     // Device errors are reported by matcoach itself, with the fix.
     #[cfg(any(feature = "speaker-rodio", feature = "mic-cpal"))]
     matcoach::audio::alsa_log::quiet();

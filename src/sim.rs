@@ -40,40 +40,10 @@ impl crate::fix::Fix for SpecError {
     }
 }
 
-/// Parse `1m30s`, `95s`, `1500ms`, `2m`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let mut total = Duration::ZERO;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let value: f64 = num.parse().ok()?;
-        num.clear();
-        let unit = match (c, chars.peek()) {
-            ('m', Some('s')) => {
-                chars.next();
-                0.001
-            }
-            ('m', _) => 60.0,
-            ('s', _) => 1.0,
-            ('h', _) => 3600.0,
-            _ => return None,
-        };
-        total += Duration::from_secs_f64(value * unit);
-        any = true;
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    any.then_some(total)
+/// Parse `1m30s`, `95s`, `1500ms`, `2m`, `1.5s` (and what else humantime
+/// reads: `1m 30s`, `2min`, `1h`).
+pub fn parse_duration(s: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(s.trim())
 }
 
 /// Parse an `--events` SPEC such as `0s:press,95s:heard=pain,400s:long_press`.
@@ -92,8 +62,8 @@ pub fn parse_spec(spec: &str) -> Result<Vec<ScriptedEvent>, SpecError> {
         let (time, what) = item
             .split_once(':')
             .ok_or_else(|| err("no `:` between the time and the action"))?;
-        let at =
-            parse_duration(time).ok_or_else(|| err("the time is not like 95s, 1500ms or 2m10s"))?;
+        let at = parse_duration(time)
+            .map_err(|e| err(&format!("the time is not like 95s, 1500ms or 2m10s ({e})")))?;
         let what = match what.trim() {
             "press" => UserAction::Press,
             "long_press" | "longpress" => UserAction::LongPress,
@@ -288,12 +258,17 @@ mod tests {
             ("1m30s", Some(90_000)),
             ("0s", Some(0)),
             ("1.5s", Some(1500)),
+            ("1m 30s", Some(90_000)),
             ("", None),
             ("12", None),
             ("5x", None),
         ];
         for (s, want) in cases {
-            assert_eq!(parse_duration(s).map(|d| d.as_millis() as u64), want, "{s}");
+            assert_eq!(
+                parse_duration(s).ok().map(|d| d.as_millis() as u64),
+                want,
+                "{s}"
+            );
         }
     }
 
@@ -304,6 +279,7 @@ mod tests {
         assert_eq!(ev[1].what, UserAction::Heard(Command::Pain));
         let e = parse_spec("0s:press,95:heard=pain").unwrap_err();
         assert_eq!(e.index, 2);
+        assert!(e.to_string().contains("the time is not like"), "{e}");
         let e = parse_spec("1s:heard=banana").unwrap_err();
         assert!(e.to_string().contains("unknown command"), "{e}");
         let e = parse_spec("1s:jump").unwrap_err();

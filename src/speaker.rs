@@ -75,7 +75,7 @@ impl<S: ClipSink> Speaker for ClipSpeaker<S> {
         tokio::task::spawn_blocking(move || match speech.clip(&line, lang) {
             Ok(clip) => sink.play(id, clip, priority, when),
             Err(e) => {
-                eprintln!("matcoach: {e}");
+                log::error!("{e}");
                 // Say it was "said", so the session goes on.
                 let _ = inputs.try_send(Input::PlaybackFinished(id));
             }

@@ -124,6 +124,7 @@ fn the_key_list_is_read_correctly_off_config() {
         "gpio.backend",
         "gpio.led_pin",
         "journal.path",
+        "log.level",
     ] {
         assert!(keys.contains(k), "{k} not in {keys:?}");
     }
@@ -485,6 +486,16 @@ const BAD: &[Bad] = &[
             skip: 13,
             message: "invalid value: integer `300`, expected u8",
             fix: "give the value the type the message asks for",
+        },
+    },
+    Bad {
+        name: "log.level = \"loud\"",
+        edit: ("[log]", "level = ", "level = \"loud\""),
+        want: Want::Error {
+            needle: "level = \"loud\"",
+            skip: 8,
+            message: "unknown variant `loud`, expected one of `error`, `warn`, `info`, `debug`",
+            fix: "use one of the values the message lists",
         },
     },
     Bad {

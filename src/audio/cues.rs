@@ -75,7 +75,7 @@ pub fn install(dir: &Path) -> Vec<BadCue> {
         load(dir)
     };
     for b in &bad {
-        eprintln!("matcoach: warning: {b}");
+        log::warn!("{b}");
     }
     if let Ok(mut installed) = INSTALLED.write() {
         *installed = found;

@@ -364,7 +364,7 @@ fn start(
                 }
                 let n = count.fetch_add(1, Ordering::Relaxed);
                 if n.is_multiple_of(1000) {
-                    eprintln!("matcoach: audio output error ({} so far): {e}", n + 1);
+                    log::error!("audio output error ({} so far): {e}", n + 1);
                 }
             }
         });
@@ -496,7 +496,7 @@ impl OutputHandle {
         // A full ring (256 commands unread) means the audio thread is stuck;
         // dropping a command then is better than blocking the coach.
         if producer.push(cmd).is_err() {
-            eprintln!("matcoach: audio command queue full; a phrase was dropped");
+            log::warn!("audio command queue full; a phrase was dropped");
         }
     }
 

@@ -30,7 +30,7 @@ pub(super) fn journal_path(config: &Config, db: Option<&Path>) -> Result<PathBuf
 pub(super) fn open_store(path: &Path) -> Result<JournalStore> {
     let opened = JournalStore::open(path, &OpenOptions::default())?;
     if let Some(r) = &opened.recovered {
-        eprintln!("matcoach: warning: {r}");
+        log::warn!("{r}");
     }
     Ok(opened.store)
 }
@@ -81,13 +81,13 @@ pub(super) fn sim_journaled(
         match JournalStore::open(path, &OpenOptions::default()) {
             Ok(opened) => {
                 if let Some(r) = &opened.recovered {
-                    eprintln!("matcoach: warning: {r}");
+                    log::warn!("{r}");
                 }
                 store = Some(opened.store);
             }
             Err(e) => {
-                eprintln!("matcoach: warning: {e}");
-                eprintln!("matcoach: the session goes on without the journal's history");
+                log::warn!("{e}");
+                log::warn!("the session goes on without the journal's history");
                 trouble = true;
                 open_error = Some(e);
             }
@@ -96,7 +96,7 @@ pub(super) fn sim_journaled(
     let history = match store.as_ref().map(|s| s.history(None)) {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
-            eprintln!("matcoach: warning: {e}");
+            log::warn!("{e}");
             trouble = true;
             journal::History::default()
         }
@@ -170,14 +170,14 @@ pub(super) fn sim_journaled(
         .iter()
         .filter(|e| Some(*e) != open_error.as_ref())
     {
-        eprintln!("matcoach: journal: {e}");
+        log::error!("journal: {e}");
     }
     if report.complete() && !trouble && report.faults_seen.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     if !report.complete() {
-        eprintln!(
-            "matcoach: the session ran to its end, but the journal is incomplete: {} written, {} not written, {} lost ({})",
+        log::error!(
+            "the session ran to its end, but the journal is incomplete: {} written, {} not written, {} lost ({})",
             report.written,
             report.waiting,
             report.lost,
@@ -200,7 +200,7 @@ pub(super) fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
     let path = journal_path(&config, o.db)?;
     let opened = JournalStore::open_existing(&path)?;
     if let Some(r) = &opened.recovered {
-        eprintln!("matcoach: warning: {r}");
+        log::warn!("{r}");
     }
     let h = opened.store.history(None)?;
     let sessions: Vec<journal::SessionInfo> = h
@@ -217,7 +217,7 @@ pub(super) fn history(args: &Args, o: &HistoryOptions) -> Result<ExitCode> {
         .map(|m| (m.exercise.clone(), adapt::startgetal(m.max_reps)))
         .collect();
     if o.csv {
-        write!(std::io::stdout().lock(), "{}", report::csv(&sessions))?;
+        write!(std::io::stdout().lock(), "{}", report::csv(&sessions)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     // issue 16, item 1

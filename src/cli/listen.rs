@@ -41,7 +41,7 @@ impl Picked {
         }
         let choice = matcoach::hearing::choose_engine(lang, voice)?;
         if let Some(notice) = choice.notice() {
-            eprintln!("{notice}");
+            log::warn!("{notice}");
         }
         Ok(Picked {
             engine: choice.engine,
@@ -82,7 +82,7 @@ pub(super) fn hear(
     let kept = match matcoach::hearing::misses::Sidecar::of(file) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("warning: {e}; the clip is replayed without it");
+            log::warn!("{e}; the clip is replayed without it");
             None
         }
     };
@@ -112,7 +112,7 @@ pub(super) fn hear(
         None => Vec::new(),
     };
     let cal = matcoach::hearing::calibrate::latest_for(&config, lang, picked.engine, |m| {
-        eprintln!("{m}")
+        log::info!("{m}")
     });
     let mut pipeline =
         picked.into_pipeline(lang, &config.voice, playback.is_some(), cal.as_ref())?;
@@ -155,7 +155,8 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let stop = Arc::new(matcoach::hearing::capture::Control::default());
     let voice = config.voice.clone();
-    let cal = matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m| eprintln!("{m}"));
+    let cal =
+        matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m| log::info!("{m}"));
     let device = voice.input_device.clone();
     eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
     let worker = std::thread::spawn({

@@ -322,8 +322,9 @@ fn load_base_config(args: &Args) -> Result<Config> {
         return Ok(Config::default());
     };
     let (config, warnings) = Config::load(&path)?;
+    matcoach::logging::set_level(config.log.level);
     for w in warnings {
-        eprintln!("{w}");
+        log::warn!("{w}");
     }
     Ok(config)
 }

@@ -51,7 +51,7 @@ mod live {
         // The recogniser first: a missing model is said before anything else.
         let (engine, pipeline, notice) = live_check::open_pipeline(o.engine, lang, voice)?;
         if let Some(n) = notice {
-            eprintln!("{n}");
+            log::warn!("{n}");
         }
         let speech = matcoach::speech::Speech::from_config(&l.config.speech, Path::new("."))?;
         speech.check(lang)?;
@@ -97,7 +97,7 @@ mod live {
             &mut audio,
         )?;
         if let Some(why) = &checked.no_calibration {
-            eprintln!("matcoach: no calibration from this check: {why}");
+            log::warn!("no calibration from this check: {why}");
         }
         // The journal keeps it; a journal that cannot be written does not
         // lose the report.
@@ -130,7 +130,7 @@ mod live {
             }
         }
         if let Err(e) = stored {
-            eprintln!("matcoach: the check was not stored in the journal: {e:#}");
+            log::error!("the check was not stored in the journal: {e:#}");
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub(super) fn layered(base: &Config, journal: &Path) -> Result<Config> {
     let mut config = base.clone();
     for w in config.apply_layer(&matcoach::config::layer_path(journal))? {
-        eprintln!("{w}");
+        log::warn!("{w}");
     }
     Ok(config)
 }

@@ -278,7 +278,7 @@ pub fn listen(
             Ok(m) => m,
             Err(e) => {
                 if let Some(new) = retry.failed(&e.to_string()) {
-                    eprintln!("matcoach: {new}");
+                    log::error!("{new}");
                 }
                 if !reported_lost {
                     let _ = inputs.try_send(Input::DeviceLost(DeviceKind::Microphone));
@@ -309,11 +309,11 @@ pub fn listen(
                 p.drop_reference_backlog();
             }
             if let Some(note) = behind.check(dropped, std::time::Instant::now()) {
-                eprintln!("matcoach: microphone \"{device}\": {note}");
+                log::warn!("microphone \"{device}\": {note}");
             }
             if mic.failed() {
-                eprintln!(
-                    "matcoach: microphone \"{device}\" stopped; trying again every {} s",
+                log::error!(
+                    "microphone \"{device}\" stopped; trying again every {} s",
                     RETRY.as_secs()
                 );
                 let _ = inputs.try_send(Input::DeviceLost(DeviceKind::Microphone));
@@ -346,7 +346,7 @@ pub fn listen(
             for d in p.push(&mic_i16, &ref_i16)? {
                 on_detection(&d);
                 if inputs.try_send(Input::Heard(d.command)).is_err() {
-                    eprintln!("matcoach: the coach is busy; a heard command was dropped");
+                    log::warn!("the coach is busy; a heard command was dropped");
                 }
             }
         }

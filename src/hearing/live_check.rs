@@ -128,12 +128,11 @@ impl CheckAudio for LiveAudio {
         let dropped = self.mic.dropped_secs();
         if dropped > self.dropped_told {
             // Audio lost: the takes after this are heard out of place.
-            let note = format!(
-                "matcoach: microphone \"{}\": {:.1} s of audio lost (the check fell behind); the results from here on may be wrong",
+            log::warn!(
+                "microphone \"{}\": {:.1} s of audio lost (the check fell behind); the results from here on may be wrong",
                 self.mic.device,
                 dropped - self.dropped_told
             );
-            eprintln!("{note}");
             self.dropped_told = dropped;
         }
         let n = max.min(self.pending.len());

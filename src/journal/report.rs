@@ -274,19 +274,46 @@ pub fn adherence_lines(a: &Adherence, spark: &str, from: Date, to: Date) -> Stri
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// The CSV writer of the export: quotes only the fields that need it
+/// (a comma, a quote or a line break inside), and ends rows with `\n`.
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new())
+}
+
+/// The rows written so far, as text (every field was a `&str`, so the
+/// bytes are UTF-8).
+fn csv_text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// One row per session.
-pub fn csv(sessions: &[SessionInfo]) -> String {
-    let mut out = String::from(
-        "session,date,start,end,program,kind,source,minutes,outcome,exercises_done,exercises_attempted,left_out,pain_events,pain,commands_heard,commands_ignored,button_presses,pauses,device_faults,user_note\n",
-    );
+pub fn csv(sessions: &[SessionInfo]) -> Result<String, csv::Error> {
+    let mut out = csv_writer();
+    out.write_record([
+        "session",
+        "date",
+        "start",
+        "end",
+        "program",
+        "kind",
+        "source",
+        "minutes",
+        "outcome",
+        "exercises_done",
+        "exercises_attempted",
+        "left_out",
+        "pain_events",
+        "pain",
+        "commands_heard",
+        "commands_ignored",
+        "button_presses",
+        "pauses",
+        "device_faults",
+        "user_note",
+    ])?;
     for s in sessions {
         let left: Vec<String> = s
             .left_out()
@@ -317,11 +344,9 @@ pub fn csv(sessions: &[SessionInfo]) -> String {
             s.device_faults.to_string(),
             s.user_note.clone(),
         ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+        out.write_record(&fields)?;
     }
-    out
+    csv_text(out)
 }
 
 /// Everything as one JSON document.
@@ -460,8 +485,16 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_it() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("plain"), "plain");
+        // One field in a row of two, through the export's own writer.
+        let field = |s: &str| {
+            let mut w = csv_writer();
+            w.write_record([s, "x"]).unwrap();
+            let row = csv_text(w).unwrap();
+            row.strip_suffix(",x\n").unwrap().to_string()
+        };
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(field("plain"), "plain");
     }
 }

@@ -487,17 +487,20 @@ async fn csv(State(shared): St) -> Response {
     match found {
         Ok(Ok(j)) => {
             let sessions = j.map(|j| j.history.sessions).unwrap_or_default();
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"matcoach-history.csv\"",
-                    ),
-                ],
-                crate::journal::report::csv(&sessions),
-            )
-                .into_response()
+            match crate::journal::report::csv(&sessions) {
+                Ok(text) => (
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            "attachment; filename=\"matcoach-history.csv\"",
+                        ),
+                    ],
+                    text,
+                )
+                    .into_response(),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            }
         }
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),

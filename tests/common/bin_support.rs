@@ -18,7 +18,12 @@ where
     S: AsRef<OsStr>,
 {
     let mut c = Command::new(BIN);
-    c.current_dir(super::root()).args(args);
+    // The log's form and level are the test's to set, not the runner's
+    // (a runner under systemd passes JOURNAL_STREAM on).
+    c.current_dir(super::root())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("JOURNAL_STREAM");
     c
 }
 
@@ -98,6 +103,24 @@ impl Out {
             code: o.status.code(),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Run `c` to its end with its stderr in the file `stderr` and, when
+    /// `journal` is true, `JOURNAL_STREAM` naming that file's device and
+    /// inode, as systemd names the journal's stream it connects.
+    pub fn of_journal(c: &mut Command, stderr: &Path, journal: bool) -> Out {
+        use std::os::unix::fs::MetadataExt;
+        let file = std::fs::File::create(stderr).unwrap();
+        let meta = file.metadata().unwrap();
+        if journal {
+            c.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+        }
+        let o = c.stderr(file).output().expect("run matcoach");
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: std::fs::read_to_string(stderr).unwrap(),
         }
     }
 
