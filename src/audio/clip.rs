@@ -84,10 +84,12 @@ impl Clip {
 
     /// Write as 16-bit mono WAV.
     pub fn write_wav(&self, path: &Path) -> Result<(), AudioError> {
-        std::fs::write(path, super::wav::encode(self)).map_err(|e| AudioError::Write {
+        let write_err = |reason: String| AudioError::Write {
             path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let bytes = super::wav::encode(self).map_err(write_err)?;
+        std::fs::write(path, bytes).map_err(|e| write_err(e.to_string()))
     }
 
     /// The clip with exactly `margin` of silence before and after the
@@ -156,7 +158,7 @@ mod tests {
     #[test]
     fn wav_round_trip_and_stereo_mixdown() {
         let c = Clip::new(22050, vec![0, 1000, -1000, 32767]);
-        let bytes = super::super::wav::encode(&c);
+        let bytes = super::super::wav::encode(&c).unwrap();
         assert_eq!(Clip::decode_wav(std::io::Cursor::new(bytes)).unwrap(), c);
 
         let stereo = super::super::wav::stereo_8k(&[1000, 3000, -2000, -2000]);

@@ -88,7 +88,8 @@ impl PhraseCache {
         };
         std::fs::create_dir_all(&parent)
             .map_err(|e| cache_err(&parent, format!("cannot create the directory: {e}")))?;
-        let bytes = wav::encode(clip);
+        let bytes = wav::encode(clip)
+            .map_err(|e| cache_err(&path, format!("cannot encode the clip: {e}")))?;
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = path
             .file_name()

@@ -237,7 +237,7 @@ mod tests {
     use crate::audio::wav;
 
     fn streamed(samples: &[i16]) -> Vec<u8> {
-        let mut wav = wav::encode(&Clip::new(22050, samples.to_vec()));
+        let mut wav = wav::encode(&Clip::new(22050, samples.to_vec())).unwrap();
         // What espeak-ng writes to a pipe.
         wav[4..8].copy_from_slice(&0x7fff_f024u32.to_le_bytes());
         wav[40..44].copy_from_slice(&0x7fff_f000u32.to_le_bytes());
