@@ -27,11 +27,7 @@ impl Daemon {
     /// by `edit`.
     fn start(edit: impl Fn(String) -> String) -> Daemon {
         let home = tempfile::tempdir().unwrap();
-        std::fs::write(
-            home.path().join(".asoundrc"),
-            "pcm.!default {\n  type null\n}\n",
-        )
-        .unwrap();
+        null_sound_card(home.path());
         let root = common::root();
         let config = home.path().join("config.toml");
         let text = std::fs::read_to_string(root.join("config/matcoach.toml")).unwrap();

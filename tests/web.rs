@@ -389,16 +389,38 @@ fn cross_site_posts_traversal_and_bad_uploads_are_refused() {
 }
 
 fn browser(width: u32, height: u32) -> Browser {
+    browser_with(width, height, &[])
+}
+
+/// A headless chromium with extra command-line `args`.
+fn browser_with(width: u32, height: u32, args: &[&std::ffi::OsStr]) -> Browser {
     Browser::new(
         LaunchOptions::default_builder()
             .path(Some(PathBuf::from("/usr/bin/chromium")))
             .sandbox(false)
             .window_size(Some((width, height)))
             .idle_browser_timeout(Duration::from_secs(120))
+            .args(args.to_vec())
             .build()
             .unwrap(),
     )
     .expect("chromium (Debian's `chromium` package; scripts/test installs it)")
+}
+
+/// Wait (up to `secs` seconds) until the page's `expr` is true; panics with
+/// `what` and the page's text when it never is.
+fn wait_js(tab: &Tab, expr: &str, secs: u64, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if js(tab, expr) == serde_json::Value::Bool(true) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{what}: never true within {secs} s: {expr}\n{}",
+        js(tab, "document.body.innerText")
+    );
 }
 
 fn screenshot(tab: &Tab, name: &str) {
@@ -426,7 +448,12 @@ fn submit(tab: &Tab, script: &str) {
 
 /// Pair in the browser with a code from `matcoach pair`.
 fn pair_in(tab: &Arc<Tab>, s: &Served) {
-    tab.navigate_to(&format!("{}/", s.url))
+    pair_at(tab, &s.url, &s.pair_code());
+}
+
+/// Pair the browser with the page at `url` using `code`.
+fn pair_at(tab: &Arc<Tab>, url: &str, code: &str) {
+    tab.navigate_to(&format!("{url}/"))
         .unwrap()
         .wait_until_navigated()
         .unwrap();
@@ -439,8 +466,7 @@ fn pair_in(tab: &Arc<Tab>, s: &Served) {
     submit(
         tab,
         &format!(
-            "document.getElementById('code').value = '{}'; document.querySelector('form[action=\"/pair\"]').submit()",
-            s.pair_code()
+            "document.getElementById('code').value = '{code}'; document.querySelector('form[action=\"/pair\"]').submit()"
         ),
     );
     if tab.wait_for_element("#next").is_err() {
@@ -716,5 +742,338 @@ fn a_recorded_phrase_is_played_in_a_rendered_session() {
     assert!(
         power > 0.3 * total / 2.0,
         "the recorded tone is played: {power} of {total}"
+    );
+}
+
+/// A real `matcoach run`: its sound card a sink that keeps nothing, no
+/// GPIO, voice commands off, the journal in a private HOME, the page on a
+/// free port of the loopback. Its log is collected as it comes.
+#[cfg(feature = "speaker-rodio")]
+struct Coach {
+    home: tempfile::TempDir,
+    child: Child,
+    url: String,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[cfg(feature = "speaker-rodio")]
+impl Coach {
+    fn start(lang: &str) -> Coach {
+        let home = tempfile::tempdir().unwrap();
+        null_sound_card(home.path());
+        let root = common::root();
+        let text = std::fs::read_to_string(root.join("config/matcoach.toml")).unwrap();
+        let mut text = text
+            .replace(
+                "content_dir = \"content\"",
+                &format!("content_dir = {:?}", root.join("content")),
+            )
+            .replace("language = \"en\"", &format!("language = \"{lang}\""))
+            .replace("listen = \"0.0.0.0:8080\"", "listen = \"127.0.0.1:0\"")
+            // Short waits: the session reaches its first exercise soon, and
+            // "end" (a long press) is held briefly.
+            .replace("get_ready_secs = 15", "get_ready_secs = 2")
+            .replace("long_press_ms = 2000", "long_press_ms = 600");
+        // Voice commands off: the button (here: the page) alone.
+        let at = text.find("[voice]").unwrap();
+        let rel = text[at..].find("enabled = true").unwrap();
+        text.replace_range(at + rel..at + rel + 14, "enabled = false");
+        let config = home.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut child = in_home(
+            &mut command(["--config".as_ref(), config.as_os_str(), "run".as_ref()]),
+            home.path(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("companion page on http://") {
+                    let url = line[at..].split_whitespace().nth(3).unwrap_or("");
+                    let _ = tx.send(url.trim_end_matches('/').to_string());
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no page address in {:?}", log.lock().unwrap()));
+        Coach {
+            home,
+            child,
+            url,
+            log,
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.home.path().join("data/matcoach/journal.sqlite")
+    }
+
+    fn pair_code(&self) -> String {
+        let config = self.home.path().join("config.toml");
+        let out = in_home(
+            &mut command(["--config".as_ref(), config.as_os_str(), "pair".as_ref()]),
+            self.home.path(),
+        )
+        .arg("--db")
+        .arg(self.db())
+        .output()
+        .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// SIGTERM; it stops cleanly.
+    fn stop(mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let log = self.log.lock().unwrap().join("\n");
+        assert!(exit.success(), "exit {exit:?}\n{log}");
+        assert!(!log.contains("panicked"), "{log}");
+    }
+}
+
+#[cfg(feature = "speaker-rodio")]
+impl Drop for Coach {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The page's buttons on a real daemon, in both languages: Start pressed
+/// on the page starts a session, the live state follows (by server-sent
+/// events, in the coach's language, naming the exercise), Pause, Resume
+/// and End act as the push button, and the journal holds the session,
+/// ended by the user, as the page's history shows it.
+#[cfg(feature = "speaker-rodio")]
+#[test]
+fn the_pages_buttons_drive_a_real_daemon_and_the_journal_holds_the_session() {
+    use matcoach::content::Lang;
+    use matcoach::journal::Outcome;
+    // (language, idle, coaching, paused) as the page must say them.
+    let rows = [
+        (
+            Lang::En,
+            "idle: press Start or the button",
+            "coaching",
+            "paused",
+        ),
+        (
+            Lang::Nl,
+            "klaar: druk op Start of op de knop",
+            "bezig",
+            "gepauzeerd",
+        ),
+    ];
+    // Both daemons start (and render their phrases) side by side.
+    let coaches: Vec<Coach> = rows.iter().map(|r| Coach::start(r.0.code())).collect();
+    let b = browser(390, 844);
+    for ((lang, idle, coaching, paused), coach) in rows.into_iter().zip(coaches) {
+        let tab = b.new_tab().unwrap();
+        tab.set_default_timeout(Duration::from_secs(20));
+        pair_at(&tab, &coach.url, &coach.pair_code());
+        let state = |want: &str| {
+            wait_js(
+                &tab,
+                &format!("document.getElementById('live').dataset.state === '{want}'"),
+                120,
+                &format!("{lang}: the live state {want}"),
+            )
+        };
+        let label = || {
+            js(&tab, "document.getElementById('live-state').textContent")
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        };
+        state("idle");
+        assert_eq!(label(), idle, "{lang}");
+        let press = |button: &str| {
+            submit(
+                &tab,
+                &format!("document.getElementById('btn-{button}').click()"),
+            )
+        };
+        press("start");
+        state("coaching");
+        // The first exercise, named in the coach's language.
+        wait_js(
+            &tab,
+            &format!(
+                "document.getElementById('live-state').textContent.startsWith('{coaching}: ')"
+            ),
+            60,
+            &format!("{lang}: an exercise coached"),
+        );
+        let shown = label();
+        let exercise = shown.strip_prefix(&format!("{coaching}: ")).unwrap();
+        assert!(
+            common::content()
+                .exercises
+                .iter()
+                .any(|e| e.value.name.get(lang) == exercise),
+            "{lang}: {exercise:?} is an exercise's name"
+        );
+        screenshot(&tab, &format!("phone-today-coaching-{lang}"));
+        press("pause");
+        state("paused");
+        assert_eq!(label(), format!("{paused}: {exercise}"), "{lang}");
+        press("resume");
+        state("coaching");
+        press("end");
+        state("idle");
+        assert_eq!(label(), idle, "{lang}");
+
+        // The journal holds the session, ended by the user, paused once.
+        let history = JournalStore::open_existing(&coach.db())
+            .unwrap()
+            .store
+            .history(None)
+            .unwrap();
+        assert_eq!(history.sessions.len(), 1, "{lang}");
+        let session = &history.sessions[0];
+        assert_eq!(session.outcome, Outcome::EndedByUser, "{lang}");
+        assert_eq!(session.outcome.as_str(), "ended_by_user");
+        assert_eq!(session.pauses, 1, "{lang}");
+        assert_eq!(session.lang, lang.code());
+        // And the page's history shows it.
+        tab.navigate_to(&format!("{}/history", coach.url))
+            .unwrap()
+            .wait_until_navigated()
+            .unwrap();
+        tab.wait_for_element("#sessions").unwrap();
+        let row = js(
+            &tab,
+            &format!(
+                "document.querySelector(\"tr[data-session='{}']\").innerText",
+                session.id
+            ),
+        );
+        assert!(
+            row.as_str().is_some_and(|r| r.contains("ended_by_user")),
+            "{lang}: {row:?}"
+        );
+        coach.stop();
+    }
+}
+
+/// A phrase recorded through the page's own record button: chromium's
+/// fake microphone plays a WAV that espeak-ng said, MediaRecorder records
+/// it (webm/opus), the page decodes the take and sends 16-bit PCM WAV, and
+/// the kept `voices/<name>/<lang>/<phrase>.wav` is that recording: as long
+/// as the button was held, at the level of what was said.
+#[test]
+fn a_phrase_recorded_with_the_pages_record_button_is_kept_as_wav() {
+    let s = serve();
+    let said = s.dir.path().join("said.wav");
+    let out = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-gb", "-w"])
+        .arg(&said)
+        .arg("Ready when you are. Lie on your back.")
+        .output()
+        .expect("espeak-ng (Debian's espeak-ng package)");
+    assert!(out.status.success(), "{out:?}");
+    let (_, source) = common::wav::read_any(&said);
+    let peak = |x: &[f32]| x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let dbfs = |v: f32| 20.0 * f64::from(v).log10();
+    let capture = format!("--use-file-for-fake-audio-capture={}", said.display());
+    let b = browser_with(
+        390,
+        844,
+        &[
+            "--use-fake-ui-for-media-stream".as_ref(),
+            "--use-fake-device-for-media-stream".as_ref(),
+            capture.as_ref(),
+            "--autoplay-policy=no-user-gesture-required".as_ref(),
+        ],
+    );
+    let tab = b.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(20));
+    pair_in(&tab, &s);
+    tab.navigate_to(&format!("{}/voice?name=mine&lang=en", s.url))
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    let row = "document.querySelector('tr[data-phrase=\"sys.ready\"]')";
+    tab.wait_for_element("tr[data-phrase=\"sys.ready\"] button.record")
+        .unwrap();
+    js(
+        &tab,
+        &format!("{row}.querySelector('button.record').click()"),
+    );
+    // Recording: the button shows the stop sign.
+    wait_js(
+        &tab,
+        &format!("{row}.querySelector('button.record').textContent === '■'"),
+        10,
+        "recording",
+    );
+    let held = Duration::from_millis(2500);
+    std::thread::sleep(held);
+    js(
+        &tab,
+        &format!("{row}.querySelector('button.record').click()"),
+    );
+    wait_js(
+        &tab,
+        &format!("!{row}.querySelector('button.keep').hidden"),
+        20,
+        "the take decoded, to keep",
+    );
+    js(&tab, &format!("{row}.querySelector('button.keep').click()"));
+    wait_js(
+        &tab,
+        &format!("{row}.dataset.recorded === 'true'"),
+        20,
+        "the take kept",
+    );
+    let status = js(&tab, &format!("{row}.querySelector('.status').textContent"));
+    assert!(
+        status.as_str().is_some_and(|t| t.starts_with("kept")),
+        "{status:?}"
+    );
+    let clip = s.dir.path().join("voices/mine/en/sys.ready.wav");
+    let reader = hound::WavReader::open(&clip).unwrap();
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.channels, spec.bits_per_sample, spec.sample_format),
+        (1, 16, hound::SampleFormat::Int),
+        "16-bit PCM mono"
+    );
+    let secs = reader.duration() as f64 / f64::from(spec.sample_rate);
+    assert!(
+        (secs - held.as_secs_f64()).abs() < 0.8,
+        "{secs:.2} s kept for {:.2} s held",
+        held.as_secs_f64()
+    );
+    let (_, kept) = common::wav::read_any(&clip);
+    let (got, want) = (dbfs(peak(&kept)), dbfs(peak(&source)));
+    assert!(
+        got > -30.0 && (got - want).abs() < 12.0,
+        "loudest {got:.1} dBFS kept, {want:.1} dBFS said"
+    );
+    // Speech, not a click in silence: most 20 ms frames carry sound.
+    let frame = (spec.sample_rate / 50) as usize;
+    let frames: Vec<f64> = kept
+        .chunks(frame)
+        .map(|c| (c.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / c.len() as f64).sqrt())
+        .collect();
+    let voiced = frames.iter().filter(|r| **r > 0.01).count();
+    assert!(
+        voiced * 2 > frames.len(),
+        "{voiced} of {} frames voiced",
+        frames.len()
     );
 }

@@ -4,7 +4,7 @@
 //! the appliance does not already tell its shell.
 
 use crate::appliance::Action;
-use crate::session::Led;
+use crate::session::{JournalEvent, Led};
 use serde::Serialize;
 
 /// What the page shows of the coach right now.
@@ -15,6 +15,8 @@ pub struct Live {
     pub state: &'static str,
     /// Today's program while coaching.
     pub program: String,
+    /// The exercise being coached (its id; empty between exercises).
+    pub exercise: String,
     /// The last line said.
     pub saying: String,
     /// The service's status line.
@@ -26,6 +28,7 @@ impl Live {
         Live {
             state: "starting",
             program: String::new(),
+            exercise: String::new(),
             saying: String::new(),
             status: String::new(),
         }
@@ -51,6 +54,7 @@ impl Live {
                 };
                 if *led == Led::Idle {
                     self.program.clear();
+                    self.exercise.clear();
                 }
             }
             Action::Speak { line, .. } => self.saying = line.text.clone(),
@@ -61,8 +65,13 @@ impl Live {
                     self.program = rest.split(" (").next().unwrap_or(rest).to_string();
                 }
             }
+            Action::Journal {
+                event: JournalEvent::ExerciseStarted { exercise },
+                ..
+            } => self.exercise = exercise.clone(),
             Action::SessionEnded(_) => {
                 self.program.clear();
+                self.exercise.clear();
             }
             Action::Exit => self.state = "stopped",
             _ => {}
@@ -126,6 +135,16 @@ mod tests {
                 "quick",
             ),
             (Action::SetLed(Led::Running), "coaching", "quick"),
+            (
+                Action::Journal {
+                    at: std::time::Duration::ZERO,
+                    event: JournalEvent::ExerciseStarted {
+                        exercise: "cat_camel".into(),
+                    },
+                },
+                "coaching",
+                "quick",
+            ),
             (Action::SetLed(Led::Paused), "paused", "quick"),
             (
                 Action::Speak {
@@ -146,8 +165,12 @@ mod tests {
         for (a, state, program) in rows {
             l.apply(&a);
             assert_eq!((l.state, l.program.as_str()), (state, program), "{a:?}");
+            if matches!(a, Action::Journal { .. }) {
+                assert_eq!(l.exercise, "cat_camel", "the exercise followed");
+            }
         }
         assert_eq!(l.saying, "Lie down");
+        assert_eq!(l.exercise, "", "cleared when idle");
         let coaching = Live {
             state: "coaching",
             ..Live::starting()

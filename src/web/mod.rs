@@ -410,18 +410,38 @@ async fn pair_speak(State(shared): St) -> Response {
     pages::pair_markup(lang, Some(pages::t(lang, "code_spoken")), true).into_response()
 }
 
+/// One live event: the state, and its words in the coach's language.
+#[derive(serde::Serialize)]
+struct LiveEvent<'a> {
+    #[serde(flatten)]
+    live: &'a Live,
+    /// The state (and exercise) as Today shows it.
+    label: String,
+    /// Today's program by its name.
+    program_label: String,
+}
+
 /// `GET /events`: the live state, as server-sent events.
 async fn events(State(shared): St) -> Response {
     let rx = shared.live.clone();
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+    let state = (rx, true, shared);
+    let stream = futures_util::stream::unfold(state, |(mut rx, first, shared)| async move {
         if !first && rx.changed().await.is_err() {
             return None;
         }
         let live = rx.borrow_and_update().clone();
+        let lang = shared.config().language;
         let event = SseEvent::default()
-            .json_data(&live)
+            .json_data(LiveEvent {
+                label: pages::live_label(lang, &shared.content, &live),
+                program_label: pages::program_label(lang, &shared.content, &live),
+                live: &live,
+            })
             .unwrap_or_else(|_| SseEvent::default());
-        Some((Ok::<_, std::convert::Infallible>(event), (rx, false)))
+        Some((
+            Ok::<_, std::convert::Infallible>(event),
+            (rx, false, shared),
+        ))
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

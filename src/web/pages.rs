@@ -3,10 +3,11 @@
 //! Dutch, in the coach's language.
 
 use super::charts;
+use super::Live;
 use super::{Shared, St, VoiceQuery};
 use crate::adapt;
 use crate::config::Config;
-use crate::content::{Lang, Phase};
+use crate::content::{Content, Lang, Phase};
 use crate::journal::{report, Date, History, MaxInfo, Stamp};
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
@@ -107,12 +108,45 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "keep" => ("Keep", "Bewaren"),
         "recorded" => ("recorded", "opgenomen"),
         "per_program" => ("Recorded per program", "Opgenomen per programma"),
+        // The coach's live states (`Live::state`), as Today and its
+        // script show them.
+        "state_starting" => ("starting", "start op"),
+        "state_idle" => ("idle: press Start or the button", "klaar: druk op Start of op de knop"),
+        "state_coaching" => ("coaching", "bezig"),
+        "state_paused" => ("paused", "gepauzeerd"),
+        "state_fault" => ("fault: see the status", "storing: zie de status"),
+        "state_stopped" => ("stopped", "gestopt"),
+        "state_offline" => ("not running here", "draait hier niet"),
         _ => ("?", "?"),
     };
     match lang {
         Lang::En => en,
         Lang::Nl => nl,
     }
+}
+
+/// The live state in the coach's language: the state's name and, while
+/// coaching or paused, the exercise's (from the content). Today renders
+/// it and every live event carries it, so the script keeps no names.
+pub fn live_label(lang: Lang, content: &Content, live: &Live) -> String {
+    let state = t(lang, &format!("state_{}", live.state));
+    let state = if state == "?" { live.state } else { state };
+    if matches!(live.state, "coaching" | "paused") && !live.exercise.is_empty() {
+        let name = content
+            .exercise(&live.exercise)
+            .map_or(live.exercise.as_str(), |e| e.name.get(lang));
+        format!("{state}: {name}")
+    } else {
+        state.to_string()
+    }
+}
+
+/// Today's program by its name in the coach's language (its id when the
+/// content does not know it).
+pub fn program_label(lang: Lang, content: &Content, live: &Live) -> String {
+    content
+        .program(&live.program)
+        .map_or(live.program.clone(), |p| p.name.get(lang).to_string())
 }
 
 fn layout(lang: Lang, title: &str, nav: bool, body: Markup) -> Markup {
@@ -229,7 +263,7 @@ pub async fn today(State(shared): St) -> Response {
         }
         section #live data-state=(live.state) {
             h2 { (t(lang, "live")) }
-            p { strong #live-state { (live.state) } " " span #live-program { (live.program) } }
+            p { strong #live-state { (live_label(lang, &shared.content, &live)) } " " span #live-program { (program_label(lang, &shared.content, &live)) } }
             p #live-saying { (live.saying) }
             @if shared.coach.is_none() { p.note { (t(lang, "offline")) } }
             div.buttons {
@@ -515,4 +549,57 @@ pub async fn voice_page(State(shared): St, Query(q): Query<VoiceQuery>) -> Respo
         }
     };
     layout(ui, t(ui, "voice"), true, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_states_in_the_coachs_language() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+        let content = crate::content::load_dir(&dir).unwrap();
+        let live = |state: &'static str, exercise: &str| Live {
+            state,
+            exercise: exercise.into(),
+            ..Live::starting()
+        };
+        let rows = [
+            (
+                live("idle", ""),
+                Lang::En,
+                "idle: press Start or the button",
+            ),
+            (
+                live("idle", ""),
+                Lang::Nl,
+                "klaar: druk op Start of op de knop",
+            ),
+            (live("coaching", ""), Lang::En, "coaching"),
+            (
+                live("coaching", "hf_cat_back"),
+                Lang::En,
+                "coaching: The cat back",
+            ),
+            (
+                live("coaching", "hf_cat_back"),
+                Lang::Nl,
+                "bezig: De kattenrug",
+            ),
+            (
+                live("paused", "hf_cat_back"),
+                Lang::Nl,
+                "gepauzeerd: De kattenrug",
+            ),
+            (live("paused", ""), Lang::En, "paused"),
+            (live("fault", ""), Lang::En, "fault: see the status"),
+            (live("fault", ""), Lang::Nl, "storing: zie de status"),
+            (live("offline", ""), Lang::Nl, "draait hier niet"),
+            (live("stopped", ""), Lang::Nl, "gestopt"),
+            (live("starting", ""), Lang::Nl, "start op"),
+        ];
+        for (l, lang, want) in rows {
+            assert_eq!(live_label(lang, &content, &l), want, "{l:?} {lang}");
+        }
+    }
 }

@@ -35,6 +35,13 @@ pub fn in_home<'a>(c: &'a mut Command, home: &Path) -> &'a mut Command {
         .env("XDG_DATA_HOME", home.join("data"))
 }
 
+/// Give ALSA in `home` a default device that is a sink keeping nothing
+/// (the `null` PCM): for a daemon left running (the file PCM of
+/// [`fake_sound_card`] runs unpaced and would fill the disk).
+pub fn null_sound_card(home: &Path) {
+    std::fs::write(home.join(".asoundrc"), "pcm.!default {\n  type null\n}\n").unwrap();
+}
+
 /// Give ALSA in `home` (through its `.asoundrc`) a sound card made of
 /// files: the default device plays into `home/speaker.raw` and records
 /// from `mic` (16-bit mono 48 kHz samples, written to `home/mic.raw`).

@@ -9,8 +9,9 @@ function follow() {
   es.onmessage = (m) => {
     const s = JSON.parse(m.data);
     live.dataset.state = s.state;
-    document.getElementById("live-state").textContent = s.state;
-    document.getElementById("live-program").textContent = s.program;
+    // The words come from the server, in the coach's language.
+    document.getElementById("live-state").textContent = s.label;
+    document.getElementById("live-program").textContent = s.program_label;
     document.getElementById("live-saying").textContent = s.saying;
     const allowed = {
       start: s.state === "idle",
