@@ -94,10 +94,18 @@ fn open_and_check(db: &Path, what: &str) -> Found {
         "{what}: the first day's session is gone or cut: {:?}",
         h.sessions.first().map(|s| s.outcome)
     );
-    assert!(h.sessions.len() <= 2, "{what}: {} sessions", h.sessions.len());
+    assert!(
+        h.sessions.len() <= 2,
+        "{what}: {} sessions",
+        h.sessions.len()
+    );
     let c = store.connection();
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(q("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0, "{what}");
+    assert_eq!(
+        q("SELECT COUNT(*) FROM pragma_foreign_key_check"),
+        0,
+        "{what}"
+    );
     let second = h.sessions.get(1);
     let mut events = Vec::new();
     if let Some(s) = second {
@@ -105,7 +113,9 @@ fn open_and_check(db: &Path, what: &str) -> Found {
             .prepare("SELECT seq, kind FROM events WHERE session_id = ?1 ORDER BY seq")
             .unwrap();
         let rows = st
-            .query_map([s.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([s.id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .unwrap();
         for (i, row) in rows.enumerate() {
             let (seq, kind) = row.unwrap();

@@ -454,7 +454,15 @@ pub fn journal(
     // waits until it is over).
     let upto = if running { last - 1 } else { last };
     if upto > ledger.rules_checked {
-        match rule_check(&conn, content, rules, program, ledger, ledger.rules_checked, upto) {
+        match rule_check(
+            &conn,
+            content,
+            rules,
+            program,
+            ledger,
+            ledger.rules_checked,
+            upto,
+        ) {
             Ok(v) => out.extend(v),
             Err(e) => out.push(format!(
                 "the journal cannot be read to check the rules: {e}"

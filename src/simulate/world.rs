@@ -984,14 +984,15 @@ impl<'a> World<'a> {
 
     /// `matcoach phase start` before the first boot: the acute phase.
     fn start_mckenzie(&mut self) {
-        let set = crate::journal::JournalStore::open(&self.path, &OpenOptions::default())
-            .and_then(|mut o| {
+        let set = crate::journal::JournalStore::open(&self.path, &OpenOptions::default()).and_then(
+            |mut o| {
                 o.store.set_phase(
                     Some(crate::content::Phase::Acute),
                     "matcoach phase start (the simulated user)",
                     self.wall(),
                 )
-            });
+            },
+        );
         match set {
             Ok(()) => self.did("mckenzie started"),
             Err(e) => self.violation(format!("the McKenzie phase cannot be started: {e}")),

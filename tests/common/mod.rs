@@ -15,14 +15,14 @@ pub mod fuzz;
 pub mod journal_support;
 /// The one seeded random generator, and noise.
 pub mod rng;
-/// The real binary under strace, killed at its Nth write or fsync.
-pub mod strace;
 /// A simulated room: echo, reverberation, a talker, noise.
 pub mod room;
 /// The coach heard through a room by the real pipeline (self-trigger,
 /// barge-in).
 #[cfg(feature = "voice-aec")]
 pub mod selftrigger;
+/// The real binary under strace, killed at its Nth write or fsync.
+pub mod strace;
 /// Spoken command words rendered by real synthesisers, in noise.
 pub mod voice_data;
 /// WAV files, and audio to and from 16 kHz.
