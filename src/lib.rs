@@ -23,6 +23,7 @@ pub mod config;
 pub mod content;
 pub mod dirs;
 pub mod doctor;
+pub mod durable;
 pub mod fix;
 pub mod journal;
 pub mod logging;

@@ -303,9 +303,8 @@ fn tmp_of(path: &Path) -> PathBuf {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeepError> {
-    let tmp = tmp_of(path);
-    std::fs::write(&tmp, bytes).map_err(|e| keep_error(&tmp, "writing a kept clip", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| keep_error(path, "writing a kept clip", e))
+    crate::durable::write_via(&tmp_of(path), path, bytes, 0o644)
+        .map_err(|e| keep_error(path, "writing a kept clip", e))
 }
 
 /// 16 kHz mono 16-bit, to a temporary name, then renamed.
@@ -318,12 +317,13 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), KeepError> {
         sample_format: hound::SampleFormat::Int,
     };
     let fail = |e: hound::Error| keep_error(&tmp, "writing a kept clip", e);
-    let mut w = hound::WavWriter::create(&tmp, spec).map_err(fail)?;
+    let mut bytes = std::io::Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
+    let mut w = hound::WavWriter::new(&mut bytes, spec).map_err(fail)?;
     for s in samples {
         w.write_sample(*s).map_err(fail)?;
     }
     w.finalize().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| keep_error(path, "writing a kept clip", e))
+    write_atomic(path, bytes.get_ref())
 }
 
 /// The model an engine listens with, for the sidecar.

@@ -216,6 +216,10 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
             std::fs::rename(&side, &to)?;
         }
     }
+    std::fs::rename(path, &target)?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::durable::sync_dir(dir)?;
+    }
     Ok(target)
 }
 

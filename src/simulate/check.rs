@@ -24,7 +24,7 @@
 use crate::adapt::{self, Rules};
 use crate::appliance::{Action, Appliance, Event};
 use crate::command::Command;
-use crate::content::Content;
+use crate::content::{Content, Phase};
 use crate::journal::Date;
 use crate::session::{DeviceKind, Input, JournalEvent, Led, Priority};
 use rusqlite::{params, Connection, OpenFlags};
@@ -345,6 +345,8 @@ pub fn surgery_today(
 /// One session's facts, from the journal.
 #[derive(Debug, Default)]
 struct Facts {
+    /// The monotonic session sequence (what the phases refer to).
+    seq: i64,
     program: String,
     day: String,
     /// Exercises given (done, skipped or begun) and done.
@@ -371,6 +373,7 @@ pub fn journal(
     path: &Path,
     content: &Content,
     rules: &Rules,
+    program: &str,
     ledger: &mut Ledger,
     running: bool,
 ) -> Vec<String> {
@@ -451,7 +454,15 @@ pub fn journal(
     // waits until it is over).
     let upto = if running { last - 1 } else { last };
     if upto > ledger.rules_checked {
-        match rule_check(&conn, content, rules, ledger, ledger.rules_checked, upto) {
+        match rule_check(
+            &conn,
+            content,
+            rules,
+            program,
+            ledger,
+            ledger.rules_checked,
+            upto,
+        ) {
             Ok(v) => out.extend(v),
             Err(e) => out.push(format!(
                 "the journal cannot be read to check the rules: {e}"
@@ -466,6 +477,7 @@ fn rule_check(
     conn: &Connection,
     content: &Content,
     rules: &Rules,
+    setting: &str,
     ledger: &mut Ledger,
     from: i64,
     upto: i64,
@@ -473,20 +485,22 @@ fn rule_check(
     let lo = from - LOOKBACK;
     let mut facts: BTreeMap<i64, Facts> = BTreeMap::new();
     let mut q = conn
-        .prepare("SELECT id, program, day, started_ms FROM sessions WHERE id > ?1 AND id <= ?2")?;
+        .prepare("SELECT id, program, day, started_ms, COALESCE(seq, id) FROM sessions WHERE id > ?1 AND id <= ?2")?;
     let rows = q.query_map(params![lo, upto], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
         ))
     })?;
     for row in rows {
-        let (id, program, day, started) = row?;
+        let (id, program, day, started, seq) = row?;
         facts.insert(
             id,
             Facts {
+                seq,
                 program,
                 day,
                 stale: ledger.stale.contains(&started),
@@ -534,6 +548,18 @@ fn rule_check(
             }
         }
     }
+    // The McKenzie phase changes: (after which session, to which phase).
+    let mut q = conn.prepare("SELECT COALESCE(after_seq, 0), phase FROM phases ORDER BY id")?;
+    let phases: Vec<(i64, Option<Phase>)> = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?
+                    .as_deref()
+                    .and_then(Phase::parse),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     let ids: Vec<i64> = facts.keys().copied().collect();
     for (k, id) in ids.iter().enumerate() {
@@ -566,6 +592,7 @@ fn rule_check(
                 }
             }
         }
+        out.extend(phase_check(content, setting, &phases, *id, t));
         // The daily maximum, by the journal's days.
         let Some(program) = content.program(&t.program) else {
             continue;
@@ -603,4 +630,61 @@ fn rule_check(
         }
     }
     Ok(out)
+}
+
+/// The McKenzie phase rule for session `id` (003, `adapt::phase_offer`):
+/// with `program = "auto"` the session is the program of the phase in
+/// effect when it began; a phase advances only one step at a time, only by
+/// the offer at the end of a session, and never after a session with pain.
+fn phase_check(
+    content: &Content,
+    setting: &str,
+    phases: &[(i64, Option<Phase>)],
+    id: i64,
+    t: &Facts,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    // In effect: the last change made before this session began.
+    let now = phases
+        .iter()
+        .rfind(|(after, _)| *after < t.seq)
+        .and_then(|(_, p)| *p);
+    if let (adapt::AUTO, Some(p)) = (setting, now) {
+        let expected = adapt::phase_program(content, p).map(|p| p.id().to_string());
+        if expected.as_deref() != Some(t.program.as_str()) {
+            out.push(format!(
+                "`{}` given in session {id} ({}) in the McKenzie phase {}, whose program is {}",
+                t.program,
+                t.day,
+                p.name(),
+                expected.unwrap_or_else(|| "missing".into())
+            ));
+        }
+    }
+    // The changes made at this session's end.
+    let mut from = now;
+    for (_, to) in phases.iter().filter(|(after, _)| *after == t.seq) {
+        let Some(to) = to else {
+            from = None;
+            continue;
+        };
+        if from.and_then(adapt::next_phase) != Some(*to) {
+            out.push(format!(
+                "the McKenzie phase went from {} to {} after session {id} ({}): only one step forward at a time",
+                from.map_or("none", Phase::name),
+                to.name(),
+                t.day
+            ));
+        }
+        if t.pains > 0 {
+            out.push(format!(
+                "the McKenzie phase advanced to {} after session {id} ({}), which had {} pain reports (003: only once clearly better)",
+                to.name(),
+                t.day,
+                t.pains
+            ));
+        }
+        from = Some(*to);
+    }
+    out
 }

@@ -128,6 +128,8 @@ pub(super) struct World<'a> {
     day_plan: u32,
     day_tries: u32,
     preload_fails: bool,
+    /// The user began the McKenzie phases before the first day.
+    mckenzie: bool,
     /// Today's plan was made while events waited to be written.
     stale_plan: bool,
     same_instant: (Duration, u32),
@@ -178,6 +180,9 @@ pub fn run(seed: u64, opts: &Options) -> Result<Report, SimulateError> {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     let mut w = World::new(seed, opts, path);
+    if w.mckenzie {
+        w.start_mckenzie();
+    }
     w.boot();
     w.at(Duration::from_secs(1800), Ev::UserTurn);
     let first = exp(&mut w.rng, Duration::from_secs(2400));
@@ -228,6 +233,9 @@ impl<'a> World<'a> {
         if rng.u32(0..3) == 0 {
             rules.surgery_date = Some(start_day.add_days(rng.i64(-20..10)));
         }
+        // A third of the `auto` users follow the McKenzie phases from the
+        // first day (`matcoach phase start`).
+        let mckenzie = program == crate::adapt::AUTO && rng.u32(0..3) == 0;
         let settings = Settings {
             lang,
             program,
@@ -243,6 +251,7 @@ impl<'a> World<'a> {
         World {
             opts,
             seed,
+            mckenzie,
             rng,
             settings,
             epoch: Instant::now(),
@@ -973,12 +982,30 @@ impl<'a> World<'a> {
         }
     }
 
+    /// `matcoach phase start` before the first boot: the acute phase.
+    fn start_mckenzie(&mut self) {
+        let set = crate::journal::JournalStore::open(&self.path, &OpenOptions::default()).and_then(
+            |mut o| {
+                o.store.set_phase(
+                    Some(crate::content::Phase::Acute),
+                    "matcoach phase start (the simulated user)",
+                    self.wall(),
+                )
+            },
+        );
+        match set {
+            Ok(()) => self.did("mckenzie started"),
+            Err(e) => self.violation(format!("the McKenzie phase cannot be started: {e}")),
+        }
+    }
+
     fn check_journal(&mut self) {
         let running = self.proc.as_ref().is_some_and(|p| p.app.coaching());
         let problems = check::journal(
             &self.path,
             &self.opts.content,
             &self.settings.rules,
+            &self.settings.program,
             &mut self.ledger,
             running,
         );

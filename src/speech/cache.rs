@@ -8,7 +8,6 @@ use crate::audio::wav;
 use crate::audio::Clip;
 use crate::content::Lang;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -100,17 +99,9 @@ impl PhraseCache {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            // On disk before it gets its real name.
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(cache_err(&path, format!("cannot write the clip: {e}")));
-        }
+        // Its own temporary name: two threads may render one phrase at once.
+        crate::durable::write_via(&tmp, &path, &bytes, 0o644)
+            .map_err(|e| cache_err(&path, format!("cannot write the clip: {e}")))?;
         Ok(path)
     }
 }

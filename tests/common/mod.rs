@@ -21,6 +21,8 @@ pub mod room;
 /// barge-in).
 #[cfg(feature = "voice-aec")]
 pub mod selftrigger;
+/// The real binary under strace, killed at its Nth write or fsync.
+pub mod strace;
 /// Spoken command words rendered by real synthesisers, in noise.
 pub mod voice_data;
 /// WAV files, and audio to and from 16 kHz.

@@ -130,6 +130,9 @@ pub(super) fn install(
             other => other,
         })?;
     }
+    // Every file on the card before the model takes its name: a power cut
+    // after the rename must not leave a model with empty files.
+    crate::durable::sync_tree(&staging).map_err(|e| io_fail(info, dest, "sync", &staging, e))?;
     let old = sibling(dest, "old");
     let _cleanup_old = Cleanup(old.clone());
     if dest.exists() {
@@ -140,6 +143,9 @@ pub(super) fn install(
             let _ = std::fs::rename(&old, dest);
         }
         return Err(io_fail(info, dest, "move the new model to", dest, e));
+    }
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::durable::sync_dir(parent).map_err(|e| io_fail(info, dest, "sync", parent, e))?;
     }
     Ok(dest.to_path_buf())
 }
