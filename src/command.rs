@@ -4,7 +4,7 @@
 //! itself), the content lint (to warn about prompts that contain one) and,
 //! later, the recogniser's grammar.
 
-use crate::content::Lang;
+use crate::lang::Lang;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -213,13 +213,33 @@ impl Default for Audio {
     }
 }
 
+crate::string_table::string_table! {
+    /// Which engine recognises speech (`[voice] engine`, `--engine`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Engine ("engine") {
+        #[default]
+        Vosk = "vosk",
+        Pocketsphinx = "pocketsphinx" | "sphinx",
+    }
+}
+
+impl Engine {
+    /// The other engine.
+    pub fn other(self) -> Engine {
+        match self {
+            Engine::Vosk => Engine::Pocketsphinx,
+            Engine::Pocketsphinx => Engine::Vosk,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Voice {
     /// Listen for voice commands at all.
     pub enabled: bool,
     /// The recogniser: "vosk" (default) or "pocketsphinx" (English only).
-    pub engine: crate::hearing::Engine,
+    pub engine: Engine,
     /// Input device name ("default" = the system's default).
     pub input_device: String,
     /// Where `matcoach setup-model` puts models ("" = the default place).
@@ -249,7 +269,7 @@ impl Default for Voice {
     fn default() -> Self {
         Voice {
             enabled: true,
-            engine: crate::hearing::Engine::Vosk,
+            engine: Engine::Vosk,
             input_device: "default".into(),
             models_dir: None,
             model_en: None,

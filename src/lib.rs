@@ -26,6 +26,7 @@ pub mod doctor;
 pub mod durable;
 pub mod fix;
 pub mod journal;
+pub mod lang;
 pub mod logging;
 pub mod render;
 pub mod session;

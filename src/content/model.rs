@@ -7,22 +7,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use toml::Spanned;
 
-crate::string_table::string_table! {
-    /// A language the coach speaks.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub enum Lang ("language") {
-        #[default]
-        En = "en" | "english",
-        Nl = "nl" | "dutch" | "nederlands",
-    }
-}
-
-impl Lang {
-    /// The language code: the name in the table.
-    pub fn code(self) -> &'static str {
-        self.name()
-    }
-}
+pub use crate::lang::Lang;
 
 /// A string that may not be empty or only white space.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -84,15 +84,7 @@ pub trait Recognizer: Send {
     fn coach_playing(&mut self, _playing: bool) {}
 }
 
-crate::string_table::string_table! {
-    /// Which engine recognises speech.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub enum Engine ("engine") {
-        #[default]
-        Vosk = "vosk",
-        Pocketsphinx = "pocketsphinx" | "sphinx",
-    }
-}
+pub use crate::config::Engine;
 
 /// A problem hearing. Each says what failed, where, and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -150,16 +142,6 @@ impl crate::fix::Fix for VoiceError {
             VoiceError::Microphone { fix, .. } => Some(fix.clone()),
             VoiceError::Audio { fix, .. } => Some(fix.clone()),
             _ => None,
-        }
-    }
-}
-
-impl Engine {
-    /// The other engine.
-    pub fn other(self) -> Engine {
-        match self {
-            Engine::Vosk => Engine::Pocketsphinx,
-            Engine::Pocketsphinx => Engine::Vosk,
         }
     }
 }
