@@ -22,11 +22,11 @@
 //! `MATCOACH_BENCH_SKIP_RENDER=1`, `MATCOACH_BENCH_SKIP_PACED=1`.
 
 use matcoach::audio::analysis;
-use matcoach::audio::output::{RodioOutput, SCHEDULE_DELAY};
 use matcoach::audio::Clip;
 use matcoach::content::{self, Content, Lang};
 use matcoach::devices::ClipSink;
 use matcoach::session::{self, Input, Line, PhraseId, PlaybackId, Priority, SessionConfig};
+use matcoach::speaker::output::{RodioOutput, SCHEDULE_DELAY};
 use matcoach::speech::espeak::{TRIM_MARGIN, TRIM_THRESHOLD};
 use matcoach::speech::{self, Speech};
 use serde_json::{json, Value};

@@ -4,7 +4,6 @@
 
 use anyhow::{Context, Result};
 use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
-use matcoach::audio::output::OutputHandle;
 use matcoach::config::Config;
 use matcoach::content::Content;
 use matcoach::devices::{Indicator, Journal, Speaker};
@@ -14,6 +13,7 @@ use matcoach::hearing::misses;
 use matcoach::journal::{self, JournalWriter, OpenOptions};
 use matcoach::session::{self, DeviceKind, Input, Led};
 use matcoach::session_loop;
+use matcoach::speaker::output::OutputHandle;
 use matcoach::speaker::ClipSpeaker;
 use matcoach::speech::Speech;
 use matcoach::systemd;
@@ -468,10 +468,10 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     systemd::notify("READY=1\nSTATUS=opening the speaker");
 
     // The speaker: without it there is no coaching; show it and retry.
-    let mut retry = session_loop::Retrying::default();
+    let mut retry = matcoach::devices::Retrying::default();
     let (output, mut speaker, reference, output_handle) = loop {
         let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);
-        match matcoach::audio::output::RodioOutput::open(
+        match matcoach::speaker::output::RodioOutput::open(
             &config.audio.output_device,
             config.audio.volume,
             tx.clone(),

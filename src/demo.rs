@@ -150,7 +150,7 @@ enum Keep {
     None,
     #[cfg(feature = "speaker-rodio")]
     Device(
-        matcoach::audio::output::RodioOutput,
+        matcoach::speaker::output::RodioOutput,
         Option<matcoach::hearing::capture::Reference>,
     ),
     File(FileSink),
@@ -297,7 +297,7 @@ fn device_speaker(
     tx: &mpsc::Sender<Input>,
     raw: bool,
 ) -> Result<(Box<dyn Speaker>, Keep), String> {
-    use matcoach::audio::output::RodioOutput;
+    use matcoach::speaker::output::RodioOutput;
     let lang = session.lang();
     speech.check(lang).map_err(|e| format!("no voice: {e}"))?;
     let (ref_tx, ref_rx) = rtrb::RingBuffer::new(96_000);

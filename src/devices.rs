@@ -1,8 +1,8 @@
 //! The device traits, named by capability: what the shells (daemon, demo,
 //! sim, tests) carry the session's and the appliance's actions out on.
 //! Each has a real implementation (`speaker::ClipSpeaker` over
-//! `audio::output::OutputHandle`, `gpio::LedIndicator`,
-//! `journal::JournalWriter`, `audio::output::RodioOutput`) and test doubles
+//! `speaker::output::OutputHandle`, `gpio::LedIndicator`,
+//! `journal::JournalWriter`, `speaker::output::RodioOutput`) and test doubles
 //! in `tests/common`. Device code and the shells both import them from here,
 //! so neither depends on the other.
 
@@ -49,7 +49,7 @@ pub trait ClipSink: Clone + Send + Sync + 'static {
 /// A sound device the shell keeps open. It may fail while in use (a USB
 /// speaker unplugged mid-session); [`crate::session_loop::keep_open`] then lets go of it and
 /// opens it again until that works. The speaker's real one is
-/// `audio::output::RodioOutput`; tests use doubles that inject the faults.
+/// `speaker::output::RodioOutput`; tests use doubles that inject the faults.
 pub trait Reopen: Send + 'static {
     type Error: std::fmt::Display;
     /// Which device this is, for the session.
@@ -62,4 +62,29 @@ pub trait Reopen: Send + 'static {
     /// Open it again; on success, what was opened (for the log). Runs on
     /// tokio's blocking pool, as `close` does (a device may take its time).
     fn reopen(&mut self) -> Result<String, Self::Error>;
+}
+
+/// The memory of one device being tried again and again: each different
+/// error is told once, not at every try. The one retry mechanism of the
+/// speaker's start-up, [`crate::session_loop::keep_open`] and the microphone's listener.
+#[derive(Debug, Default)]
+pub struct Retrying {
+    last: Option<String>,
+}
+
+impl Retrying {
+    /// A try failed with `error`: the error when it is new (tell it), None
+    /// when it was told already.
+    pub fn failed<'e>(&mut self, error: &'e str) -> Option<&'e str> {
+        if self.last.as_deref() == Some(error) {
+            return None;
+        }
+        self.last = Some(error.to_string());
+        Some(error)
+    }
+
+    /// It works (again): the next failure is told whatever it is.
+    pub fn succeeded(&mut self) {
+        self.last = None;
+    }
 }

@@ -141,31 +141,6 @@ pub const DEVICE_RETRY: Retry = Retry {
     every: Duration::from_secs(3),
 };
 
-/// The memory of one device being tried again and again: each different
-/// error is told once, not at every try. The one retry mechanism of the
-/// speaker's start-up, [`keep_open`] and the microphone's listener.
-#[derive(Debug, Default)]
-pub struct Retrying {
-    last: Option<String>,
-}
-
-impl Retrying {
-    /// A try failed with `error`: the error when it is new (tell it), None
-    /// when it was told already.
-    pub fn failed<'e>(&mut self, error: &'e str) -> Option<&'e str> {
-        if self.last.as_deref() == Some(error) {
-            return None;
-        }
-        self.last = Some(error.to_string());
-        Some(error)
-    }
-
-    /// It works (again): the next failure is told whatever it is.
-    pub fn succeeded(&mut self) {
-        self.last = None;
-    }
-}
-
 fn device_name(kind: DeviceKind) -> &'static str {
     match kind {
         DeviceKind::Microphone => "microphone",
@@ -210,7 +185,7 @@ pub async fn keep_open<D: Reopen>(
         if inputs.send(Input::DeviceLost(kind)).await.is_err() {
             return;
         }
-        let mut retrying = Retrying::default();
+        let mut retrying = crate::devices::Retrying::default();
         loop {
             tokio::time::sleep(retry.every).await;
             if inputs.is_closed() {

@@ -7,10 +7,10 @@
 mod common;
 
 use matcoach::audio::mixer::Mixer;
-use matcoach::audio::output::RodioOutput;
 use matcoach::audio::{analysis, Clip};
 use matcoach::devices::ClipSink;
 use matcoach::session::{PlaybackId, Priority};
+use matcoach::speaker::output::RodioOutput;
 use std::time::Instant;
 use tokio::sync::mpsc;
 

@@ -6,11 +6,11 @@
 mod common;
 
 use common::wait_finished;
-use matcoach::audio::output::RodioOutput;
 use matcoach::audio::Clip;
 use matcoach::devices::ClipSink;
 use matcoach::devices::Reopen;
 use matcoach::session::{DeviceKind, PlaybackId, Priority};
+use matcoach::speaker::output::RodioOutput;
 use std::time::Instant;
 use tokio::sync::mpsc;
 

@@ -5,8 +5,8 @@
 
 mod common;
 
-use matcoach::audio::output::RodioOutput;
 use matcoach::audio::AudioError;
+use matcoach::speaker::output::RodioOutput;
 
 #[test]
 fn an_unknown_output_device_is_named_with_the_alternatives() {

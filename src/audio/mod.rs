@@ -1,5 +1,5 @@
-//! Sound: clips, the sample-accurate mixer, cue tones, and (with the
-//! `speaker-rodio` feature) playback through rodio/cpal on ALSA.
+//! Sound: clips, the sample-accurate mixer, cue tones and WAV files. No
+//! device here: playback through rodio/cpal on ALSA is `speaker::output`.
 
 #[cfg(any(feature = "speaker-rodio", feature = "mic-cpal"))]
 pub mod alsa_log;
@@ -7,8 +7,6 @@ pub mod analysis;
 pub mod clip;
 pub mod cues;
 pub mod mixer;
-#[cfg(feature = "speaker-rodio")]
-pub mod output;
 pub mod wav;
 
 pub use clip::Clip;

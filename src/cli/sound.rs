@@ -144,7 +144,7 @@ fn check_count_lengths(
 
 #[cfg(feature = "speaker-rodio")]
 pub(super) fn devices() -> Result<ExitCode> {
-    let (outs, ins) = matcoach::audio::output::devices()?;
+    let (outs, ins) = matcoach::speaker::output::devices()?;
     for (title, list) in [
         ("outputs (audio.output_device):", &outs),
         ("inputs (voice.input_device):", &ins),

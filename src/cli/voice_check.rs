@@ -62,7 +62,7 @@ mod live {
         let ring = (o.mic_buffer_secs * 96_000.0) as usize;
         let mic = matcoach::hearing::capture::Mic::open(&voice.input_device, ring)?;
         let (tx, _rx) = tokio::sync::mpsc::channel(64);
-        let (keep, output) = matcoach::audio::output::RodioOutput::open(
+        let (keep, output) = matcoach::speaker::output::RodioOutput::open(
             &l.config.audio.output_device,
             l.config.audio.volume,
             tx,

@@ -11,7 +11,7 @@ pub fn audio_output(config: &Config, tone: bool) -> Check {
     let wanted = &config.audio.output_device;
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let (out, handle) =
-        match crate::audio::output::RodioOutput::open(wanted, config.audio.volume, tx, None) {
+        match crate::speaker::output::RodioOutput::open(wanted, config.audio.volume, tx, None) {
             Ok(x) => x,
             Err(e) => return busy_hint(Check::from_error(NAME, &e)),
         };

@@ -253,7 +253,7 @@ pub fn listen(
 ) -> Result<(), VoiceError> {
     let mut pipeline = Some(make()?);
     let mut reported_lost = false;
-    let mut retry = crate::session_loop::Retrying::default();
+    let mut retry = crate::devices::Retrying::default();
     let mut buf = Vec::new();
     let mut ref_buf = Vec::new();
     let stop = &control.stop;

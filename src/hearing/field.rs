@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The reason the session gives when it ignores a command word the coach
-/// is saying itself (see `session::machine`).
-pub const SELF_HEARD: &str = "the coach is saying this word itself";
+/// is saying itself; the field evidence counts those apart.
+pub use crate::session::SELF_HEARD;
 
 /// How the detector judges.
 #[derive(Debug, Clone, PartialEq)]

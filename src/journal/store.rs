@@ -208,7 +208,8 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
         target = path.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
         n += 1;
     }
-    std::fs::rename(path, &target)?;
+    // The WAL first: moved after the journal, a kill between the two would
+    // leave it to be replayed into the fresh journal.
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {

@@ -490,7 +490,7 @@ impl Session {
                 out,
                 JournalEvent::CommandIgnored {
                     command: cmd,
-                    reason: crate::hearing::field::SELF_HEARD.into(),
+                    reason: super::SELF_HEARD.into(),
                 },
             );
             return;

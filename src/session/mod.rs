@@ -11,6 +11,10 @@ pub mod script;
 
 pub use crate::command::Command;
 pub use machine::Session;
+
+/// The reason given when the session ignores a command word because the
+/// coach is saying that word itself (the recogniser heard the speaker).
+pub const SELF_HEARD: &str = "the coach is saying this word itself";
 pub use script::{
     all_lines, compile, estimate_speech, script_lines, FixedLines, Script, ScriptError,
 };

@@ -7,8 +7,8 @@
 //! `when + delay`, so counts keep their exact spacing whatever the buffer
 //! phase; "stop" is applied at the next block (a few milliseconds).
 
-use super::mixer::{MixEvent, Mixer};
-use super::{cues, AudioError, Clip};
+use crate::audio::mixer::{MixEvent, Mixer};
+use crate::audio::{cues, AudioError, Clip};
 use crate::devices::ClipSink;
 use crate::devices::Reopen;
 use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};

@@ -2,6 +2,9 @@
 //! cached, or rendered on a worker thread when missing) and go to a sink —
 //! a sound device, or a WAV file written in real time.
 
+#[cfg(feature = "speaker-rodio")]
+pub mod output;
+
 use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, AudioError, Clip};
 use crate::content::Lang;
 use crate::devices::{ClipSink, Speaker};
