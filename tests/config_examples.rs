@@ -656,3 +656,42 @@ fn a_shared_pin_is_reported_at_the_key_that_is_in_the_file() {
         "{e}"
     );
 }
+
+/// The coach's clock reads the system's zone (/etc/localtime, a link into
+/// /usr/share/zoneinfo, or a `TZ` naming one): the hardening may make them
+/// read-only (ProtectSystem=strict) but must not hide them, nor pin the
+/// zone to something else.
+#[test]
+fn the_service_can_read_the_local_time_zone() {
+    assert_eq!(unit_values("ProtectSystem"), ["strict"]);
+    let zone_files = [
+        "/etc",
+        "/etc/localtime",
+        "/usr",
+        "/usr/share",
+        "/usr/share/zoneinfo",
+    ];
+    for key in [
+        "InaccessiblePaths",
+        "TemporaryFileSystem",
+        "BindPaths",
+        "BindReadOnlyPaths",
+    ] {
+        for value in unit_values(key) {
+            for path in value.split_whitespace() {
+                let path = path.trim_start_matches(['-', '+']);
+                let path = path.split(':').next().unwrap_or(path);
+                assert!(
+                    !zone_files.contains(&path),
+                    "{key}={value} hides the time zone the journal's clock reads"
+                );
+            }
+        }
+    }
+    for value in unit_values("Environment") {
+        assert!(
+            !value.split_whitespace().any(|v| v.starts_with("TZ=")),
+            "Environment={value} pins the time zone: the coach should follow the system's"
+        );
+    }
+}

@@ -407,3 +407,56 @@ fn sim_offers_the_next_phase_and_a_press_records_it() {
         "the count starts again"
     );
 }
+
+/// The journal's wall clock is the zone `TZ` names, in each of its forms
+/// (a zone name, a path into the zoneinfo, a POSIX rule), read through the
+/// real binary: `phase start` stamps the journal with the local now. A `TZ`
+/// naming no zone falls back to UTC with a warning that says how to fix it.
+#[test]
+fn the_journal_clock_is_read_in_the_zone_tz_names() {
+    const H: i64 = 3_600_000;
+    for (tz, offset_ms, warns) in [
+        ("UTC", 0, false),
+        ("Etc/GMT-14", 14 * H, false),
+        ("Asia/Kolkata", 11 * H / 2, false),
+        ("/usr/share/zoneinfo/Etc/GMT+12", -12 * H, false),
+        (":Etc/GMT+3", -3 * H, false),
+        ("<+0330>-3:30", 7 * H / 2, false),
+        ("Nowhere/Atlantis", 0, true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("journal.sqlite");
+        let utc_ms = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+        };
+        let before = utc_ms();
+        let out = Out::of(
+            command(["phase", "start", "--db", db.to_str().unwrap()])
+                .env("TZ", tz)
+                .env("RUST_LOG", "warn"),
+        )
+        .ok();
+        let after = utc_ms();
+        let opened =
+            matcoach::journal::JournalStore::open(&db, &matcoach::journal::OpenOptions::default())
+                .unwrap();
+        let changes = opened.store.phase_changes().unwrap();
+        let [(at, _)] = changes.as_slice() else {
+            panic!("TZ={tz}: one phase change, got {changes:?}");
+        };
+        // Stamps keep whole milliseconds.
+        let local = (before + offset_ms)..=(after + offset_ms);
+        assert!(
+            local.contains(&at.ms()),
+            "TZ={tz}: stamped {at}, want between {} and {}\n{}",
+            matcoach::journal::Stamp(*local.start()),
+            matcoach::journal::Stamp(*local.end()),
+            out.show()
+        );
+        let warning = out.stderr.contains("no local time zone") && out.stderr.contains("fix:");
+        assert_eq!(warning, warns, "TZ={tz}\n{}", out.show());
+    }
+}

@@ -139,24 +139,6 @@ impl Group {
     }
 }
 
-/// The time in a clip's name (`YYYYMMDD-HHMMSS…`).
-fn stamp_of(base: &str) -> Option<Stamp> {
-    let b = base.as_bytes();
-    if b.len() < 15 || b[8] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| base.get(r)?.parse::<u32>().ok();
-    let date = Date::from_ymd(i64::from(num(0..4)?), num(4..6)?, num(6..8)?)?;
-    let (h, m, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    Some(
-        date.at_midnight()
-            .plus(Duration::from_secs(u64::from(h * 3600 + m * 60 + s))),
-    )
-}
-
 impl Folder {
     /// The folder `misses` beside the journal at `journal`, as `voice`
     /// configures it.
@@ -185,7 +167,7 @@ impl Folder {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             let base = name.split('.').next().unwrap_or("").to_string();
-            let Some(at) = stamp_of(&base) else {
+            let Some(at) = Stamp::parse_compact(&base) else {
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
