@@ -7,8 +7,8 @@ use super::calibrate::Calibration;
 use super::capture::Mic;
 use super::check::{self, CheckAudio, Report};
 use super::pipeline::Pipeline;
-use super::resample::Resampler;
-use super::{Engine, VoiceError, RATE};
+use super::{Engine, VoiceError};
+use crate::audio::resample::Resampler;
 use crate::content::{Lang, Phrases};
 use crate::session::{Line, PlaybackId, Priority};
 use crate::speaker::output::{OutputHandle, RodioOutput};
@@ -38,7 +38,8 @@ pub struct LiveAudio {
 }
 
 impl LiveAudio {
-    /// `show` gets what the check does, for a terminal or a log.
+    /// `show` gets what the check does, for a terminal or a log. A
+    /// microphone whose rate cannot be resampled is an error.
     pub fn new(
         speech: Arc<Speech>,
         lang: Lang,
@@ -46,9 +47,9 @@ impl LiveAudio {
         keep: Option<RodioOutput>,
         mic: Mic,
         show: Box<dyn FnMut(&str) + Send>,
-    ) -> LiveAudio {
-        let resampler = Resampler::new(mic.rate, RATE);
-        LiveAudio {
+    ) -> Result<LiveAudio, VoiceError> {
+        let resampler = super::capture::to_16k_from(&mic.device, mic.rate)?;
+        Ok(LiveAudio {
             speech,
             lang,
             output,
@@ -61,7 +62,7 @@ impl LiveAudio {
             buf: Vec::new(),
             show,
             dropped_told: 0.0,
-        }
+        })
     }
 
     /// The microphone's name.
@@ -80,7 +81,7 @@ impl CheckAudio for LiveAudio {
                 engine: "speech",
                 reason: e.to_string(),
             })?;
-        let pcm = super::resample::to_16k(&clip);
+        let pcm = super::to_16k(&clip).map_err(super::capture::resampling)?;
         self.next_id += 1;
         self.output.play(
             PlaybackId(self.next_id),
@@ -92,7 +93,8 @@ impl CheckAudio for LiveAudio {
     }
 
     fn mic(&mut self, max: usize) -> Result<Vec<i16>, VoiceError> {
-        use super::resample::{to_i16, to_mono};
+        use crate::audio::analysis::to_i16;
+        use crate::audio::resample::to_mono;
         let started = Instant::now();
         while self.pending.is_empty() {
             if self.mic.failed() {
@@ -122,7 +124,8 @@ impl CheckAudio for LiveAudio {
             }
             let mut mono16 = Vec::new();
             self.resampler
-                .process(&to_mono(&self.buf, self.mic.channels), &mut mono16);
+                .process(&to_mono(&self.buf, self.mic.channels), &mut mono16)
+                .map_err(super::capture::resampling)?;
             self.pending.extend(to_i16(&mono16));
         }
         let dropped = self.mic.dropped_secs();
