@@ -15,7 +15,9 @@
 //!
 //! Pure but for [`read`] and [`kernel_sync`].
 
-use crate::journal::{Date, History, SessionInfo, Stamp};
+pub use crate::date::{kernel_sync, read, rtc_set_the_clock, ClockReading, Sync};
+use crate::date::{Date, Stamp};
+use crate::journal::{History, SessionInfo};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -37,56 +39,6 @@ pub const STILL_TOLERANCE: Duration = Duration::from_secs(10 * 60);
 /// Without a trustworthy clock, one boot running this long starts a new
 /// day of sessions.
 pub const DAY_OF_UPTIME: Duration = Duration::from_secs(16 * 3600);
-
-/// Whether the system clock is synchronised to a time source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sync {
-    /// The kernel says so (systemd-timesyncd, chrony or ntpd have set it
-    /// from a time server).
-    Yes,
-    /// Not synchronised, but set at boot from a battery-backed real-time
-    /// clock (`/sys/class/rtc/rtc0/hctosys`): it kept time while the Pi was
-    /// off.
-    Rtc,
-    /// The kernel says it is not synchronised, and no real-time clock set
-    /// it: across a reboot the time the Pi was off is unknown.
-    No,
-    /// Unknown (not Linux, or the call failed): why.
-    Unknown(String),
-}
-
-/// What the shell reads of the clock before a session (the simulator sets
-/// it freely).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClockReading {
-    /// The local wall clock.
-    pub wall: Stamp,
-    /// This boot's id (`/proc/sys/kernel/random/boot_id`), if known.
-    pub boot: Option<String>,
-    /// Milliseconds since boot, counting suspend (`/proc/uptime`), if known.
-    pub uptime_ms: Option<i64>,
-    pub sync: Sync,
-}
-
-impl ClockReading {
-    /// A reading of `wall` alone (no boot id, no uptime, sync unknown):
-    /// the CLI's `--date`, tests.
-    pub fn at(wall: Stamp) -> ClockReading {
-        ClockReading {
-            wall,
-            boot: None,
-            uptime_ms: None,
-            sync: Sync::Unknown("not read".into()),
-        }
-    }
-
-    /// When this boot began, on the wall clock.
-    pub fn boot_wall(&self) -> Option<Stamp> {
-        self.uptime_ms
-            .map(|u| Stamp(self.wall.ms().saturating_sub(u)))
-    }
-}
 
 /// Why the wall clock is not to be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -340,58 +292,13 @@ impl Calendar {
     }
 }
 
-/// The clock now: wall clock, boot id, uptime, kernel sync state.
-pub fn read() -> ClockReading {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let uptime_ms = std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(|s| (s * 1000.0) as i64);
-    let sync = match kernel_sync() {
-        Sync::Yes => Sync::Yes,
-        _ if rtc_set_the_clock() => Sync::Rtc,
-        other => other,
-    };
-    ClockReading {
-        wall: crate::journal::local_now(),
-        boot,
-        uptime_ms,
-        sync,
+impl crate::journal::ClockNote {
+    /// The note the journal keeps for a reading and its verdict.
+    pub fn of(reading: &ClockReading, trust: &Trust) -> crate::journal::ClockNote {
+        crate::journal::ClockNote {
+            boot: reading.boot.clone(),
+            uptime_ms: reading.uptime_ms,
+            trust: trust.name().to_string(),
+        }
     }
-}
-
-/// Whether a real-time clock set the system clock at boot (the kernel's
-/// `hctosys` flag of the first RTC).
-pub fn rtc_set_the_clock() -> bool {
-    std::fs::read_to_string("/sys/class/rtc/rtc0/hctosys").is_ok_and(|s| s.trim() == "1")
-}
-
-/// The kernel's own flag (what `timedatectl` shows as "System clock
-/// synchronized"): `adjtimex` answers TIME_ERROR while the clock is
-/// unsynchronised. Works with or without systemd.
-#[cfg(target_os = "linux")]
-pub fn kernel_sync() -> Sync {
-    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
-    // SAFETY: modes = 0 only reads the kernel's state into `tx`, a valid,
-    // zeroed timex we own.
-    let r = unsafe { libc::adjtimex(&mut tx) };
-    if r < 0 {
-        Sync::Unknown(format!(
-            "adjtimex failed: {}",
-            std::io::Error::last_os_error()
-        ))
-    } else if r == libc::TIME_ERROR {
-        Sync::No
-    } else {
-        Sync::Yes
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn kernel_sync() -> Sync {
-    Sync::Unknown("not Linux".into())
 }

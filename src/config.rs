@@ -445,8 +445,8 @@ impl Web {
 
 impl Config {
     /// The configured surgery date (validated at load; `None` when unset).
-    pub fn surgery_date(&self) -> Option<crate::journal::Date> {
-        crate::journal::Date::parse(self.coach.surgery_date.trim()).ok()
+    pub fn surgery_date(&self) -> Option<crate::date::Date> {
+        crate::date::Date::parse(self.coach.surgery_date.trim()).ok()
     }
 
     /// The session settings this config asks for.
@@ -614,7 +614,7 @@ impl Config {
             }
         }
         if !self.coach.surgery_date.trim().is_empty() {
-            if let Err(e) = crate::journal::Date::parse(self.coach.surgery_date.trim()) {
+            if let Err(e) = crate::date::Date::parse(self.coach.surgery_date.trim()) {
                 return Err(err(
                     "coach.surgery_date",
                     format!(

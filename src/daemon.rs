@@ -65,7 +65,7 @@ fn start_evidence(
     let setup = misses::Setup {
         folder,
         tap: keep.then(|| tap.clone()),
-        journal: handle,
+        journal: Box::new(handle),
         engine: engine.name().into(),
         model: misses::model_name(engine, voice, config.language),
         lang: config.language,
@@ -132,7 +132,7 @@ impl Listener {
         // issue 16, item 2: the user's calibration for this language, read
         // again whenever the pipeline is made (after a voice check).
         let calibration = move || {
-            matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m: &str| {
+            matcoach::journal::voice_checks::calibration_for(&config, lang, engine, |m: &str| {
                 log::info!("{m}")
             })
         };
@@ -264,7 +264,7 @@ fn run_voice_check(
     if let Some(why) = &checked.no_calibration {
         log::warn!("voice check: no calibration: {why}");
     }
-    if let Err(e) = live_check::store(journal, &checked) {
+    if let Err(e) = matcoach::journal::voice_checks::store_check(journal, &checked) {
         log::error!("voice check: not stored in the journal: {e}");
     }
     Ok(format!(

@@ -21,6 +21,7 @@ pub mod string_table;
 pub use command::Command;
 pub mod config;
 pub mod content;
+pub mod date;
 pub mod dirs;
 pub mod doctor;
 pub mod durable;

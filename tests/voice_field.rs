@@ -58,7 +58,7 @@ fn the_evidence_thread_journals_a_miss_and_keeps_its_clip() {
     let tx = misses::spawn(misses::Setup {
         folder: Some(folder.clone()),
         tap: Some(tap.clone()),
-        journal: writer.handle(),
+        journal: Box::new(writer.handle()),
         engine: "pocketsphinx".into(),
         model: "test".into(),
         lang: matcoach::content::Lang::En,

@@ -111,7 +111,7 @@ pub(super) fn hear(
         Some(p) => read_16k(p)?,
         None => Vec::new(),
     };
-    let cal = matcoach::hearing::calibrate::latest_for(&config, lang, picked.engine, |m| {
+    let cal = matcoach::journal::voice_checks::calibration_for(&config, lang, picked.engine, |m| {
         log::info!("{m}")
     });
     let mut pipeline =
@@ -155,8 +155,9 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let stop = Arc::new(matcoach::hearing::capture::Control::default());
     let voice = config.voice.clone();
-    let cal =
-        matcoach::hearing::calibrate::latest_for(&config, lang, engine, |m| log::info!("{m}"));
+    let cal = matcoach::journal::voice_checks::calibration_for(&config, lang, engine, |m| {
+        log::info!("{m}")
+    });
     let device = voice.input_device.clone();
     eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
     let worker = std::thread::spawn({

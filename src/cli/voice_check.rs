@@ -102,7 +102,7 @@ mod live {
         // The journal keeps it; a journal that cannot be written does not
         // lose the report.
         let path = super::super::journal::journal_path(&l.config, o.db)?;
-        let stored = live_check::store(&path, &checked);
+        let stored = matcoach::journal::voice_checks::store_check(&path, &checked);
         let (report, cal) = (&checked.report, &checked.calibration);
         if o.json {
             let v = serde_json::json!({

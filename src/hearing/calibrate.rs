@@ -628,44 +628,6 @@ pub fn aliases(takes: &[Take], heard: &[Vec<Vec<String>>]) -> BTreeMap<Command, 
     out
 }
 
-/// The latest calibration for `lang` and `engine` in the journal at
-/// `journal` (none yet, or no journal yet: None). The daemon, `listen` and
-/// `hear` call this where they build their pipeline.
-pub fn latest(
-    journal: &std::path::Path,
-    lang: Lang,
-    engine: Engine,
-) -> Result<Option<Calibration>, crate::journal::JournalError> {
-    match crate::journal::JournalStore::open_existing(journal) {
-        Ok(opened) => opened.store.calibration(lang, engine),
-        Err(crate::journal::JournalError::Missing { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// [`latest`] for the configured journal, for the pipelines: a problem
-/// reading it is reported through `say` and the defaults apply.
-pub fn latest_for(
-    config: &crate::config::Config,
-    lang: Lang,
-    engine: Engine,
-    say: impl Fn(&str),
-) -> Option<Calibration> {
-    let found = crate::journal::resolve_path(config.journal.path.as_deref())
-        .and_then(|path| latest(&path, lang, engine));
-    match found {
-        Ok(c) => c,
-        // No journal configured and no place for one: nothing calibrated.
-        Err(crate::journal::JournalError::NoDefaultPath) => None,
-        Err(e) => {
-            say(&format!(
-                "the voice calibration could not be read, the default settings apply: {e}"
-            ));
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -864,7 +826,11 @@ mod tests {
         let mut store = crate::journal::JournalStore::open(&path, &Default::default())
             .unwrap()
             .store;
-        assert_eq!(latest(&path, Lang::En, Engine::Pocketsphinx).unwrap(), None);
+        assert_eq!(
+            crate::journal::voice_checks::latest_calibration(&path, Lang::En, Engine::Pocketsphinx)
+                .unwrap(),
+            None
+        );
         let cal = Calibration {
             min_confidence: [(Command::Stop, 0.4)].into_iter().collect(),
             speech_level_dbfs: Some(-23.5),
@@ -898,14 +864,28 @@ mod tests {
         drop(store);
         // The latest per language and engine.
         assert_eq!(
-            latest(&path, Lang::En, Engine::Pocketsphinx).unwrap(),
+            crate::journal::voice_checks::latest_calibration(&path, Lang::En, Engine::Pocketsphinx)
+                .unwrap(),
             Some(cal)
         );
-        assert_eq!(latest(&path, Lang::Nl, Engine::Vosk).unwrap(), Some(dutch));
-        assert_eq!(latest(&path, Lang::En, Engine::Vosk).unwrap(), None);
+        assert_eq!(
+            crate::journal::voice_checks::latest_calibration(&path, Lang::Nl, Engine::Vosk)
+                .unwrap(),
+            Some(dutch)
+        );
+        assert_eq!(
+            crate::journal::voice_checks::latest_calibration(&path, Lang::En, Engine::Vosk)
+                .unwrap(),
+            None
+        );
         // No journal yet: no calibration, no error.
         assert_eq!(
-            latest(&dir.path().join("none.sqlite"), Lang::En, Engine::Vosk).unwrap(),
+            crate::journal::voice_checks::latest_calibration(
+                &dir.path().join("none.sqlite"),
+                Lang::En,
+                Engine::Vosk
+            )
+            .unwrap(),
             None
         );
     }

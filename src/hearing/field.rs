@@ -737,6 +737,30 @@ impl super::pipeline::Observer for Tap {
     }
 }
 
+/// What became of one heard command word: a row of the journal's `voice`
+/// table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceRecord {
+    pub at: crate::date::Stamp,
+    pub kind: Kind,
+    pub command: Command,
+    /// The word as the recogniser heard it.
+    pub word: Option<String>,
+    pub confidence: Option<f32>,
+    pub engine: String,
+    pub lang: String,
+    /// What happened, in a sentence.
+    pub what: String,
+    /// The kept clip's file name, if audio was kept.
+    pub clip: Option<String>,
+}
+
+/// Where the field evidence writes its [`VoiceRecord`]s (the journal's
+/// writer handle; a test's list).
+pub trait VoiceLog: Send {
+    fn voice(&self, record: VoiceRecord);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

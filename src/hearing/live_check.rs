@@ -213,18 +213,3 @@ pub fn check_and_calibrate(
         no_calibration,
     })
 }
-
-/// Keep a check and its calibration in the journal at `path`.
-pub fn store(
-    path: &std::path::Path,
-    checked: &Checked,
-) -> Result<(), crate::journal::JournalError> {
-    let opened = crate::journal::JournalStore::open(path, &crate::journal::OpenOptions::default())?;
-    let mut s = opened.store;
-    let now = crate::journal::local_now();
-    s.record_voice_check(now, checked.engine.name(), &checked.model, &checked.report)?;
-    if let Some(cal) = &checked.calibration {
-        s.save_calibration(cal, now)?;
-    }
-    Ok(())
-}

@@ -16,7 +16,7 @@ use super::field::{self, Detector, Event, HeardWords, Kind, Note, Rules, Snapsho
 use super::{Detection, Engine, RATE};
 use crate::command::Command;
 use crate::content::Lang;
-use crate::journal::{self, Date, JournalHandle, Stamp};
+use crate::date::{self, Date, Stamp};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -324,7 +324,7 @@ pub struct Setup {
     pub folder: Option<Folder>,
     /// The listening pipeline's rings.
     pub tap: Option<Tap>,
-    pub journal: JournalHandle,
+    pub journal: Box<dyn super::field::VoiceLog>,
     pub engine: String,
     pub model: String,
     pub lang: Lang,
@@ -346,11 +346,11 @@ pub fn spawn(mut setup: Setup) -> std::io::Result<mpsc::Sender<(Instant, Event)>
             let mut detector = Detector::new(setup.rules.clone());
             let mut pruned_on: Option<Date> = None;
             loop {
-                let today = journal::today();
+                let today = date::today();
                 if pruned_on != Some(today) {
                     pruned_on = Some(today);
                     if let Some(f) = &setup.folder {
-                        match f.prune(journal::local_now(), None) {
+                        match f.prune(date::local_now(), None) {
                             Ok(p) if p.expired + p.over_cap > 0 => (setup.log)(&format!(
                                 "kept clips: {} deleted for their age, {} to stay under the cap; {} left ({:.1} MB) in {}",
                                 p.expired,
@@ -379,7 +379,7 @@ pub fn spawn(mut setup: Setup) -> std::io::Result<mpsc::Sender<(Instant, Event)>
 }
 
 fn record(setup: &mut Setup, note: &Note) {
-    let now = journal::local_now();
+    let now = date::local_now();
     let mut clip = None;
     if let (true, Some(folder), Some(tap)) = (
         note.kind.is_evidence(),
@@ -414,7 +414,7 @@ fn record(setup: &mut Setup, note: &Note) {
     } else if note.kind.is_evidence() {
         (setup.log)(&note.what);
     }
-    setup.journal.voice(journal::voice::VoiceRecord {
+    setup.journal.voice(super::field::VoiceRecord {
         at: now,
         kind: note.kind,
         command: note.command,

@@ -20,7 +20,6 @@
 //! happen on the writer thread, not in the session loop (`benches/journal.rs`
 //! measures both settings).
 
-mod date;
 pub mod queries;
 pub mod report;
 mod schema;
@@ -31,7 +30,7 @@ mod writer;
 // issue 16, item 1
 pub mod voice_checks;
 
-pub use date::{local_now, today, Date, DateError, Stamp};
+pub use crate::date::{local_now, today, Date, DateError, Stamp};
 pub use queries::{
     ExerciseInfo, ExerciseStatus, History, MaxInfo, Outcome, PainInfo, PhaseInfo, SessionInfo,
 };
@@ -393,17 +392,6 @@ pub struct ClockNote {
     pub uptime_ms: Option<i64>,
     /// "trusted" or why not (see [`crate::clock::Trust::name`]).
     pub trust: String,
-}
-
-impl ClockNote {
-    /// The note for a reading and its verdict.
-    pub fn of(reading: &crate::clock::ClockReading, trust: &crate::clock::Trust) -> ClockNote {
-        ClockNote {
-            boot: reading.boot.clone(),
-            uptime_ms: reading.uptime_ms,
-            trust: trust.name().to_string(),
-        }
-    }
 }
 
 /// The default journal file: `$XDG_DATA_HOME/matcoach/journal.sqlite`, else

@@ -501,7 +501,7 @@ impl JournalStore {
             let plan = self.pending_plan.clone().unwrap_or_default();
             let started = base.plus(at);
             let clock = plan.clock.clone().unwrap_or_else(|| {
-                let r = crate::clock::read();
+                let r = crate::date::read();
                 super::ClockNote {
                     boot: r.boot,
                     uptime_ms: r.uptime_ms,

@@ -4,7 +4,7 @@
 //! replaced by the button (likely misses), and undone at once (likely false
 //! accepts).
 
-use super::{Date, JournalError, Stamp};
+use super::{Date, JournalError};
 use crate::command::Command;
 use crate::content::Lang;
 use crate::hearing::field::Kind;
@@ -14,22 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// One row of the `voice` table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VoiceRecord {
-    pub at: Stamp,
-    pub kind: Kind,
-    pub command: Command,
-    /// The word as the recogniser heard it.
-    pub word: Option<String>,
-    pub confidence: Option<f32>,
-    pub engine: String,
-    pub lang: String,
-    /// What happened, in a sentence.
-    pub what: String,
-    /// The kept clip's file name, if audio was kept.
-    pub clip: Option<String>,
-}
+pub use crate::hearing::field::VoiceRecord;
 
 /// How often, for one word.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -137,3 +137,57 @@ pub fn read(
     })?;
     rows.collect()
 }
+
+/// Keep a check and its calibration in the journal at `path`.
+#[cfg(feature = "speaker-rodio")]
+pub fn store_check(
+    path: &std::path::Path,
+    checked: &crate::hearing::live_check::Checked,
+) -> Result<(), super::JournalError> {
+    let opened = super::JournalStore::open(path, &super::OpenOptions::default())?;
+    let mut s = opened.store;
+    let now = crate::date::local_now();
+    s.record_voice_check(now, checked.engine.name(), &checked.model, &checked.report)?;
+    if let Some(cal) = &checked.calibration {
+        s.save_calibration(cal, now)?;
+    }
+    Ok(())
+}
+
+/// The latest calibration for `lang` and `engine` in the journal at
+/// `journal` (none yet, or no journal yet: None). The daemon, `listen` and
+/// `hear` call this where they build their pipeline.
+pub fn latest_calibration(
+    journal: &std::path::Path,
+    lang: crate::lang::Lang,
+    engine: crate::config::Engine,
+) -> Result<Option<crate::hearing::calibrate::Calibration>, super::JournalError> {
+    match super::JournalStore::open_existing(journal) {
+        Ok(opened) => opened.store.calibration(lang, engine),
+        Err(super::JournalError::Missing { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`latest_calibration`] for the configured journal, for the pipelines: a problem
+/// reading it is reported through `say` and the defaults apply.
+pub fn calibration_for(
+    config: &crate::config::Config,
+    lang: crate::lang::Lang,
+    engine: crate::config::Engine,
+    say: impl Fn(&str),
+) -> Option<crate::hearing::calibrate::Calibration> {
+    let found = super::resolve_path(config.journal.path.as_deref())
+        .and_then(|path| latest_calibration(&path, lang, engine));
+    match found {
+        Ok(c) => c,
+        // No journal configured and no place for one: nothing calibrated.
+        Err(super::JournalError::NoDefaultPath) => None,
+        Err(e) => {
+            say(&format!(
+                "the voice calibration could not be read, the default settings apply: {e}"
+            ));
+            None
+        }
+    }
+}

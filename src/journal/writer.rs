@@ -82,7 +82,7 @@ enum Msg {
     /// Stop at once, writing nothing more (a killed process).
     Abort,
     /// issue 16, item 3.
-    Voice(super::voice::VoiceRecord),
+    Voice(crate::hearing::field::VoiceRecord),
 }
 
 #[derive(Debug, Default)]
@@ -127,8 +127,14 @@ impl JournalHandle {
     }
 
     /// What became of a spoken command (issue 16, item 3).
-    pub fn voice(&self, record: super::voice::VoiceRecord) {
+    pub fn voice(&self, record: crate::hearing::field::VoiceRecord) {
         send(&self.tx, &self.shared, Msg::Voice(record));
+    }
+}
+
+impl crate::hearing::field::VoiceLog for JournalHandle {
+    fn voice(&self, record: crate::hearing::field::VoiceRecord) {
+        JournalHandle::voice(self, record);
     }
 }
 

@@ -1,4 +1,5 @@
-//! Calendar dates and wall-clock stamps, on `jiff`.
+//! Calendar dates and wall-clock stamps (on `jiff`), and reading the system
+//! clock ([`read`]: boot id, uptime, whether it is synchronised).
 //!
 //! The journal keeps local wall-clock time (what the user sees on the
 //! clock), as milliseconds since 1970-01-01 00:00 read *as if* it were UTC:
@@ -283,6 +284,112 @@ pub fn local_now() -> Stamp {
 /// Today, on the local calendar.
 pub fn today() -> Date {
     local_now().date()
+}
+
+/// Whether the system clock is synchronised to a time source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sync {
+    /// The kernel says so (systemd-timesyncd, chrony or ntpd have set it
+    /// from a time server).
+    Yes,
+    /// Not synchronised, but set at boot from a battery-backed real-time
+    /// clock (`/sys/class/rtc/rtc0/hctosys`): it kept time while the Pi was
+    /// off.
+    Rtc,
+    /// The kernel says it is not synchronised, and no real-time clock set
+    /// it: across a reboot the time the Pi was off is unknown.
+    No,
+    /// Unknown (not Linux, or the call failed): why.
+    Unknown(String),
+}
+
+/// What the shell reads of the clock before a session (the simulator sets
+/// it freely).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockReading {
+    /// The local wall clock.
+    pub wall: Stamp,
+    /// This boot's id (`/proc/sys/kernel/random/boot_id`), if known.
+    pub boot: Option<String>,
+    /// Milliseconds since boot, counting suspend (`/proc/uptime`), if known.
+    pub uptime_ms: Option<i64>,
+    pub sync: Sync,
+}
+
+impl ClockReading {
+    /// A reading of `wall` alone (no boot id, no uptime, sync unknown):
+    /// the CLI's `--date`, tests.
+    pub fn at(wall: Stamp) -> ClockReading {
+        ClockReading {
+            wall,
+            boot: None,
+            uptime_ms: None,
+            sync: Sync::Unknown("not read".into()),
+        }
+    }
+
+    /// When this boot began, on the wall clock.
+    pub fn boot_wall(&self) -> Option<Stamp> {
+        self.uptime_ms
+            .map(|u| Stamp(self.wall.ms().saturating_sub(u)))
+    }
+}
+
+/// The clock now: wall clock, boot id, uptime, kernel sync state.
+pub fn read() -> ClockReading {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let uptime_ms = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(|s| (s * 1000.0) as i64);
+    let sync = match kernel_sync() {
+        Sync::Yes => Sync::Yes,
+        _ if rtc_set_the_clock() => Sync::Rtc,
+        other => other,
+    };
+    ClockReading {
+        wall: local_now(),
+        boot,
+        uptime_ms,
+        sync,
+    }
+}
+
+/// Whether a real-time clock set the system clock at boot (the kernel's
+/// `hctosys` flag of the first RTC).
+pub fn rtc_set_the_clock() -> bool {
+    std::fs::read_to_string("/sys/class/rtc/rtc0/hctosys").is_ok_and(|s| s.trim() == "1")
+}
+
+/// The kernel's own flag (what `timedatectl` shows as "System clock
+/// synchronized"): `adjtimex` answers TIME_ERROR while the clock is
+/// unsynchronised. Works with or without systemd.
+#[cfg(target_os = "linux")]
+pub fn kernel_sync() -> Sync {
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    // SAFETY: modes = 0 only reads the kernel's state into `tx`, a valid,
+    // zeroed timex we own.
+    let r = unsafe { libc::adjtimex(&mut tx) };
+    if r < 0 {
+        Sync::Unknown(format!(
+            "adjtimex failed: {}",
+            std::io::Error::last_os_error()
+        ))
+    } else if r == libc::TIME_ERROR {
+        Sync::No
+    } else {
+        Sync::Yes
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn kernel_sync() -> Sync {
+    Sync::Unknown("not Linux".into())
 }
 
 #[cfg(test)]
