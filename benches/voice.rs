@@ -29,12 +29,12 @@
 mod common;
 use common::{bin_support, voice_data};
 
-use matcoach::audio::resample::Resampler;
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::hearing::aec::SpeexAec;
 use matcoach::hearing::gate::{GateOptions, Gated};
 use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, Pipeline, FRAME};
+use matcoach::hearing::resample::Resampler;
 use matcoach::hearing::sphinx::{SphinxOptions, SphinxRecognizer, Vocabulary};
 use matcoach::hearing::{grammar, Detection, Recognizer, RATE};
 use matcoach::speech::Voice as _;
@@ -323,7 +323,7 @@ fn thread_cpu() -> Duration {
 /// pipeline. The share of one core it took.
 fn idle_cpu(engine: &Engine, secs: u64) -> f64 {
     let mut p = engine.pipeline();
-    let mut resampler = Resampler::new(48_000, RATE).unwrap_or_else(|e| panic!("{e}"));
+    let mut resampler = Resampler::new(48_000, RATE);
     let mut rng = voice_data::Rng::new(9);
     let period = Duration::from_millis(10);
     let (mut pcm, mut out) = (Vec::new(), Vec::new());
@@ -334,10 +334,8 @@ fn idle_cpu(engine: &Engine, secs: u64) -> f64 {
         pcm.clear();
         pcm.extend((0..480).map(|_| rng.gauss() * voice_data::FAINT_NOISE_RMS));
         out.clear();
-        resampler
-            .process(&pcm, &mut out)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let frame = matcoach::audio::analysis::to_i16(&out);
+        resampler.process(&pcm, &mut out);
+        let frame = matcoach::hearing::resample::to_i16(&out);
         let dets = p.push(&frame, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(dets.is_empty(), "a quiet room gave {dets:?}");
         // Sleep until the next period's start (a schedule, not a chain of
@@ -570,8 +568,10 @@ fn espeak(text: &str, voice: &str, wpm: u32, lang: Lang) -> Vec<f32> {
         .iter()
         .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
-    let out = matcoach::audio::resample::signal(&input, clip.rate, RATE)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    let mut r = Resampler::new(clip.rate, RATE);
+    r.process(&input, &mut out);
+    r.process(&[0.0; 64], &mut out);
     let rms = (out.iter().map(|s| s * s).sum::<f32>() / out.len().max(1) as f32).sqrt();
     let g = voice_data::SPEECH_RMS / rms.max(1e-6);
     out.iter().map(|s| s * g).collect()
@@ -674,9 +674,10 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
         .iter()
         .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
-    let mic48 =
-        matcoach::audio::resample::signal(&f, RATE, 48_000).unwrap_or_else(|e| panic!("{e}"));
-    let mut mic48 = matcoach::audio::analysis::to_i16(&mic48);
+    let mut mic48 = Vec::new();
+    let mut r = Resampler::new(RATE, 48_000);
+    r.process(&f, &mut mic48);
+    let mut mic48 = matcoach::hearing::resample::to_i16(&mic48);
     // Then faint noise to the end.
     let mut rng = voice_data::Rng::new(4);
     mic48.extend(

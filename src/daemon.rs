@@ -252,7 +252,7 @@ fn run_voice_check(
         None,
         mic,
         Box::new(|what: &str| log::info!("voice check: {what}")),
-    )?;
+    );
     let checked = live_check::check_and_calibrate(
         engine,
         pipeline,

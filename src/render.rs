@@ -44,18 +44,6 @@ impl<'a> MixerSpeaker<'a> {
         }
     }
 
-    /// `clip` at the mixer's rate. Should that fail (a clip with a rate of
-    /// 0 Hz), it is mixed as it is, out of tune, so the timeline stays whole.
-    fn at_rate(&self, clip: Clip) -> Clip {
-        match crate::audio::resample::to_rate(&clip, self.mixer.rate()) {
-            Ok(c) => c,
-            Err(e) => {
-                log::error!("{e}");
-                clip
-            }
-        }
-    }
-
     fn render_to(&mut self, sample: u64) {
         let pos = self.mixer.pos();
         if sample > pos {
@@ -101,10 +89,7 @@ impl VirtualSpeaker for MixerSpeaker<'_> {
         self.render_to(at);
         match action {
             Action::Speak { id, line, priority } => match (self.clips)(line) {
-                Ok(clip) => {
-                    let clip = self.at_rate(clip);
-                    self.mixer.speak(*id, clip, *priority, at)
-                }
+                Ok(clip) => self.mixer.speak(*id, clip, *priority, at),
                 Err(e) => {
                     // Keep going so the timeline stays whole; report at the end.
                     self.error.get_or_insert(e);
@@ -112,10 +97,7 @@ impl VirtualSpeaker for MixerSpeaker<'_> {
                 }
             },
             Action::StopSpeech => self.mixer.stop(),
-            Action::Cue(c) => {
-                let clip = self.at_rate(cues::tone(*c));
-                self.mixer.cue(clip, at)
-            }
+            Action::Cue(c) => self.mixer.cue(cues::tone(*c), at),
             _ => {}
         }
         self.collect();

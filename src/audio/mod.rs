@@ -7,7 +7,6 @@ pub mod analysis;
 pub mod clip;
 pub mod cues;
 pub mod mixer;
-pub mod resample;
 pub mod wav;
 
 pub use clip::Clip;
@@ -44,11 +43,6 @@ pub enum AudioError {
         reason: String,
         fix: String,
     },
-    #[error(
-        "cannot resample from {from} Hz to {to} Hz: {reason}{}",
-        crate::fix::Line(self)
-    )]
-    Resample { from: u32, to: u32, reason: String },
 }
 
 impl crate::fix::Fix for AudioError {
@@ -60,7 +54,6 @@ impl crate::fix::Fix for AudioError {
             AudioError::NoOutputDevice { .. } => Some("plug in a speaker or USB sound card, check `aplay -l`, and make sure the user is in the `audio` group (sudo adduser $USER audio); or write the session to a file with --out FILE".into()),
             AudioError::UnknownDevice { .. } => Some("set audio.output_device to one of these (see `matcoach devices`), or to \"default\"".into()),
             AudioError::OpenFailed { fix, .. } => Some(fix.clone()),
-            AudioError::Resample { .. } => Some("a rate of 0 Hz comes from a broken device or file: check the device with `matcoach devices` or re-export the file".into()),
         }
     }
 }

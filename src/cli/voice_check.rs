@@ -80,7 +80,7 @@ mod live {
                     println!("{what}");
                 }
             }),
-        )?;
+        );
         if !o.json {
             println!(
                 "voice check in {lang} with {} (microphone \"{}\"); it takes about three minutes",

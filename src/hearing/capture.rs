@@ -6,9 +6,8 @@
 //! with the button.
 
 use super::pipeline::Pipeline;
+use super::resample::{to_i16, to_mono, Resampler};
 use super::{VoiceError, RATE};
-use crate::audio::analysis::to_i16;
-use crate::audio::resample::{to_mono, Resampler};
 use crate::session::{DeviceKind, Input};
 #[cfg(feature = "mic-cpal")]
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -294,11 +293,8 @@ pub fn listen(
             let _ = inputs.try_send(Input::DeviceBack(DeviceKind::Microphone));
             reported_lost = false;
         }
-        let mut resampler = to_16k_from(&device, mic.rate)?;
-        let mut ref_resampler = match reference.as_ref() {
-            Some(r) => Some(to_16k_from("the speaker's echo reference", r.rate)?),
-            None => None,
-        };
+        let mut resampler = Resampler::new(mic.rate, RATE);
+        let mut ref_resampler = reference.as_ref().map(|r| Resampler::new(r.rate, RATE));
         let mut mono16 = Vec::new();
         let mut ref16 = Vec::new();
         let mut behind = Behind::default();
@@ -334,9 +330,7 @@ pub fn listen(
                 buf.extend(chunk);
             }
             mono16.clear();
-            resampler
-                .process(&to_mono(&buf, mic.channels), &mut mono16)
-                .map_err(resampling)?;
+            resampler.process(&to_mono(&buf, mic.channels), &mut mono16);
             // The reference: what the speaker played over the same time.
             ref16.clear();
             if let (Some(r), Some(rs)) = (reference.as_mut(), ref_resampler.as_mut()) {
@@ -345,7 +339,7 @@ pub fn listen(
                 if let Ok(chunk) = r.samples.read_chunk(avail) {
                     ref_buf.extend(chunk);
                 }
-                rs.process(&ref_buf, &mut ref16).map_err(resampling)?;
+                rs.process(&ref_buf, &mut ref16);
             }
             let mic_i16 = to_i16(&mono16);
             let ref_i16 = to_i16(&ref16);
@@ -358,23 +352,6 @@ pub fn listen(
         }
     }
     Ok(())
-}
-
-/// The resampler from `device`'s rate to the recogniser's.
-pub(crate) fn to_16k_from(device: &str, rate: u32) -> Result<Resampler, VoiceError> {
-    Resampler::new(rate, RATE).map_err(|e| VoiceError::Microphone {
-        device: device.to_string(),
-        reason: format!("its rate of {rate} Hz cannot be brought to {RATE} Hz ({e})"),
-        fix: "choose another device in voice.input_device (see `matcoach devices`)".into(),
-    })
-}
-
-/// A chunk the resampler could not take.
-pub(crate) fn resampling(e: crate::audio::AudioError) -> VoiceError {
-    VoiceError::Engine {
-        engine: "resampler",
-        reason: e.to_string(),
-    }
 }
 
 /// Forget what the speaker played so far.

@@ -7,8 +7,8 @@ use super::calibrate::Calibration;
 use super::capture::Mic;
 use super::check::{self, CheckAudio, Report};
 use super::pipeline::Pipeline;
-use super::{Engine, VoiceError};
-use crate::audio::resample::Resampler;
+use super::resample::Resampler;
+use super::{Engine, VoiceError, RATE};
 use crate::content::{Lang, Phrases};
 use crate::session::{Line, PlaybackId, Priority};
 use crate::speaker::output::{OutputHandle, RodioOutput};
@@ -38,8 +38,7 @@ pub struct LiveAudio {
 }
 
 impl LiveAudio {
-    /// `show` gets what the check does, for a terminal or a log. A
-    /// microphone whose rate cannot be resampled is an error.
+    /// `show` gets what the check does, for a terminal or a log.
     pub fn new(
         speech: Arc<Speech>,
         lang: Lang,
@@ -47,9 +46,9 @@ impl LiveAudio {
         keep: Option<RodioOutput>,
         mic: Mic,
         show: Box<dyn FnMut(&str) + Send>,
-    ) -> Result<LiveAudio, VoiceError> {
-        let resampler = super::capture::to_16k_from(&mic.device, mic.rate)?;
-        Ok(LiveAudio {
+    ) -> LiveAudio {
+        let resampler = Resampler::new(mic.rate, RATE);
+        LiveAudio {
             speech,
             lang,
             output,
@@ -62,7 +61,7 @@ impl LiveAudio {
             buf: Vec::new(),
             show,
             dropped_told: 0.0,
-        })
+        }
     }
 
     /// The microphone's name.
@@ -81,7 +80,7 @@ impl CheckAudio for LiveAudio {
                 engine: "speech",
                 reason: e.to_string(),
             })?;
-        let pcm = super::to_16k(&clip).map_err(super::capture::resampling)?;
+        let pcm = super::resample::to_16k(&clip);
         self.next_id += 1;
         self.output.play(
             PlaybackId(self.next_id),
@@ -93,8 +92,7 @@ impl CheckAudio for LiveAudio {
     }
 
     fn mic(&mut self, max: usize) -> Result<Vec<i16>, VoiceError> {
-        use crate::audio::analysis::to_i16;
-        use crate::audio::resample::to_mono;
+        use super::resample::{to_i16, to_mono};
         let started = Instant::now();
         while self.pending.is_empty() {
             if self.mic.failed() {
@@ -124,8 +122,7 @@ impl CheckAudio for LiveAudio {
             }
             let mut mono16 = Vec::new();
             self.resampler
-                .process(&to_mono(&self.buf, self.mic.channels), &mut mono16)
-                .map_err(super::capture::resampling)?;
+                .process(&to_mono(&self.buf, self.mic.channels), &mut mono16);
             self.pending.extend(to_i16(&mono16));
         }
         let dropped = self.mic.dropped_secs();

@@ -22,6 +22,7 @@ pub mod installer;
 pub mod live_check;
 pub mod misses;
 pub mod pipeline;
+pub mod resample;
 #[cfg(feature = "voice-pocketsphinx")]
 pub mod sphinx;
 pub mod vad;
@@ -36,13 +37,6 @@ use std::path::PathBuf;
 
 /// The recogniser's sample rate.
 pub const RATE: u32 = 16_000;
-
-/// A clip at the recogniser's rate, as 16-bit samples, as long as the clip.
-pub fn to_16k(clip: &crate::audio::Clip) -> Result<Vec<i16>, crate::audio::AudioError> {
-    Ok(crate::audio::resample::to_rate(clip, RATE)?
-        .samples
-        .to_vec())
-}
 
 /// A command heard in the audio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

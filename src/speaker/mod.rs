@@ -105,18 +105,6 @@ struct FileState {
 }
 
 impl FileState {
-    /// `clip` at the file's rate. Should that fail, it is written as it is
-    /// (out of tune) and the error is reported when the file is finished.
-    fn at_file_rate(&mut self, clip: Clip) -> Clip {
-        match crate::audio::resample::to_rate(&clip, self.mixer.rate()) {
-            Ok(c) => c,
-            Err(e) => {
-                self.error.get_or_insert(e.to_string());
-                clip
-            }
-        }
-    }
-
     /// Render up to `now` into the file and report finished phrases.
     fn catch_up(&mut self, now: Instant) {
         let target = sample_at(now.saturating_duration_since(self.t0), self.mixer.rate());
@@ -225,7 +213,6 @@ impl ClipSink for FileSink {
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
-            let clip = s.at_file_rate(clip);
             s.mixer.speak(id, clip, priority, at);
         });
     }
@@ -233,8 +220,7 @@ impl ClipSink for FileSink {
     fn cue(&self, cue: Cue, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
-            let clip = s.at_file_rate(cues::tone(cue));
-            s.mixer.cue(clip, at);
+            s.mixer.cue(cues::tone(cue), at);
         });
     }
 

@@ -15,7 +15,7 @@ use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
 use std::num::NonZero;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -288,8 +288,6 @@ pub struct RodioOutput {
     inputs: mpsc::Sender<Input>,
     commands: Arc<Mutex<rtrb::Producer<Command>>>,
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
-    /// The open stream's rate, shared with the handles.
-    stream_rate: Arc<AtomicU32>,
     reference: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
     /// Set by the stream's error callback when the device is gone.
     lost: Arc<AtomicBool>,
@@ -302,9 +300,6 @@ pub struct OutputHandle {
     /// The clips the audio thread is done with: dropped here, on the
     /// coach's threads, never on the real-time one.
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
-    /// The open stream's rate: clips are brought to it here, before they
-    /// reach the audio thread.
-    rate: Arc<AtomicU32>,
 }
 
 /// A stream playing our mixer.
@@ -421,7 +416,6 @@ impl RodioOutput {
         let stream = start(device, volume, &inputs, &reference, None, &lost)?;
         let commands = Arc::new(Mutex::new(stream.commands));
         let retired = Arc::new(Mutex::new(stream.retired));
-        let rate = Arc::new(AtomicU32::new(stream.rate));
         Ok((
             RodioOutput {
                 sink: Some(Box::new(stream.sink)),
@@ -432,15 +426,10 @@ impl RodioOutput {
                 inputs,
                 commands: commands.clone(),
                 retired: retired.clone(),
-                stream_rate: rate.clone(),
                 reference,
                 lost,
             },
-            OutputHandle {
-                commands,
-                retired,
-                rate,
-            },
+            OutputHandle { commands, retired },
         ))
     }
 }
@@ -474,7 +463,6 @@ impl Reopen for RodioOutput {
         )?;
         // The handle's queue now feeds the new stream; what waited for the
         // old one is dropped with it.
-        self.stream_rate.store(stream.rate, Ordering::Relaxed);
         if let Ok(mut commands) = self.commands.lock() {
             *commands = stream.commands;
         }
@@ -515,27 +503,13 @@ impl OutputHandle {
     pub fn set_volume(&self, volume: f32) {
         self.send(Command::Volume(volume));
     }
-
-    /// `clip` at the stream's rate. Should that fail (a clip with a rate of
-    /// 0 Hz), it plays as it is, out of tune, rather than not at all: the
-    /// coach waits for each phrase to finish.
-    fn at_stream_rate(&self, clip: Clip) -> Clip {
-        let rate = self.rate.load(Ordering::Relaxed);
-        match crate::audio::resample::to_rate(&clip, rate) {
-            Ok(c) => c,
-            Err(e) => {
-                log::error!("{e}");
-                clip
-            }
-        }
-    }
 }
 
 impl ClipSink for OutputHandle {
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.send(Command::Speak {
             id,
-            clip: self.at_stream_rate(clip),
+            clip,
             priority,
             when,
         });
@@ -543,7 +517,7 @@ impl ClipSink for OutputHandle {
 
     fn cue(&self, cue: Cue, when: Instant) {
         self.send(Command::Cue {
-            clip: self.at_stream_rate(cues::tone(cue)),
+            clip: cues::tone(cue),
             when,
         });
     }

@@ -2,6 +2,7 @@
 //! as the crate does), and the crate's own resampler to and from 16 kHz,
 //! the recogniser's rate.
 
+use matcoach::hearing::resample::Resampler;
 use matcoach::hearing::RATE;
 use std::path::Path;
 
@@ -57,7 +58,12 @@ pub fn read_any(path: &Path) -> (hound::WavSpec, Vec<f32>) {
     (spec, samples)
 }
 
-/// 16 kHz audio resampled to `to`, through the crate's resampler.
+/// 16 kHz audio resampled to `to`, through the crate's resampler (its
+/// tail flushed).
 pub fn from_16k(audio: &[f32], to: u32) -> Vec<f32> {
-    matcoach::audio::resample::signal(audio, RATE, to).unwrap_or_else(|e| panic!("{e}"))
+    let mut out = Vec::new();
+    let mut r = Resampler::new(RATE, to);
+    r.process(audio, &mut out);
+    r.process(&[0.0; 64], &mut out);
+    out
 }

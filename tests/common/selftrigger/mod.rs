@@ -14,7 +14,7 @@ use matcoach::content::Lang;
 use matcoach::hearing::aec::{AecOptions, SpeexAec};
 use matcoach::hearing::echo_tracker::EchoTracker;
 use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::hearing::to_16k;
+use matcoach::hearing::resample::to_16k;
 use matcoach::hearing::vad::Vad;
 use matcoach::session::{self, Line, SessionConfig};
 use matcoach::speech::{default_jobs, Espeak, Speech, Voice};
@@ -48,7 +48,7 @@ pub struct Phrase {
 impl Phrase {
     pub fn pcm(&self) -> &[i16] {
         self.pcm
-            .get_or_init(|| to_16k(&speech().clip(&self.line, self.lang).unwrap()).unwrap())
+            .get_or_init(|| to_16k(&speech().clip(&self.line, self.lang).unwrap()))
     }
 }
 
@@ -249,7 +249,7 @@ pub fn user_stop() -> Vec<i16> {
         d.espeak_voice_nl,
         d.rate_wpm,
     );
-    trimmed(&to_16k(&voice.render("stop", Lang::En).unwrap()).unwrap())
+    trimmed(&to_16k(&voice.render("stop", Lang::En).unwrap()))
 }
 
 /// `word` without the silence around it.

@@ -11,8 +11,8 @@
 //! (espeak-ng's 아파 "it hurts", 다음 "next", 반복 and 통증 come out as other
 //! words, so they are not used).
 
-use matcoach::audio::analysis::to_i16;
 use matcoach::content::Lang;
+use matcoach::hearing::resample::{to_i16, Resampler};
 use matcoach::hearing::vosk::{VoskModel, VoskRecognizer};
 use matcoach::hearing::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use matcoach::speech::{Espeak, Voice};
@@ -112,7 +112,11 @@ pub fn speak(text: &str) -> Vec<f32> {
         .iter()
         .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
         .collect();
-    matcoach::audio::resample::signal(&input, clip.rate, RATE).unwrap_or_else(|e| panic!("{e}"))
+    let mut r = Resampler::new(clip.rate, RATE);
+    let mut out = Vec::new();
+    r.process(&input, &mut out);
+    r.process(&[0.0; 64], &mut out);
+    out
 }
 
 /// One spoken item in a stream, with where its sound starts and ends.
