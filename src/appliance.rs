@@ -46,7 +46,7 @@ pub enum Event {
     /// [`crate::clock`]).
     History {
         history: Box<History>,
-        clock: crate::clock::ClockReading,
+        clock: crate::date::ClockReading,
     },
     /// The answer to [`Action::Preload`]: the session's phrases are ready,
     /// or why not.
@@ -573,7 +573,7 @@ impl Appliance {
         &mut self,
         now: Instant,
         history: &History,
-        clock: &crate::clock::ClockReading,
+        clock: &crate::date::ClockReading,
         out: &mut Vec<Action>,
     ) {
         if !matches!(self.state, State::Planning) {

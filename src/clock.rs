@@ -13,10 +13,9 @@
 //! [`DAY_OF_UPTIME`] of running), never earlier than the last day the
 //! journal holds. Rest after pain counts sessions anyway.
 //!
-//! Pure but for [`read`] and [`kernel_sync`].
+//! Pure: the reading comes from [`crate::date::read`].
 
-pub use crate::date::{kernel_sync, read, rtc_set_the_clock, ClockReading, Sync};
-use crate::date::{Date, Stamp};
+use crate::date::{ClockReading, Date, Stamp, Sync};
 use crate::journal::{History, SessionInfo};
 use serde::Serialize;
 use std::fmt;

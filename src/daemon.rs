@@ -380,7 +380,7 @@ impl Shell<'_> {
                         .unwrap_or_default();
                     answers.push(Event::History {
                         history: Box::new(history),
-                        clock: matcoach::clock::read(),
+                        clock: matcoach::date::read(),
                     });
                 }
                 Action::Preload(lines) => {

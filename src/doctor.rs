@@ -142,7 +142,7 @@ pub fn run(opts: &Options, say: &mut dyn FnMut(&str)) -> Vec<Check> {
     checks.push(journal(journal_path.as_ref().map(PathBuf::as_path)));
     // issue 15, item 3
     checks.push(clock::check(
-        &crate::clock::read(),
+        &crate::date::read(),
         &clock::timesync(),
         journal_path
             .as_ref()

@@ -7,9 +7,9 @@ mod common;
 
 use common::clock::{at, Boots};
 use matcoach::appliance::{Action, Appliance, Event, Hearing, Settings};
-use matcoach::clock::ClockReading;
 use matcoach::command::Command;
 use matcoach::content::Lang;
+use matcoach::date::ClockReading;
 use matcoach::journal::{Date, History};
 use matcoach::session::{self, DeviceKind, Input, PlaybackId, SessionConfig};
 use std::collections::VecDeque;

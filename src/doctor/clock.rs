@@ -3,7 +3,8 @@
 //! runs), and what the coach makes of it against the journal.
 
 use super::Check;
-use crate::clock::{self, ClockReading, Sync, Trust};
+use crate::clock::{self, Trust};
+use crate::date::{ClockReading, Sync};
 use crate::journal::History;
 use std::path::Path;
 use std::process::Command;

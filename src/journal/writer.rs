@@ -125,16 +125,13 @@ impl JournalHandle {
     pub fn fault(&self) -> Option<JournalFault> {
         self.shared.lock().fault.clone()
     }
-
-    /// What became of a spoken command (issue 16, item 3).
-    pub fn voice(&self, record: crate::hearing::field::VoiceRecord) {
-        send(&self.tx, &self.shared, Msg::Voice(record));
-    }
 }
 
+/// What became of a spoken command (issue 16, item 3): the evidence
+/// thread's rows go to the writer like the session's events.
 impl crate::hearing::field::VoiceLog for JournalHandle {
     fn voice(&self, record: crate::hearing::field::VoiceRecord) {
-        JournalHandle::voice(self, record);
+        send(&self.tx, &self.shared, Msg::Voice(record));
     }
 }
 

@@ -740,16 +740,16 @@ impl<'a> World<'a> {
     fn carry_out(&mut self, actions: Vec<Action>) {
         let speaker = !self.lost.contains(&Device::Speaker);
         let wall = self.wall();
-        // What the daemon's shell reads (`clock::read`): an offline Pi when
+        // What the daemon's shell reads (`date::read`): an offline Pi when
         // the clock may jump, one kept in sync otherwise.
-        let clock = crate::clock::ClockReading {
+        let clock = crate::date::ClockReading {
             wall,
             boot: Some(format!("sim-boot-{}", self.boots)),
             uptime_ms: i64::try_from((self.now - self.booted_at).as_millis()).ok(),
             sync: if self.opts.clock_faults {
-                crate::clock::Sync::No
+                crate::date::Sync::No
             } else {
-                crate::clock::Sync::Yes
+                crate::date::Sync::Yes
             },
         };
         let now = self.now;

@@ -2,7 +2,7 @@
 //! 3): a [`Boots`] timeline with a wall clock and an uptime that move
 //! together or not, sessions recorded on it, and the reading now.
 
-use matcoach::clock::{ClockReading, Sync};
+use matcoach::date::{ClockReading, Sync};
 use matcoach::journal::{
     Date, ExerciseInfo, ExerciseStatus, History, Outcome, PainInfo, SessionInfo, SessionKind, Stamp,
 };
