@@ -29,12 +29,12 @@
 mod common;
 use common::{bin_support, voice_data};
 
+use matcoach::audio::resample::Resampler;
 use matcoach::command::Command;
 use matcoach::content::Lang;
 use matcoach::hearing::aec::SpeexAec;
 use matcoach::hearing::gate::{GateOptions, Gated};
 use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, Pipeline, FRAME};
-use matcoach::hearing::resample::Resampler;
 use matcoach::hearing::sphinx::{SphinxOptions, SphinxRecognizer, Vocabulary};
 use matcoach::hearing::{grammar, Detection, Recognizer, RATE};
 use matcoach::speech::Voice as _;
@@ -335,7 +335,7 @@ fn idle_cpu(engine: &Engine, secs: u64) -> f64 {
         pcm.extend((0..480).map(|_| rng.gauss() * voice_data::FAINT_NOISE_RMS));
         out.clear();
         resampler.process(&pcm, &mut out);
-        let frame = matcoach::hearing::resample::to_i16(&out);
+        let frame = matcoach::audio::resample::to_i16(&out);
         let dets = p.push(&frame, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(dets.is_empty(), "a quiet room gave {dets:?}");
         // Sleep until the next period's start (a schedule, not a chain of
@@ -677,7 +677,7 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
     let mut mic48 = Vec::new();
     let mut r = Resampler::new(RATE, 48_000);
     r.process(&f, &mut mic48);
-    let mut mic48 = matcoach::hearing::resample::to_i16(&mic48);
+    let mut mic48 = matcoach::audio::resample::to_i16(&mic48);
     // Then faint noise to the end.
     let mut rng = voice_data::Rng::new(4);
     mic48.extend(

@@ -140,3 +140,50 @@ PY
 }
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# paced_sink_start DIR: a private PulseAudio server with one null sink
+# ("matcoach_null", 48 kHz) as its default, living in DIR; exports
+# PULSE_SERVER and PA_PID. Unlike ALSA's `null` or `file` PCMs, which take
+# audio as fast as it comes, the null sink plays in real time, so what runs
+# against it (a benchmark's timing, an idle daemon's CPU) is as on a sound
+# card. Point ALSA at it with `pcm.!default { type pulse }` in ~/.asoundrc.
+# Stop it with paced_sink_stop.
+PA_PID=""
+paced_sink_start() {
+    local dir="$1"
+    ensure_apt pulseaudio pulseaudio-utils libasound2-plugins
+    mkdir -p "$dir/run" "$dir/config"
+    chmod 700 "$dir/run"
+    # A socket of our own (no cookie needed). Root is fine for a per-user
+    # server when it is told where to live; it only warns.
+    cat >"$dir/matcoach.pa" <<PA
+load-module module-native-protocol-unix auth-anonymous=1 socket=$dir/native
+load-module module-null-sink sink_name=matcoach_null rate=48000 sink_properties=device.description=matcoach_null
+set-default-sink matcoach_null
+PA
+    export PULSE_SERVER="unix:$dir/native"
+    log "starting PulseAudio (null sink matcoach_null)"
+    HOME="$dir" XDG_RUNTIME_DIR="$dir/run" XDG_CONFIG_HOME="$dir/config" \
+        pulseaudio -n -F "$dir/matcoach.pa" --daemonize=no --system=false \
+        --exit-idle-time=-1 --use-pid-file=no --disable-shm=yes \
+        --log-target=file:"$dir/pulseaudio.log" &
+    PA_PID=$!
+    for _ in $(seq 100); do
+        pactl info >/dev/null 2>&1 && return 0
+        kill -0 "$PA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "PulseAudio did not start; its log:"
+    cat "$dir/pulseaudio.log" >&2 || true
+    return 1
+}
+
+paced_sink_stop() {
+    if [ -n "$PA_PID" ] && kill -0 "$PA_PID" 2>/dev/null; then
+        kill "$PA_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$PA_PID" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$PA_PID" 2>/dev/null; then kill -9 "$PA_PID" 2>/dev/null || true; fi
+        wait "$PA_PID" 2>/dev/null || true
+    fi
+    PA_PID=""
+}

@@ -3,7 +3,7 @@
 //! phrase ends exactly where its clip ends. `matcoach render-session` writes
 //! the result as a WAV file.
 
-use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, Clip};
+use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, resample, Clip};
 use crate::session::{Action, Line, PlaybackId, Session};
 use crate::sim::{self, Record, ScriptedEvent, VirtualSpeaker};
 use crate::speech::SpeechError;
@@ -89,7 +89,10 @@ impl VirtualSpeaker for MixerSpeaker<'_> {
         self.render_to(at);
         match action {
             Action::Speak { id, line, priority } => match (self.clips)(line) {
-                Ok(clip) => self.mixer.speak(*id, clip, *priority, at),
+                Ok(clip) => {
+                    let clip = resample::to_rate(&clip, self.mixer.rate());
+                    self.mixer.speak(*id, clip, *priority, at)
+                }
                 Err(e) => {
                     // Keep going so the timeline stays whole; report at the end.
                     self.error.get_or_insert(e);
@@ -97,7 +100,10 @@ impl VirtualSpeaker for MixerSpeaker<'_> {
                 }
             },
             Action::StopSpeech => self.mixer.stop(),
-            Action::Cue(c) => self.mixer.cue(cues::tone(*c), at),
+            Action::Cue(c) => {
+                let clip = resample::to_rate(&cues::tone(*c), self.mixer.rate());
+                self.mixer.cue(clip, at)
+            }
             _ => {}
         }
         self.collect();

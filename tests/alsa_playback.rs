@@ -64,9 +64,10 @@ fn clips_reach_alsa_in_order_and_intact() {
     let found = analysis::segments(&left, 0.002, (rate / 20) as usize);
     assert_eq!(found.len(), 3, "three clips, apart: {found:?}");
     for (clip, seg) in clips.iter().zip(&found) {
-        // What the mixer makes of the clip at the device's rate.
+        // What the mixer makes of the clip, brought to the device's rate.
         let mut m = Mixer::new(rate, 1.0);
-        m.speak(PlaybackId(1), clip.clone(), Priority::Instruction, 0);
+        let at_rate = matcoach::audio::resample::to_rate(clip, rate);
+        m.speak(PlaybackId(1), at_rate, Priority::Instruction, 0);
         let (_, end) = m.current_finish().unwrap();
         let mut want = vec![0.0; end as usize];
         m.render(&mut want);

@@ -46,7 +46,7 @@ fn sox(audio: &[f32], effects: &[&str], tag: &str) -> Vec<f32> {
         dir.join(format!("calib-in-{id}.wav")),
         dir.join(format!("calib-out-{id}.wav")),
     );
-    Clip::new(RATE, matcoach::hearing::resample::to_i16(audio))
+    Clip::new(RATE, matcoach::audio::resample::to_i16(audio))
         .write_wav(&inp)
         .unwrap();
     let status = std::process::Command::new("sox")

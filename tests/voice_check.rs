@@ -419,10 +419,10 @@ mod english {
 mod vosk {
     use super::*;
     use common::voice_data::korean::{self, AsEnglish};
+    use matcoach::audio::resample::to_i16;
     use matcoach::hearing::calibrate::Asked;
     use matcoach::hearing::check::{CheckAudio, Item};
     use matcoach::hearing::pipeline::Pipeline;
-    use matcoach::hearing::resample::to_i16;
     use matcoach::hearing::{Engine, VoiceError};
 
     /// The coach says a Korean sentence for every prompt; the microphone

@@ -19,7 +19,7 @@ use common::voice_data;
 
 use bin_support::*;
 use common::wav::from_16k;
-use matcoach::hearing::resample::to_i16;
+use matcoach::audio::resample::to_i16;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

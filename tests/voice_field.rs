@@ -361,7 +361,7 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
     audio.extend(&stop.audio);
     audio.resize(160_000, 0.0);
     let faint = voice_data::noise(audio.len(), voice_data::FAINT_NOISE_RMS, false, 5);
-    let mic = matcoach::hearing::resample::to_i16(
+    let mic = matcoach::audio::resample::to_i16(
         &audio
             .iter()
             .zip(&faint)
@@ -716,7 +716,7 @@ fn hear_replays_a_kept_clip_with_its_playback() {
             echo + user[i] + faint[i]
         })
         .collect();
-    let to16 = matcoach::hearing::resample::to_i16;
+    let to16 = matcoach::audio::resample::to_i16;
     let snap = field::Snapshot {
         mic: to16(&mic),
         heard: to16(&user),

@@ -36,10 +36,10 @@ use common::voice_data;
 
 use common::rng::Rng;
 use common::selftrigger::*;
+use matcoach::audio::resample::to_i16;
 use matcoach::content::Lang;
 use matcoach::hearing::aec::{AecOptions, SpeexAec};
 use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::hearing::resample::to_i16;
 
 #[test]
 fn echo_is_reduced_by_at_least_15_db() {

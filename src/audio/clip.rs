@@ -1,6 +1,7 @@
 //! A mono audio clip: 16-bit samples at their own rate, shared cheaply.
-//! Clips stay at their native rate (espeak-ng speaks at 22050 Hz); the mixer
-//! resamples on the fly, so a session's phrases take little memory.
+//! Clips are kept at their native rate (espeak-ng speaks at 22050 Hz), so a
+//! session's phrases take little memory; each is brought to the output's
+//! rate (`audio::resample`) when it is handed to the mixer.
 
 use super::AudioError;
 use std::io::{Read, Seek};

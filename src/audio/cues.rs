@@ -93,7 +93,7 @@ pub fn tone(cue: Cue) -> Clip {
     installed.unwrap_or_else(|| builtin(cue))
 }
 
-/// The rate the tones are made at (the mixer resamples them).
+/// The rate the tones are made at (brought to the output's rate when played).
 pub const RATE: u32 = 22_050;
 
 /// Notes (frequency in Hz, length in ms) of each cue.

@@ -2,8 +2,9 @@
 //!
 //! It is pure and deterministic — no clock, no device — so the same code
 //! plays live (inside the output stream) and renders a session to a file,
-//! sample-accurately. Clips keep their own rate and are resampled on the fly
-//! (linear interpolation: plenty for speech).
+//! sample-accurately. Clips arrive at the mixer's rate (the side that hands
+//! them over brings them there with `audio::resample`, off the real-time
+//! thread), so the mixer only copies and adds samples.
 //!
 //! **Priority policy** (nothing is spoken over something else):
 //! - a *safety* line cuts off anything but another safety line, and clears
@@ -34,44 +35,35 @@ struct Playing {
     priority: Priority,
     /// The output sample at which it starts (may be ahead of `pos`).
     start: u64,
-    /// Position in the clip's own samples.
-    phase: f64,
-    step: f64,
+    /// The next of the clip's samples to play.
+    next: usize,
     started: bool,
 }
 
 impl Playing {
-    fn new(id: PlaybackId, clip: Clip, priority: Priority, start: u64, rate: u32) -> Playing {
-        let step = f64::from(clip.rate) / f64::from(rate.max(1));
+    fn new(id: PlaybackId, clip: Clip, priority: Priority, start: u64) -> Playing {
         Playing {
             id,
             clip,
             priority,
             start,
-            phase: 0.0,
-            step,
+            next: 0,
             started: false,
         }
     }
 
     /// The output samples it still needs from `start`.
     fn remaining(&self) -> u64 {
-        let left = (self.clip.len() as f64 - self.phase).max(0.0);
-        (left / self.step).ceil() as u64
+        self.clip.len().saturating_sub(self.next) as u64
     }
 
     /// The next sample (−1..1) and whether the clip is now done.
     fn next(&mut self) -> (f32, bool) {
-        let n = self.clip.len();
-        let i = self.phase as usize;
-        if i >= n {
+        let Some(s) = self.clip.samples.get(self.next) else {
             return (0.0, true);
-        }
-        let a = f32::from(self.clip.samples[i]);
-        let b = self.clip.samples.get(i + 1).map_or(a, |s| f32::from(*s));
-        let frac = (self.phase - i as f64) as f32;
-        self.phase += self.step;
-        (((a + (b - a) * frac) / 32768.0), self.phase >= n as f64)
+        };
+        self.next += 1;
+        (f32::from(*s) / 32768.0, self.next >= self.clip.len())
     }
 }
 
@@ -144,10 +136,11 @@ impl Mixer {
         self.is_speaking() || !self.cues.is_empty()
     }
 
-    /// Say `clip`, not before output sample `at`, under the priority policy.
+    /// Say `clip` (at the mixer's rate), not before output sample `at`,
+    /// under the priority policy.
     pub fn speak(&mut self, id: PlaybackId, clip: Clip, priority: Priority, at: u64) {
         let at = at.max(self.pos);
-        let new = Playing::new(id, clip, priority, at, self.rate);
+        let new = Playing::new(id, clip, priority, at);
         let current = self.voice.as_ref().map(|v| v.priority);
         match (priority, current) {
             (_, None) => self.voice = Some(new),
@@ -206,16 +199,12 @@ impl Mixer {
         }
     }
 
-    /// Play a cue tone on top of the speech, not before `at`.
+    /// Play a cue tone (at the mixer's rate) on top of the speech, not
+    /// before `at`.
     pub fn cue(&mut self, clip: Clip, at: u64) {
         let at = at.max(self.pos);
-        self.cues.push(Playing::new(
-            PlaybackId(0),
-            clip,
-            Priority::Count,
-            at,
-            self.rate,
-        ));
+        self.cues
+            .push(Playing::new(PlaybackId(0), clip, Priority::Count, at));
     }
 
     /// When the speaking phrase will have finished (the sample after its
@@ -376,7 +365,7 @@ mod tests {
         ];
         for (what, act, back) in rows {
             let (tx, mut rx) = rtrb::RingBuffer::new(8);
-            let mut m = Mixer::new(100, 1.0);
+            let mut m = Mixer::new(1000, 1.0);
             m.hand_back(tx);
             let c = clip(10, 1000);
             act(&mut m, &c);
@@ -462,9 +451,10 @@ mod tests {
     }
 
     #[test]
-    fn resamples_to_the_output_rate() {
+    fn a_clip_brought_to_the_output_rate_ends_on_time() {
         let mut m = Mixer::new(2000, 1.0);
-        m.speak(PlaybackId(1), clip(100, 1000), Priority::Instruction, 0);
+        let clip = crate::audio::resample::to_rate(&clip(100, 1000), m.rate());
+        m.speak(PlaybackId(1), clip, Priority::Instruction, 0);
         assert_eq!(m.current_finish(), Some((PlaybackId(1), 200)));
         run(&mut m, 300);
         assert_eq!(finished(&m.take_events()), vec![(1, 200)]);

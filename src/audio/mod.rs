@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod clip;
 pub mod cues;
 pub mod mixer;
+pub mod resample;
 pub mod wav;
 
 pub use clip::Clip;

@@ -19,7 +19,7 @@ fn read_16k(path: &Path) -> Result<Vec<i16>> {
         ),
         Err(e) => return Err(e.into()),
     };
-    Ok(matcoach::hearing::resample::to_16k(&clip))
+    Ok(matcoach::hearing::to_16k(&clip))
 }
 
 /// The engine asked for on the command line, or the one the daemon would

@@ -6,8 +6,8 @@
 //! with the button.
 
 use super::pipeline::Pipeline;
-use super::resample::{to_i16, to_mono, Resampler};
 use super::{VoiceError, RATE};
+use crate::audio::resample::{to_i16, to_mono, Resampler};
 use crate::session::{DeviceKind, Input};
 #[cfg(feature = "mic-cpal")]
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};

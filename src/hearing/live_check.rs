@@ -7,8 +7,8 @@ use super::calibrate::Calibration;
 use super::capture::Mic;
 use super::check::{self, CheckAudio, Report};
 use super::pipeline::Pipeline;
-use super::resample::Resampler;
 use super::{Engine, VoiceError, RATE};
+use crate::audio::resample::Resampler;
 use crate::content::{Lang, Phrases};
 use crate::session::{Line, PlaybackId, Priority};
 use crate::speaker::output::{OutputHandle, RodioOutput};
@@ -80,7 +80,7 @@ impl CheckAudio for LiveAudio {
                 engine: "speech",
                 reason: e.to_string(),
             })?;
-        let pcm = super::resample::to_16k(&clip);
+        let pcm = super::to_16k(&clip);
         self.next_id += 1;
         self.output.play(
             PlaybackId(self.next_id),
@@ -92,7 +92,7 @@ impl CheckAudio for LiveAudio {
     }
 
     fn mic(&mut self, max: usize) -> Result<Vec<i16>, VoiceError> {
-        use super::resample::{to_i16, to_mono};
+        use crate::audio::resample::{to_i16, to_mono};
         let started = Instant::now();
         while self.pending.is_empty() {
             if self.mic.failed() {

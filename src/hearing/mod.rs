@@ -22,7 +22,6 @@ pub mod installer;
 pub mod live_check;
 pub mod misses;
 pub mod pipeline;
-pub mod resample;
 #[cfg(feature = "voice-pocketsphinx")]
 pub mod sphinx;
 pub mod vad;
@@ -37,6 +36,11 @@ use std::path::PathBuf;
 
 /// The recogniser's sample rate.
 pub const RATE: u32 = 16_000;
+
+/// A clip as the recogniser takes it: 16 kHz samples, as long as the clip.
+pub fn to_16k(clip: &crate::audio::Clip) -> Vec<i16> {
+    crate::audio::resample::to_rate(clip, RATE).samples.to_vec()
+}
 
 /// A command heard in the audio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

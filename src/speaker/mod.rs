@@ -5,7 +5,7 @@
 #[cfg(feature = "speaker-rodio")]
 pub mod output;
 
-use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, AudioError, Clip};
+use crate::audio::{cues, mixer::MixEvent, mixer::Mixer, resample, AudioError, Clip};
 use crate::content::Lang;
 use crate::devices::{ClipSink, Speaker};
 use crate::render::sample_at;
@@ -213,6 +213,7 @@ impl ClipSink for FileSink {
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
+            let clip = resample::to_rate(&clip, s.mixer.rate());
             s.mixer.speak(id, clip, priority, at);
         });
     }
@@ -220,7 +221,8 @@ impl ClipSink for FileSink {
     fn cue(&self, cue: Cue, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
-            s.mixer.cue(cues::tone(cue), at);
+            let clip = resample::to_rate(&cues::tone(cue), s.mixer.rate());
+            s.mixer.cue(clip, at);
         });
     }
 

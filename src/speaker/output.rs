@@ -8,14 +8,14 @@
 //! phase; "stop" is applied at the next block (a few milliseconds).
 
 use crate::audio::mixer::{MixEvent, Mixer};
-use crate::audio::{cues, AudioError, Clip};
+use crate::audio::{cues, resample, AudioError, Clip};
 use crate::devices::ClipSink;
 use crate::devices::Reopen;
 use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
 use std::num::NonZero;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -288,6 +288,8 @@ pub struct RodioOutput {
     inputs: mpsc::Sender<Input>,
     commands: Arc<Mutex<rtrb::Producer<Command>>>,
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
+    /// The open stream's rate, shared with the handles.
+    stream_rate: Arc<AtomicU32>,
     reference: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
     /// Set by the stream's error callback when the device is gone.
     lost: Arc<AtomicBool>,
@@ -300,6 +302,9 @@ pub struct OutputHandle {
     /// The clips the audio thread is done with: dropped here, on the
     /// coach's threads, never on the real-time one.
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
+    /// The open stream's rate: clips are brought to it here, before they
+    /// reach the audio thread.
+    rate: Arc<AtomicU32>,
 }
 
 /// A stream playing our mixer.
@@ -416,6 +421,7 @@ impl RodioOutput {
         let stream = start(device, volume, &inputs, &reference, None, &lost)?;
         let commands = Arc::new(Mutex::new(stream.commands));
         let retired = Arc::new(Mutex::new(stream.retired));
+        let stream_rate = Arc::new(AtomicU32::new(stream.rate));
         Ok((
             RodioOutput {
                 sink: Some(Box::new(stream.sink)),
@@ -426,10 +432,15 @@ impl RodioOutput {
                 inputs,
                 commands: commands.clone(),
                 retired: retired.clone(),
+                stream_rate: stream_rate.clone(),
                 reference,
                 lost,
             },
-            OutputHandle { commands, retired },
+            OutputHandle {
+                commands,
+                retired,
+                rate: stream_rate,
+            },
         ))
     }
 }
@@ -463,6 +474,7 @@ impl Reopen for RodioOutput {
         )?;
         // The handle's queue now feeds the new stream; what waited for the
         // old one is dropped with it.
+        self.stream_rate.store(stream.rate, Ordering::Relaxed);
         if let Ok(mut commands) = self.commands.lock() {
             *commands = stream.commands;
         }
@@ -503,13 +515,19 @@ impl OutputHandle {
     pub fn set_volume(&self, volume: f32) {
         self.send(Command::Volume(volume));
     }
+
+    /// `clip` at the stream's rate, made here on the coach's thread so the
+    /// audio thread only copies samples.
+    fn at_stream_rate(&self, clip: Clip) -> Clip {
+        resample::to_rate(&clip, self.rate.load(Ordering::Relaxed))
+    }
 }
 
 impl ClipSink for OutputHandle {
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.send(Command::Speak {
             id,
-            clip,
+            clip: self.at_stream_rate(clip),
             priority,
             when,
         });
@@ -517,7 +535,7 @@ impl ClipSink for OutputHandle {
 
     fn cue(&self, cue: Cue, when: Instant) {
         self.send(Command::Cue {
-            clip: cues::tone(cue),
+            clip: self.at_stream_rate(cues::tone(cue)),
             when,
         });
     }

@@ -2,7 +2,6 @@
 //! as the crate does), and the crate's own resampler to and from 16 kHz,
 //! the recogniser's rate.
 
-use matcoach::hearing::resample::Resampler;
 use matcoach::hearing::RATE;
 use std::path::Path;
 
@@ -58,12 +57,7 @@ pub fn read_any(path: &Path) -> (hound::WavSpec, Vec<f32>) {
     (spec, samples)
 }
 
-/// 16 kHz audio resampled to `to`, through the crate's resampler (its
-/// tail flushed).
+/// 16 kHz audio resampled to `to`, through the crate's resampler.
 pub fn from_16k(audio: &[f32], to: u32) -> Vec<f32> {
-    let mut out = Vec::new();
-    let mut r = Resampler::new(RATE, to);
-    r.process(audio, &mut out);
-    r.process(&[0.0; 64], &mut out);
-    out
+    matcoach::audio::resample::signal(audio, RATE, to)
 }

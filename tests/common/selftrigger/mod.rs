@@ -14,7 +14,7 @@ use matcoach::content::Lang;
 use matcoach::hearing::aec::{AecOptions, SpeexAec};
 use matcoach::hearing::echo_tracker::EchoTracker;
 use matcoach::hearing::pipeline::{DeciderConfig, EchoCanceller, FRAME};
-use matcoach::hearing::resample::to_16k;
+use matcoach::hearing::to_16k;
 use matcoach::hearing::vad::Vad;
 use matcoach::session::{self, Line, SessionConfig};
 use matcoach::speech::{default_jobs, Espeak, Speech, Voice};

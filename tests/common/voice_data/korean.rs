@@ -11,8 +11,8 @@
 //! (espeak-ng's 아파 "it hurts", 다음 "next", 반복 and 통증 come out as other
 //! words, so they are not used).
 
+use matcoach::audio::resample::{signal, to_f32, to_i16};
 use matcoach::content::Lang;
-use matcoach::hearing::resample::{to_i16, Resampler};
 use matcoach::hearing::vosk::{VoskModel, VoskRecognizer};
 use matcoach::hearing::{Hypothesis, Recognizer, VoiceError, Word, RATE};
 use matcoach::speech::{Espeak, Voice};
@@ -107,16 +107,7 @@ pub fn korean() -> Option<Arc<VoskModel>> {
 pub fn speak(text: &str) -> Vec<f32> {
     let espeak = Espeak::new("espeak-ng".into(), "ko".into(), "ko".into(), 140);
     let clip = espeak.render(text, Lang::En).unwrap();
-    let input: Vec<f32> = clip
-        .samples
-        .iter()
-        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
-        .collect();
-    let mut r = Resampler::new(clip.rate, RATE);
-    let mut out = Vec::new();
-    r.process(&input, &mut out);
-    r.process(&[0.0; 64], &mut out);
-    out
+    signal(&to_f32(&clip.samples), clip.rate, RATE)
 }
 
 /// One spoken item in a stream, with where its sound starts and ends.

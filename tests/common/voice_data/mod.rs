@@ -1,7 +1,7 @@
 //! A synthetic English test set for the speech recognisers: every command
 //! word and a set of sound-alike (and ordinary) non-commands, spoken by
 //! espeak-ng (through `matcoach::speech::Espeak`) and flite in several
-//! voices and speeds, resampled to 16 kHz with `voice::resample::Resampler`, placed in
+//! voices and speeds, resampled to 16 kHz with `audio::resample`, placed in
 //! faint noise with known word boundaries, and again in white and pink noise
 //! at 20 and 10 dB SNR.
 //!
@@ -21,10 +21,10 @@
 pub mod korean;
 pub mod score;
 
+use matcoach::audio::resample::{signal, to_f32};
 use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
-use matcoach::hearing::resample::Resampler;
 use matcoach::hearing::{Detection, RATE};
 use matcoach::speech::{Espeak, Voice};
 use std::collections::hash_map::DefaultHasher;
@@ -426,17 +426,8 @@ fn render_16k(u: &Utterance, dir: &Path) -> Vec<i16> {
             })
         }
     };
-    let input: Vec<f32> = clip
-        .samples
-        .iter()
-        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
-        .collect();
-    let mut out = Vec::new();
-    let mut r = Resampler::new(clip.rate, RATE);
-    r.process(&input, &mut out);
-    // Flush the resampler's delay with a little silence.
-    r.process(&[0.0; 64], &mut out);
-    let samples = matcoach::hearing::resample::to_i16(&out);
+    let out = signal(&to_f32(&clip.samples), clip.rate, RATE);
+    let samples = matcoach::audio::resample::to_i16(&out);
     // Write under a temporary name and rename: other test binaries may be
     // reading the same cache at the same time.
     let tmp = dir.join(format!("{}.{}.tmp", file_name(u), std::process::id()));

@@ -1,6 +1,14 @@
-//! Any microphone's rate and format to 16 kHz mono, streaming: a windowed-
-//! sinc low-pass (so 44.1/48 kHz input does not alias into the speech band)
-//! with fractional-position interpolation.
+//! The project's one resampler, for every rate change: the microphone's
+//! (any device rate to the recogniser's 16 kHz, streaming) and the
+//! speaker's (a clip at its own rate, say espeak-ng's 22050 Hz, brought to
+//! the output stream's rate when it is handed over, off the real-time
+//! thread). A windowed-sinc low-pass (so 44.1/48 kHz input does not alias
+//! into the speech band) with fractional-position interpolation; output
+//! sample `n` is the input's time `n / to` seconds.
+//!
+//! Hand-written, not `rubato`: with rubato's FFT resampler in the capture
+//! path the echo canceller's barge-in test and the Vosk voice check heard
+//! fewer words (docs/sound.md, "Resampling").
 
 /// Streaming resampler to a fixed output rate. Feed any chunk sizes.
 #[derive(Debug, Clone)]
@@ -83,22 +91,45 @@ pub fn to_mono(interleaved: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
-pub use crate::audio::analysis::to_i16;
+pub use super::analysis::{to_f32, to_i16};
 
-/// A clip at 16 kHz (the recogniser's rate), as long as the clip: through
-/// the resampler, its tail flushed.
-pub fn to_16k(clip: &crate::audio::Clip) -> Vec<i16> {
-    if clip.rate == crate::hearing::RATE {
-        return clip.samples.to_vec();
+/// Input samples of silence fed after a whole signal, so that the filter's
+/// last outputs are made (more than the widest filter's half).
+const FLUSH: usize = 64;
+
+/// A whole mono signal at `from` Hz brought to `to` Hz, followed by the
+/// filter's ringing on the silence after it (about `FLUSH × to / from`
+/// samples): nothing of the signal is cut off.
+pub fn signal(input: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to {
+        return input.to_vec();
     }
-    let mut r = Resampler::new(clip.rate, crate::hearing::RATE);
-    let mut input = crate::audio::analysis::to_f32(&clip.samples);
-    input.extend(std::iter::repeat_n(0.0, 64));
-    let mut out = Vec::with_capacity(input.len());
-    r.process(&input, &mut out);
-    let len = clip.samples.len() as u64 * u64::from(crate::hearing::RATE) / u64::from(clip.rate);
-    out.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-    to_i16(&out)
+    let mut r = Resampler::new(from, to);
+    let mut padded = Vec::with_capacity(input.len() + FLUSH);
+    padded.extend_from_slice(input);
+    padded.extend(std::iter::repeat_n(0.0, FLUSH));
+    let mut out = Vec::with_capacity(proportional(input.len(), from, to) + FLUSH);
+    r.process(&padded, &mut out);
+    out
+}
+
+/// How many samples at `to` Hz last as long as `len` samples at `from` Hz
+/// (rounded down).
+fn proportional(len: usize, from: u32, to: u32) -> usize {
+    let n = len as u64 * u64::from(to.max(1)) / u64::from(from.max(1));
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// `clip` at `rate` Hz (shared, not copied, when it already is), exactly
+/// as long as the clip: `floor(len × rate / clip.rate)` samples, so a count
+/// still fits its second and cues stay where the timeline put them.
+pub fn to_rate(clip: &super::Clip, rate: u32) -> super::Clip {
+    if clip.rate == rate {
+        return clip.clone();
+    }
+    let mut out = signal(&to_f32(&clip.samples), clip.rate, rate);
+    out.truncate(proportional(clip.samples.len(), clip.rate, rate));
+    super::Clip::new(rate, to_i16(&out))
 }
 
 #[cfg(test)]
@@ -140,5 +171,30 @@ mod tests {
         let mut out = Vec::new();
         r.process(&sine(12_000.0, 48_000, 1.0), &mut out);
         assert!(rms(&out[2000..14000]) < 0.01);
+    }
+
+    #[test]
+    fn a_clip_keeps_its_duration_and_a_signal_keeps_its_tail() {
+        for (from, to, len) in [
+            (22_050, 16_000, 22_050),
+            (16_000, 48_000, 1_601),
+            (44_100, 22_050, 7),
+        ] {
+            let clip =
+                super::super::Clip::new(from, to_i16(&sine(440.0, from, len as f32 / from as f32)));
+            let out = to_rate(&clip, to);
+            assert_eq!(out.rate, to);
+            assert_eq!(
+                out.samples.len(),
+                proportional(clip.samples.len(), from, to),
+                "{from} -> {to}"
+            );
+            let whole = signal(&to_f32(&clip.samples), from, to);
+            assert!(
+                whole.len() > out.samples.len(),
+                "{from} -> {to}: {}",
+                whole.len()
+            );
+        }
     }
 }
