@@ -960,6 +960,15 @@ impl<'a> World<'a> {
                 exited = true;
                 if let Some(w) = p.writer.take() {
                     let r = w.finish();
+                    if r.waiting > 0 {
+                        // The disk still failing at a clean shutdown: what
+                        // waits in memory dies with the process, as at a
+                        // kill (a session's end among it leaves it cut).
+                        if self.ledger.ended > self.ledger.ended_sure {
+                            self.ledger.cut_allowance += 1;
+                        }
+                        self.ledger.maybe_lost = self.ledger.ended - self.ledger.ended_sure;
+                    }
                     if r.lost > 0 {
                         lost_events = Some(r);
                     }
