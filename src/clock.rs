@@ -188,8 +188,9 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// With a trusted clock, `history` as it is and the wall clock's date.
-    /// Otherwise each session's day is replaced by a counted day (a new
+    /// With a trusted clock, the wall clock's date, and `history` as it is
+    /// but for this boot's sessions, dated by the time since boot (they may
+    /// have been recorded before a late first sync). Otherwise each session's day is replaced by a counted day (a new
     /// one at each boot, or after [`DAY_OF_UPTIME`] in one boot; sessions
     /// of unknown boot, recorded before the journal knew boots, each count
     /// as a day), today is the next counted day or the last one, and the
@@ -202,6 +203,19 @@ impl Calendar {
         let mut history = history.clone();
         history.sessions.sort_by_key(|s| s.seq);
         if trust == Trust::Trusted {
+            // This boot's sessions may have been recorded before the clock
+            // was set right (a late first sync): their days come from the
+            // time since boot, which did not jump, so a day's dose given
+            // under the wrong date still counts today.
+            if let (Some(boot), Some(up_now)) = (&now.boot, now.uptime_ms) {
+                for s in history.sessions.iter_mut() {
+                    if let (Some(b), Some(up)) = (&s.boot, s.uptime_ms) {
+                        if b == boot && up <= up_now {
+                            s.day = Stamp(now.wall.ms() - (up_now - up)).date();
+                        }
+                    }
+                }
+            }
             history.untrusted_clock = false;
             return Calendar {
                 date: now.wall.date(),

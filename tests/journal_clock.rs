@@ -205,6 +205,16 @@ fn the_daily_maximum_is_neither_skipped_on_a_stuck_clock_nor_doubled_on_a_jump()
             true,
         ),
         (
+            "booted into 1970, then synchronised in the same boot: not a fresh day",
+            three_sessions(at("1970-01-01", "00:01"))
+                .run(H)
+                .set(at("2025-06-02", "14:00"))
+                .with_sync(Sync::Yes),
+            "trusted",
+            false,
+            true,
+        ),
+        (
             "a reboot into 1970: a new day after the journal's last",
             plain(three_sessions(start).boot(at("1970-01-01", "00:01"))),
             "implausible",

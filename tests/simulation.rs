@@ -23,16 +23,20 @@ fn options(dir: &std::path::Path, days: u32) -> Options {
         content: Arc::new(common::content().clone()),
         dir: dir.to_path_buf(),
         days,
-        // Clock jumps break the day-based rules until the journal and the
-        // adaptation trust the clock (issue 15 item 3): MATCOACH_SIM_CLOCK=1.
-        clock_faults: std::env::var("MATCOACH_SIM_CLOCK").is_ok_and(|v| v == "1"),
+        // The wall clock jumps and comes back to a saved time at boot
+        // (issue 15 item 3); MATCOACH_SIM_CLOCK=0 keeps it right, to tell a
+        // clock fault from the rest when a seed fails.
+        clock_faults: std::env::var("MATCOACH_SIM_CLOCK").map_or(true, |v| v != "0"),
         stop_at_first: true,
     }
 }
 
 fn run(seed: u64, days: u32) -> Report {
     let dir = tempfile::tempdir().unwrap();
-    let report = simulate::run(seed, &options(dir.path(), days)).unwrap();
+    // MATCOACH_SIM_KEEP=<dir>: the run's journal stays there to look at.
+    let keep = std::env::var_os("MATCOACH_SIM_KEEP").map(std::path::PathBuf::from);
+    let at = keep.unwrap_or_else(|| dir.path().to_path_buf());
+    let report = simulate::run(seed, &options(&at, days)).unwrap();
     println!("{report}");
     report
 }

@@ -77,6 +77,9 @@ impl fmt::Display for Violation {
 pub struct Ledger {
     pub begun: u64,
     pub ended: u64,
+    /// Sessions whose end was sent to the journal (a process killed while
+    /// the last lines are said has written its end, not ended).
+    pub journal_ended: u64,
     /// Sessions ended whose end is surely written (the journal was fine
     /// after it).
     pub ended_sure: u64,
@@ -99,6 +102,9 @@ pub struct Ledger {
     pub lost_seen: u64,
     /// The last session whose rules were checked.
     pub rules_checked: i64,
+    /// The true date each session started on, by its boot and its start
+    /// on the wall clock (as the journal has them).
+    pub true_days: BTreeMap<(String, i64), Date>,
 }
 
 /// The appliance just before a step.
@@ -348,7 +354,13 @@ struct Facts {
     /// The monotonic session sequence (what the phases refer to).
     seq: i64,
     program: String,
+    /// The day as the journal has it (the wall clock's).
     day: String,
+    /// The true date it started on (the journal's day if unknown).
+    true_day: Option<Date>,
+    boot: Option<String>,
+    /// The clock was trusted when it was planned.
+    trusted: bool,
     /// Exercises given (done, skipped or begun) and done.
     given: BTreeSet<String>,
     done: BTreeSet<String>,
@@ -424,10 +436,10 @@ pub fn journal(
             if open > 0 { ", one may still be open" } else { "" }
         ));
     }
-    if complete_u < ledger.ended_sure || complete_u > ledger.ended {
+    if complete_u < ledger.ended_sure || complete_u > ledger.ended.max(ledger.journal_ended) {
         out.push(format!(
-            "{complete_u} sessions complete in the journal; {} ended, {} of them surely written",
-            ledger.ended, ledger.ended_sure
+            "{complete_u} sessions complete in the journal; {} ended ({} ends sent to it), {} of them surely written",
+            ledger.ended, ledger.journal_ended, ledger.ended_sure
         ));
     }
     if rows_u > ledger.begun {
@@ -484,25 +496,36 @@ fn rule_check(
 ) -> rusqlite::Result<Vec<String>> {
     let lo = from - LOOKBACK;
     let mut facts: BTreeMap<i64, Facts> = BTreeMap::new();
-    let mut q = conn
-        .prepare("SELECT id, program, day, started_ms, COALESCE(seq, id) FROM sessions WHERE id > ?1 AND id <= ?2")?;
+    let mut q = conn.prepare(
+        "SELECT id, program, day, started_ms, COALESCE(seq, id), boot_id, COALESCE(clock, 'trusted')
+           FROM sessions WHERE id > ?1 AND id <= ?2",
+    )?;
     let rows = q.query_map(params![lo, upto], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
+            (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
+            (r.get::<_, String>(2)?, r.get::<_, i64>(3)?),
+            (
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+            ),
         ))
     })?;
     for row in rows {
-        let (id, program, day, started, seq) = row?;
+        let ((id, program), (day, started), (seq, boot, clock)) = row?;
+        let true_day = boot
+            .as_ref()
+            .and_then(|b| ledger.true_days.get(&(b.clone(), started)).copied())
+            .or_else(|| Date::parse(&day).ok());
         facts.insert(
             id,
             Facts {
                 seq,
                 program,
                 day,
+                true_day,
+                boot,
+                trusted: clock == "trusted",
                 stale: ledger.stale.contains(&started),
                 ..Facts::default()
             },
@@ -593,7 +616,7 @@ fn rule_check(
             }
         }
         out.extend(phase_check(content, setting, &phases, *id, t));
-        // The daily maximum, by the journal's days.
+        // The daily maximum, by the true days.
         let Some(program) = content.program(&t.program) else {
             continue;
         };
@@ -606,21 +629,20 @@ fn rule_check(
             let Some(max) = max else {
                 continue;
             };
-            let n: i64 = conn.query_row(
-                "SELECT COUNT(DISTINCT e.session_id) FROM exercises e JOIN sessions s ON s.id = e.session_id
-                 WHERE s.day = ?1 AND s.id <= ?2 AND e.exercise = ?3 AND e.status = 'done'",
-                params![t.day, id, e],
-                |r| r.get(0),
-            )?;
-            if n > i64::from(max) {
+            let n = ids[..=k]
+                .iter()
+                .filter(|s| same_day(&facts[*s], t) && facts[*s].done.contains(e))
+                .count();
+            if n > max as usize {
                 out.push(format!(
-                    "`{e}` done in {n} sessions on {} (session {id}); its dose allows {max} a day",
+                    "`{e}` done in {n} sessions on {} (session {id}, {} by the clock); its dose allows {max} a day",
+                    t.true_day.map_or_else(|| t.day.clone(), |d| d.to_string()),
                     t.day
                 ));
             }
         }
-        // After surgery, by the journal's day.
-        if let (Some(surgery), Ok(day)) = (rules.surgery_date, Date::parse(&t.day)) {
+        // After surgery, by the true day.
+        if let (Some(surgery), Some(day)) = (rules.surgery_date, t.true_day) {
             if adapt::needs_week_three(program) && day < adapt::week_three(surgery) {
                 out.push(format!(
                     "`{}` (third week after surgery and later) in session {id} on {day}; the operation was on {surgery}",
@@ -630,6 +652,18 @@ fn rule_check(
         }
     }
     Ok(out)
+}
+
+/// Whether the coach can tell that sessions `a` and `b` fall on one day
+/// (the daily maximum holds across them): they do, and either the clock
+/// was trusted for both, or both are of one boot (its time since boot
+/// cannot jump). Without a trusted clock the coach counts a new day at
+/// each boot (`clock::Calendar`), so a Pi booted twice in a day may give
+/// a day's dose twice: the fallback, not a clock jump.
+fn same_day(a: &Facts, b: &Facts) -> bool {
+    a.true_day.is_some()
+        && a.true_day == b.true_day
+        && ((a.trusted && b.trusted) || (a.boot.is_some() && a.boot == b.boot))
 }
 
 /// The McKenzie phase rule for session `id` (003, `adapt::phase_offer`):

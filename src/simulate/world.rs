@@ -45,7 +45,12 @@ enum Ev {
     Storage(StorageState),
     Kill,
     Reboot,
-    Boot,
+    /// The daemon starts: after a boot of the Pi (`power`: a new boot id,
+    /// the uptime from zero, the clock as an offline Pi's may be), or
+    /// restarted by systemd in the same boot.
+    Boot {
+        power: bool,
+    },
     VoiceCheckEnded,
     /// The clock is set right (NTP reaches the Pi).
     ClockSynced,
@@ -98,6 +103,9 @@ struct Proc {
     /// What the shell has told the appliance is lost.
     reported: Vec<DeviceKind>,
     session_since: Option<Duration>,
+    /// The wall clock given to the journal with the last session's plan
+    /// (its start is timed from it).
+    begun_at: Option<crate::journal::Stamp>,
     exited: bool,
 }
 
@@ -117,6 +125,9 @@ pub(super) struct World<'a> {
     /// Boots so far (the boot id) and when the last one was (the uptime).
     boots: u32,
     booted_at: Duration,
+    /// The clock was set right in this boot (NTP reached the Pi): the
+    /// kernel calls it synchronised until the next boot.
+    synced: bool,
     path: PathBuf,
     storage: StorageSwitch,
     proc: Option<Proc>,
@@ -183,6 +194,7 @@ pub fn run(seed: u64, opts: &Options) -> Result<Report, SimulateError> {
     if w.mckenzie {
         w.start_mckenzie();
     }
+    w.boots = 1;
     w.boot();
     w.at(Duration::from_secs(1800), Ev::UserTurn);
     let first = exp(&mut w.rng, Duration::from_secs(2400));
@@ -261,6 +273,7 @@ impl<'a> World<'a> {
             saved_clock: true_start,
             boots: 0,
             booted_at: Duration::ZERO,
+            synced: false,
             path,
             storage: StorageSwitch::default(),
             proc: None,
@@ -480,9 +493,14 @@ impl<'a> World<'a> {
                     self.feed(Event::Shutdown);
                 }
             }
-            Ev::Boot => {
+            Ev::Boot { power } => {
                 if self.proc.is_none() {
-                    self.boot_clock();
+                    if power {
+                        self.boot_clock();
+                        self.boots += 1;
+                        self.booted_at = self.now;
+                        self.synced = false;
+                    }
                     self.boot();
                 }
             }
@@ -496,15 +514,15 @@ impl<'a> World<'a> {
             }
             Ev::ClockSynced => {
                 self.skew = 0;
+                self.synced = true;
             }
         }
     }
 
     // ---- the process ------------------------------------------------------
 
+    /// The daemon starts (the Pi's boot, if any, is done).
     fn boot(&mut self) {
-        self.boots += 1;
-        self.booted_at = self.now;
         self.ledger.lost_seen = 0;
         let opts = OpenOptions {
             storage: self.storage.clone(),
@@ -541,6 +559,7 @@ impl<'a> World<'a> {
             checking: false,
             reported: Vec::new(),
             session_since: None,
+            begun_at: None,
             exited: false,
         });
         self.note(format!(
@@ -606,7 +625,10 @@ impl<'a> World<'a> {
         let Some(mut p) = self.proc.take() else {
             return;
         };
-        self.count("killed");
+        // The daemon killed (systemd starts it again in the same boot), or
+        // the power cut (the Pi boots again).
+        let power = self.rng.bool();
+        self.count(if power { "power cut" } else { "killed" });
         let risky = p.app.coaching() || self.ledger.ended > self.ledger.ended_sure;
         if risky {
             self.ledger.cut_allowance += 1;
@@ -621,7 +643,7 @@ impl<'a> World<'a> {
         }
         self.note(format!("{} killed", self.stamp()));
         let d = secs(&mut self.rng, 2, 60);
-        self.after(d, Ev::Boot);
+        self.after(d, Ev::Boot { power });
     }
 
     fn device_lost(&mut self, d: Device) {
@@ -741,17 +763,20 @@ impl<'a> World<'a> {
         let speaker = !self.lost.contains(&Device::Speaker);
         let wall = self.wall();
         // What the daemon's shell reads (`date::read`): an offline Pi when
-        // the clock may jump, one kept in sync otherwise.
+        // the clock may jump (until NTP sets it right), one kept in sync
+        // otherwise.
+        let boot = format!("sim-boot-{}", self.boots);
         let clock = crate::date::ClockReading {
             wall,
-            boot: Some(format!("sim-boot-{}", self.boots)),
+            boot: Some(boot.clone()),
             uptime_ms: i64::try_from((self.now - self.booted_at).as_millis()).ok(),
-            sync: if self.opts.clock_faults {
+            sync: if self.opts.clock_faults && !self.synced {
                 crate::date::Sync::No
             } else {
                 crate::date::Sync::Yes
             },
         };
+        let today = self.true_date();
         let now = self.now;
         let mut ended = false;
         let mut begun = false;
@@ -805,10 +830,15 @@ impl<'a> World<'a> {
                 Action::Journal { at, event } => {
                     if let JournalEvent::SessionStarted { program, .. } = &event {
                         started_program = Some(program.clone());
+                        let ms = i64::try_from(at.as_millis()).unwrap_or(0);
+                        let started = p.begun_at.unwrap_or(wall).ms() + ms;
                         if self.stale_plan {
-                            let ms = i64::try_from(at.as_millis()).unwrap_or(0);
-                            self.ledger.stale.insert(wall.ms() + ms);
+                            self.ledger.stale.insert(started);
                         }
+                        self.ledger.true_days.insert((boot.clone(), started), today);
+                    }
+                    if let JournalEvent::SessionEnded { .. } = &event {
+                        self.ledger.journal_ended += 1;
                     }
                     if let Some(w) = p.writer.as_mut() {
                         crate::devices::Journal::record(w, at, &event);
@@ -818,6 +848,7 @@ impl<'a> World<'a> {
                     if let Some(w) = &p.writer {
                         w.begin(wall, Some(note));
                     }
+                    p.begun_at = Some(wall);
                     p.session_since = Some(now);
                     begun = true;
                 }
@@ -929,6 +960,15 @@ impl<'a> World<'a> {
                 exited = true;
                 if let Some(w) = p.writer.take() {
                     let r = w.finish();
+                    if r.waiting > 0 {
+                        // The disk still failing at a clean shutdown: what
+                        // waits in memory dies with the process, as at a
+                        // kill (a session's end among it leaves it cut).
+                        if self.ledger.ended > self.ledger.ended_sure {
+                            self.ledger.cut_allowance += 1;
+                        }
+                        self.ledger.maybe_lost = self.ledger.ended - self.ledger.ended_sure;
+                    }
                     if r.lost > 0 {
                         lost_events = Some(r);
                     }
@@ -951,7 +991,7 @@ impl<'a> World<'a> {
             self.proc = None;
             self.count("clean reboot");
             let d = secs(&mut self.rng, 20, 120);
-            self.after(d, Ev::Boot);
+            self.after(d, Ev::Boot { power: true });
             return;
         }
         let ended_now = self.ledger.ended != self.ledger.checked_at_end;

@@ -24,13 +24,43 @@ pub fn available() -> bool {
     ok
 }
 
+/// Set in a child run by [`child`]: the role the test plays there.
+pub const CHILD_ENV: &str = "MATCOACH_KILL_CHILD";
+
+/// This test binary again, running only the test `test` with
+/// [`CHILD_ENV`] set to `role`: for files written by library code, the test
+/// plays the child that strace kills (it checks [`child_role`] first).
+pub fn child(test: &str, role: &str) -> Command {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("this test's binary: {e}"));
+    let mut c = Command::new(exe);
+    c.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, role)
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// The role given by [`child`], in the child.
+pub fn child_role() -> Option<String> {
+    std::env::var(CHILD_ENV).ok()
+}
+
+/// Kill points `1..=n`, or `cap` of them spread evenly when there are more
+/// (`MATCOACH_KILL_ALL=1` takes every one).
+pub fn points(n: usize, cap: usize) -> Vec<usize> {
+    if n <= cap || std::env::var_os("MATCOACH_KILL_ALL").is_some() {
+        return (1..=n).collect();
+    }
+    (0..cap).map(|i| 1 + i * n / cap).collect()
+}
+
 /// One system call on a watched file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     /// The thread that made it (strace -f counts kill points per thread).
     pub pid: u32,
     pub name: String,
-    /// The file its descriptor named (strace -y).
+    /// The file its descriptor named (strace -y), or its first path
+    /// argument (`rename`, `mkdir`, `unlinkat`, …).
     pub path: String,
     /// The arguments after the descriptor, as strace printed them.
     pub args: String,
@@ -129,7 +159,8 @@ impl Traced {
     }
 }
 
-/// One line of `strace -f -y`: `[PID ]name(FD<path>, args) = RET`.
+/// One line of `strace -f -y`: `[PID ]name(FD<path>, args) = RET`, or
+/// `[PID ]name([DIRFD<dir>, ]"path", args) = RET`.
 pub fn parse(line: &str) -> Option<Call> {
     let line = line.trim_start();
     let (pid, line) = match line.split_once(' ') {
@@ -143,8 +174,14 @@ pub fn parse(line: &str) -> Option<Call> {
         return None;
     }
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    let rest = rest.strip_prefix('<')?;
-    let (path, rest) = rest.split_once('>')?;
+    let (path, rest) = match rest.strip_prefix('<') {
+        Some(r) => r.split_once('>')?,
+        // A call on a path: its first quoted argument.
+        None => {
+            let (_, quoted) = rest.split_once('"')?;
+            quoted.split_once('"')?
+        }
+    };
     let (args, ret) = rest.rsplit_once(") = ").unwrap_or((rest, "?"));
     let ret = ret.split_whitespace().next().and_then(|r| r.parse().ok());
     Some(Call {
