@@ -7,88 +7,14 @@
 #![cfg(all(feature = "voice-pocketsphinx", feature = "voice-aec"))]
 
 mod common;
-use common::room;
 use common::voice_data;
 
-use matcoach::audio::Clip;
 use matcoach::command::Command;
 use matcoach::content::Lang;
-use matcoach::hearing::calibrate::{fit, run_takes, Asked, Score, Take};
+use matcoach::hearing::calibrate::{fit, run_takes, Score, Take};
 use matcoach::hearing::grammar;
 use matcoach::hearing::Engine;
-use matcoach::hearing::RATE;
-use std::path::PathBuf;
-use voice_data::Utterance;
-
-/// A voice the default settings hear poorly.
-#[derive(Debug, Clone)]
-struct Voice {
-    name: &'static str,
-    /// espeak-ng or flite (`flite/NAME`) voice.
-    base: &'static str,
-    /// sox effects applied to the rendering (pitch and formants, speed).
-    sox: &'static [&'static str],
-    /// The room: direct-to-reverberant ratio (dB), RT60 (ms).
-    drr_db: f32,
-    rt60_ms: u32,
-    /// Pink noise this many dB below the speech.
-    snr_db: f32,
-}
-
-/// `audio` (16 kHz, −1..1) through sox with `effects`.
-fn sox(audio: &[f32], effects: &[&str], tag: &str) -> Vec<f32> {
-    if effects.is_empty() {
-        return audio.to_vec();
-    }
-    let dir = std::env::temp_dir();
-    let id = format!("{}-{tag}", std::process::id());
-    let (inp, out): (PathBuf, PathBuf) = (
-        dir.join(format!("calib-in-{id}.wav")),
-        dir.join(format!("calib-out-{id}.wav")),
-    );
-    Clip::new(RATE, matcoach::audio::resample::to_i16(audio))
-        .write_wav(&inp)
-        .unwrap();
-    let status = std::process::Command::new("sox")
-        .arg(&inp)
-        .arg(&out)
-        .args(effects)
-        .args(["rate", "16000"])
-        .status()
-        .unwrap_or_else(|e| panic!("sox must be installed (sudo apt install sox): {e}"));
-    assert!(status.success(), "sox {effects:?}: {status}");
-    let clip = Clip::read_wav(&out).unwrap();
-    let _ = std::fs::remove_file(&inp);
-    let _ = std::fs::remove_file(&out);
-    clip.samples
-        .iter()
-        .map(|s| matcoach::audio::analysis::sample_to_f32(*s))
-        .collect()
-}
-
-/// One take: `text` in `voice` at `wpm`, altered, in the room, with noise
-/// before and after (as the voice check records it).
-fn take(voice: &Voice, rendered: &[f32], seed: u64) -> Vec<i16> {
-    let altered = sox(rendered, voice.sox, &format!("{seed}"));
-    let peak = altered.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
-    let speech: Vec<i16> = altered
-        .iter()
-        .map(|s| room::to_i16(s / peak * 0.5 * 32767.0))
-        .collect();
-    let wet = room::talker(&speech, voice.drr_db, voice.rt60_ms, seed);
-    let lead = RATE as usize * 4 / 10;
-    let mut out = vec![0f32; lead];
-    out.extend(&wet);
-    out.resize(out.len() + RATE as usize / 2, 0.0);
-    let active = room::active_rms(&speech);
-    let noise_db = 20.0 * (active / 32768.0).log10() - voice.snr_db;
-    let mut rng = room::Rng::new(seed);
-    let noise = room::noise(out.len(), noise_db, &mut rng);
-    out.iter()
-        .zip(&noise)
-        .map(|(a, b)| room::to_i16(a + b))
-        .collect()
-}
+use voice_data::altered::{self, Noise, Voice};
 
 const PROSE: [&str; 4] = [
     "I think we should go for a walk later today",
@@ -97,35 +23,9 @@ const PROSE: [&str; 4] = [
     "put the paper on the table please",
 ];
 
-fn asked_of(text: &str) -> Asked {
-    match grammar::parse(text, Lang::En) {
-        Some(c) => Asked::Command(c),
-        None => Asked::Other(text.to_string()),
-    }
-}
-
 /// The takes of `voice`: each text at each speed.
 fn takes(voice: &Voice, texts: &[&str], speeds: &[u32], seed: u64) -> Vec<Take> {
-    let mut set = Vec::new();
-    for t in texts {
-        for wpm in speeds {
-            set.push(Utterance {
-                text: (*t).into(),
-                voice: voice.base.into(),
-                wpm: *wpm,
-                lang: Lang::En,
-            });
-        }
-    }
-    let rendered = voice_data::render_all(&set);
-    set.iter()
-        .zip(&rendered)
-        .enumerate()
-        .map(|(k, (u, r))| Take {
-            asked: asked_of(&u.text),
-            pcm: take(voice, &r.audio, seed + k as u64),
-        })
-        .collect()
+    altered::takes(voice, texts, speeds, seed, &|t| grammar::parse(t, Lang::En))
 }
 
 fn command_words() -> Vec<&'static str> {
@@ -224,6 +124,9 @@ fn row(v: &Voice, m: &Measured) -> String {
 
 const HEADER: &str = "| voice | recall before | recall after | false accepts before | false accepts after |\n|---|---|---|---|---|";
 
+/// The dry speech's peak: half of full scale.
+const PEAK_DBFS: f32 = -6.02;
+
 /// A synthetic voice PocketSphinx hears poorly by default: espeak-ng's
 /// Klatt voice 4, two semitones lower (pitch and formants, sox `pitch`),
 /// a metre away in a reverberant room (RT60 400 ms) with pink noise 18 dB
@@ -232,42 +135,59 @@ fn low_klatt() -> Voice {
     Voice {
         name: "espeak-ng en-us+klatt4, sox pitch -200, RT60 400 ms, pink noise 18 dB SNR",
         base: "en-us+klatt4",
+        lang: Lang::En,
         sox: &["pitch", "-200"],
+        peak_dbfs: PEAK_DBFS,
         drr_db: 6.0,
         rt60_ms: 400,
         snr_db: 18.0,
+        noise: Noise::Room,
+    }
+}
+
+/// The first voice in a rumbling room (a washing machine, traffic): a low
+/// rumble 6 dB below the speech instead of broadband noise. PocketSphinx
+/// still decodes the words, but the default VAD, which measures all of the
+/// sound's energy, backs too little of them; the speech level calibration
+/// finds lets it hear them.
+fn rumbling_klatt() -> Voice {
+    Voice {
+        name: "espeak-ng en-us+klatt4, sox pitch -200, RT60 400 ms, rumble 6 dB SNR",
+        noise: Noise::Rumble,
+        snr_db: 6.0,
+        ..low_klatt()
     }
 }
 
 /// The issue asks that calibrating on three takes per word raise recall
 /// on the voice's other takes without raising false accepts. Measured here
-/// (docs/voice.md, "Calibration"), PocketSphinx's levers did not do both
-/// on any of four generated voices: so this asserts what calibration must
-/// never do (hear fewer of the user's other takes, or take more other
-/// speech for commands) and prints the before/after row; the rise is not
-/// asserted because it was not achieved.
+/// (docs/voice.md, "Calibration"), PocketSphinx's recogniser-side levers
+/// did not do both on any of four generated voices in broadband noise; the
+/// speech level the VAD expects does in a rumbling room, which this
+/// asserts.
 #[test]
-fn calibration_never_hears_less_nor_more_false_commands_on_other_takes() {
-    let v = low_klatt();
+fn calibration_hears_more_of_other_takes_without_more_false_commands() {
+    let v = rumbling_klatt();
     let m = measure(&v);
     println!("{HEADER}\n{}", row(&v, &m));
     println!("calibration: {:?}\n({:.0} s)", m.cal, m.secs);
     assert!(
-        m.after.heard >= m.before.heard,
-        "recall fell: {:?} → {:?}",
+        m.before.commands == 18 && m.before.others == 30,
+        "{:?}",
+        m.before
+    );
+    assert!(
+        m.after.heard > m.before.heard,
+        "recall did not rise: {:?} → {:?} with {:?}",
         m.before,
-        m.after
+        m.after,
+        m.cal
     );
     assert!(
         m.after.false_accepts <= m.before.false_accepts,
         "false accepts rose: {:?} → {:?}",
         m.before,
         m.after
-    );
-    assert!(
-        m.before.commands == 18 && m.before.others == 30,
-        "{:?}",
-        m.before
     );
     assert!(m.cal.speech_level_dbfs.is_some(), "{:?}", m.cal);
 }
@@ -283,31 +203,42 @@ fn calibration_table() {
         Voice {
             name: "flite kal (8 kHz), RT60 400 ms, pink noise 15 dB SNR",
             base: "flite/kal",
+            lang: Lang::En,
             sox: &[],
+            peak_dbfs: PEAK_DBFS,
             drr_db: 6.0,
             rt60_ms: 400,
             snr_db: 15.0,
+            noise: Noise::Room,
         },
         Voice {
             name:
                 "espeak-ng en-gb-scotland+klatt, sox tempo 1.1, RT60 400 ms, pink noise 15 dB SNR",
             base: "en-gb-scotland+klatt",
+            lang: Lang::En,
             sox: &["tempo", "1.1"],
+            peak_dbfs: PEAK_DBFS,
             drr_db: 6.0,
             rt60_ms: 400,
             snr_db: 15.0,
+            noise: Noise::Room,
         },
+        rumbling_klatt(),
         Voice {
             name: "flite slt, sox pitch -400 tempo 0.9, RT60 600 ms, pink noise 15 dB SNR",
             base: "flite/slt",
+            lang: Lang::En,
             sox: &["pitch", "-400", "tempo", "0.9"],
+            peak_dbfs: PEAK_DBFS,
             drr_db: 3.0,
             rt60_ms: 600,
             snr_db: 15.0,
+            noise: Noise::Room,
         },
     ];
+    let only = std::env::var("CALIBRATION_ONLY").unwrap_or_default();
     println!("{HEADER}");
-    for v in &voices {
+    for v in voices.iter().filter(|v| v.name.contains(only.as_str())) {
         let m = measure(v);
         println!("{}", row(v, &m));
         eprintln!("  {:?} ({:.0} s)", m.cal, m.secs);
@@ -324,10 +255,13 @@ fn explore_voices() {
         Voice {
             name: "kal",
             base: "flite/kal",
+            lang: Lang::En,
             sox: &[],
+            peak_dbfs: PEAK_DBFS,
             drr_db: 6.0,
             rt60_ms: 400,
             snr_db: 15.0,
+            noise: Noise::Room,
         },
     ];
     for v in &voices {

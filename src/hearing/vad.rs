@@ -32,6 +32,9 @@ impl Vad {
     /// keeps a steady room quiet. Below it the VAD would follow the noise.
     pub const MIN_MARGIN_DB: f32 = 4.0;
 
+    /// The margin without a calibrated speech level.
+    pub const DEFAULT_MARGIN_DB: f32 = 9.0;
+
     /// A VAD that expects the user's speech at `speech_dbfs` (None: the
     /// default VAD). The margin is never raised above the default's.
     pub fn expecting(speech_dbfs: Option<f32>) -> Vad {
@@ -48,11 +51,17 @@ impl Vad {
     pub fn margin_db(&self) -> f32 {
         match self.expected_dbfs {
             None => self.margin_db,
-            Some(level) => {
-                let floor_db = 10.0 * self.floor.max(1e-10).log10();
-                (level - Vad::WORD_RANGE_DB - floor_db).clamp(Vad::MIN_MARGIN_DB, self.margin_db)
-            }
+            Some(level) => Vad::margin_for(level, 10.0 * self.floor.max(1e-10).log10()),
         }
+    }
+
+    /// The margin (dB) a VAD expecting speech at `level_dbfs` uses over a
+    /// noise floor of `floor_dbfs`; below [`Vad::DEFAULT_MARGIN_DB`] only in
+    /// a room so noisy that the speech stands out less than that plus
+    /// [`Vad::WORD_RANGE_DB`].
+    pub fn margin_for(level_dbfs: f32, floor_dbfs: f32) -> f32 {
+        (level_dbfs - Vad::WORD_RANGE_DB - floor_dbfs)
+            .clamp(Vad::MIN_MARGIN_DB, Vad::DEFAULT_MARGIN_DB)
     }
 }
 
@@ -60,7 +69,7 @@ impl Default for Vad {
     fn default() -> Self {
         Vad {
             floor: 1e-4,
-            margin_db: 9.0,
+            margin_db: Vad::DEFAULT_MARGIN_DB,
             hangover: Vad::HANGOVER_FRAMES,
             left: 0,
             expected_dbfs: None,

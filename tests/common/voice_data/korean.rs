@@ -45,6 +45,16 @@ pub const SENTENCES: [&str; 6] = [
     "이 책은 아주 재미있습니다",
 ];
 
+/// Sound-alikes of the command words (one sound changed, or the same
+/// first syllable): 머리 "head", 멈칫 "with a start", 범죄 "crime" for
+/// 멈춰; 계단 "stairs", 계산 "bill", 세속 "secular" for 계속; 다리 "leg",
+/// 가시 "thorn", 바지 "trousers", 도시 "city" for 다시; 정리 "tidying",
+/// 성지 "holy place", 종이 "paper", 정직 "honest" for 정지.
+pub const SOUND_ALIKES: [&str; 14] = [
+    "머리", "멈칫", "범죄", "계단", "계산", "세속", "다리", "가시", "바지", "도시", "정리", "성지",
+    "종이", "정직",
+];
+
 pub fn words() -> Vec<&'static str> {
     COMMANDS.iter().map(|(k, _)| *k).collect()
 }

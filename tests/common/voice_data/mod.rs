@@ -17,6 +17,7 @@
 //! and later runs, reuse them. Nothing is committed.
 #![allow(dead_code)]
 
+pub mod altered;
 #[cfg(feature = "voice-vosk")]
 pub mod korean;
 pub mod score;
@@ -396,9 +397,15 @@ pub fn cache_dir(utterances: &[Utterance]) -> PathBuf {
 }
 
 fn file_name(u: &Utterance) -> String {
+    // Letters beyond ASCII (Korean) by their code, so that two words of
+    // the same length do not share a name.
     let safe = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .map(|c| match c {
+                c if c.is_ascii_alphanumeric() => c.to_string(),
+                c if c.is_alphanumeric() => format!("u{:x}", u32::from(c)),
+                _ => "_".into(),
+            })
             .collect()
     };
     format!("{}__{}__{}.wav", safe(&u.text), safe(&u.voice), u.wpm)
