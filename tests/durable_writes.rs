@@ -21,8 +21,11 @@
 //! - A model installed by `setup-model --from` (`setup_from_file`) over an
 //!   older one: killed at each sync, rename, directory made and removal and
 //!   at writes spread over the unpacking, the model's directory holds the
-//!   old model or the new one whole, or none; never a mix or a half, and
-//!   installing again gives the new one.
+//!   old model or the new one whole, or none; never a mix or a half. After
+//!   each kill the lookup before loading (`installer::recover`) leaves one
+//!   model whole and nothing else, and so does installing again (the new
+//!   one). Once with the swap as one `RENAME_EXCHANGE`, once with strace
+//!   failing it as a filesystem without it does (two renames).
 //!
 //! The last two are library code: the test runs its own binary again as
 //! the child strace kills (`strace::child`).
@@ -175,6 +178,7 @@ fn the_journal_survives_a_kill_at_each_write_and_sync() {
         trace: "pwrite64,write,fdatasync,fsync".into(),
         paths: journal_files(&db),
         kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
+        inject: Vec::new(),
     };
     // The whole session, not killed: the reference.
     copy_journal(&base, &db);
@@ -315,6 +319,7 @@ fn the_settings_layer_survives_a_kill_at_each_write() {
             trace: "openat,write,fsync,fdatasync,rename,renameat,renameat2".into(),
             paths: vec![layer.clone(), tmp.clone(), dir.path().to_path_buf()],
             kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
+            inject: Vec::new(),
         };
         let mut c = strace::child(SETTINGS_TEST, "settings");
         c.env("MATCOACH_KILL_PATH", &layer);
@@ -506,87 +511,169 @@ fn setup_model_from_a_zip_survives_a_kill_at_each_write() {
         "unlinkat",
         "rmdir",
     ];
-    let run = |kill_at: Option<(&str, usize)>| {
+    // `exchange`: the swap as on ext4 (one renameat2 RENAME_EXCHANGE);
+    // otherwise strace fails renameat2 with EINVAL, as a filesystem without
+    // it does (vfat), and the old model is moved aside by a rename first.
+    let run = |kill_at: Option<(&str, usize)>, exchange: bool| {
         let traced = Traced {
             trace: NAMES.join(","),
             paths: Vec::new(),
             kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
+            inject: if exchange {
+                Vec::new()
+            } else {
+                vec!["renameat2:error=EINVAL".into()]
+            },
         };
         let mut c = strace::child(MODEL_TEST, "model");
         c.env("MATCOACH_KILL_PATH", &dest)
             .env("MATCOACH_KILL_ZIP", &zip);
         traced.run(&c, &log)
     };
-    let full = run(None);
-    assert!(full.status.success(), "{}", full.stderr);
-    assert_eq!(tree(&dest).as_ref(), Some(&new_tree), "the full run");
     // Only the calls on the models directory count as kill points.
     let under = models.display().to_string();
     let ours = |c: &Call| c.path.starts_with(&under);
-    let by_name: Vec<(&str, usize)> = NAMES
-        .iter()
-        .map(|n| (*n, full.count(|c| c.name == *n && ours(c))))
-        .filter(|(_, k)| *k > 0)
-        .collect();
-    eprintln!("the install's calls on the models directory: {by_name:?}");
-    let (mut kills, mut leftovers) = (0, 0);
-    let mut states = std::collections::BTreeMap::<&str, usize>::new();
-    for (name, _) in &by_name {
-        // strace's when=N counts every call of that name by the thread,
-        // on any file: the points that reach the install's.
-        let total = full.per_thread_max(name);
-        let cap = if *name == "write" {
-            MODEL_WRITE_POINTS
-        } else {
-            total
-        };
-        for n in strace::points(total, cap) {
-            let what = format!("killed at {name} {n} of {total}");
-            reset();
-            let r = run(Some((name, n)));
-            if !r.killed() {
-                // Past the last such call of the working thread.
-                assert!(r.status.success(), "{what}: {}", r.stderr);
+    let mut plan: Vec<(bool, &str, usize)> = Vec::new();
+    for exchange in [true, false] {
+        reset();
+        let full = run(None, exchange);
+        assert!(
+            full.status.success(),
+            "exchange {exchange}: {}",
+            full.stderr
+        );
+        assert_eq!(tree(&dest).as_ref(), Some(&new_tree), "the full run");
+        let swaps = full.count(|c| c.name == "renameat2" && ours(c));
+        assert_eq!(swaps, 1, "one RENAME_EXCHANGE: {:?}", full.calls);
+        let by_name: Vec<(&str, usize)> = NAMES
+            .iter()
+            .map(|n| (*n, full.count(|c| c.name == *n && ours(c))))
+            .filter(|(_, k)| *k > 0)
+            .collect();
+        eprintln!("the install's calls on the models directory (exchange {exchange}): {by_name:?}");
+        for (name, _) in by_name {
+            // Without the exchange only the renames and the old model's
+            // removal differ: killed at each.
+            if !exchange
+                && !matches!(
+                    name,
+                    "rename" | "renameat" | "unlink" | "unlinkat" | "rmdir"
+                )
+            {
                 continue;
             }
-            kills += 1;
-            let found = tree(&dest);
-            let state = if found.is_none() {
-                "no model"
-            } else if found == old_tree {
-                "the old model"
-            } else if found.as_ref() == Some(&new_tree) {
-                "the new model"
+            // strace's when=N counts every call of that name by the
+            // thread, on any file: the points that reach the install's.
+            let total = full.per_thread_max(name);
+            let cap = if name == "write" {
+                MODEL_WRITE_POINTS
             } else {
-                panic!(
-                    "{what}: {} holds neither model whole: {:?}",
-                    dest.display(),
-                    found.map(|t| t.keys().cloned().collect::<Vec<_>>())
-                );
+                total
             };
-            *states.entry(state).or_default() += 1;
-            // Nothing else in the models directory looks like a model:
-            // what a kill leaves is hidden (a dot name) and is not one.
-            for e in std::fs::read_dir(&models).unwrap() {
-                let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                assert!(
-                    name == "test-model" || name.starts_with('.'),
-                    "{what}: {name} left in the models directory"
-                );
-                if name != "test-model" {
-                    leftovers += 1;
-                }
-            }
-            // Installing again over what the kill left gives the new model.
-            install(&zip, &dest).unwrap_or_else(|e| panic!("{what}, then installed again: {e}"));
-            assert_eq!(
-                tree(&dest).as_ref(),
-                Some(&new_tree),
-                "{what}, then installed again"
+            plan.extend(
+                strace::points(total, cap)
+                    .into_iter()
+                    .map(|n| (exchange, name, n)),
             );
         }
     }
+    // What is in a models directory besides the model.
+    let others = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "test-model")
+            .collect()
+    };
+    let lookup = dir.path().join("lookup");
+    let (mut kills, mut leftovers, mut restored) = (0, 0, 0);
+    let mut states = std::collections::BTreeMap::<String, usize>::new();
+    for (exchange, name, n) in plan {
+        let how = if exchange { "" } else { " (no exchange)" };
+        let what = format!("killed at {name} {n}{how}");
+        reset();
+        let r = run(Some((name, n)), exchange);
+        if !r.killed() {
+            // Past the last such call of the working thread.
+            assert!(r.status.success(), "{what}: {}", r.stderr);
+            continue;
+        }
+        kills += 1;
+        let found = tree(&dest);
+        let state = if found.is_none() {
+            "no model"
+        } else if found == old_tree {
+            "the old model"
+        } else if found.as_ref() == Some(&new_tree) {
+            "the new model"
+        } else {
+            panic!(
+                "{what}: {} holds neither model whole: {:?}",
+                dest.display(),
+                found.map(|t| t.keys().cloned().collect::<Vec<_>>())
+            );
+        };
+        *states.entry(format!("{state}{how}")).or_default() += 1;
+        // Nothing else in the models directory looks like a model: what a
+        // kill leaves is hidden (a dot name) and is not one.
+        let left = others(&models);
+        assert!(
+            left.iter().all(|n| n.starts_with('.')),
+            "{what}: {left:?} left in the models directory"
+        );
+        leftovers += left.len();
+        // The lookup before a model is loaded (the daemon's start), on a
+        // copy of what the kill left (hard links: it only renames and
+        // removes): one model whole, the old or the new, and nothing else.
+        let _ = std::fs::remove_dir_all(&lookup);
+        link_tree(&models, &lookup);
+        let done = matcoach::hearing::installer::recover(&lookup.join("test-model"));
+        assert!(
+            done.failed.is_empty() && done.kept.is_empty(),
+            "{what}: {done:?}"
+        );
+        restored += usize::from(done.restored.is_some());
+        let after = tree(&lookup.join("test-model"));
+        assert!(
+            after == old_tree || after.as_ref() == Some(&new_tree),
+            "{what}, then looked up: no model whole ({done:?})"
+        );
+        assert_eq!(
+            others(&lookup),
+            Vec::<String>::new(),
+            "{what}, then looked up"
+        );
+        // Installing again over what the kill left gives the new model,
+        // and nothing else.
+        install(&zip, &dest).unwrap_or_else(|e| panic!("{what}, then installed again: {e}"));
+        assert_eq!(
+            tree(&dest).as_ref(),
+            Some(&new_tree),
+            "{what}, then installed again"
+        );
+        assert_eq!(
+            others(&models),
+            Vec::<String>::new(),
+            "{what}, then installed again"
+        );
+    }
     eprintln!(
-        "{kills} kills of setup-model --from: {states:?}; never a half model; {leftovers} hidden temporaries left behind"
+        "{kills} kills of setup-model --from: {states:?}; never a half model; {leftovers} hidden \
+         temporaries left behind; the lookup after each put the old model back {restored} times \
+         and left one model whole and nothing else, as did installing again"
     );
+}
+
+/// `from`'s tree again at `to`, its files hard-linked.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            link_tree(&src, &dst);
+        } else {
+            std::fs::hard_link(&src, &dst).unwrap();
+        }
+    }
 }

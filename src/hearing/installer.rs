@@ -124,6 +124,7 @@ fn io_fail(
 
 mod download;
 mod install;
+mod recover;
 #[cfg(test)]
 mod test_server;
 
@@ -131,6 +132,8 @@ pub use download::setup;
 use download::*;
 pub use install::setup_from_file;
 use install::*;
+use recover::{missing_files, model_name};
+pub use recover::{recover, recover_logged, Recovered};
 
 #[cfg(test)]
 mod tests {

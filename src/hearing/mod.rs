@@ -273,6 +273,10 @@ fn open_vosk(
     words: &[&str],
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
     let dir = installer::model_dir(cfg, lang);
+    // A `setup-model` cut off by a kill may have left the model moved aside
+    // (put back here, so the coach hears without a new setup) and hidden
+    // leftovers (removed); failures are warnings, a good model still loads.
+    installer::recover_logged(&dir);
     let model = std::sync::Arc::new(vosk::VoskModel::load(&dir, lang)?);
     Ok(Box::new(vosk::VoskRecognizer::with_model(
         model,

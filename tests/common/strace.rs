@@ -90,6 +90,10 @@ pub struct Traced {
     pub paths: Vec<PathBuf>,
     /// Kill the process as it enters the Nth such call of this name.
     pub kill_at: Option<(String, usize)>,
+    /// More faults (strace's `-e inject=`), e.g. `renameat2:error=EINVAL`
+    /// for a filesystem without `RENAME_EXCHANGE`; on other call names
+    /// than `kill_at`'s.
+    pub inject: Vec<String>,
 }
 
 /// The result: how the process ended and its calls on the watched files.
@@ -133,6 +137,9 @@ impl Traced {
         }
         if let Some((name, n)) = &self.kill_at {
             c.arg(format!("-einject={name}:signal=KILL:when={n}"));
+        }
+        for spec in &self.inject {
+            c.arg(format!("-einject={spec}"));
         }
         c.arg(cmd.get_program()).args(cmd.get_args());
         if let Some(dir) = cmd.get_current_dir() {

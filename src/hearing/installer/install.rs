@@ -20,11 +20,10 @@ impl Drop for Cleanup {
     }
 }
 
+/// `.NAME.PID.SUFFIX` next to `dest`: hidden, and [`recover`] can tell
+/// whether the install that made it still runs.
 pub(super) fn sibling(dest: &Path, suffix: &str) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
+    let name = model_name(dest);
     dest.with_file_name(format!(".{name}.{}.{suffix}", std::process::id()))
 }
 
@@ -34,6 +33,9 @@ pub(super) fn parent_of(info: &ModelInfo, dest: &Path) -> Result<PathBuf, VoiceE
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| io_fail(info, dest, "create", &parent, e))?;
+    // What an earlier install cut off left: removed before this one needs
+    // the space, and the old model put back if it was moved aside.
+    recover_logged(dest);
     Ok(parent)
 }
 
@@ -105,10 +107,7 @@ pub(super) fn install(
         let _ = std::fs::remove_dir_all(&staging);
     }
     unzip(info, zip, shown, &staging)?;
-    let missing: Vec<&str> = ["am/final.mdl", "conf/model.conf"]
-        .into_iter()
-        .filter(|f| !staging.join(f).is_file())
-        .collect();
+    let missing = missing_files(&staging);
     if !missing.is_empty() {
         return Err(bad(
             info,
@@ -135,19 +134,65 @@ pub(super) fn install(
     crate::durable::sync_tree(&staging).map_err(|e| io_fail(info, dest, "sync", &staging, e))?;
     let old = sibling(dest, "old");
     let _cleanup_old = Cleanup(old.clone());
-    if dest.exists() {
-        std::fs::rename(dest, &old).map_err(|e| io_fail(info, dest, "move aside", dest, e))?;
-    }
-    if let Err(e) = std::fs::rename(&staging, dest) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, dest);
+    // One atomic exchange leaves no instant without a model (not even for a
+    // daemon starting mid-install, whose recovery must leave a running
+    // install's `.old` alone); where the filesystem has none, two renames,
+    // and `recover` puts the old model back after a kill between them.
+    let exchanged = dest.exists()
+        && exchange(&staging, dest).map_err(|e| io_fail(info, dest, "swap in", dest, e))?;
+    if !exchanged {
+        if dest.exists() {
+            std::fs::rename(dest, &old).map_err(|e| io_fail(info, dest, "move aside", dest, e))?;
         }
-        return Err(io_fail(info, dest, "move the new model to", dest, e));
+        if let Err(e) = std::fs::rename(&staging, dest) {
+            if old.exists() {
+                let _ = std::fs::rename(&old, dest);
+            }
+            return Err(io_fail(info, dest, "move the new model to", dest, e));
+        }
     }
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         crate::durable::sync_dir(parent).map_err(|e| io_fail(info, dest, "sync", parent, e))?;
     }
     Ok(dest.to_path_buf())
+}
+
+/// Swap the directories `a` and `b` in one step (`renameat2`'s
+/// `RENAME_EXCHANGE`): `false` when the filesystem or kernel cannot, and
+/// nothing was changed.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two NUL-terminated paths, relative to the working directory.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Not supported by this filesystem (vfat, …) or kernel, or refused
+        // by a seccomp filter.
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 /// A model unpacks to at most this many times its archive's size (Vosk's
