@@ -8,7 +8,7 @@ use super::{render_all, Utterance};
 use crate::common::room;
 use matcoach::audio::Clip;
 use matcoach::content::Lang;
-use matcoach::hearing::calibrate::{Asked, Take};
+use matcoach::hearing::calibrate::{Asked, Calibration, Score, Take};
 use matcoach::hearing::RATE;
 use std::path::PathBuf;
 
@@ -187,4 +187,49 @@ pub fn takes(
             pcm: take(voice, &r.audio, seed + k as u64),
         })
         .collect()
+}
+
+/// The calibration tables' header (docs/voice.md, "Calibration").
+pub const TABLE_HEADER: &str = "| voice | recall before | recall after | false accepts before | false accepts after |\n|---|---|---|---|---|";
+
+/// One row of that table: recall on the voice's other takes and false
+/// accepts on the other words, with the default settings and calibrated.
+pub fn table_row(voice: &str, before: &Score, after: &Score) -> String {
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    format!(
+        "| {} | {}/{} ({:.0} %) | {}/{} ({:.0} %) | {}/{} | {}/{} |",
+        voice,
+        before.heard,
+        before.commands,
+        pct(before.heard, before.commands),
+        after.heard,
+        after.commands,
+        pct(after.heard, after.commands),
+        before.false_accepts,
+        before.others,
+        after.false_accepts,
+        after.others,
+    )
+}
+
+/// What issue 16 asks of calibration, asserted: on the expected numbers of
+/// command takes and other words, recall rose and false accepts did not.
+pub fn assert_calibration_helps(
+    before: &Score,
+    after: &Score,
+    (commands, others): (usize, usize),
+    cal: &Calibration,
+) {
+    assert!(
+        before.commands == commands && before.others == others,
+        "{before:?}"
+    );
+    assert!(
+        after.heard > before.heard,
+        "recall did not rise: {before:?} → {after:?} with {cal:?}"
+    );
+    assert!(
+        after.false_accepts <= before.false_accepts,
+        "false accepts rose: {before:?} → {after:?} with {cal:?}"
+    );
 }
