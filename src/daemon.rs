@@ -507,11 +507,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
                 tokio::select! {
                     _ = tokio::time::sleep(session_loop::DEVICE_RETRY.every) => {}
                     _ = &mut shutdown => {
-                        // As at the end: LED off, journal closed.
-                        drop(led);
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        drop(writer);
-                        systemd::notify("STOPPING=1");
+                        close(led, writer).await;
                         return Ok(());
                     }
                 }
@@ -623,12 +619,18 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     speaker.stop();
     keeper.abort();
     listener.stop();
+    close(led, writer).await;
+    Ok(())
+}
+
+/// The last of every shutdown: the LED off, the journal closed (its writer
+/// finishes what waits), and systemd told.
+async fn close(led: Box<dyn Indicator>, writer: JournalWriter) {
     drop(led);
     // Give the LED task a moment to switch the LED off.
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(writer);
     systemd::notify("STOPPING=1");
-    Ok(())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
