@@ -15,8 +15,7 @@ use matcoach::adapt::{self, AdaptError, Facts, Rules};
 use matcoach::content::{Lang, Phase};
 use matcoach::journal::queries::{OfferInfo, PhaseInfo};
 use matcoach::journal::{
-    ExerciseInfo, ExerciseStatus, History, JournalStore, OpenOptions, Outcome, PainInfo,
-    SessionInfo, SessionKind, Stamp,
+    ExerciseInfo, ExerciseStatus, History, JournalStore, OpenOptions, SessionInfo, Stamp,
 };
 use matcoach::session::script::Personal;
 use matcoach::session::{self, Action, JournalEvent, PainLocation, PhaseOffer, SessionConfig};
@@ -37,53 +36,7 @@ fn session(
     let started = date(day)
         .at_midnight()
         .plus(Duration::from_secs((8 + n as u64) * 3600));
-    SessionInfo {
-        id,
-        seq: id,
-        boot: None,
-        uptime_ms: None,
-        program: program.into(),
-        lang: "en".into(),
-        kind: SessionKind::Session,
-        source: "sim".into(),
-        note: String::new(),
-        day: date(day),
-        started,
-        ended: Some(started.plus(Duration::from_secs(600))),
-        last: started.plus(Duration::from_secs(600)),
-        outcome: Outcome::Completed,
-        commands_heard: 0,
-        commands_ignored: 0,
-        button_presses: 1,
-        pauses: 0,
-        device_faults: 0,
-        exercises: done
-            .iter()
-            .enumerate()
-            .map(|(i, x)| ExerciseInfo {
-                position: Some(i as u32 + 1),
-                exercise: (*x).into(),
-                status: ExerciseStatus::Done,
-                complete: Some(true),
-                reason: None,
-                replaced_by: None,
-                sets: 1,
-                reps: 10,
-                secs: 60,
-            })
-            .collect(),
-        pains: pains
-            .iter()
-            .map(|(x, location)| PainInfo {
-                exercise: Some((*x).into()),
-                set: Some(1),
-                side: None,
-                at: started.plus(Duration::from_secs(60)),
-                location: *location,
-            })
-            .collect(),
-        user_note: String::new(),
-    }
+    completed(id, program, started, done, pains)
 }
 
 /// `per_day` sessions of the phase's program on every day from `from` up to

@@ -2,10 +2,10 @@
 //! 3): a [`Boots`] timeline with a wall clock and an uptime that move
 //! together or not, sessions recorded on it, and the reading now.
 
+use super::journal_support::completed;
 use matcoach::date::{ClockReading, Sync};
-use matcoach::journal::{
-    Date, ExerciseInfo, ExerciseStatus, History, Outcome, PainInfo, SessionInfo, SessionKind, Stamp,
-};
+use matcoach::journal::{Date, History, SessionInfo, Stamp};
+use matcoach::session::PainLocation;
 use std::time::Duration;
 
 /// `YYYY-MM-DD` at `HH:MM` on the wall clock.
@@ -76,55 +76,12 @@ impl Boots {
     /// exercises and pain (that spread) in `pains`.
     pub fn session(&mut self, program: &str, done: &[&str], pains: &[&str]) -> &mut Boots {
         let started = self.wall;
-        let end = started.plus(Duration::from_secs(600));
         let seq = self.sessions.len() as i64 + 1;
-        self.sessions.push(SessionInfo {
-            id: seq,
-            seq,
-            boot: Some(format!("boot-{}", self.boot)),
-            uptime_ms: Some(self.uptime_ms),
-            program: program.into(),
-            lang: "en".into(),
-            kind: SessionKind::Session,
-            source: "sim".into(),
-            note: String::new(),
-            day: started.date(),
-            started,
-            ended: Some(end),
-            last: end,
-            outcome: Outcome::Completed,
-            commands_heard: 0,
-            commands_ignored: 0,
-            button_presses: 1,
-            pauses: 0,
-            device_faults: 0,
-            user_note: String::new(),
-            exercises: done
-                .iter()
-                .enumerate()
-                .map(|(i, x)| ExerciseInfo {
-                    position: Some(i as u32 + 1),
-                    exercise: (*x).into(),
-                    status: ExerciseStatus::Done,
-                    complete: Some(true),
-                    reason: None,
-                    replaced_by: None,
-                    sets: 1,
-                    reps: 10,
-                    secs: 60,
-                })
-                .collect(),
-            pains: pains
-                .iter()
-                .map(|x| PainInfo {
-                    exercise: Some((*x).into()),
-                    set: Some(1),
-                    side: None,
-                    at: started.plus(Duration::from_secs(60)),
-                    location: None,
-                })
-                .collect(),
-        });
+        let pains: Vec<(&str, Option<PainLocation>)> = pains.iter().map(|x| (*x, None)).collect();
+        let mut session = completed(seq, program, started, done, &pains);
+        session.boot = Some(format!("boot-{}", self.boot));
+        session.uptime_ms = Some(self.uptime_ms);
+        self.sessions.push(session);
         self.run(Duration::from_secs(600))
     }
 

@@ -5,7 +5,11 @@
 
 use matcoach::adapt::{self, Rules, Today};
 use matcoach::content::{Content, Lang};
-use matcoach::journal::{Date, JournalStore, Source};
+use matcoach::journal::{
+    Date, ExerciseInfo, ExerciseStatus, JournalStore, Outcome, PainInfo, SessionInfo, SessionKind,
+    Source, Stamp,
+};
+use matcoach::session::PainLocation;
 use matcoach::session::{self, Action, JournalEvent, Session, SessionConfig};
 use matcoach::sim::{self, Record};
 use std::path::{Path, PathBuf};
@@ -16,6 +20,66 @@ pub use super::content;
 
 pub fn date(s: &str) -> Date {
     Date::parse(s).unwrap()
+}
+
+/// A completed ten-minute session (number `id`) of `program` that started
+/// at `started`, as the journal reads it back: `done` exercises, each a
+/// set of ten, and `pains` (an exercise and where it spread), a minute in.
+pub fn completed(
+    id: i64,
+    program: &str,
+    started: Stamp,
+    done: &[&str],
+    pains: &[(&str, Option<PainLocation>)],
+) -> SessionInfo {
+    let end = started.plus(Duration::from_secs(600));
+    SessionInfo {
+        id,
+        seq: id,
+        boot: None,
+        uptime_ms: None,
+        program: program.into(),
+        lang: "en".into(),
+        kind: SessionKind::Session,
+        source: "sim".into(),
+        note: String::new(),
+        day: started.date(),
+        started,
+        ended: Some(end),
+        last: end,
+        outcome: Outcome::Completed,
+        commands_heard: 0,
+        commands_ignored: 0,
+        button_presses: 1,
+        pauses: 0,
+        device_faults: 0,
+        user_note: String::new(),
+        exercises: done
+            .iter()
+            .enumerate()
+            .map(|(i, x)| ExerciseInfo {
+                position: Some(i as u32 + 1),
+                exercise: (*x).into(),
+                status: ExerciseStatus::Done,
+                complete: Some(true),
+                reason: None,
+                replaced_by: None,
+                sets: 1,
+                reps: 10,
+                secs: 60,
+            })
+            .collect(),
+        pains: pains
+            .iter()
+            .map(|(x, location)| PainInfo {
+                exercise: Some((*x).into()),
+                set: Some(1),
+                side: None,
+                at: started.plus(Duration::from_secs(60)),
+                location: *location,
+            })
+            .collect(),
+    }
 }
 
 /// Run `program` (or `auto`) on `day` with the scripted `spec`, and write
