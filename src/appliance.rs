@@ -590,8 +590,9 @@ impl Appliance {
             Ok(t) => t,
             Err(Unplanned::Refused(e)) => {
                 out.push(Action::Log(e.to_string()));
-                // A refusal the user must hear (after back surgery, or
-                // everything done as often as meant for today).
+                // A refusal the user must hear (after back surgery,
+                // everything done as often as meant for today, or
+                // everything resting after pain).
                 return match e.spoken(&content.phrases, s.lang) {
                     Some(line) => self.announce(now, VecDeque::from([line]), After::Idle, out),
                     None => self.idle_with(Led::Error, out),

@@ -281,6 +281,16 @@ fn the_easier_variant_is_not_doubled_and_the_load_rules_still_hold() {
         msg.contains("sr_abdominals") && msg.contains("fix:"),
         "{msg}"
     );
+    // The daemon says it, and what to do (the Pi has no screen; with one
+    // fixed program, waiting alone never ends the rest).
+    for (lang, words) in [
+        (content::Lang::En, "choose another program"),
+        (content::Lang::Nl, "kies een ander programma"),
+    ] {
+        let line = e.spoken(&c.phrases, lang).unwrap();
+        assert_eq!(line.id.0, "sys.all_resting");
+        assert!(line.text.contains(words), "{}", line.text);
+    }
     // One warm-up left is enough.
     let (adjusted, _) = adapt::adjust(c, p, &rest_of(&warmups[1..]), 3).unwrap();
     assert_eq!(adjusted.items.len(), 4);

@@ -232,7 +232,7 @@ impl crate::fix::Fix for AdaptError {
         match self {
             AdaptError::UnknownProgram { .. } => Some("use one of these ids (see `matcoach programs`), or \"auto\"".into()),
             AdaptError::BadSetting { fix, .. } => Some(fix.clone()),
-            AdaptError::NothingLeft { sessions, .. } => Some(format!("choose another program (see `matcoach programs`), or wait: each comes back after {sessions} sessions without pain. If the pain stays, talk to your physiotherapist.")),
+            AdaptError::NothingLeft { sessions, .. } => Some(format!("choose another program (see `matcoach programs`, or on the companion page), or program = \"auto\": each exercise comes back after {sessions} sessions without pain, of any program, so with this program alone it stays resting. If the pain stays, talk to your physiotherapist.")),
             AdaptError::NothingToTest { .. } => Some("set journal.strength_program to a program with startgetal exercises (sr_warmup_and_strength), or try again once no exercise rests after pain".into()),
             AdaptError::AllDoneToday { .. } => Some("come back tomorrow, or choose another program (see `matcoach programs`); the brochures give how often a day each exercise is meant".into()),
             AdaptError::NoSurgeryDate { .. } => Some("set surgery_date = \"YYYY-MM-DD\" (the day of the operation) in the [coach] section of the config; until then, baov_day_one holds the exercises allowed from the first day".into()),
@@ -255,8 +255,9 @@ impl AdaptError {
     }
 
     /// What the coach says when it will not start today's program (the Pi
-    /// has no screen): after back surgery too soon or without a date, or
-    /// every exercise done as often as it is meant for today.
+    /// has no screen): after back surgery too soon or without a date, every
+    /// exercise done as often as it is meant for today, or every exercise
+    /// resting after pain.
     pub fn spoken(
         &self,
         phrases: &crate::content::Phrases,
@@ -269,6 +270,10 @@ impl AdaptError {
             AdaptError::AllDoneToday { .. } => Some(crate::session::Line {
                 id: crate::session::PhraseId("sys.all_done_today".into()),
                 text: phrases.all_done_today.get(lang).to_string(),
+            }),
+            AdaptError::NothingLeft { .. } => Some(crate::session::Line {
+                id: crate::session::PhraseId("sys.all_resting".into()),
+                text: phrases.all_resting.get(lang).to_string(),
             }),
             _ => None,
         }

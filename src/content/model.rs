@@ -606,6 +606,8 @@ pub struct Phrases {
     /// The daemon: every exercise of today's program has had its daily
     /// maximum.
     pub all_done_today: Template,
+    /// The daemon: every exercise of today's program rests after pain.
+    pub all_resting: Template,
     // issue 16, item 1: the voice check (`src/hearing/check.rs`).
     pub voice_check_intro: Template,
     pub voice_check_quiet: Template,
@@ -818,6 +820,7 @@ impl Phrases {
             ("surgery_too_soon", &self.surgery_too_soon, &[]),
             ("surgery_date_missing", &self.surgery_date_missing, &[]),
             ("all_done_today", &self.all_done_today, &[]),
+            ("all_resting", &self.all_resting, &[]),
             // issue 16, item 1
             ("voice_check_intro", &self.voice_check_intro, &[]),
             ("voice_check_quiet", &self.voice_check_quiet, &[]),
