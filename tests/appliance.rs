@@ -268,6 +268,25 @@ fn mckenzie_two_days_in() -> History {
     store.history(None).unwrap()
 }
 
+/// Yesterday's `quick`, in which every exercise hurt (the pain not said to
+/// stay in the back): today all of them rest.
+fn every_exercise_hurt_yesterday() -> History {
+    let quick = common::content().program("quick").unwrap();
+    let done: Vec<&str> = quick
+        .items
+        .iter()
+        .map(|i| i.exercise.get_ref().as_str())
+        .collect();
+    let pains: Vec<_> = done.iter().map(|x| (*x, None)).collect();
+    let yesterday = at("2026-12-03", "09:00");
+    History {
+        sessions: vec![common::journal_support::completed(
+            1, "quick", yesterday, &done, &pains,
+        )],
+        ..History::default()
+    }
+}
+
 fn checked_once() -> History {
     let mut h = History::default();
     h.voice_checks.insert("en".into(), 1);
@@ -531,6 +550,22 @@ fn rows() -> Vec<Row> {
             never: vec!["begin", "preload"],
         },
         Row {
+            name: "every_exercise_resting_after_pain_is_said_not_shown",
+            shell: Shell {
+                history: every_exercise_hurt_yesterday(),
+                ..base()
+            },
+            script: vec![(30, Press)],
+            until: 120,
+            then: vec![
+                "read_history",
+                "log program `quick`: every exercise rests after pain",
+                "say sys.all_resting",
+                "led Idle",
+            ],
+            never: vec!["begin", "preload", "led Error"],
+        },
+        Row {
             name: "phrases_that_cannot_be_loaded_the_led_shows_it_the_next_press_tries_again",
             shell: Shell {
                 preload: Err("espeak-ng failed".into()),
@@ -662,6 +697,7 @@ scenarios!(
     no_speaker_the_led_shows_it_and_a_press_waits_for_it,
     a_lost_microphone_is_said_once_and_the_session_learns_of_it,
     a_program_refused_after_back_surgery_is_said_not_shown,
+    every_exercise_resting_after_pain_is_said_not_shown,
     phrases_that_cannot_be_loaded_the_led_shows_it_the_next_press_tries_again,
     shutdown_during_a_session_silences_it_and_exits,
     shutdown_while_starting_exits,
