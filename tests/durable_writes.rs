@@ -41,6 +41,18 @@ use std::path::{Path, PathBuf};
 /// every one).
 const MAX_POINTS: usize = 400;
 
+/// The calls that write a file durably (`matcoach::durable`): its data,
+/// its sync, and the rename into place; traced and killed at in the
+/// settings layer's write and the model's install.
+const DURABLE_CALLS: [&str; 6] = [
+    "write",
+    "fsync",
+    "fdatasync",
+    "rename",
+    "renameat",
+    "renameat2",
+];
+
 fn journal_files(db: &Path) -> Vec<PathBuf> {
     ["", "-wal", "-shm", "-journal"]
         .iter()
@@ -314,9 +326,11 @@ fn the_settings_layer_survives_a_kill_at_each_write() {
         std::fs::write(&layer, OLD_LAYER).unwrap();
         let _ = std::fs::remove_file(&tmp);
     };
+    // The file's opening, and the durable write.
+    let calls: Vec<&str> = std::iter::once("openat").chain(DURABLE_CALLS).collect();
     let run = |kill_at: Option<(&str, usize)>| {
         let traced = Traced {
-            trace: "openat,write,fsync,fdatasync,rename,renameat,renameat2".into(),
+            trace: calls.join(","),
             paths: vec![layer.clone(), tmp.clone(), dir.path().to_path_buf()],
             kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
             inject: Vec::new(),
@@ -335,18 +349,11 @@ fn the_settings_layer_survives_a_kill_at_each_write() {
         "{new}"
     );
     // The write, its sync, the rename and the directory's sync are there.
-    let names: Vec<&str> = [
-        "openat",
-        "write",
-        "fsync",
-        "fdatasync",
-        "rename",
-        "renameat",
-        "renameat2",
-    ]
-    .into_iter()
-    .filter(|n| full.count(|c| c.name == *n) > 0)
-    .collect();
+    let names: Vec<&str> = calls
+        .iter()
+        .copied()
+        .filter(|n| full.count(|c| c.name == *n) > 0)
+        .collect();
     for must in ["write", "openat"] {
         assert!(names.contains(&must), "no {must} seen: {:?}", full.calls);
     }
@@ -498,25 +505,17 @@ fn setup_model_from_a_zip_survives_a_kill_at_each_write() {
     };
     let new_tree: std::collections::BTreeMap<String, Vec<u8>> = files.into_iter().collect();
     let log = dir.path().join("strace.log");
-    const NAMES: [&str; 11] = [
-        "write",
-        "fsync",
-        "fdatasync",
-        "rename",
-        "renameat",
-        "renameat2",
-        "mkdir",
-        "mkdirat",
-        "unlink",
-        "unlinkat",
-        "rmdir",
-    ];
+    // The durable writes, and the directories made and removed.
+    let names: Vec<&str> = DURABLE_CALLS
+        .into_iter()
+        .chain(["mkdir", "mkdirat", "unlink", "unlinkat", "rmdir"])
+        .collect();
     // `exchange`: the swap as on ext4 (one renameat2 RENAME_EXCHANGE);
     // otherwise strace fails renameat2 with EINVAL, as a filesystem without
     // it does (vfat), and the old model is moved aside by a rename first.
     let run = |kill_at: Option<(&str, usize)>, exchange: bool| {
         let traced = Traced {
-            trace: NAMES.join(","),
+            trace: names.join(","),
             paths: Vec::new(),
             kill_at: kill_at.map(|(n, k)| (n.to_string(), k)),
             inject: if exchange {
@@ -545,7 +544,7 @@ fn setup_model_from_a_zip_survives_a_kill_at_each_write() {
         assert_eq!(tree(&dest).as_ref(), Some(&new_tree), "the full run");
         let swaps = full.count(|c| c.name == "renameat2" && ours(c));
         assert_eq!(swaps, 1, "one RENAME_EXCHANGE: {:?}", full.calls);
-        let by_name: Vec<(&str, usize)> = NAMES
+        let by_name: Vec<(&str, usize)> = names
             .iter()
             .map(|n| (*n, full.count(|c| c.name == *n && ours(c))))
             .filter(|(_, k)| *k > 0)

@@ -185,22 +185,12 @@ fn tree(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_hostile_model_archive_writes_nothing_outside_the_models_directory() {
-    let info = matcoach::hearing::installer::ModelInfo {
-        lang: Lang::Nl,
-        name: "test-model",
-        url: "http://127.0.0.1:9/none.zip",
-        sha256: None,
-        size: 0,
-    };
     let mut runner = proptest::test_runner::TestRunner::new(cases(64));
     runner
         .run(&fuzz::archive(), |entries| {
-            let dir = tempfile::tempdir().unwrap();
+            let (dir, result) = setup_from(&entries);
             let zip = dir.path().join("model.zip");
-            std::fs::write(&zip, fuzz::zip_of(&entries)).unwrap();
             let models = dir.path().join("models");
-            let dest = models.join("test-model");
-            let result = matcoach::hearing::installer::setup_from_file(&info, &zip, &dest);
             for p in tree(dir.path()) {
                 prop_assert!(
                     p == zip || p.starts_with(&models),
@@ -218,8 +208,7 @@ fn a_hostile_model_archive_writes_nothing_outside_the_models_directory() {
             prop_assert!(written <= 8 << 20, "{written} bytes unpacked ({entries:?})");
             match result {
                 Ok(p) => prop_assert!(p.join("am/final.mdl").is_file()),
-                Err(e) => {
-                    let m = e.to_string();
+                Err(m) => {
                     prop_assert!(m.contains("model.zip") || m.contains("test-model"), "{m}");
                 }
             }
@@ -232,22 +221,12 @@ fn a_hostile_model_archive_writes_nothing_outside_the_models_directory() {
 
 /// A journal with a few sessions, as bytes.
 fn journal_bytes() -> Vec<u8> {
-    use common::journal_support::{content, run_day};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
-    let mut store = JournalStore::open(&path, &OpenOptions::default())
-        .unwrap()
-        .store;
+    use common::journal_days::{open_store, plain_day, scratch};
+    let (_dir, path) = scratch();
+    let mut store = open_store(&path);
     let rules = matcoach::adapt::Rules::default();
     for day in ["2025-06-01", "2025-06-02"] {
-        run_day(
-            &mut store,
-            content(),
-            &rules,
-            Date::parse(day).unwrap(),
-            "quick",
-            "0s:press",
-        );
+        plain_day(&mut store, &rules, Date::parse(day).unwrap(), "quick");
     }
     drop(store);
     // One file: fold the WAL back in.

@@ -5,22 +5,17 @@
 
 mod common;
 use common::fixtures;
+use common::journal_days;
 use common::journal_support;
 
+use journal_days::*;
 use journal_support::*;
 use matcoach::adapt::{self, AdaptError, PhaseError, Rules};
 use matcoach::content::{self, Phase, ProgramItem};
-use matcoach::journal::{JournalStore, OpenOptions, SessionKind};
+use matcoach::journal::{JournalStore, SessionKind};
 use matcoach::session::{Action, JournalEvent};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
-
-fn store() -> (tempfile::TempDir, JournalStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let opened =
-        JournalStore::open(&dir.path().join("journal.sqlite"), &OpenOptions::default()).unwrap();
-    (dir, opened.store)
-}
 
 fn ids(today: &adapt::Today) -> Vec<String> {
     today
@@ -31,42 +26,20 @@ fn ids(today: &adapt::Today) -> Vec<String> {
         .collect()
 }
 
-/// "pain" during `exercise` of `program` on `day` (found by a dry run).
-fn pain_spec(program: &str, exercise: &str, store: &JournalStore, day: &str) -> String {
-    let h = store.history(None).unwrap();
-    let today = adapt::plan(content(), &Rules::default(), &h, date(day), program).unwrap();
-    let dry = run_today(content(), &today, "0s:press");
-    format!("0s:press,{}ms:heard=pain", during_first_set(&dry, exercise))
-}
-
 #[test]
 fn an_exercise_that_hurt_is_skipped_until_enough_pain_free_sessions_passed() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     assert_eq!(rules.pain_free_sessions, 3);
-    let spec = pain_spec("quick", "an_knee_rolls", &store, "2025-03-03");
-    let (_, rec) = run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-03"),
-        "quick",
-        &spec,
-    );
+    let spec = pain_spec(&store, &rules, "2025-03-03", "quick", "an_knee_rolls");
+    let (_, rec) = sim_day(&mut store, &rules, date("2025-03-03"), "quick", &spec);
     assert!(journal_events(&rec).iter().any(
         |e| matches!(e, JournalEvent::Pain { exercise: Some(x), .. } if x == "an_knee_rolls")
     ));
 
     // The next three sessions: left out, with the reason, counting down.
     for (day, left) in [("2025-03-04", 3), ("2025-03-05", 2), ("2025-03-06", 1)] {
-        let (today, rec) = run_day(
-            &mut store,
-            content(),
-            &rules,
-            date(day),
-            "quick",
-            "0s:press",
-        );
+        let (today, rec) = plain_day(&mut store, &rules, date(day), "quick");
         assert!(!ids(&today).contains(&"an_knee_rolls".to_string()), "{day}");
         let l = &today.left_out[0];
         assert_eq!(l.exercise, "an_knee_rolls");
@@ -81,14 +54,7 @@ fn an_exercise_that_hurt_is_skipped_until_enough_pain_free_sessions_passed() {
         assert!(ended(&rec));
     }
     // Three pain-free sessions later it is back.
-    let (today, _) = run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-07"),
-        "quick",
-        "0s:press",
-    );
+    let (today, _) = plain_day(&mut store, &rules, date("2025-03-07"), "quick");
     assert_eq!(
         ids(&today),
         ["th_knees_to_chest", "an_knee_rolls", "hf_cat_back"]
@@ -104,52 +70,30 @@ fn an_exercise_that_hurt_is_skipped_until_enough_pain_free_sessions_passed() {
 
 #[test]
 fn a_session_with_pain_or_without_exercise_does_not_bring_it_back() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules {
         pain_free_sessions: 1,
         ..Rules::default()
     };
-    let spec = pain_spec("quick", "hf_cat_back", &store, "2025-03-03");
-    run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-03"),
-        "quick",
-        &spec,
-    );
+    let spec = pain_spec(&store, &rules, "2025-03-03", "quick", "hf_cat_back");
+    sim_day(&mut store, &rules, date("2025-03-03"), "quick", &spec);
     // Ended at once (a long press before any exercise): not a session of practice.
-    run_day(
+    sim_day(
         &mut store,
-        content(),
         &rules,
         date("2025-03-04"),
         "quick",
         "0s:press,3s:long_press",
     );
     // Pain in another exercise: not pain-free.
-    let spec = pain_spec("quick", "th_knees_to_chest", &store, "2025-03-05");
-    run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-05"),
-        "quick",
-        &spec,
-    );
+    let spec = pain_spec(&store, &rules, "2025-03-05", "quick", "th_knees_to_chest");
+    sim_day(&mut store, &rules, date("2025-03-05"), "quick", &spec);
     let h = store.history(None).unwrap();
     let rest = adapt::resting(&h, 1);
     assert!(rest.contains_key("hf_cat_back"), "{rest:?}");
     assert!(rest.contains_key("th_knees_to_chest"));
     // One clean session brings both back (pain_free_sessions = 1).
-    run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-06"),
-        "quick",
-        "0s:press",
-    );
+    plain_day(&mut store, &rules, date("2025-03-06"), "quick");
     let h = store.history(None).unwrap();
     assert!(adapt::resting(&h, 1).is_empty());
 }
@@ -174,31 +118,19 @@ exercise = "th_bridge_leg_extension"
 "#,
     );
     let content = content::load_dir(&copy.content()).unwrap();
-    let (_d, mut store) = store();
+    let (_d, mut store) = scratch_store();
     let rules = Rules::default();
     let h = store.history(None).unwrap();
     let first = adapt::plan(&content, &rules, &h, date("2025-03-03"), "bridge_day").unwrap();
-    let dry = run_today(&content, &first, "0s:press");
-    let spec = format!(
-        "0s:press,{}ms:heard=pain",
-        during_first_set(&dry, "th_bridge_leg_extension")
+    let spec = pain_during(
+        &run_today(&content, &first, "0s:press"),
+        "th_bridge_leg_extension",
     );
-    run_day(
-        &mut store,
-        &content,
-        &rules,
-        date("2025-03-03"),
-        "bridge_day",
-        &spec,
-    );
-    let (today, rec) = run_day(
-        &mut store,
-        &content,
-        &rules,
-        date("2025-03-04"),
-        "bridge_day",
-        "0s:press",
-    );
+    let mut bridge_day = |day: &str, spec: &str| {
+        run_day(&mut store, &content, &rules, date(day), "bridge_day", spec)
+    };
+    bridge_day("2025-03-03", &spec);
+    let (today, rec) = bridge_day("2025-03-04", "0s:press");
     assert_eq!(ids(&today), ["th_knees_to_chest", "th_bridge"]);
     assert_eq!(today.left_out[0].replaced_by.as_deref(), Some("th_bridge"));
     assert!(today.left_out[0]
@@ -330,13 +262,13 @@ fn check_rules(items: &[ProgramItem]) {
 
 #[test]
 fn auto_rotates_programs_and_puts_strength_on_two_or_three_days_a_week() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     let mut days = Vec::new();
     let start = date("2025-03-03");
     for k in 0..28 {
         let day = start.add_days(k);
-        let (today, rec) = run_day(&mut store, content(), &rules, day, "auto", "0s:press");
+        let (today, rec) = plain_day(&mut store, &rules, day, "auto");
         assert!(ended(&rec), "{day}");
         days.push((day, today.program.id().to_string(), today.kind));
     }
@@ -368,7 +300,7 @@ fn auto_rotates_programs_and_puts_strength_on_two_or_three_days_a_week() {
 
 #[test]
 fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     let h = store.history(None).unwrap();
     assert_eq!(adapt::may_advance(&h), Err(PhaseError::NotStarted));
@@ -377,27 +309,13 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
         .unwrap();
     // Many pain-free sessions: still acute (never automatic).
     for k in 0..5 {
-        let (today, _) = run_day(
-            &mut store,
-            content(),
-            &rules,
-            date("2025-03-03").add_days(k),
-            "auto",
-            "0s:press",
-        );
+        let (today, _) = plain_day(&mut store, &rules, date("2025-03-03").add_days(k), "auto");
         assert_eq!(today.program.id(), "mckenzie_acute");
         assert!(today.why.contains("McKenzie phase: acute"), "{}", today.why);
     }
     // Pain in the last session: refused, with the reason.
-    let spec = pain_spec("auto", "mk_3_press_up", &store, "2025-03-08");
-    run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-08"),
-        "auto",
-        &spec,
-    );
+    let spec = pain_spec(&store, &rules, "2025-03-08", "auto", "mk_3_press_up");
+    sim_day(&mut store, &rules, date("2025-03-08"), "auto", &spec);
     let h = store.history(None).unwrap();
     let e = adapt::may_advance(&h).unwrap_err();
     assert!(matches!(e, PhaseError::AfterPain { .. }), "{e}");
@@ -407,14 +325,7 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
         "{msg}"
     );
     // After a session without pain: allowed, one step.
-    run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-09"),
-        "auto",
-        "0s:press",
-    );
+    plain_day(&mut store, &rules, date("2025-03-09"), "auto");
     let h = store.history(None).unwrap();
     assert_eq!(adapt::may_advance(&h), Ok(Phase::Improving));
     store
@@ -424,14 +335,7 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
             date("2025-03-09").at_midnight(),
         )
         .unwrap();
-    let (today, _) = run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("2025-03-10"),
-        "auto",
-        "0s:press",
-    );
+    let (today, _) = plain_day(&mut store, &rules, date("2025-03-10"), "auto");
     assert_eq!(today.program.id(), "mckenzie_improving");
     // The last phase has no next; going back is always possible.
     store
@@ -449,7 +353,7 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
         "where it came from"
     );
     // Without a phase before it, back is the phase before in the order.
-    let (_dir2, mut fresh) = self::store();
+    let (_dir2, mut fresh) = scratch_store();
     fresh
         .set_phase(
             Some(Phase::Maintenance),
@@ -463,7 +367,7 @@ fn mckenzie_users_get_their_phase_which_only_they_advance_and_never_after_pain()
 
 #[test]
 fn the_startgetal_is_a_third_of_the_maximum_from_the_max_test() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     let h = store.history(None).unwrap();
     let plan = adapt::plan(content(), &rules, &h, date("2025-03-03"), adapt::MAX_TEST).unwrap();
@@ -504,9 +408,8 @@ fn the_startgetal_is_a_third_of_the_maximum_from_the_max_test() {
     let third = run_today(content(), &plan, &spec2);
     let right = start_of("sr_obliques", Some(matcoach::session::Side::Right), &third);
     let spec = format!("{spec2},{}ms:heard=stop", right + 10_000);
-    let (_, rec) = run_day(
+    let (_, rec) = sim_day(
         &mut store,
-        content(),
         &rules,
         date("2025-03-03"),
         adapt::MAX_TEST,
@@ -550,13 +453,11 @@ fn the_startgetal_is_a_third_of_the_maximum_from_the_max_test() {
     );
     // From then on the strength program uses a third of it (at least one),
     // in three sets.
-    let (today, rec) = run_day(
+    let (today, rec) = plain_day(
         &mut store,
-        content(),
         &rules,
         date("2025-03-05"),
         "sr_warmup_and_strength",
-        "0s:press",
     );
     assert_eq!(today.maxima.get("sr_back_extensors"), Some(&50));
     let planned: BTreeMap<String, (u32, u32)> = journal_events(&rec)
@@ -578,7 +479,7 @@ fn the_startgetal_is_a_third_of_the_maximum_from_the_max_test() {
 
 #[test]
 fn a_requested_max_test_comes_on_the_next_strength_day_and_only_once() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     for (k, ex) in ["sr_abdominals", "sr_obliques", "sr_back_extensors"]
         .iter()
@@ -595,14 +496,7 @@ fn a_requested_max_test_comes_on_the_next_strength_day_and_only_once() {
                 .request_max_test(date("2025-03-05").at_midnight())
                 .unwrap();
         }
-        let (today, _) = run_day(
-            &mut store,
-            content(),
-            &rules,
-            date("2025-03-03").add_days(k),
-            "auto",
-            "0s:press",
-        );
+        let (today, _) = plain_day(&mut store, &rules, date("2025-03-03").add_days(k), "auto");
         kinds.push((today.program.id().to_string(), today.kind));
     }
     let tests: Vec<usize> = kinds
@@ -703,7 +597,7 @@ fn offer_window(records: &[matcoach::sim::Record]) -> u64 {
 fn the_coach_offers_the_next_phase_on_the_brochures_clock_once_a_day() {
     // Issue 13: days from the journal (journal.acute_days = 2: "a day or
     // two after starting"), not a count of sessions.
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     assert_eq!(rules.acute_days, 2);
     store
@@ -763,7 +657,7 @@ fn the_coach_offers_the_next_phase_on_the_brochures_clock_once_a_day() {
     assert_eq!(h.current_phase(), Some(Phase::Acute));
     // Pain in a session (not located: it counts as spreading): no offer
     // after it, nor the next day.
-    let spec = pain_spec("auto", "mk_3_press_up", &store, "2025-03-04");
+    let spec = pain_spec(&store, &rules, "2025-03-04", "auto", "mk_3_press_up");
     let (_, offer, records) = run_day_with_offer(&mut store, "2025-03-04", |_| spec.clone());
     assert!(
         offer.is_some(),
@@ -797,7 +691,7 @@ fn the_coach_offers_the_next_phase_on_the_brochures_clock_once_a_day() {
 
 #[test]
 fn an_accepted_offer_does_not_override_a_phase_changed_meanwhile() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let at = date("2025-03-01").at_midnight();
     store.set_phase(Some(Phase::Stiff), "test", at).unwrap();
     // An advance from acute (an offer made before `matcoach phase` changed
@@ -808,26 +702,20 @@ fn an_accepted_offer_does_not_override_a_phase_changed_meanwhile() {
         lang: "en".into(),
     };
     store.record(std::time::Duration::ZERO, &started).unwrap();
-    let advanced = JournalEvent::PhaseAdvanced {
-        from: Phase::Acute,
-        to: Phase::Improving,
-    };
-    store
-        .record(std::time::Duration::from_secs(1), &advanced)
-        .unwrap();
-    assert_eq!(
-        store.history(None).unwrap().current_phase(),
-        Some(Phase::Stiff)
-    );
-    let advanced = JournalEvent::PhaseAdvanced {
-        from: Phase::Stiff,
-        to: Phase::Maintenance,
-    };
-    store
-        .record(std::time::Duration::from_secs(2), &advanced)
-        .unwrap();
-    assert_eq!(
-        store.history(None).unwrap().current_phase(),
-        Some(Phase::Maintenance)
-    );
+    // (seconds in, the advance, the phase after it): then one from the
+    // phase that stands is followed.
+    for (k, from, to, now) in [
+        (1, Phase::Acute, Phase::Improving, Phase::Stiff),
+        (2, Phase::Stiff, Phase::Maintenance, Phase::Maintenance),
+    ] {
+        let advanced = JournalEvent::PhaseAdvanced { from, to };
+        store
+            .record(std::time::Duration::from_secs(k), &advanced)
+            .unwrap();
+        assert_eq!(
+            store.history(None).unwrap().current_phase(),
+            Some(now),
+            "after {from:?} to {to:?}"
+        );
+    }
 }

@@ -11,12 +11,15 @@ mod common;
 use common::journal_support;
 
 use common::clock::{at, Boots};
-use journal_support::{date, during_first_set, run_day, run_today};
+use common::journal_days::{
+    default_plan, open_store, pain_spec, plain_day, scratch, scratch_store, sim_day,
+};
+use journal_support::{date, run_today};
 use matcoach::adapt::{self, Rules};
 use matcoach::clock::{self, Calendar};
 use matcoach::content::Phase;
 use matcoach::date::{ClockReading, Sync};
-use matcoach::journal::{ClockNote, JournalStore, OpenOptions, PhaseInfo, SessionInfo, Stamp};
+use matcoach::journal::{ClockNote, PhaseInfo, SessionInfo, Stamp};
 use matcoach::session::JournalEvent;
 use std::time::Duration;
 
@@ -227,23 +230,9 @@ fn the_daily_maximum_is_neither_skipped_on_a_stuck_clock_nor_doubled_on_a_jump()
         let now = b.reading();
         let cal = Calendar::new(&h, &now);
         assert_eq!(cal.trust.name(), trust, "{what}");
-        let today = adapt::plan(
-            content(),
-            &Rules::default(),
-            &cal.history,
-            cal.date,
-            "mckenzie_improving",
-        )
-        .unwrap();
+        let today = default_plan(&cal.history, cal.date, "mckenzie_improving").unwrap();
         assert_eq!(has_mk5(&today), counted, "{what}: counted days");
-        let before = adapt::plan(
-            content(),
-            &Rules::default(),
-            &h,
-            now.wall.date(),
-            "mckenzie_improving",
-        )
-        .unwrap();
+        let before = default_plan(&h, now.wall.date(), "mckenzie_improving").unwrap();
         assert_eq!(has_mk5(&before), by_wall, "{what}: by the wall clock");
         // Counted days never go back before the journal's last day.
         let last = h.sessions.iter().map(|s| s.day).max().unwrap();
@@ -321,45 +310,18 @@ fn a_reboot_into_1970_does_not_send_the_surgery_date_back() {
     assert!(e.to_string().contains("before the operation"), "{e}");
 }
 
-fn store() -> (tempfile::TempDir, JournalStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let opened =
-        JournalStore::open(&dir.path().join("journal.sqlite"), &OpenOptions::default()).unwrap();
-    (dir, opened.store)
-}
-
 #[test]
 fn rests_follow_the_session_sequence_not_the_wall_clock() {
     // Three pain-free sessions in June, then the Pi boots into 1970 and the
     // knee rolls hurt: the exercise rests for the next three sessions,
     // although by the wall clock that pain came before the others.
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let rules = Rules::default();
     for day in ["2025-06-01", "2025-06-02", "2025-06-03"] {
-        run_day(
-            &mut store,
-            content(),
-            &rules,
-            date(day),
-            "quick",
-            "0s:press",
-        );
+        plain_day(&mut store, &rules, date(day), "quick");
     }
-    let h = store.history(None).unwrap();
-    let today = adapt::plan(content(), &rules, &h, date("1970-01-02"), "quick").unwrap();
-    let dry = run_today(content(), &today, "0s:press");
-    let spec = format!(
-        "0s:press,{}ms:heard=pain",
-        during_first_set(&dry, "an_knee_rolls")
-    );
-    let (_, rec) = run_day(
-        &mut store,
-        content(),
-        &rules,
-        date("1970-01-02"),
-        "quick",
-        &spec,
-    );
+    let spec = pain_spec(&store, &rules, "1970-01-02", "quick", "an_knee_rolls");
+    let (_, rec) = sim_day(&mut store, &rules, date("1970-01-02"), "quick", &spec);
     assert!(rec.iter().any(|r| matches!(
         &r.action,
         matcoach::session::Action::Journal(JournalEvent::Pain { .. })
@@ -389,7 +351,7 @@ fn rests_follow_the_session_sequence_not_the_wall_clock() {
 
 #[test]
 fn the_journal_keeps_the_boot_the_uptime_and_the_verdict() {
-    let (_dir, mut store) = store();
+    let (_dir, mut store) = scratch_store();
     let reading = ClockReading {
         wall: at("2025-06-01", "08:00"),
         boot: Some("boot-a".into()),
@@ -424,38 +386,20 @@ fn the_journal_keeps_the_boot_the_uptime_and_the_verdict() {
 
 #[test]
 fn a_version_5_journal_gets_its_sequence_and_phase_marks() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     {
-        let mut store = JournalStore::open(&path, &OpenOptions::default())
-            .unwrap()
-            .store;
+        let mut store = open_store(&path);
+        let rules = Rules::default();
         for day in ["2025-06-01", "2025-06-02"] {
-            run_day(
-                &mut store,
-                content(),
-                &Rules::default(),
-                date(day),
-                "quick",
-                "0s:press",
-            );
+            plain_day(&mut store, &rules, date(day), "quick");
         }
         store
             .set_phase(Some(Phase::Acute), "test", at("2025-06-02", "12:00"))
             .unwrap();
-        run_day(
-            &mut store,
-            content(),
-            &Rules::default(),
-            date("2025-06-03"),
-            "quick",
-            "0s:press",
-        );
+        plain_day(&mut store, &rules, date("2025-06-03"), "quick");
         journal_support::downgrade(store.connection(), 5);
     }
-    let store = JournalStore::open(&path, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let store = open_store(&path);
     let h = store.history(None).unwrap();
     let seqs: Vec<(i64, i64)> = h.sessions.iter().map(|s| (s.id, s.seq)).collect();
     assert_eq!(seqs, [(1, 1), (2, 2), (3, 3)]);

@@ -7,16 +7,16 @@
 
 mod common;
 use common::bin_support;
+use common::journal_days;
 use common::journal_support;
 
 use bin_support::*;
+use journal_days::{default_plan, open_store, scratch};
 use journal_support::*;
 use matcoach::adapt::{self, AdaptError, Facts, Rules};
 use matcoach::content::{Lang, Phase};
 use matcoach::journal::queries::{OfferInfo, PhaseInfo};
-use matcoach::journal::{
-    ExerciseInfo, ExerciseStatus, History, JournalStore, OpenOptions, SessionInfo, Stamp,
-};
+use matcoach::journal::{ExerciseInfo, ExerciseStatus, History, SessionInfo, Stamp};
 use matcoach::session::script::Personal;
 use matcoach::session::{self, Action, JournalEvent, PainLocation, PhaseOffer, SessionConfig};
 use std::time::Duration;
@@ -114,17 +114,18 @@ fn phases_are_offered_on_the_brochures_clock_in_days() {
         today: &'static str,
         want: Option<Phase>,
     }
-    // Every phase starts on 2025-03-01.
-    let cases = [
-        Case {
-            name: "acute, day 1 at 8 sessions a day: no offer",
-            phase: Phase::Acute,
-            last: "2025-03-01",
-            per_day: 7,
-            pain: None,
-            today: "2025-03-01",
-            want: None,
-        },
+    // Every phase starts on 2025-03-01. The first day at 8 sessions a
+    // day, in either phase counted in days: no offer.
+    let mut cases = Vec::from([Phase::Acute, Phase::Improving].map(|phase| Case {
+        name: "day 1 at 8 sessions a day: no offer",
+        phase,
+        last: "2025-03-01",
+        per_day: 7,
+        pain: None,
+        today: "2025-03-01",
+        want: None,
+    }));
+    cases.extend([
         Case {
             name: "acute, the second day: not yet (acute_days = 2)",
             phase: Phase::Acute,
@@ -159,15 +160,6 @@ fn phases_are_offered_on_the_brochures_clock_in_days() {
             per_day: 6,
             pain: Some(("2025-03-02", S)),
             today: "2025-03-03",
-            want: None,
-        },
-        Case {
-            name: "improving, day 1 at 8 sessions a day: no offer",
-            phase: Phase::Improving,
-            last: "2025-03-01",
-            per_day: 7,
-            pain: None,
-            today: "2025-03-01",
             want: None,
         },
         Case {
@@ -251,7 +243,7 @@ fn phases_are_offered_on_the_brochures_clock_in_days() {
             today: "2025-03-21",
             want: None,
         },
-    ];
+    ]);
     let mut failed = Vec::new();
     for c in &cases {
         let h = in_phase(
@@ -261,10 +253,15 @@ fn phases_are_offered_on_the_brochures_clock_in_days() {
         );
         let got = offer_on(&h, c.today);
         if got.as_ref().map(|o| o.to) != c.want {
-            failed.push(format!("{}: got {:?}", c.name, got.as_ref().map(|o| o.to)));
+            failed.push(format!(
+                "{:?}, {}: got {:?}",
+                c.phase,
+                c.name,
+                got.as_ref().map(|o| o.to)
+            ));
         }
         if let Some(o) = got {
-            assert_eq!(o.from, c.phase, "{}", c.name);
+            assert_eq!(o.from, c.phase, "{:?}, {}", c.phase, c.name);
         }
     }
     assert!(failed.is_empty(), "{failed:#?}");
@@ -404,14 +401,7 @@ fn central_pain_does_not_rest_the_exercise_spreading_or_unanswered_does() {
         };
         let rest = adapt::resting(&h, 3);
         assert_eq!(rest.contains_key("mk_3_press_up"), rests, "{location:?}");
-        let today = adapt::plan(
-            content(),
-            &Rules::default(),
-            &h,
-            date("2025-03-04"),
-            "mckenzie_acute",
-        )
-        .unwrap();
+        let today = default_plan(&h, date("2025-03-04"), "mckenzie_acute").unwrap();
         let kept = today
             .program
             .items
@@ -423,43 +413,35 @@ fn central_pain_does_not_rest_the_exercise_spreading_or_unanswered_does() {
 
 #[test]
 fn the_journal_stores_where_the_pain_was_and_history_shows_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
-    let mut store = JournalStore::open(&path, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let (_dir, path) = scratch();
+    let mut store = open_store(&path);
     store.begin(date("2025-03-03").at_midnight(), None);
     let ms = Duration::from_millis;
-    let events = [
-        JournalEvent::SessionStarted {
-            program: "mckenzie_acute".into(),
-            lang: "en".into(),
-        },
-        JournalEvent::ExerciseStarted {
-            exercise: "mk_3_press_up".into(),
-        },
-        JournalEvent::Pain {
-            exercise: Some("mk_3_press_up".into()),
-            set: Some(1),
-            side: None,
-        },
-        JournalEvent::PainLocated {
-            exercise: Some("mk_3_press_up".into()),
-            location: PainLocation::Central,
-        },
-        JournalEvent::ExerciseStarted {
-            exercise: "mk_4_standing_backbend".into(),
-        },
-        JournalEvent::Pain {
-            exercise: Some("mk_4_standing_backbend".into()),
-            set: Some(1),
-            side: None,
-        },
-        JournalEvent::PainLocated {
-            exercise: Some("mk_4_standing_backbend".into()),
-            location: PainLocation::Spreading,
-        },
-    ];
+    // The session starts; in each exercise, pain in the first set, then
+    // where it was.
+    let hurt = |exercise: &str, location| {
+        let x = || exercise.to_string();
+        [
+            JournalEvent::ExerciseStarted { exercise: x() },
+            JournalEvent::Pain {
+                exercise: Some(x()),
+                set: Some(1),
+                side: None,
+            },
+            JournalEvent::PainLocated {
+                exercise: Some(x()),
+                location,
+            },
+        ]
+    };
+    let started = JournalEvent::SessionStarted {
+        program: "mckenzie_acute".into(),
+        lang: "en".into(),
+    };
+    let events: Vec<JournalEvent> = std::iter::once(started)
+        .chain(hurt("mk_3_press_up", PainLocation::Central))
+        .chain(hurt("mk_4_standing_backbend", PainLocation::Spreading))
+        .collect();
     for (k, e) in events.iter().enumerate() {
         store.record(ms(1000 * k as u64), e).unwrap();
     }
@@ -538,14 +520,7 @@ fn an_exercise_at_its_daily_maximum_is_left_out_today_said_once_and_back_tomorro
             sessions,
             ..History::default()
         };
-        let today = adapt::plan(
-            content(),
-            &Rules::default(),
-            &h,
-            date(day),
-            "mckenzie_improving",
-        )
-        .unwrap();
+        let today = default_plan(&h, date(day), "mckenzie_improving").unwrap();
         let case = format!("{with5} done, already {already}, {day}");
         let present = today
             .program
@@ -601,14 +576,7 @@ fn a_program_with_every_exercise_at_its_daily_maximum_says_come_back_tomorrow() 
             .collect(),
         ..History::default()
     };
-    let e = adapt::plan(
-        content(),
-        &Rules::default(),
-        &h,
-        date("2025-03-03"),
-        "mckenzie_no_pain",
-    )
-    .unwrap_err();
+    let e = default_plan(&h, date("2025-03-03"), "mckenzie_no_pain").unwrap_err();
     assert!(matches!(e, AdaptError::AllDoneToday { .. }), "{e}");
     assert!(e.to_string().contains("fix: come back tomorrow"), "{e}");
     // The daemon says it (the Pi has no screen).
@@ -868,14 +836,7 @@ fn first_use_and_sessions_of_come_from_the_journal() {
             source: "manual".into(),
         },
     );
-    let today = adapt::plan(
-        content(),
-        &Rules::default(),
-        &h,
-        date("2025-03-03"),
-        "quick",
-    )
-    .unwrap();
+    let today = default_plan(&h, date("2025-03-03"), "quick").unwrap();
     assert_eq!(today.facts.sessions_of("quick"), Some(1));
     assert!(!today.facts.first_use());
     assert_eq!(today.facts.max_reps("sr_abdominals"), Some(30));
@@ -883,12 +844,9 @@ fn first_use_and_sessions_of_come_from_the_journal() {
 
 #[test]
 fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     {
-        let mut store = JournalStore::open(&path, &OpenOptions::default())
-            .unwrap()
-            .store;
+        let mut store = open_store(&path);
         store.begin(date("2025-03-03").at_midnight(), None);
         for (k, e) in [
             JournalEvent::SessionStarted {
@@ -912,9 +870,7 @@ fn a_version_1_journal_is_upgraded_and_keeps_its_pain_reports_unlocated() {
         let c = rusqlite::Connection::open(&path).unwrap();
         downgrade(&c, 1);
     }
-    let store = JournalStore::open(&path, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let store = open_store(&path);
     let version: i64 = store
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))

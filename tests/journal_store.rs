@@ -4,9 +4,11 @@
 
 mod common;
 use common::bin_support;
+use common::journal_days;
 use common::journal_support;
 
 use bin_support::*;
+use journal_days::{open_store as open, pain_during, plain_day, scratch};
 use journal_support::*;
 use matcoach::adapt::Rules;
 use matcoach::devices::Journal as _;
@@ -17,24 +19,10 @@ use matcoach::session::{Action, JournalEvent};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn open(path: &Path) -> JournalStore {
-    JournalStore::open(path, &OpenOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .store
-}
-
 /// Open the journal at `path` and write one uninterrupted `quick` session
 /// on `day` to it.
 fn write_one_session(path: &Path, day: &str) {
-    let mut store = open(path);
-    run_day(
-        &mut store,
-        content(),
-        &Rules::default(),
-        date(day),
-        "quick",
-        "0s:press",
-    );
+    plain_day(&mut open(path), &Rules::default(), date(day), "quick");
 }
 
 fn pragma(store: &JournalStore, name: &str) -> String {
@@ -108,8 +96,7 @@ fn a_fresh_journal_has_the_schema_wal_and_full_sync() {
 
 #[test]
 fn every_event_is_written_once_with_the_counts() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     let today = fresh_plan("2025-03-03", "quick");
     let dry = run_today(content(), &today, "0s:press");
     let pain = during_first_set(&dry, "an_knee_rolls");
@@ -209,8 +196,7 @@ fn every_event_is_written_once_with_the_counts() {
 
 #[test]
 fn a_journal_from_a_newer_matcoach_is_left_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     drop(open(&path));
     {
         let c = rusqlite::Connection::open(&path).unwrap();
@@ -237,8 +223,7 @@ fn corrupt_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_started() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (dir, path) = scratch();
     let garbage: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
     let opened = JournalStore::open(&path, &OpenOptions::default()).unwrap();
@@ -262,18 +247,15 @@ fn a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_started() {
 
 #[test]
 fn a_journal_with_a_damaged_page_is_moved_aside_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     {
         let mut store = open(&path);
         for k in 0..5 {
-            run_day(
+            plain_day(
                 &mut store,
-                content(),
                 &Rules::default(),
                 date("2025-03-03").add_days(k),
                 "quick",
-                "0s:press",
             );
         }
     }
@@ -293,8 +275,7 @@ fn a_journal_with_a_damaged_page_is_moved_aside_too() {
 
 #[test]
 fn the_command_line_says_so_when_it_moves_a_damaged_journal() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (dir, path) = scratch();
     std::fs::write(
         &path,
         b"this is not a database, it is a shopping list: eggs, milk",
@@ -416,8 +397,7 @@ fn a_read_only_journal_is_a_clear_error_and_coaching_goes_on() {
 
 #[test]
 fn a_full_database_is_a_clear_error_and_coaching_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     drop(open(&path));
     let pages = {
         let s = open(&path);
@@ -569,8 +549,7 @@ fn bad_journal_paths_are_clear_errors() {
 #[test]
 fn a_pain_not_yet_written_is_in_the_history_the_next_plan_reads() {
     use matcoach::journal::{StorageState, StorageSwitch};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite");
+    let (_dir, path) = scratch();
     write_one_session(&path, "2025-03-03");
     let storage = StorageSwitch::default();
     let opts = OpenOptions {
@@ -583,8 +562,8 @@ fn a_pain_not_yet_written_is_in_the_history_the_next_plan_reads() {
     storage.set(StorageState::ReadOnly);
     let today = fresh_plan("2025-03-04", "quick");
     let first = today.program.items[0].exercise.get_ref().clone();
-    let at = during_first_set(&run_today(content(), &today, "0s:press"), &first);
-    let records = run_today(content(), &today, &format!("0s:press,{at}ms:heard=pain"));
+    let pain = pain_during(&run_today(content(), &today, "0s:press"), &first);
+    let records = run_today(content(), &today, &pain);
     for (t, e) in journaled(&records) {
         writer.record(t, e);
     }

@@ -107,21 +107,35 @@ fn measure(v: &Voice) -> Measured {
 /// The dry speech's peak: half of full scale.
 const PEAK_DBFS: f32 = -6.02;
 
+/// The English voice `base` altered by the effects `sox`, a metre away
+/// in a reverberant room (RT60 400 ms) with pink noise 15 dB below the
+/// speech.
+fn in_room(name: &'static str, base: &'static str, sox: &'static [&'static str]) -> Voice {
+    Voice {
+        name,
+        base,
+        lang: Lang::En,
+        sox,
+        peak_dbfs: PEAK_DBFS,
+        drr_db: 6.0,
+        rt60_ms: 400,
+        snr_db: 15.0,
+        noise: Noise::Room,
+    }
+}
+
 /// A synthetic voice PocketSphinx hears poorly by default: espeak-ng's
 /// Klatt voice 4, two semitones lower (pitch and formants, sox `pitch`),
 /// a metre away in a reverberant room (RT60 400 ms) with pink noise 18 dB
 /// below the speech.
 fn low_klatt() -> Voice {
     Voice {
-        name: "espeak-ng en-us+klatt4, sox pitch -200, RT60 400 ms, pink noise 18 dB SNR",
-        base: "en-us+klatt4",
-        lang: Lang::En,
-        sox: &["pitch", "-200"],
-        peak_dbfs: PEAK_DBFS,
-        drr_db: 6.0,
-        rt60_ms: 400,
         snr_db: 18.0,
-        noise: Noise::Room,
+        ..in_room(
+            "espeak-ng en-us+klatt4, sox pitch -200, RT60 400 ms, pink noise 18 dB SNR",
+            "en-us+klatt4",
+            &["pitch", "-200"],
+        )
     }
 }
 
@@ -149,13 +163,7 @@ fn rumbling_klatt() -> Voice {
 fn calibration_hears_more_of_other_takes_without_more_false_commands() {
     let v = rumbling_klatt();
     let m = measure(&v);
-    println!(
-        "{}\n{}",
-        altered::TABLE_HEADER,
-        altered::table_row(v.name, &m.before, &m.after)
-    );
-    println!("calibration: {:?}\n({:.0} s)", m.cal, m.secs);
-    altered::assert_calibration_helps(&m.before, &m.after, (18, 30), &m.cal);
+    altered::show_and_assert(v.name, &m.before, &m.after, (18, 30), &m.cal, m.secs);
     assert!(m.cal.speech_level_dbfs.is_some(), "{:?}", m.cal);
 }
 
@@ -167,40 +175,25 @@ fn calibration_hears_more_of_other_takes_without_more_false_commands() {
 fn calibration_table() {
     let voices = [
         low_klatt(),
-        Voice {
-            name: "flite kal (8 kHz), RT60 400 ms, pink noise 15 dB SNR",
-            base: "flite/kal",
-            lang: Lang::En,
-            sox: &[],
-            peak_dbfs: PEAK_DBFS,
-            drr_db: 6.0,
-            rt60_ms: 400,
-            snr_db: 15.0,
-            noise: Noise::Room,
-        },
-        Voice {
-            name:
-                "espeak-ng en-gb-scotland+klatt, sox tempo 1.1, RT60 400 ms, pink noise 15 dB SNR",
-            base: "en-gb-scotland+klatt",
-            lang: Lang::En,
-            sox: &["tempo", "1.1"],
-            peak_dbfs: PEAK_DBFS,
-            drr_db: 6.0,
-            rt60_ms: 400,
-            snr_db: 15.0,
-            noise: Noise::Room,
-        },
+        in_room(
+            "flite kal (8 kHz), RT60 400 ms, pink noise 15 dB SNR",
+            "flite/kal",
+            &[],
+        ),
+        in_room(
+            "espeak-ng en-gb-scotland+klatt, sox tempo 1.1, RT60 400 ms, pink noise 15 dB SNR",
+            "en-gb-scotland+klatt",
+            &["tempo", "1.1"],
+        ),
         rumbling_klatt(),
         Voice {
-            name: "flite slt, sox pitch -400 tempo 0.9, RT60 600 ms, pink noise 15 dB SNR",
-            base: "flite/slt",
-            lang: Lang::En,
-            sox: &["pitch", "-400", "tempo", "0.9"],
-            peak_dbfs: PEAK_DBFS,
             drr_db: 3.0,
             rt60_ms: 600,
-            snr_db: 15.0,
-            noise: Noise::Room,
+            ..in_room(
+                "flite slt, sox pitch -400 tempo 0.9, RT60 600 ms, pink noise 15 dB SNR",
+                "flite/slt",
+                &["pitch", "-400", "tempo", "0.9"],
+            )
         },
     ];
     let only = std::env::var("CALIBRATION_ONLY").unwrap_or_default();
@@ -217,20 +210,7 @@ fn calibration_table() {
 #[test]
 #[ignore]
 fn explore_voices() {
-    let voices = [
-        low_klatt(),
-        Voice {
-            name: "kal",
-            base: "flite/kal",
-            lang: Lang::En,
-            sox: &[],
-            peak_dbfs: PEAK_DBFS,
-            drr_db: 6.0,
-            rt60_ms: 400,
-            snr_db: 15.0,
-            noise: Noise::Room,
-        },
-    ];
+    let voices = [low_klatt(), in_room("kal", "flite/kal", &[])];
     for v in &voices {
         let all = takes(v, &command_words(), &[140, 180, 220], 1);
         let opts = matcoach::hearing::sphinx::SphinxOptions {

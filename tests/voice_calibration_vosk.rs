@@ -394,13 +394,7 @@ fn calibration_hears_more_of_other_takes_without_more_false_commands() {
     };
     let v = rumbling();
     let m = measure(&model, &v);
-    println!(
-        "{}\n{}",
-        altered::TABLE_HEADER,
-        altered::table_row(v.name, &m.before, &m.after)
-    );
-    println!("calibration: {:?}\n({:.0} s)", m.cal, m.secs);
-    altered::assert_calibration_helps(&m.before, &m.after, (12, 14), &m.cal);
+    altered::show_and_assert(v.name, &m.before, &m.after, (12, 14), &m.cal, m.secs);
 }
 
 /// The table for docs/voice.md (ignored: several voices take minutes):

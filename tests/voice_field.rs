@@ -12,6 +12,7 @@
 
 mod common;
 use common::bin_support;
+use common::journal_days::open_store;
 #[cfg(feature = "voice-pocketsphinx")]
 use common::voice_data;
 
@@ -22,7 +23,7 @@ use matcoach::hearing::field::{self, Event, Kind, Tap};
 use matcoach::hearing::misses::{self, Folder, Sidecar};
 use matcoach::hearing::pipeline::Observer;
 use matcoach::journal::voice::VoiceRecord;
-use matcoach::journal::{Date, JournalStore, JournalWriter, OpenOptions, Stamp};
+use matcoach::journal::{Date, JournalWriter, Stamp};
 use matcoach::session::{Input, JournalEvent};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -31,13 +32,72 @@ fn day(s: &str) -> Date {
     Date::parse(s).unwrap()
 }
 
+/// The sidecar of a kept clip of a missed `command` in English at 16 kHz;
+/// what was noticed, when and by what are for the caller to add, and the
+/// clip's files for the folder that keeps it.
+fn miss(command: Command) -> Sidecar {
+    Sidecar {
+        version: misses::SIDECAR_VERSION,
+        kind: Kind::Miss,
+        command,
+        word: None,
+        confidence: None,
+        what: String::new(),
+        time: String::new(),
+        engine: String::new(),
+        model: String::new(),
+        language: "en".into(),
+        rate: 16_000,
+        mic: String::new(),
+        heard_audio: String::new(),
+        playback: None,
+        heard: Vec::new(),
+        commands: Vec::new(),
+    }
+}
+
+/// The folder of kept clips in the home `home`: 50 MB for 14 days.
+#[cfg(feature = "voice-pocketsphinx")]
+fn misses_in(home: &Path) -> Folder {
+    Folder {
+        dir: home.join("misses"),
+        max_bytes: 50 << 20,
+        days: 14,
+    }
+}
+
+/// `text` said by flite's kal16 voice at 160 words a minute.
+#[cfg(feature = "voice-pocketsphinx")]
+fn say(text: &str) -> Vec<f32> {
+    voice_data::render_all(&[voice_data::Utterance {
+        text: text.into(),
+        voice: "flite/kal16".into(),
+        wpm: 160,
+        lang: matcoach::content::Lang::En,
+    }])
+    .remove(0)
+    .audio
+}
+
+/// `matcoach hear CLIP --engine pocketsphinx` in the home `home`.
+#[cfg(feature = "voice-pocketsphinx")]
+fn hear(clip: &Path, home: &Path) -> Out {
+    Out::of(in_home(
+        &mut command([
+            "hear".as_ref(),
+            clip.as_os_str(),
+            "--engine".as_ref(),
+            "pocketsphinx".as_ref(),
+        ]),
+        home,
+    ))
+}
+
 #[test]
 fn the_evidence_thread_journals_a_miss_and_keeps_its_clip() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("journal.sqlite");
-    let store = JournalStore::open(&db, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let store = open_store(&db);
     let writer = JournalWriter::new(store);
     let voice = matcoach::config::Voice {
         keep_misses: true,
@@ -118,9 +178,7 @@ fn the_evidence_thread_journals_a_miss_and_keeps_its_clip() {
     // The journal has it, with the clip's name.
     let report = writer.finish();
     assert!(report.complete(), "{report:?}");
-    let store = JournalStore::open(&db, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let store = open_store(&db);
     let row: (String, String, Option<String>) = store
         .connection()
         .query_row("SELECT kind, command, clip FROM voice", [], |r| {
@@ -145,9 +203,7 @@ fn the_evidence_thread_journals_a_miss_and_keeps_its_clip() {
 /// Fill a journal with voice events around `today` = 2026-03-11 (a
 /// Wednesday): the week before and this week.
 fn filled_journal(db: &Path) {
-    let mut store = JournalStore::open(db, &OpenOptions::default())
-        .unwrap()
-        .store;
+    let mut store = open_store(db);
     let at = |d: &str, h: u64| day(d).at_midnight().plus(Duration::from_secs(h * 3600));
     let rec =
         |at: Stamp, kind: Kind, command: Command, lang: &str, clip: Option<&str>| VoiceRecord {
@@ -349,16 +405,10 @@ fn keep_misses_settings_are_validated_with_the_field_named() {
 #[cfg(feature = "voice-pocketsphinx")]
 #[test]
 fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
-    let stop = voice_data::render_all(&[voice_data::Utterance {
-        text: "stop".into(),
-        voice: "flite/kal16".into(),
-        wpm: 160,
-        lang: matcoach::content::Lang::En,
-    }])
-    .remove(0);
+    let stop = say("stop");
     // 10 s: 2 s of quiet, the word, quiet; in faint noise.
     let mut audio = vec![0.0f32; 32_000];
-    audio.extend(&stop.audio);
+    audio.extend(&stop);
     audio.resize(160_000, 0.0);
     let faint = voice_data::noise(audio.len(), voice_data::FAINT_NOISE_RMS, false, 5);
     let mic = matcoach::audio::resample::to_i16(
@@ -369,11 +419,7 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
             .collect::<Vec<_>>(),
     );
     let home = tempfile::tempdir().unwrap();
-    let folder = Folder {
-        dir: home.path().join("misses"),
-        max_bytes: 50 << 20,
-        days: 14,
-    };
+    let folder = misses_in(home.path());
     let snap = field::Snapshot {
         heard: mic.clone(),
         reference: vec![0; mic.len()],
@@ -391,37 +437,17 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
         commands: Vec::new(),
     };
     let sidecar = Sidecar {
-        version: misses::SIDECAR_VERSION,
-        kind: Kind::Miss,
-        command: Command::Stop,
-        word: None,
-        confidence: None,
         what: "the button did what \"stop\" does, 1.5 s after the user spoke and no spoken command acted".into(),
         time: "2026-03-04T09:00:00".into(),
         engine: "pocketsphinx".into(),
         model: "/usr/share/pocketsphinx/model/en-us (Debian)".into(),
-        language: "en".into(),
-        rate: 16_000,
-        mic: String::new(),
-        heard_audio: String::new(),
-        playback: None,
-        heard: Vec::new(),
-        commands: Vec::new(),
+        ..miss(Command::Stop)
     };
     let at = day("2026-03-04")
         .at_midnight()
         .plus(Duration::from_secs(9 * 3600));
     let wav = folder.keep(at, sidecar, &snap).unwrap();
-    let out = Out::of(in_home(
-        &mut command([
-            "hear".as_ref(),
-            wav.as_os_str(),
-            "--engine".as_ref(),
-            "pocketsphinx".as_ref(),
-        ]),
-        home.path(),
-    ))
-    .ok();
+    let out = hear(&wav, home.path()).ok();
     let heard = out.json_lines();
     assert_eq!(heard.len(), 1, "{}", out.show());
     assert_eq!(heard[0]["command"], "stop", "{}", out.show());
@@ -445,16 +471,7 @@ fn hear_replays_a_kept_clip_beside_what_was_heard_then() {
     // A broken clip: the file is named, with a fix for `hear`.
     let bad = home.path().join("misses").join("broken.wav");
     std::fs::write(&bad, b"RIFF not really").unwrap();
-    let out = Out::of(in_home(
-        &mut command([
-            "hear".as_ref(),
-            bad.as_os_str(),
-            "--engine".as_ref(),
-            "pocketsphinx".as_ref(),
-        ]),
-        home.path(),
-    ))
-    .expect_code(2);
+    let out = hear(&bad, home.path()).expect_code(2);
     assert!(
         out.stderr.contains(&bad.display().to_string()),
         "{}",
@@ -486,26 +503,8 @@ fn doctor_says_whether_clips_are_kept_and_how_much() {
         results: Vec::new(),
         commands: Vec::new(),
     };
-    let sidecar = Sidecar {
-        version: misses::SIDECAR_VERSION,
-        kind: Kind::Miss,
-        command: Command::Pause,
-        word: None,
-        confidence: None,
-        what: String::new(),
-        time: String::new(),
-        engine: String::new(),
-        model: String::new(),
-        language: "en".into(),
-        rate: 16_000,
-        mic: String::new(),
-        heard_audio: String::new(),
-        playback: None,
-        heard: Vec::new(),
-        commands: Vec::new(),
-    };
     folder
-        .keep(matcoach::journal::local_now(), sidecar, &snap)
+        .keep(matcoach::journal::local_now(), miss(Command::Pause), &snap)
         .unwrap();
     let on = kept_clips(&config, Some(&db));
     assert_eq!(on.status, Status::Note, "{on:?}");
@@ -690,16 +689,6 @@ async fn a_real_session_gives_the_detector_what_it_needs() {
 #[cfg(feature = "voice-pocketsphinx")]
 #[test]
 fn hear_replays_a_kept_clip_with_its_playback() {
-    let say = |text: &str| {
-        voice_data::render_all(&[voice_data::Utterance {
-            text: text.into(),
-            voice: "flite/kal16".into(),
-            wpm: 160,
-            lang: matcoach::content::Lang::En,
-        }])
-        .remove(0)
-        .audio
-    };
     let (cont, stop) = (say("continue"), say("stop"));
     // 10 s: the coach says "continue" at 2 s; the user says "stop" at 5 s.
     let mut played = vec![0.0f32; 32_000];
@@ -725,50 +714,24 @@ fn hear_replays_a_kept_clip_with_its_playback() {
         commands: Vec::new(),
     };
     let home = tempfile::tempdir().unwrap();
-    let folder = Folder {
-        dir: home.path().join("misses"),
-        max_bytes: 50 << 20,
-        days: 14,
-    };
+    let folder = misses_in(home.path());
     let sidecar = Sidecar {
-        version: misses::SIDECAR_VERSION,
-        kind: Kind::Miss,
-        command: Command::Pause,
-        word: None,
-        confidence: None,
         what: "test".into(),
         time: "2026-03-04T09:00:00".into(),
         engine: "pocketsphinx".into(),
         model: "m".into(),
-        language: "en".into(),
-        rate: 16_000,
-        mic: String::new(),
-        heard_audio: String::new(),
-        playback: None,
-        heard: Vec::new(),
-        commands: Vec::new(),
+        ..miss(Command::Pause)
     };
     let at = day("2026-03-04").at_midnight();
     let wav = folder.keep(at, sidecar, &snap).unwrap();
-    let hear = || {
-        Out::of(in_home(
-            &mut command([
-                "hear".as_ref(),
-                wav.as_os_str(),
-                "--engine".as_ref(),
-                "pocketsphinx".as_ref(),
-            ]),
-            home.path(),
-        ))
-        .ok()
-    };
+    let replay = || hear(&wav, home.path()).ok();
     let commands = |out: &Out| {
         out.json_lines()
             .iter()
             .map(|d| d["command"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    let with = hear();
+    let with = replay();
     assert!(
         with.stderr
             .contains("with the coach's playback kept beside it"),
@@ -779,6 +742,6 @@ fn hear_replays_a_kept_clip_with_its_playback() {
     // Without the playback file, the coach's own word is heard as well.
     let side = Sidecar::of(&wav).unwrap().unwrap();
     std::fs::remove_file(folder.dir.join(side.playback.unwrap())).unwrap();
-    let without = hear();
+    let without = replay();
     assert_eq!(commands(&without), ["resume", "stop"], "{}", without.show());
 }

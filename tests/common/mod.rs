@@ -11,6 +11,8 @@ pub mod clock;
 pub mod fixtures;
 /// Generators for the property tests of outside data.
 pub mod fuzz;
+/// Journals opened for a test; plain days and days with pain.
+pub mod journal_days;
 /// Simulated days written to a journal; a tmpfs.
 pub mod journal_support;
 /// The one seeded random generator, and noise.

@@ -233,3 +233,19 @@ pub fn assert_calibration_helps(
         "false accepts rose: {before:?} → {after:?} with {cal:?}"
     );
 }
+
+/// The CI tests' ending: print the table row of `voice` and the
+/// calibration found (in `secs` of measuring), then assert what issue 16
+/// asks ([`assert_calibration_helps`]).
+pub fn show_and_assert(
+    voice: &str,
+    before: &Score,
+    after: &Score,
+    counts: (usize, usize),
+    cal: &Calibration,
+    secs: f64,
+) {
+    println!("{}\n{}", TABLE_HEADER, table_row(voice, before, after));
+    println!("calibration: {cal:?}\n({secs:.0} s)");
+    assert_calibration_helps(before, after, counts, cal);
+}
