@@ -293,6 +293,19 @@ fn checked_once() -> History {
     h
 }
 
+/// A session ended by a long press, after which the coach does not offer
+/// the voice check (the shell says why not).
+fn no_offer_after_a_session(name: &'static str, shell: Shell) -> Row {
+    Row {
+        name,
+        shell,
+        script: vec![(30, Ev::Press), (200, Ev::LongPress)],
+        until: 400,
+        then: vec!["ended EndedByUser"],
+        never: vec!["say sys.voice_check_offer"],
+    }
+}
+
 fn rows() -> Vec<Row> {
     use DeviceKind::*;
     use Ev::*;
@@ -471,28 +484,20 @@ fn rows() -> Vec<Row> {
             ],
             never: vec!["say sys.voice_check_offer"],
         },
-        Row {
-            name: "no_offer_without_a_listener",
-            shell: Shell {
+        no_offer_after_a_session(
+            "no_offer_without_a_listener",
+            Shell {
                 hearing: Hearing::Failed,
                 ..base()
             },
-            script: vec![(30, Press), (200, LongPress)],
-            until: 400,
-            then: vec!["ended EndedByUser"],
-            never: vec!["say sys.voice_check_offer"],
-        },
-        Row {
-            name: "no_offer_once_a_check_has_been_done",
-            shell: Shell {
+        ),
+        no_offer_after_a_session(
+            "no_offer_once_a_check_has_been_done",
+            Shell {
                 history: checked_once(),
                 ..base()
             },
-            script: vec![(30, Press), (200, LongPress)],
-            until: 400,
-            then: vec!["ended EndedByUser"],
-            never: vec!["say sys.voice_check_offer"],
-        },
+        ),
         Row {
             name: "no_speaker_the_led_shows_it_and_a_press_waits_for_it",
             shell: base(),

@@ -556,30 +556,28 @@ const DOSES: &[Want] = &[
         down: Some(3),
         duration: None,
     },
-    // 003 BAOV 4 and 7: two counts up, two counts down.
     Want {
         id: "baov_04_straight_abdominals",
-        reps: Some(5),
-        sets: Some(3),
-        hold: None,
-        rest: Some(30),
-        sides: None,
-        up: Some(2),
-        down: Some(2),
-        duration: None,
+        ..BAOV_TWO_COUNTS
     },
     Want {
         id: "baov_07_pelvic_bridge",
-        reps: Some(5),
-        sets: Some(3),
-        hold: None,
-        rest: Some(30),
-        sides: None,
-        up: Some(2),
-        down: Some(2),
-        duration: None,
+        ..BAOV_TWO_COUNTS
     },
 ];
+
+/// 003 BAOV 4 and 7, the same dose: two counts up, two counts down.
+const BAOV_TWO_COUNTS: Want = Want {
+    id: "",
+    reps: Some(5),
+    sets: Some(3),
+    hold: None,
+    rest: Some(30),
+    sides: None,
+    up: Some(2),
+    down: Some(2),
+    duration: None,
+};
 
 #[test]
 fn doses_match_the_brochures() {

@@ -232,6 +232,22 @@ fn cat_back_block(s: &Scratch) -> String {
     text[start..start + len].to_string()
 }
 
+const STIFF: &str = "programs/mckenzie_stiff.toml";
+
+/// `edit` leaves mk_6 in mckenzie_stiff without mk_3 right after it.
+const fn mk6_without_mk3(name: &'static str, edit: fn(&Scratch)) -> Broken {
+    Broken {
+        name,
+        edit,
+        file: STIFF,
+        at: at("\"mk_6_knees_to_chest_lying\"", 0),
+        message: &["program `mckenzie_stiff`: `mk_6_knees_to_chest_lying` must always be followed by `mk_3_press_up`"],
+        fix: "put the named exercise right after it",
+        mentions: None,
+        only: true,
+    }
+}
+
 const BROKEN: &[Broken] = &[
     Broken {
         name: "unknown key in an exercise",
@@ -412,36 +428,14 @@ const BROKEN: &[Broken] = &[
         mentions: None,
         only: true,
     },
-    Broken {
-        name: "mk_6 not followed by mk_3",
-        edit: |s| {
-            s.set_items(
-                "programs/mckenzie_stiff.toml",
-                &["mk_6_knees_to_chest_lying", "mk_4_standing_backbend"],
-            )
-        },
-        file: "programs/mckenzie_stiff.toml",
-        at: at("\"mk_6_knees_to_chest_lying\"", 0),
-        message: &["program `mckenzie_stiff`: `mk_6_knees_to_chest_lying` must always be followed by `mk_3_press_up`"],
-        fix: "put the named exercise right after it",
-        mentions: None,
-        only: true,
-    },
-    Broken {
-        name: "mk_6 last in a program",
-        edit: |s| {
-            s.set_items(
-                "programs/mckenzie_stiff.toml",
-                &["mk_3_press_up", "mk_6_knees_to_chest_lying"],
-            )
-        },
-        file: "programs/mckenzie_stiff.toml",
-        at: at("\"mk_6_knees_to_chest_lying\"", 0),
-        message: &["program `mckenzie_stiff`: `mk_6_knees_to_chest_lying` must always be followed by `mk_3_press_up`"],
-        fix: "put the named exercise right after it",
-        mentions: None,
-        only: true,
-    },
+    mk6_without_mk3(
+        "mk_6 not followed by mk_3",
+        |s| s.set_items(STIFF, &["mk_6_knees_to_chest_lying", "mk_4_standing_backbend"]),
+    ),
+    mk6_without_mk3(
+        "mk_6 last in a program",
+        |s| s.set_items(STIFF, &["mk_3_press_up", "mk_6_knees_to_chest_lying"]),
+    ),
     Broken {
         name: "a program id differing from its file name",
         edit: |s| s.replace("programs/quick.toml", "id = \"quick\"", "id = \"quick_five\""),

@@ -114,6 +114,11 @@ fn located(run: &Run) -> Vec<(Duration, String, PainLocation)> {
         .collect()
 }
 
+/// Where each located pain was, in order.
+fn locations(run: &Run) -> Vec<PainLocation> {
+    located(run).into_iter().map(|x| x.2).collect()
+}
+
 fn skipped(run: &Run) -> Vec<String> {
     run.journal()
         .into_iter()
@@ -137,6 +142,14 @@ fn ended(run: &Run) -> Option<(EndReason, u32)> {
     })
 }
 
+/// The text of the first line said with exactly this id.
+fn text_of(run: &Run, id: &str) -> String {
+    match run.phrases().iter().position(|x| x == id) {
+        Some(i) => run.texts()[i].clone(),
+        None => panic!("{id} never said:\n{}", run.dump()),
+    }
+}
+
 fn led_at(run: &Run, t: Duration) -> Vec<Led> {
     run.0
         .iter()
@@ -155,6 +168,7 @@ const CARRY_ON: &str = "safety.pain_rules.mckenzie.carry_on";
 const NO_ANSWER: &str = "safety.pain_rules.mckenzie.no_answer";
 const LYING: &str = "safety.pain_stops_exercise.lying";
 const KNEE: &str = "safety.pain_below_knee";
+const STANDING: &str = "safety.pain_stops_exercise.standing";
 
 struct Scenario {
     name: &'static str,
@@ -181,6 +195,43 @@ const fn mk(
     }
 }
 
+/// A scenario in the quick program, under the common rule.
+const fn quick(
+    name: &'static str,
+    events: fn(&Run) -> Vec<ScriptedEvent>,
+    check: fn(&Run, &Run),
+) -> Scenario {
+    Scenario {
+        program: "quick",
+        ..mk(name, events, check)
+    }
+}
+
+/// Four seconds into the first hold of the quick program.
+fn quick_pain(plan: &Run) -> Duration {
+    plan.first_said("sys.hold") + ms(4000)
+}
+
+/// A scenario in mckenzie_acute in `lang`, with mk_4 a standing exercise.
+const fn standing(
+    name: &'static str,
+    lang: Lang,
+    events: fn(&Run) -> Vec<ScriptedEvent>,
+    check: fn(&Run, &Run),
+) -> Scenario {
+    Scenario {
+        lang,
+        postures: &[("mk_4_standing_backbend", Posture::Standing)],
+        ..mk(name, events, check)
+    }
+}
+
+/// One second after the third count of mk_4's movement in the plan.
+fn mk4_pain(plan: &Run) -> Duration {
+    let start = plan.first_said("ex.mk_4_standing_backbend.movement");
+    counts(plan, start, Duration::MAX)[2].0 + ms(1000)
+}
+
 const SCENARIOS: &[Scenario] = &[
     mk(
         "mckenzie: pain cuts off at once and asks, holding the session still",
@@ -195,7 +246,7 @@ const SCENARIOS: &[Scenario] = &[
             // Nothing counts on while the question waits.
             let settled = p + ask_len() + answer_secs();
             assert!(run.said("sys.time_left").iter().all(|t| *t < p || *t > settled), "{}", run.dump());
-            let text = &run.texts()[run.phrases().iter().position(|x| x == ASKS).unwrap()];
+            let text = &text_of(run, ASKS);
             assert!(text.contains("say stop") && text.contains("say resume") && text.contains("press the button"), "{text}");
             assert!(text.contains("buttock or leg") && text.contains("stay in your back"), "{text}");
         },
@@ -397,8 +448,7 @@ const SCENARIOS: &[Scenario] = &[
             assert_eq!(run.said(ASKS).len(), 2);
             assert_eq!(run.said(ASKS)[1], a + ms(2000));
             assert!(run.stops().contains(&(a + ms(2000))), "the carry-on line is cut off");
-            let where_: Vec<PainLocation> = located(run).into_iter().map(|x| x.2).collect();
-            assert_eq!(where_, [PainLocation::Central, PainLocation::Unanswered]);
+            assert_eq!(locations(run), [PainLocation::Central, PainLocation::Unanswered]);
             assert_eq!(ended(run), Some((EndReason::Completed, 2)), "one of them counts");
         },
     ),
@@ -411,17 +461,14 @@ const SCENARIOS: &[Scenario] = &[
             assert!(located(run).is_empty());
         },
     ),
-    Scenario {
-        name: "common rule: 'pain, pain!' within the answer is one report: no second cut, no restart",
-        program: "quick",
-        lang: Lang::En,
-        postures: &[],
-        events: |plan| {
-            let p = plan.first_said("sys.hold") + ms(4000);
+    quick(
+        "common rule: 'pain, pain!' within the answer is one report: no second cut, no restart",
+        |plan| {
+            let p = quick_pain(plan);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(p + ms(2500), Command::Pain)]
         },
-        check: |plan, run| {
-            let p = plan.first_said("sys.hold") + ms(4000);
+        |plan, run| {
+            let p = quick_pain(plan);
             assert_eq!(pains(run).len(), 1);
             assert_eq!(run.stops(), [p], "cut off once");
             assert_eq!(run.said(LYING), [p], "said once");
@@ -431,88 +478,71 @@ const SCENARIOS: &[Scenario] = &[
             assert_eq!(ended(run), Some((EndReason::Completed, 1)));
             assert!(located(run).is_empty(), "the common rule does not ask");
         },
-    },
-    Scenario {
-        name: "common rule: 'pain' in the echo of the answer is still the same report",
-        program: "quick",
-        lang: Lang::En,
-        postures: &[],
-        events: |plan| {
-            let p = plan.first_said("sys.hold") + ms(4000);
+    ),
+    quick(
+        "common rule: 'pain' in the echo of the answer is still the same report",
+        |plan| {
+            let p = quick_pain(plan);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(answer_end(p) + ms(300), Command::Pain)]
         },
-        check: |_, run| {
+        |_, run| {
             assert_eq!(pains(run).len(), 1, "{}", run.dump());
             assert_eq!(ended(run), Some((EndReason::Completed, 1)));
         },
-    },
-    Scenario {
-        name: "common rule: 'pain' after the answer and its echo is a second report and ends the session",
-        program: "quick",
-        lang: Lang::En,
-        postures: &[],
-        events: |plan| {
-            let p = plan.first_said("sys.hold") + ms(4000);
+    ),
+    quick(
+        "common rule: 'pain' after the answer and its echo is a second report and ends the session",
+        |plan| {
+            let p = quick_pain(plan);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(answer_end(p) + ms(800), Command::Pain)]
         },
-        check: |_, run| {
+        |_, run| {
             assert_eq!(pains(run).len(), 2, "{}", run.dump());
             assert_eq!(ended(run), Some((EndReason::EndedForPain, 2)));
         },
-    },
-    Scenario {
-        name: "the below-the-knee advice says how to end, and 'stop' twice after it ends the session",
-        program: "quick",
-        lang: Lang::En,
-        postures: &[],
-        events: |plan| {
-            let p = plan.first_said("sys.hold") + ms(4000);
+    ),
+    quick(
+        "the below-the-knee advice says how to end, and 'stop' twice after it ends the session",
+        |plan| {
+            let p = quick_pain(plan);
             let e = answer_end(p);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(e + ms(1000), Command::Stop), heard(e + ms(4000), Command::Stop)]
         },
-        check: |_, run| {
-            let text = &run.texts()[run.phrases().iter().position(|x| x == KNEE).unwrap()];
+        |_, run| {
+            let text = &text_of(run, KNEE);
             assert!(text.contains("below your knee") && text.contains("hold the button down") && text.contains("say stop twice"), "{text}");
             assert_eq!(run.end().map(|e| e.1), Some(EndReason::EndedByUser), "{}", run.dump());
         },
-    },
-    Scenario {
-        name: "a standing exercise gets the standing line, not 'stay lying'",
-        program: "mckenzie_acute",
-        lang: Lang::En,
-        postures: &[("mk_4_standing_backbend", Posture::Standing)],
-        events: |plan| {
-            let start = plan.first_said("ex.mk_4_standing_backbend.movement");
-            let p = counts(plan, start, Duration::MAX)[2].0 + ms(1000);
+    ),
+    standing(
+        "a standing exercise gets the standing line, not 'stay lying'",
+        Lang::En,
+        |plan| {
+            let p = mk4_pain(plan);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(answer_at(p), Command::Stop)]
         },
-        check: |_, run| {
+        |_, run| {
             assert!(run.said(LYING).is_empty());
-            let i = run.phrases().iter().position(|x| x == "safety.pain_stops_exercise.standing").expect("the standing line");
-            let text = &run.texts()[i];
+            let text = &text_of(run, STANDING);
             assert!(!text.contains("Stay lying") && !text.contains("Lie still"), "{text}");
             assert!(text.contains("Stand easy"), "{text}");
         },
-    },
-    Scenario {
-        name: "a standing exercise in Dutch: no 'blijf liggen'",
-        program: "mckenzie_acute",
-        lang: Lang::Nl,
-        postures: &[("mk_4_standing_backbend", Posture::Standing)],
-        events: |plan| {
-            let start = plan.first_said("ex.mk_4_standing_backbend.movement");
-            let p = counts(plan, start, Duration::MAX)[2].0 + ms(1000);
+    ),
+    standing(
+        "a standing exercise in Dutch: no 'blijf liggen'",
+        Lang::Nl,
+        |plan| {
+            let p = mk4_pain(plan);
             let asks = say(Lang::Nl, &content().safety.pain_rules.mckenzie.asks);
             vec![press(Duration::ZERO), heard(p, Command::Pain), heard(p + asks + ms(1500), Command::Stop)]
         },
-        check: |_, run| {
-            let i = run.phrases().iter().position(|x| x == "safety.pain_stops_exercise.standing").expect("the standing line");
-            let text = &run.texts()[i];
+        |_, run| {
+            let text = &text_of(run, STANDING);
             assert!(!text.contains("Blijf liggen") && !text.contains("Blijf rustig liggen"), "{text}");
             assert!(text.contains("staan"), "{text}");
             assert!(!text.starts_with("Goed.") && !text.contains("Ga er nooit doorheen"), "{text}");
         },
-    },
+    ),
 ];
 
 fn run_long_press() -> Duration {
@@ -548,40 +578,29 @@ fn pain_scenarios() {
     );
 }
 
-/// Run `first`, find `anchor` in it, then run again with `more(anchor)`
-/// added: for actions placed in a session whose timeline an earlier answer
-/// has shifted.
-fn two_stage(
-    first: Vec<ScriptedEvent>,
-    anchor: &str,
-    more: impl Fn(Duration) -> Vec<ScriptedEvent>,
-) -> Run {
-    let stage = simulate("mckenzie_acute", Lang::En, &first);
-    let at = stage.first_said(anchor);
-    let mut events = first;
-    events.extend(more(at));
+/// Pain in mk_1 answered with `answer`, then pain 20 s into mk_3's
+/// movement, answered 'stop' (it spreads). The second pain is placed in a
+/// first run of the session up to the first answer, as that answer shifts
+/// the timeline.
+fn pain_in_mk1_then_spreading_in_mk3(answer: Command) -> Run {
+    let plan = plan("mckenzie_acute", Lang::En);
+    let p = mk1_pain(&plan);
+    let mut events = vec![
+        press(Duration::ZERO),
+        heard(p, Command::Pain),
+        heard(answer_at(p), answer),
+    ];
+    let stage = simulate("mckenzie_acute", Lang::En, &events);
+    let q = stage.first_said("ex.mk_3_press_up.movement") + ms(20_000);
+    events.extend([heard(q, Command::Pain), heard(answer_at(q), Command::Stop)]);
     simulate("mckenzie_acute", Lang::En, &events)
 }
 
 #[test]
 fn mckenzie_pain_in_a_later_exercise_after_a_central_one_does_not_end_the_session() {
-    let plan = plan("mckenzie_acute", Lang::En);
-    let p = mk1_pain(&plan);
-    let run = two_stage(
-        vec![
-            press(Duration::ZERO),
-            heard(p, Command::Pain),
-            heard(answer_at(p), Command::Resume),
-        ],
-        "ex.mk_3_press_up.movement",
-        |m| {
-            let q = m + ms(20_000);
-            vec![heard(q, Command::Pain), heard(answer_at(q), Command::Stop)]
-        },
-    );
-    let where_: Vec<PainLocation> = located(&run).into_iter().map(|x| x.2).collect();
+    let run = pain_in_mk1_then_spreading_in_mk3(Command::Resume);
     assert_eq!(
-        where_,
+        locations(&run),
         [PainLocation::Central, PainLocation::Spreading],
         "{}",
         run.dump()
@@ -597,23 +616,9 @@ fn mckenzie_pain_in_a_later_exercise_after_a_central_one_does_not_end_the_sessio
 
 #[test]
 fn mckenzie_spreading_pain_twice_still_ends_the_session() {
-    let plan = plan("mckenzie_acute", Lang::En);
-    let p = mk1_pain(&plan);
-    let run = two_stage(
-        vec![
-            press(Duration::ZERO),
-            heard(p, Command::Pain),
-            heard(answer_at(p), Command::Stop),
-        ],
-        "ex.mk_3_press_up.movement",
-        |m| {
-            let q = m + ms(20_000);
-            vec![heard(q, Command::Pain), heard(answer_at(q), Command::Stop)]
-        },
-    );
-    let where_: Vec<PainLocation> = located(&run).into_iter().map(|x| x.2).collect();
+    let run = pain_in_mk1_then_spreading_in_mk3(Command::Stop);
     assert_eq!(
-        where_,
+        locations(&run),
         [PainLocation::Spreading, PainLocation::Spreading],
         "{}",
         run.dump()
@@ -757,7 +762,7 @@ fn every_line_of_the_rules_is_among_the_phrases_to_render() {
             LYING,
             "safety.pain_stops_exercise.kneeling",
             "safety.pain_stops_exercise.sitting",
-            "safety.pain_stops_exercise.standing",
+            STANDING,
             KNEE,
         ] {
             assert!(ids.iter().any(|x| x == id), "{lang}: {id}");

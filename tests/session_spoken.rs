@@ -8,9 +8,10 @@
 mod common;
 use common::fixtures;
 
+use common::trial_program::write_trial_program;
 use common::{content, heard, ms, press_at, Run, LIMIT};
 use fixtures::{position, Scratch};
-use matcoach::content::{self, Content, Equipment, Lang, Text};
+use matcoach::content::{self, Content, Equipment, Lang, Precondition, Program, Text};
 use matcoach::session::script::{time_left_marks, Emit, Personal, StepKind, Timed};
 use matcoach::session::{compile, script_lines, Command, Script, Session, SessionConfig};
 use matcoach::sim::{self, ScriptedEvent};
@@ -88,6 +89,22 @@ fn run_in(c: &Content, s: Script, events: &[ScriptedEvent]) -> Run {
 // Preconditions: in full in a program's first session, briefly later
 // ---------------------------------------------------------------------------
 
+/// The (id, text) of each of `program`'s preconditions as the line `kind`
+/// ("precondition" in full, or "reminder") says it: `text` picks the words.
+fn numbered(
+    program: &Program,
+    kind: &str,
+    text: impl Fn(&Precondition) -> &str,
+) -> Vec<(String, String)> {
+    let id = program.id();
+    program
+        .preconditions
+        .iter()
+        .enumerate()
+        .map(|(i, pc)| (format!("program.{id}.{kind}.{i}"), text(pc).to_string()))
+        .collect()
+}
+
 #[test]
 fn mckenzie_acute_says_its_preconditions_in_full_first_and_as_reminders_later() {
     let c = content();
@@ -97,35 +114,12 @@ fn mckenzie_acute_says_its_preconditions_in_full_first_and_as_reminders_later() 
         let first = intro(&script("mckenzie_acute", lang, &FIRST_OF_PROGRAM));
         assert!(first[0].0.starts_with("sys.welcome."), "{first:?}");
         let said: Vec<_> = first[1..].to_vec();
-        let want: Vec<_> = program
-            .preconditions
-            .iter()
-            .enumerate()
-            .map(|(i, pc)| {
-                (
-                    format!("program.mckenzie_acute.precondition.{i}"),
-                    pc.says.get(lang).to_string(),
-                )
-            })
-            .collect();
+        let want = numbered(program, "precondition", |pc| pc.says.get(lang));
         assert_eq!(said, want, "{lang}: the first session says them in full");
 
-        let want_brief: Vec<_> = program
-            .preconditions
-            .iter()
-            .enumerate()
-            .map(|(i, pc)| {
-                (
-                    format!("program.mckenzie_acute.reminder.{i}"),
-                    pc.reminder
-                        .as_ref()
-                        .unwrap()
-                        .get_ref()
-                        .get(lang)
-                        .to_string(),
-                )
-            })
-            .collect();
+        let want_brief = numbered(program, "reminder", |pc| {
+            pc.reminder.as_ref().unwrap().get_ref().get(lang)
+        });
         for me in [&LATER, &NO_JOURNAL] {
             let later = intro(&script("mckenzie_acute", lang, me));
             assert_eq!(later[1..].to_vec(), want_brief, "{lang}: later, briefly");
@@ -383,16 +377,21 @@ fn equipment_steps(s: &Script) -> Vec<(usize, String, bool)> {
         .collect()
 }
 
-#[test]
-fn the_equipment_is_said_once_merged_in_natural_language() {
-    use Equipment::*;
-    let items: Vec<String> = content()
+/// The exercises of the quick program, in order.
+fn quick_items() -> Vec<String> {
+    content()
         .program("quick")
         .unwrap()
         .items
         .iter()
         .map(|i| i.exercise.get_ref().clone())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_equipment_is_said_once_merged_in_natural_language() {
+    use Equipment::*;
+    let items = quick_items();
     assert!(items.len() >= 2, "{items:?}");
     let (a, b) = (items[0].as_str(), items[1].as_str());
     // The equipment given, and the line said (en, nl), if any.
@@ -445,13 +444,7 @@ fn the_equipment_is_said_once_merged_in_natural_language() {
 
 #[test]
 fn the_coach_waits_for_the_equipment_and_a_press_goes_on() {
-    let items: Vec<String> = content()
-        .program("quick")
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.exercise.get_ref().clone())
-        .collect();
+    let items = quick_items();
     let c = with_equipment("quick", &[(items[0].as_str(), &[Equipment::Chair])]);
     let s = || script_in(&c, "quick", Lang::En, &LATER);
     let plan = run_in(&c, s(), &[press_at(Duration::ZERO)]);
@@ -1015,19 +1008,11 @@ reps = 3
             exercise("zz_two", caution_b)
         ),
     );
-    s.write(
-        "programs/zz_spoken.toml",
-        r#"id = "zz_spoken"
-sources = ["000_ab683799f572d549.txt"]
-name = { nl = "Proef", en = "Trial" }
-description = { nl = "Proef.", en = "Trial." }
-
-[[item]]
-exercise = "zz_one"
-
-[[item]]
-exercise = "zz_two"
-"#,
+    write_trial_program(
+        &s,
+        "zz_spoken",
+        "000_ab683799f572d549.txt",
+        &["zz_one", "zz_two"],
     );
     s
 }

@@ -25,6 +25,8 @@ pub mod room;
 pub mod selftrigger;
 /// The real binary under strace, killed at its Nth write or fsync.
 pub mod strace;
+/// A program of our own in a scratch copy of the content.
+pub mod trial_program;
 /// Spoken command words rendered by real synthesisers, in noise.
 pub mod voice_data;
 /// WAV files, and audio to and from 16 kHz.
