@@ -332,35 +332,40 @@ fn sessions_table(lang: Lang, history: &History, notes: bool) -> Markup {
 
 /// `GET /history`: the progress page.
 pub async fn history(State(shared): St) -> Response {
-    let config = shared.config();
-    let lang = config.language;
-    let j = match journal(&shared).await {
-        Ok(j) => j,
-        Err(r) => return r,
-    };
-    let body = html! {
-        (progress(&shared, &config, &j, false))
-        (sessions_table(lang, &j.history, true))
-    };
-    layout(lang, t(lang, "progress"), true, body).into_response()
+    progress_page(&shared, false).await
 }
 
 /// `GET /history/print`: the same for paper (no navigation, no forms).
 pub async fn print(State(shared): St) -> Response {
+    progress_page(&shared, true).await
+}
+
+/// The progress page on screen, or for paper (`print`: headed by today's
+/// date, without navigation and with the notes as text).
+async fn progress_page(shared: &std::sync::Arc<Shared>, print: bool) -> Response {
     let config = shared.config();
     let lang = config.language;
-    let j = match journal(&shared).await {
+    let j = match journal(shared).await {
         Ok(j) => j,
         Err(r) => return r,
     };
-    let body = html! {
-        div.print {
-            p { (crate::journal::today().to_string()) }
-            (progress(&shared, &config, &j, true))
-            (sessions_table(lang, &j.history, false))
+    let charts = progress(shared, &config, &j, print);
+    let sessions = sessions_table(lang, &j.history, !print);
+    let body = if print {
+        html! {
+            div.print {
+                p { (crate::journal::today().to_string()) }
+                (charts)
+                (sessions)
+            }
+        }
+    } else {
+        html! {
+            (charts)
+            (sessions)
         }
     };
-    layout(lang, t(lang, "progress"), false, body).into_response()
+    layout(lang, t(lang, "progress"), !print, body).into_response()
 }
 
 pub fn settings_markup(
