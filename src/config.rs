@@ -1,6 +1,7 @@
 //! `config/matcoach.toml`: parsed, validated, and unknown keys warned about.
 
 use crate::content::Lang;
+use crate::fix::{Fix, Invalid};
 use crate::session::SessionConfig;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
@@ -15,21 +16,15 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}:{column}: {message}{}", path.display(), crate::fix::Line(self))]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-        fix: String,
-    },
+    #[error(transparent)]
+    Invalid(Invalid),
 }
 
-impl crate::fix::Fix for ConfigError {
+impl Fix for ConfigError {
     fn fix(&self) -> Option<String> {
         match self {
             ConfigError::Read { .. } => Some("check the path, or pass --config FILE (the commented example is config/matcoach.toml)".into()),
-            ConfigError::Invalid { fix, .. } => Some(fix.clone()),
+            ConfigError::Invalid(e) => e.fix(),
         }
     }
 }
@@ -473,17 +468,7 @@ impl Config {
     /// warning for each unknown key.
     pub fn parse(path: &Path, text: &str) -> Result<(Config, Vec<String>), ConfigError> {
         let invalid = |offset: usize, message: String, fix: String| {
-            let before = text.get(..offset.min(text.len())).unwrap_or("");
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: before.matches('\n').count() + 1,
-                column: before
-                    .rsplit('\n')
-                    .next()
-                    .map_or(1, |l| l.chars().count() + 1),
-                message,
-                fix,
-            }
+            ConfigError::Invalid(Invalid::at(path, text, offset, message, fix))
         };
         let de = toml::Deserializer::parse(text).map_err(|e| {
             invalid(
@@ -742,17 +727,16 @@ impl Config {
         text: &str,
     ) -> Result<Vec<String>, ConfigError> {
         let (layer, mut warnings) = Config::parse(path, text)?;
-        let table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    line: 1,
-                    column: 1,
-                    message: e.message().trim().to_string(),
-                    fix:
-                        "fix the TOML syntax, or delete the file to go back to the config's values"
-                            .into(),
-                })?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError::Invalid(Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: e.message().trim().to_string(),
+                fix: "fix the TOML syntax, or delete the file to go back to the config's values"
+                    .into(),
+            })
+        })?;
         let mut merged = self.clone();
         for (key, value) in &table {
             let keys: Vec<String> = match value.as_table() {
@@ -784,14 +768,10 @@ impl Config {
         }
         merged.validate(&|keys: &str, message: String, fix: String| {
             let offset = keys.split('|').find_map(|k| find_key(text, k)).unwrap_or(0);
-            let before = text.get(..offset).unwrap_or("");
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: before.matches('\n').count() + 1,
+            ConfigError::Invalid(Invalid {
                 column: 1,
-                message,
-                fix,
-            }
+                ..Invalid::at(path, text, offset, message, fix)
+            })
         })?;
         *self = merged;
         Ok(warnings)

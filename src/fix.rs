@@ -31,6 +31,57 @@ impl<E: Fix + ?Sized> std::fmt::Display for Line<'_, E> {
     }
 }
 
+/// A problem at a line and column of a file, with its fix: a value the
+/// config or the content cannot take. `ConfigError::Invalid` and
+/// `ContentError::Invalid` carry it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}{}", path.display(), Line(self))]
+pub struct Invalid {
+    pub path: std::path::PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Fix for Invalid {
+    fn fix(&self) -> Option<String> {
+        Some(self.fix.clone())
+    }
+}
+
+impl Invalid {
+    /// The problem at byte `offset` of `text`, the text of `path`.
+    pub fn at(
+        path: &std::path::Path,
+        text: &str,
+        offset: usize,
+        message: String,
+        fix: String,
+    ) -> Invalid {
+        let (line, column) = line_col(text, offset);
+        Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            fix,
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset in `text` (the end of the text
+/// for an offset past it).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(1, |l| l.chars().count() + 1);
+    (line, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -538,9 +538,9 @@ fn check_bad(case: &Bad, path: &Path) -> Result<(), String> {
         ) => {
             let (line, col) = position(&text, needle, 1, *skip);
             let shown = e.to_string();
-            let ConfigError::Invalid {
+            let ConfigError::Invalid(matcoach::fix::Invalid {
                 line: l, column: c, ..
-            } = &e
+            }) = &e
             else {
                 return Err(format!("not an Invalid error: {shown}"));
             };

@@ -198,20 +198,13 @@ fn paired_cookie(s: &Served) -> String {
 
 /// A WAV of a tone: `secs` long at `amp` of full scale.
 fn tone(secs: f64, amp: f32) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
-    for i in 0..(secs * 16_000.0) as usize {
-        let v = amp * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin();
-        w.write_sample((v * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-    out.into_inner()
+    let samples = (0..(secs * 16_000.0) as usize)
+        .map(|i| {
+            let v = amp * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin();
+            (v * 32767.0) as i16
+        })
+        .collect();
+    matcoach::audio::wav::encode(&matcoach::audio::Clip::new(16_000, samples)).unwrap()
 }
 
 const ROUTES: &[(&str, &str)] = &[

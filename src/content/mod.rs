@@ -9,6 +9,7 @@ mod validate;
 pub use model::*;
 pub use validate::Warning;
 
+use crate::fix::{Fix, Invalid};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -21,14 +22,8 @@ pub enum ContentError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}:{column}: {message}{}", path.display(), crate::fix::Line(self))]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-        fix: String,
-    },
+    #[error(transparent)]
+    Invalid(Invalid),
     #[error("{}: {message}{}", path.display(), crate::fix::Line(self))]
     Missing {
         path: PathBuf,
@@ -37,14 +32,14 @@ pub enum ContentError {
     },
 }
 
-impl crate::fix::Fix for ContentError {
+impl Fix for ContentError {
     fn fix(&self) -> Option<String> {
         match self {
             ContentError::Read { .. } => Some(
                 "check that the content directory exists and is readable (or pass --content DIR)"
                     .into(),
             ),
-            ContentError::Invalid { fix, .. } => Some(fix.clone()),
+            ContentError::Invalid(e) => e.fix(),
             ContentError::Missing { fix, .. } => Some(fix.clone()),
         }
     }
@@ -81,25 +76,11 @@ pub struct SourceFile {
 impl SourceFile {
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map_or(1, |l| l.chars().count() + 1);
-        (line, column)
+        crate::fix::line_col(&self.text, offset)
     }
 
     pub fn error_at(&self, offset: usize, message: String, fix: String) -> ContentError {
-        let (line, column) = self.line_col(offset);
-        ContentError::Invalid {
-            path: self.path.clone(),
-            line,
-            column,
-            message,
-            fix,
-        }
+        ContentError::Invalid(Invalid::at(&self.path, &self.text, offset, message, fix))
     }
 }
 

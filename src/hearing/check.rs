@@ -1029,6 +1029,18 @@ mod tests {
 
     /// How the user answers one take: (command heard, speech amplitude).
     type Answer = (Option<Command>, f32);
+    /// An answer for each take (its number, what was asked).
+    type Answers = Box<dyn Fn(usize, &Asked) -> Answer>;
+
+    /// A window of `samples` from `start_ms` on, heard as the microphone
+    /// gave them (no echo to cancel).
+    fn heard_as_given(start_ms: u64, samples: Vec<i16>) -> Window {
+        Window {
+            start_ms,
+            raw: samples.clone(),
+            clean: samples,
+        }
+    }
 
     /// Run the flow with `answer` for every take (take number, what was
     /// asked), in a room with noise of amplitude `noise`.
@@ -1048,30 +1060,18 @@ mod tests {
                 Step::Say(line) => {
                     said.push(line.text);
                     let w = audio(1000, noise, 0.0, seed);
-                    c.played(Window {
-                        start_ms: pos,
-                        raw: w.clone(),
-                        clean: w,
-                    });
+                    c.played(heard_as_given(pos, w));
                     pos += 1000;
                 }
                 Step::Listen(ms) if ms == NOISE_MS => {
                     let w = audio(ms, noise, 0.0, seed);
-                    c.listened(Window {
-                        start_ms: pos,
-                        raw: w.clone(),
-                        clean: w,
-                    });
+                    c.listened(heard_as_given(pos, w));
                     pos += ms;
                 }
                 Step::Listen(ms) => {
                     let (cmd, speech) = answer(take, &asked[take]);
                     let w = audio(ms, noise, speech, seed);
-                    c.listened(Window {
-                        start_ms: pos,
-                        raw: w.clone(),
-                        clean: w,
-                    });
+                    c.listened(heard_as_given(pos, w));
                     if let Some(command) = cmd {
                         c.heard(&Detection {
                             command,
@@ -1102,6 +1102,18 @@ mod tests {
         }
     }
 
+    /// The right answer but for the takes numbered in `takes`, which get
+    /// `answer`.
+    fn but_at(takes: &'static [usize], answer: Answer) -> Answers {
+        Box::new(move |i, a| {
+            if takes.contains(&i) {
+                answer
+            } else {
+                right(i, a)
+            }
+        })
+    }
+
     fn kinds(r: &Report) -> Vec<String> {
         r.advice
             .iter()
@@ -1121,7 +1133,7 @@ mod tests {
         type Case = (
             &'static str,
             f32,
-            Box<dyn Fn(usize, &Asked) -> Answer>,
+            Answers,
             u32,
             u32,
             Vec<&'static str>,
@@ -1140,7 +1152,7 @@ mod tests {
             (
                 "next missed twice",
                 30.0,
-                Box::new(|i, a| if i < 2 { (None, 6000.0) } else { right(i, a) }),
+                but_at(&[0, 1], (None, 6000.0)),
                 16,
                 0,
                 vec!["missed"],
@@ -1149,13 +1161,7 @@ mod tests {
             (
                 "pause heard as pain",
                 30.0,
-                Box::new(|i, a| {
-                    if i == 9 {
-                        (Some(Command::Pain), 6000.0)
-                    } else {
-                        right(i, a)
-                    }
-                }),
+                but_at(&[9], (Some(Command::Pain), 6000.0)),
                 17,
                 1,
                 vec!["heard_as"],
@@ -1164,13 +1170,7 @@ mod tests {
             (
                 "a sound-alike taken for stop",
                 30.0,
-                Box::new(|i, a| {
-                    if i == 18 {
-                        (Some(Command::Stop), 6000.0)
-                    } else {
-                        right(i, a)
-                    }
-                }),
+                but_at(&[18], (Some(Command::Stop), 6000.0)),
                 18,
                 1,
                 vec!["taken_as"],
@@ -1188,13 +1188,7 @@ mod tests {
             (
                 "two silent takes",
                 30.0,
-                Box::new(|i, a| {
-                    if i == 15 || i == 16 {
-                        (None, 0.0)
-                    } else {
-                        right(i, a)
-                    }
-                }),
+                but_at(&[15, 16], (None, 0.0)),
                 16,
                 0,
                 vec!["silent_takes"],
@@ -1230,13 +1224,7 @@ mod tests {
             (
                 "stop missed twice",
                 30.0,
-                Box::new(|i, a| {
-                    if i == 6 || i == 7 {
-                        (None, 6000.0)
-                    } else {
-                        right(i, a)
-                    }
-                }),
+                but_at(&[6, 7], (None, 6000.0)),
                 16,
                 0,
                 vec!["missed"],
@@ -1335,22 +1323,14 @@ mod tests {
                         detected_ms: pos + 500,
                         confidence: 0.9,
                     });
-                    c.played(Window {
-                        start_ms: pos,
-                        clean: vec![0; 16_000],
-                        raw: vec![0; 16_000],
-                    });
+                    c.played(heard_as_given(pos, vec![0; 16_000]));
                     pos += 1000;
                 }
                 Step::Listen(ms) => {
                     if *ms == WORD_MS && first_take.is_none() {
                         first_take = Some(pos);
                     }
-                    c.listened(Window {
-                        start_ms: pos,
-                        clean: vec![0; (*ms * 16) as usize],
-                        raw: vec![0; (*ms * 16) as usize],
-                    });
+                    c.listened(heard_as_given(pos, vec![0; (*ms * 16) as usize]));
                     pos += ms;
                 }
                 Step::Done => {}
@@ -1380,20 +1360,12 @@ mod tests {
             match c.next_step() {
                 Step::Say(line) => {
                     prompts.push(line.text);
-                    c.played(Window {
-                        start_ms: pos,
-                        clean: vec![0; 16_000],
-                        raw: vec![0; 16_000],
-                    });
+                    c.played(heard_as_given(pos, vec![0; 16_000]));
                     pos += 1000;
                 }
                 Step::Listen(ms) => {
                     let w = audio(ms, 30.0, if ms == NOISE_MS { 0.0 } else { 6000.0 }, take);
-                    c.listened(Window {
-                        start_ms: pos,
-                        clean: w.clone(),
-                        raw: w,
-                    });
+                    c.listened(heard_as_given(pos, w));
                     // "volgende" is missed twice; the rest is heard right.
                     if ms != NOISE_MS && (2..18).contains(&take) {
                         let cmd = Command::ALL[(take / 3) as usize];

@@ -53,6 +53,30 @@ pub struct Sidecar {
 }
 
 impl Sidecar {
+    /// A clip's sidecar saying only what happened: the word, time and
+    /// recogniser are for the caller to give, the files and what was heard
+    /// in them for [`Folder::keep`] to fill in.
+    pub fn new(kind: Kind, command: Command, what: String) -> Sidecar {
+        Sidecar {
+            version: SIDECAR_VERSION,
+            kind,
+            command,
+            word: None,
+            confidence: None,
+            what,
+            time: String::new(),
+            engine: String::new(),
+            model: String::new(),
+            language: String::new(),
+            rate: RATE,
+            mic: String::new(),
+            heard_audio: String::new(),
+            playback: None,
+            heard: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
     /// The sidecar of the clip `wav` (`X.wav` → `X.json`), if it has one:
     /// `Ok(None)` when there is none, an error naming the file when it
     /// cannot be read.
@@ -387,22 +411,13 @@ fn record(setup: &mut Setup, note: &Note) {
         setup.tap.as_ref(),
     ) {
         let sidecar = Sidecar {
-            version: SIDECAR_VERSION,
-            kind: note.kind,
-            command: note.command,
             word: note.word.clone(),
             confidence: note.confidence,
-            what: note.what.clone(),
             time: now.to_string(),
             engine: setup.engine.clone(),
             model: setup.model.clone(),
             language: setup.lang.to_string(),
-            rate: RATE,
-            mic: String::new(),
-            heard_audio: String::new(),
-            playback: None,
-            heard: Vec::new(),
-            commands: Vec::new(),
+            ..Sidecar::new(note.kind, note.command, note.what.clone())
         };
         match folder.keep(now, sidecar, &tap.snapshot()) {
             Ok(path) => {
@@ -453,22 +468,10 @@ mod tests {
 
     fn sidecar(kind: Kind, command: Command) -> Sidecar {
         Sidecar {
-            version: SIDECAR_VERSION,
-            kind,
-            command,
-            word: None,
-            confidence: None,
-            what: "test".into(),
-            time: String::new(),
             engine: "pocketsphinx".into(),
             model: "m".into(),
             language: "en".into(),
-            rate: RATE,
-            mic: String::new(),
-            heard_audio: String::new(),
-            playback: None,
-            heard: Vec::new(),
-            commands: Vec::new(),
+            ..Sidecar::new(kind, command, "test".into())
         }
     }
 
@@ -480,6 +483,12 @@ mod tests {
             results: Vec::new(),
             commands: Vec::new(),
         }
+    }
+
+    /// Keep a clip of one second in `f`, with playback or without.
+    fn keep_one(f: &Folder, now: Stamp, kind: Kind, command: Command, played: bool) -> PathBuf {
+        f.keep(now, sidecar(kind, command), &snap(1, played))
+            .unwrap()
     }
 
     fn names(dir: &Path) -> Vec<String> {
@@ -497,13 +506,7 @@ mod tests {
         // One clip of 1 s without playback: two WAVs of 32 044 bytes and a
         // small sidecar.
         let f = folder(tmp.path(), 1_000_000, 14);
-        let one = f
-            .keep(
-                at(1, 9),
-                sidecar(Kind::Miss, Command::Pause),
-                &snap(1, false),
-            )
-            .unwrap();
+        let one = keep_one(&f, at(1, 9), Kind::Miss, Command::Pause, false);
         assert_eq!(
             one.file_name().unwrap().to_string_lossy(),
             "20260301-090000-miss-pause.wav"
@@ -517,13 +520,7 @@ mod tests {
             ]
         );
         // The same second again gets its own name.
-        let again = f
-            .keep(
-                at(1, 9),
-                sidecar(Kind::Miss, Command::Pause),
-                &snap(1, true),
-            )
-            .unwrap();
+        let again = keep_one(&f, at(1, 9), Kind::Miss, Command::Pause, true);
         assert!(
             again.ends_with("20260301-090000-miss-pause-2.wav"),
             "{again:?}"
@@ -532,12 +529,7 @@ mod tests {
             .path()
             .join("20260301-090000-miss-pause-2.playback.wav")
             .exists());
-        f.keep(
-            at(10, 9),
-            sidecar(Kind::FalseAccept, Command::Stop),
-            &snap(1, false),
-        )
-        .unwrap();
+        keep_one(&f, at(10, 9), Kind::FalseAccept, Command::Stop, false);
         // Something that is not a clip is left alone.
         std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
         assert_eq!(f.usage().unwrap().0, 3);
@@ -577,12 +569,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let f = folder(tmp.path(), 150_000, 14);
         for h in 1..=3 {
-            f.keep(
-                at(2, h),
-                sidecar(Kind::Miss, Command::Next),
-                &snap(1, false),
-            )
-            .unwrap();
+            keep_one(&f, at(2, h), Kind::Miss, Command::Next, false);
         }
         // Each clip is about 64 kB: two fit in 150 kB.
         let (clips, bytes) = f.usage().unwrap();

@@ -180,7 +180,7 @@ impl Choice {
         cfg: &crate::config::Voice,
         echo: bool,
     ) -> Result<pipeline::Pipeline, VoiceError> {
-        pipeline_around(self.recognizer, self.engine, lang, cfg, echo, None)
+        self.into_pipeline_calibrated(lang, cfg, echo, None)
     }
 
     /// The same with a personal calibration applied (issue 16, item 2;
@@ -423,14 +423,7 @@ pub fn open_pipeline(
     cfg: &crate::config::Voice,
     echo: bool,
 ) -> Result<pipeline::Pipeline, VoiceError> {
-    pipeline_around(
-        open_recognizer(engine, lang, cfg)?,
-        engine,
-        lang,
-        cfg,
-        echo,
-        None,
-    )
+    open_pipeline_calibrated(engine, lang, cfg, echo, None)
 }
 
 // issue 16, item 2: personal calibration.

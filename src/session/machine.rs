@@ -81,6 +81,29 @@ enum State {
     },
 }
 
+impl State {
+    /// The phrase this state waits to hear finished, if it waits for one.
+    fn wait(&self) -> Option<Wait> {
+        match self {
+            State::Step(StepState::Speaking { wait, .. })
+            | State::Step(StepState::GetReadySpeaking { wait, .. })
+            | State::Interlude { wait, .. }
+            | State::Resuming { wait, .. }
+            | State::Closing { wait, .. }
+            | State::Offering { wait, .. }
+            | State::Asking { wait, .. } => Some(*wait),
+            State::Idle
+            | State::Step(
+                StepState::Gap { .. } | StepState::GetReadyWaiting { .. } | StepState::Timed { .. },
+            )
+            | State::Paused { .. }
+            | State::OfferOpen { .. }
+            | State::Finished
+            | State::AskOpen { .. } => None,
+        }
+    }
+}
+
 /// A pain report whose place the coach is asking about.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Ask {
@@ -228,13 +251,6 @@ impl Session {
             _ => None,
         };
         let state = match &self.state {
-            State::Step(StepState::Speaking { wait, .. })
-            | State::Step(StepState::GetReadySpeaking { wait, .. })
-            | State::Interlude { wait, .. }
-            | State::Resuming { wait, .. }
-            | State::Closing { wait, .. }
-            | State::Offering { wait, .. }
-            | State::Asking { wait, .. } => Some(wait.deadline),
             State::Step(StepState::Gap { until })
             | State::Step(StepState::GetReadyWaiting { until })
             | State::OfferOpen { until, .. }
@@ -243,6 +259,7 @@ impl Session {
                 .timed()
                 .map(|t| *anchor + t.events.get(*next).map_or(t.length, |e| e.at)),
             State::Idle | State::Paused { .. } | State::Finished => None,
+            speaking => speaking.wait().map(|w| w.deadline),
         };
         match (long, state) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -543,16 +560,7 @@ impl Session {
         if let Some(p) = self.playing.iter_mut().find(|p| p.id == id) {
             p.finished.get_or_insert(now);
         }
-        let waited = match &self.state {
-            State::Step(StepState::Speaking { wait, .. })
-            | State::Step(StepState::GetReadySpeaking { wait, .. })
-            | State::Interlude { wait, .. }
-            | State::Resuming { wait, .. }
-            | State::Closing { wait, .. }
-            | State::Offering { wait, .. }
-            | State::Asking { wait, .. } => Some(wait.id),
-            _ => None,
-        };
+        let waited = self.state.wait().map(|w| w.id);
         // A "finished" for anything but the phrase we wait for is late or
         // irrelevant: ignore it.
         if waited == Some(id) {

@@ -7,13 +7,14 @@ use super::Live;
 use super::{Shared, St, VoiceQuery};
 use crate::adapt;
 use crate::config::Config;
-use crate::content::{Content, Lang, Phase};
+use crate::content::{Content, Lang, Phase, Text};
 use crate::journal::{report, Date, History, MaxInfo, Stamp};
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
 /// What the progress pages read from the journal.
 pub struct Journal {
@@ -22,107 +23,29 @@ pub struct Journal {
     pub maxima: Vec<MaxInfo>,
 }
 
-/// The page's words.
+/// The page's words: src/web/words.toml, compiled in.
+const WORDS_FILE: &str = "src/web/words.toml";
+const WORDS_TOML: &str = include_str!("words.toml");
+
+/// The words by key, parsed on first use. A file that does not parse is
+/// logged and leaves no words, so every page shows "?" rather than the
+/// coach stopping.
+static WORDS: LazyLock<BTreeMap<String, Text>> = LazyLock::new(|| {
+    parse_words(WORDS_TOML).unwrap_or_else(|e| {
+        log::error!("{WORDS_FILE} does not parse: {e}");
+        BTreeMap::new()
+    })
+});
+
+fn parse_words(text: &str) -> Result<BTreeMap<String, Text>, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// The page's words: the one for `key` in `lang`, "?" for a key that is
+/// not in src/web/words.toml.
 pub fn t(lang: Lang, key: &str) -> &'static str {
-    let (en, nl) = match key {
-        "today" => ("Today", "Vandaag"),
-        "progress" => ("Progress", "Voortgang"),
-        "settings" => ("Settings", "Instellingen"),
-        "voice" => ("Your voice", "Je stem"),
-        "pair_title" => ("Pair this phone", "Koppel deze telefoon"),
-        "pair_intro" => (
-            "Enter the 6-digit code printed by `matcoach pair` on the Pi, or ask the coach to say one.",
-            "Vul de 6-cijferige code in die `matcoach pair` op de Pi toont, of laat de coach er een uitspreken.",
-        ),
-        "code" => ("Code", "Code"),
-        "pair" => ("Pair", "Koppelen"),
-        "speak" => ("Say a code aloud", "Zeg een code hardop"),
-        "wrong_code" => ("That code is not right, or has expired.", "Die code klopt niet, of is verlopen."),
-        "throttled" => (
-            "Too many wrong codes: wait a minute and try again.",
-            "Te veel verkeerde codes: wacht een minuut en probeer het opnieuw.",
-        ),
-        "no_coach" => (
-            "The coach is not running here: use `matcoach pair` on the Pi.",
-            "De coach draait hier niet: gebruik `matcoach pair` op de Pi.",
-        ),
-        "code_spoken" => (
-            "The coach is saying a code now. It is valid for 5 minutes.",
-            "De coach zegt nu een code. Die is 5 minuten geldig.",
-        ),
-        "saved" => ("Saved.", "Opgeslagen."),
-        "restart_needed" => (
-            "Saved. Restart the coach for these to take effect:",
-            "Opgeslagen. Herstart de coach om dit te laten werken:",
-        ),
-        "next" => ("Next program", "Volgend programma"),
-        "why" => ("Why", "Waarom"),
-        "length" => ("Length", "Duur"),
-        "equipment" => ("Equipment", "Benodigdheden"),
-        "none" => ("none", "geen"),
-        "live" => ("The coach now", "De coach nu"),
-        "start" => ("Start", "Start"),
-        "pause" => ("Pause", "Pauze"),
-        "resume" => ("Resume", "Verder"),
-        "end" => ("End", "Stop"),
-        "offline" => (
-            "The coach is not running here: the buttons work when the page is served by `matcoach run`.",
-            "De coach draait hier niet: de knoppen werken als `matcoach run` de pagina serveert.",
-        ),
-        "sessions_week" => ("Sessions per week", "Sessies per week"),
-        "minutes_week" => ("Minutes per week", "Minuten per week"),
-        "streak" => ("Streak", "Reeks"),
-        "weeks_goal" => ("weeks in a row with your goal of", "weken op rij je doel van"),
-        "days_week" => ("days a week", "dagen per week"),
-        "pain_exercise" => ("Pain reports per exercise, per week", "Pijnmeldingen per oefening, per week"),
-        "pain_program" => ("Pain reports per program, per week", "Pijnmeldingen per programma, per week"),
-        "no_pain" => ("No pain reported.", "Geen pijn gemeld."),
-        "phases" => ("McKenzie phase", "McKenzie-fase"),
-        "maxima" => ("Max test and startgetal", "Maximumtest en startgetal"),
-        "print" => ("Print view", "Afdrukweergave"),
-        "csv" => ("CSV export", "CSV-export"),
-        "sessions" => ("Sessions", "Sessies"),
-        "note" => ("Note", "Notitie"),
-        "save_note" => ("Save note", "Notitie opslaan"),
-        "empty" => ("No sessions yet.", "Nog geen sessies."),
-        "language" => ("Language", "Taal"),
-        "program" => ("Program", "Programma"),
-        "auto" => ("auto (the coach chooses)", "auto (de coach kiest)"),
-        "engine" => ("Voice", "Stem"),
-        "recorded_voice" => ("Recorded voice (name, empty for none)", "Opgenomen stem (naam, leeg voor geen)"),
-        "volume" => ("Volume (0 to 1)", "Volume (0 tot 1)"),
-        "include_advanced" => ("Include advanced exercises", "Ook gevorderde oefeningen"),
-        "surgery_date" => ("Date of back surgery (for the back school)", "Datum van de rugoperatie (voor de rugschool)"),
-        "model" => ("Speech recognition model", "Spraakherkenningsmodel"),
-        "model_ok" => ("installed", "geïnstalleerd"),
-        "model_missing" => ("not installed: run `matcoach setup-model`", "niet geïnstalleerd: voer `matcoach setup-model` uit"),
-        "save" => ("Save", "Opslaan"),
-        "voice_intro" => (
-            "Record each phrase in your own voice. The coach uses your recording instead of the synthetic voice once you choose your voice in the settings.",
-            "Neem elke zin op met je eigen stem. De coach gebruikt je opname in plaats van de synthetische stem zodra je je stem kiest bij de instellingen.",
-        ),
-        "voice_name" => ("Voice name", "Naam van de stem"),
-        "show" => ("Show", "Toon"),
-        "record" => ("Record", "Opnemen"),
-        "stop" => ("Stop", "Stop"),
-        "keep" => ("Keep", "Bewaren"),
-        "recorded" => ("recorded", "opgenomen"),
-        "per_program" => ("Recorded per program", "Opgenomen per programma"),
-        // The coach's live states (`Live::state`), as Today and its
-        // script show them.
-        "state_starting" => ("starting", "start op"),
-        "state_idle" => ("idle: press Start or the button", "klaar: druk op Start of op de knop"),
-        "state_coaching" => ("coaching", "bezig"),
-        "state_paused" => ("paused", "gepauzeerd"),
-        "state_fault" => ("fault: see the status", "storing: zie de status"),
-        "state_stopped" => ("stopped", "gestopt"),
-        "state_offline" => ("not running here", "draait hier niet"),
-        _ => ("?", "?"),
-    };
-    match lang {
-        Lang::En => en,
-        Lang::Nl => nl,
-    }
+    let words: &'static BTreeMap<String, Text> = &WORDS;
+    words.get(key).map_or("?", |w| w.get(lang))
 }
 
 /// The live state in the coach's language: the state's name and, while
@@ -222,6 +145,10 @@ async fn journal(shared: &std::sync::Arc<Shared>) -> Result<Journal, Response> {
     }
 }
 
+/// Today's buttons: each is the button's name (`Button::parse`), its form's
+/// path and its word's key.
+const BUTTONS: [&str; 4] = ["start", "pause", "resume", "end"];
+
 /// `GET /`: the next program and why, the live state, the buttons.
 pub async fn today(State(shared): St) -> Response {
     let config = shared.config();
@@ -267,9 +194,9 @@ pub async fn today(State(shared): St) -> Response {
             p #live-saying { (live.saying) }
             @if shared.coach.is_none() { p.note { (t(lang, "offline")) } }
             div.buttons {
-                @for (b, key) in [("start", "start"), ("pause", "pause"), ("resume", "resume"), ("end", "end")] {
+                @for b in BUTTONS {
                     form method="post" action=(format!("/button/{b}")) {
-                        button #(format!("btn-{b}")) type="submit" data-button=(b) disabled[shared.coach.is_none() || !live.allows(super::Button::parse(b).unwrap_or(super::Button::Start))] { (t(lang, key)) }
+                        button #(format!("btn-{b}")) type="submit" data-button=(b) disabled[shared.coach.is_none() || !live.allows(super::Button::parse(b).unwrap_or(super::Button::Start))] { (t(lang, b)) }
                     }
                 }
             }
@@ -405,35 +332,40 @@ fn sessions_table(lang: Lang, history: &History, notes: bool) -> Markup {
 
 /// `GET /history`: the progress page.
 pub async fn history(State(shared): St) -> Response {
-    let config = shared.config();
-    let lang = config.language;
-    let j = match journal(&shared).await {
-        Ok(j) => j,
-        Err(r) => return r,
-    };
-    let body = html! {
-        (progress(&shared, &config, &j, false))
-        (sessions_table(lang, &j.history, true))
-    };
-    layout(lang, t(lang, "progress"), true, body).into_response()
+    progress_page(&shared, false).await
 }
 
 /// `GET /history/print`: the same for paper (no navigation, no forms).
 pub async fn print(State(shared): St) -> Response {
+    progress_page(&shared, true).await
+}
+
+/// The progress page on screen, or for paper (`print`: headed by today's
+/// date, without navigation and with the notes as text).
+async fn progress_page(shared: &std::sync::Arc<Shared>, print: bool) -> Response {
     let config = shared.config();
     let lang = config.language;
-    let j = match journal(&shared).await {
+    let j = match journal(shared).await {
         Ok(j) => j,
         Err(r) => return r,
     };
-    let body = html! {
-        div.print {
-            p { (crate::journal::today().to_string()) }
-            (progress(&shared, &config, &j, true))
-            (sessions_table(lang, &j.history, false))
+    let charts = progress(shared, &config, &j, print);
+    let sessions = sessions_table(lang, &j.history, !print);
+    let body = if print {
+        html! {
+            div.print {
+                p { (crate::journal::today().to_string()) }
+                (charts)
+                (sessions)
+            }
+        }
+    } else {
+        html! {
+            (charts)
+            (sessions)
         }
     };
-    layout(lang, t(lang, "progress"), false, body).into_response()
+    layout(lang, t(lang, "progress"), !print, body).into_response()
 }
 
 pub fn settings_markup(
@@ -554,6 +486,62 @@ pub async fn voice_page(State(shared): St, Query(q): Query<VoiceQuery>) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::appliance::Action;
+    use crate::session::Led;
+
+    /// The keys the web code asks `t` for by a string literal, its language
+    /// being `lang` or `ui` (also through `pages::t`), in every src/web/*.rs.
+    fn literal_keys() -> Vec<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for call in ["t(lang, \"", "t(ui, \""] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let key = &rest[..rest.find('"').unwrap()];
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_word_the_pages_ask_for_is_here() {
+        let words = parse_words(WORDS_TOML).unwrap();
+        for (key, w) in &words {
+            for lang in Lang::ALL {
+                assert!(!w.get(lang).trim().is_empty(), "{key} {lang}");
+            }
+        }
+        let literal = literal_keys();
+        assert!(literal.len() > 40, "the scan found the calls: {literal:?}");
+        // Every state `Live` can be in: as it starts, without a coach, after
+        // each LED and after the coach stops.
+        let mut states = vec![Live::starting().state, Live::offline().state];
+        for led in [Led::Idle, Led::Running, Led::Paused, Led::Error] {
+            let mut l = Live::starting();
+            l.apply(&Action::SetLed(led));
+            states.push(l.state);
+        }
+        let mut stopped = Live::starting();
+        stopped.apply(&Action::Exit);
+        states.push(stopped.state);
+        let asked = literal
+            .into_iter()
+            .chain(BUTTONS.iter().map(|b| b.to_string()))
+            .chain(states.iter().map(|s| format!("state_{s}")));
+        for key in asked {
+            assert!(words.contains_key(&key), "{key} is not in {WORDS_FILE}");
+            assert_ne!(t(Lang::En, &key), "?", "{key}");
+        }
+        assert_eq!(t(Lang::Nl, "no_such_key"), "?");
+    }
 
     #[test]
     fn live_states_in_the_coachs_language() {

@@ -65,14 +65,14 @@ pub fn edit(old: &str, form: &Form, path: &Path) -> Result<String, SettingsError
         })?
     } else {
         old.parse().map_err(|e: toml_edit::TomlError| {
-            SettingsError::Config(ConfigError::Invalid {
+            SettingsError::Config(ConfigError::Invalid(crate::fix::Invalid {
                 path: path.to_path_buf(),
                 line: 1,
                 column: 1,
                 message: e.message().to_string(),
                 fix: "fix the TOML syntax, or delete the file to go back to the config's values"
                     .into(),
-            })
+            }))
         })?
     };
     if let Some(l) = &form.language {

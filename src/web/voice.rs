@@ -114,21 +114,12 @@ pub fn valid_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A 16 kHz WAV of a sine, `secs` long at `amp` of full scale.
     fn wav(secs: f64, amp: f32) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 16_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
-        for i in 0..(secs * 16_000.0) as usize {
-            let v = amp * (i as f32 * 0.2).sin();
-            w.write_sample((v * 32767.0) as i16).unwrap();
-        }
-        w.finalize().unwrap();
-        out.into_inner()
+        let samples = (0..(secs * 16_000.0) as usize)
+            .map(|i| (amp * (i as f32 * 0.2).sin() * 32767.0) as i16)
+            .collect();
+        crate::audio::wav::encode(&crate::audio::Clip::new(16_000, samples)).unwrap()
     }
 
     #[test]
