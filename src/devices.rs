@@ -41,8 +41,14 @@ pub trait Journal {
 /// Where clips are played. `when` is the moment the session asked: a sink
 /// places every phrase at the same delay after it, so spacing is exact.
 pub trait ClipSink: Clone + Send + Sync + 'static {
+    /// The rate clips should come at: the open stream's, which a reopened
+    /// device may change. A clip at another rate is resampled by `play` on
+    /// the caller's thread, so callers that play a clip often hold it at
+    /// this rate.
+    fn rate(&self) -> u32;
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant);
-    fn cue(&self, cue: Cue, when: Instant);
+    /// Play a cue's tone (a clip, like a phrase's; see [`ClipSink::play`]).
+    fn cue(&self, tone: Clip, when: Instant);
     fn stop(&self);
 }
 

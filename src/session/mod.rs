@@ -59,7 +59,7 @@ pub enum Priority {
 }
 
 /// Short non-verbal sounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cue {
     Start,

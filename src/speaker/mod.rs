@@ -17,12 +17,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Speaks the session's lines through a [`ClipSink`].
+/// Speaks the session's lines through a [`ClipSink`]. It holds the
+/// session's phrases and the cues' tones at the sink's rate, resampled once
+/// when loaded: a session says its counts and cues hundreds of times, and
+/// the coach's thread, which plays them, also handles what the user says.
 pub struct ClipSpeaker<S: ClipSink> {
     sink: S,
     speech: Arc<Speech>,
     lang: Lang,
     clips: HashMap<PhraseId, Clip>,
+    tones: HashMap<Cue, Clip>,
     inputs: mpsc::Sender<Input>,
 }
 
@@ -33,12 +37,14 @@ impl<S: ClipSink> ClipSpeaker<S> {
             speech,
             lang,
             clips: HashMap::new(),
+            tones: HashMap::new(),
             inputs,
         }
     }
 
-    /// Load the clips of `lines` (rendering what is missing) so that they
-    /// play without delay. Call before the session starts.
+    /// Load the clips of `lines` (rendering what is missing) at the sink's
+    /// rate, so that they play without delay or work. Call before the
+    /// session starts.
     pub fn preload(&mut self, lines: &[Line]) -> Result<(), SpeechError> {
         self.speech
             .render_all(lines, self.lang, crate::speech::default_jobs())?;
@@ -46,24 +52,55 @@ impl<S: ClipSink> ClipSpeaker<S> {
         // preloads each day's session; the clips of earlier sessions'
         // programs would otherwise pile up (all the content is tens of
         // minutes of audio) and only cost memory: a line not preloaded is
-        // still read from the cache when spoken.
+        // still read from the cache when spoken. A clip held at another
+        // rate (the device was reopened at a new one) is loaded again from
+        // the cache, not resampled twice.
+        let rate = self.sink.rate();
         let wanted: std::collections::HashSet<&PhraseId> = lines.iter().map(|l| &l.id).collect();
-        self.clips.retain(|id, _| wanted.contains(id));
+        self.clips
+            .retain(|id, clip| wanted.contains(id) && clip.rate == rate);
         for line in lines {
             if !self.clips.contains_key(&line.id) {
                 let clip = self.speech.clip(line, self.lang)?;
-                self.clips.insert(line.id.clone(), clip);
+                self.clips
+                    .insert(line.id.clone(), resample::to_rate(&clip, rate));
             }
         }
+        self.tones.clear();
         Ok(())
+    }
+
+    /// The clip held for `id`, at the sink's rate. When a reopened device
+    /// changed the rate mid-session, the held clip is brought to it once
+    /// here (the next preload starts again from the cache's original).
+    fn held(&mut self, id: &PhraseId) -> Option<Clip> {
+        let rate = self.sink.rate();
+        let clip = self.clips.get_mut(id)?;
+        if clip.rate != rate {
+            *clip = resample::to_rate(clip, rate);
+        }
+        Some(clip.clone())
+    }
+
+    /// A cue's tone at the sink's rate, made once per rate.
+    fn tone(&mut self, cue: Cue) -> Clip {
+        let rate = self.sink.rate();
+        let tone = self
+            .tones
+            .entry(cue)
+            .or_insert_with(|| resample::to_rate(&cues::tone(cue), rate));
+        if tone.rate != rate {
+            *tone = resample::to_rate(&cues::tone(cue), rate);
+        }
+        tone.clone()
     }
 }
 
 impl<S: ClipSink> Speaker for ClipSpeaker<S> {
     fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority) {
         let when = Instant::now();
-        if let Some(clip) = self.clips.get(&line.id) {
-            self.sink.play(id, clip.clone(), priority, when);
+        if let Some(clip) = self.held(&line.id) {
+            self.sink.play(id, clip, priority, when);
             return;
         }
         // Not preloaded (e.g. the closing summary, whose numbers come at the
@@ -90,7 +127,8 @@ impl<S: ClipSink> Speaker for ClipSpeaker<S> {
     }
 
     fn cue(&mut self, cue: Cue) {
-        self.sink.cue(cue, Instant::now());
+        let tone = self.tone(cue);
+        self.sink.cue(tone, Instant::now());
     }
 }
 
@@ -210,6 +248,10 @@ impl FileSink {
 }
 
 impl ClipSink for FileSink {
+    fn rate(&self) -> u32 {
+        self.state.lock().map_or(0, |s| s.mixer.rate())
+    }
+
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
@@ -218,15 +260,113 @@ impl ClipSink for FileSink {
         });
     }
 
-    fn cue(&self, cue: Cue, when: Instant) {
+    fn cue(&self, tone: Clip, when: Instant) {
         self.with(|s| {
             let at = sample_at(when.saturating_duration_since(s.t0), s.mixer.rate());
-            let clip = resample::to_rate(&cues::tone(cue), s.mixer.rate());
+            let clip = resample::to_rate(&tone, s.mixer.rate());
             s.mixer.cue(clip, at);
         });
     }
 
     fn stop(&self) {
         self.with(|s| s.mixer.stop());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::speech::{PhraseCache, Voice};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A voice at espeak-ng's rate: a tone as long as the text.
+    struct Tone;
+
+    impl Voice for Tone {
+        fn key(&self, lang: Lang) -> String {
+            format!("tone/{lang}")
+        }
+        fn render(&self, text: &str, _lang: Lang) -> Result<Clip, SpeechError> {
+            let samples = (0..text.len() * 2205)
+                .map(|i| ((i as f32 * 0.05).sin() * 8000.0) as i16)
+                .collect();
+            Ok(Clip::new(22_050, samples))
+        }
+    }
+
+    /// A sink that keeps what it was handed, at a rate the test sets.
+    #[derive(Clone, Default)]
+    struct Kept {
+        rate: Arc<AtomicU32>,
+        clips: Arc<Mutex<Vec<Clip>>>,
+    }
+
+    impl ClipSink for Kept {
+        fn rate(&self) -> u32 {
+            self.rate.load(Ordering::Relaxed)
+        }
+        fn play(&self, _: PlaybackId, clip: Clip, _: Priority, _: Instant) {
+            self.clips.lock().unwrap().push(clip);
+        }
+        fn cue(&self, tone: Clip, _: Instant) {
+            self.clips.lock().unwrap().push(tone);
+        }
+        fn stop(&self) {}
+    }
+
+    impl Kept {
+        fn last_two(&self) -> (Clip, Clip) {
+            let clips = self.clips.lock().unwrap();
+            let n = clips.len();
+            (clips[n - 2].clone(), clips[n - 1].clone())
+        }
+    }
+
+    #[test]
+    fn phrases_and_tones_are_resampled_once_at_the_sinks_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let speech = Arc::new(Speech::new(
+            Box::new(Tone),
+            None,
+            PhraseCache::new(dir.path().join("cache")),
+        ));
+        let sink = Kept::default();
+        sink.rate.store(48_000, Ordering::Relaxed);
+        let (tx, _rx) = mpsc::channel(8);
+        let mut speaker = ClipSpeaker::new(sink.clone(), speech.clone(), Lang::En, tx);
+        let line = Line {
+            id: PhraseId("count.1".into()),
+            text: "one".into(),
+        };
+        speaker.preload(std::slice::from_ref(&line)).unwrap();
+        let native = speech.clip(&line, Lang::En).unwrap();
+
+        // Played twice: the same samples, made once, at the sink's rate.
+        speaker.speak(PlaybackId(1), &line, Priority::Count);
+        speaker.speak(PlaybackId(2), &line, Priority::Count);
+        let (a, b) = sink.last_two();
+        assert_eq!(a, resample::to_rate(&native, 48_000));
+        assert!(Arc::ptr_eq(&a.samples, &b.samples));
+        speaker.cue(Cue::HoldEnd);
+        speaker.cue(Cue::HoldEnd);
+        let (a, b) = sink.last_two();
+        assert_eq!(a.rate, 48_000);
+        assert!(Arc::ptr_eq(&a.samples, &b.samples));
+
+        // The device reopened at another rate mid-session: brought to it
+        // once, from what is held.
+        sink.rate.store(44_100, Ordering::Relaxed);
+        speaker.speak(PlaybackId(3), &line, Priority::Count);
+        speaker.speak(PlaybackId(4), &line, Priority::Count);
+        let (a, b) = sink.last_two();
+        assert_eq!(a.rate, 44_100);
+        assert_eq!(a.len(), native.len() * 2);
+        assert!(Arc::ptr_eq(&a.samples, &b.samples));
+
+        // The next session's preload starts again from the original.
+        speaker.preload(std::slice::from_ref(&line)).unwrap();
+        speaker.speak(PlaybackId(5), &line, Priority::Count);
+        let (_, a) = sink.last_two();
+        assert_eq!(a, resample::to_rate(&native, 44_100));
     }
 }

@@ -8,10 +8,10 @@
 //! phase; "stop" is applied at the next block (a few milliseconds).
 
 use crate::audio::mixer::{MixEvent, Mixer};
-use crate::audio::{cues, resample, AudioError, Clip};
+use crate::audio::{resample, AudioError, Clip};
 use crate::devices::ClipSink;
 use crate::devices::Reopen;
-use crate::session::{Cue, DeviceKind, Input, PlaybackId, Priority};
+use crate::session::{DeviceKind, Input, PlaybackId, Priority};
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
 use std::num::NonZero;
@@ -302,8 +302,7 @@ pub struct OutputHandle {
     /// The clips the audio thread is done with: dropped here, on the
     /// coach's threads, never on the real-time one.
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
-    /// The open stream's rate: clips are brought to it here, before they
-    /// reach the audio thread.
+    /// The open stream's rate: clips reach the audio thread at it.
     rate: Arc<AtomicU32>,
 }
 
@@ -516,14 +515,18 @@ impl OutputHandle {
         self.send(Command::Volume(volume));
     }
 
-    /// `clip` at the stream's rate, made here on the coach's thread so the
-    /// audio thread only copies samples.
+    /// `clip` at the stream's rate (shared, not copied, when it already
+    /// is), so the audio thread only copies samples.
     fn at_stream_rate(&self, clip: Clip) -> Clip {
-        resample::to_rate(&clip, self.rate.load(Ordering::Relaxed))
+        resample::to_rate(&clip, self.rate())
     }
 }
 
 impl ClipSink for OutputHandle {
+    fn rate(&self) -> u32 {
+        self.rate.load(Ordering::Relaxed)
+    }
+
     fn play(&self, id: PlaybackId, clip: Clip, priority: Priority, when: Instant) {
         self.send(Command::Speak {
             id,
@@ -533,9 +536,9 @@ impl ClipSink for OutputHandle {
         });
     }
 
-    fn cue(&self, cue: Cue, when: Instant) {
+    fn cue(&self, tone: Clip, when: Instant) {
         self.send(Command::Cue {
-            clip: self.at_stream_rate(cues::tone(cue)),
+            clip: self.at_stream_rate(tone),
             when,
         });
     }
