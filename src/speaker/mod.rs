@@ -26,6 +26,9 @@ pub struct ClipSpeaker<S: ClipSink> {
     speech: Arc<Speech>,
     lang: Lang,
     clips: HashMap<PhraseId, Clip>,
+    /// Held clips brought from one output rate to another (not made from
+    /// the cache's original): the next preload loads them again.
+    second_hand: std::collections::HashSet<PhraseId>,
     tones: HashMap<Cue, Clip>,
     inputs: mpsc::Sender<Input>,
 }
@@ -37,6 +40,7 @@ impl<S: ClipSink> ClipSpeaker<S> {
             speech,
             lang,
             clips: HashMap::new(),
+            second_hand: std::collections::HashSet::new(),
             tones: HashMap::new(),
             inputs,
         }
@@ -57,8 +61,10 @@ impl<S: ClipSink> ClipSpeaker<S> {
         // the cache, not resampled twice.
         let rate = self.sink.rate();
         let wanted: std::collections::HashSet<&PhraseId> = lines.iter().map(|l| &l.id).collect();
-        self.clips
-            .retain(|id, clip| wanted.contains(id) && clip.rate == rate);
+        let second_hand = std::mem::take(&mut self.second_hand);
+        self.clips.retain(|id, clip| {
+            wanted.contains(id) && clip.rate == rate && !second_hand.contains(id)
+        });
         for line in lines {
             if !self.clips.contains_key(&line.id) {
                 let clip = self.speech.clip(line, self.lang)?;
@@ -78,6 +84,7 @@ impl<S: ClipSink> ClipSpeaker<S> {
         let clip = self.clips.get_mut(id)?;
         if clip.rate != rate {
             *clip = resample::to_rate(clip, rate);
+            self.second_hand.insert(id.clone());
         }
         Some(clip.clone())
     }
