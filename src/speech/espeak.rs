@@ -2,9 +2,8 @@
 //! on stdin (so a text starting with '-' is never taken for an option), the
 //! WAV read from stdout and trimmed of its leading and trailing silence.
 
-use super::{
-    engine_clip, one_line, render_failed, run_with_stdin, stderr_tail, SpeechError, Voice,
-};
+use super::engine::{engine_clip, one_line, render_failed, run_with_stdin, stderr_tail};
+use super::{SpeechError, Voice};
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::PathBuf;
@@ -95,7 +94,7 @@ impl Espeak {
         match e {
             crate::subprocess::RunError::Spawn(e) => self.spawn_error(e, text, lang),
             crate::subprocess::RunError::TimedOut { after } => {
-                super::timed_out(ENGINE, text, lang, self.voice(lang), after)
+                super::engine::timed_out(ENGINE, text, lang, self.voice(lang), after)
             }
             other => SpeechError::RenderFailed {
                 engine: ENGINE.into(),

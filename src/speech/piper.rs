@@ -1,9 +1,8 @@
 //! piper as a subprocess: `piper --model MODEL --output_file FILE` with the
 //! text on stdin, the WAV read back from FILE and trimmed of its silence.
 
-use super::{
-    engine_clip, one_line, render_failed, run_with_stdin, stderr_tail, SpeechError, Voice,
-};
+use super::engine::{engine_clip, one_line, render_failed, run_with_stdin, stderr_tail};
+use super::{SpeechError, Voice};
 use crate::audio::Clip;
 use crate::content::Lang;
 use std::path::{Path, PathBuf};
@@ -165,7 +164,7 @@ impl Voice for Piper {
         .map_err(|e| {
             if let crate::subprocess::RunError::TimedOut { after } = e {
                 let voice = model.display().to_string();
-                return super::timed_out(ENGINE, text, lang, &voice, after);
+                return super::engine::timed_out(ENGINE, text, lang, &voice, after);
             }
             if e.not_found() {
                 SpeechError::ProgramMissing {
