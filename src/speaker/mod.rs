@@ -18,19 +18,27 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Speaks the session's lines through a [`ClipSink`]. It holds the
-/// session's phrases and the cues' tones at the sink's rate, resampled once
-/// when loaded: a session says its counts and cues hundreds of times, and
-/// the coach's thread, which plays them, also handles what the user says.
+/// session's phrases (read at preload, at their own rate) and brings each to
+/// the sink's rate the first time it plays, keeping the result: a session
+/// says its counts and cues hundreds of times and each is resampled once,
+/// while a press is not delayed by resampling the whole session up front.
 pub struct ClipSpeaker<S: ClipSink> {
     sink: S,
     speech: Arc<Speech>,
     lang: Lang,
-    clips: HashMap<PhraseId, Clip>,
-    /// Held clips brought from one output rate to another (not made from
-    /// the cache's original): the next preload loads them again.
-    second_hand: std::collections::HashSet<PhraseId>,
+    clips: HashMap<PhraseId, Held>,
     tones: HashMap<Cue, Clip>,
     inputs: mpsc::Sender<Input>,
+}
+
+/// A phrase's clip as the speaker holds it.
+struct Held {
+    clip: Clip,
+    /// The rate the phrase was rendered or recorded at.
+    source_rate: u32,
+    /// Brought from one output rate to another (a device reopened at a new
+    /// one), not from the original: the next preload reads it again.
+    second_hand: bool,
 }
 
 impl<S: ClipSink> ClipSpeaker<S> {
@@ -40,15 +48,13 @@ impl<S: ClipSink> ClipSpeaker<S> {
             speech,
             lang,
             clips: HashMap::new(),
-            second_hand: std::collections::HashSet::new(),
             tones: HashMap::new(),
             inputs,
         }
     }
 
-    /// Load the clips of `lines` (rendering what is missing) at the sink's
-    /// rate, so that they play without delay or work. Call before the
-    /// session starts.
+    /// Load the clips of `lines` (rendering what is missing) so that they
+    /// play without delay. Call before the session starts.
     pub fn preload(&mut self, lines: &[Line]) -> Result<(), SpeechError> {
         self.speech
             .render_all(lines, self.lang, crate::speech::default_jobs())?;
@@ -56,46 +62,40 @@ impl<S: ClipSink> ClipSpeaker<S> {
         // preloads each day's session; the clips of earlier sessions'
         // programs would otherwise pile up (all the content is tens of
         // minutes of audio) and only cost memory: a line not preloaded is
-        // still read from the cache when spoken. A clip held at another
-        // rate (the device was reopened at a new one) is loaded again from
-        // the cache, not resampled twice.
-        let rate = self.sink.rate();
+        // still read from the cache when spoken.
         let wanted: std::collections::HashSet<&PhraseId> = lines.iter().map(|l| &l.id).collect();
-        let second_hand = std::mem::take(&mut self.second_hand);
-        self.clips.retain(|id, clip| {
-            wanted.contains(id) && clip.rate == rate && !second_hand.contains(id)
-        });
+        self.clips
+            .retain(|id, held| wanted.contains(id) && !held.second_hand);
         for line in lines {
             if !self.clips.contains_key(&line.id) {
                 let clip = self.speech.clip(line, self.lang)?;
-                self.clips
-                    .insert(line.id.clone(), resample::to_rate(&clip, rate));
+                let held = Held {
+                    source_rate: clip.rate,
+                    clip,
+                    second_hand: false,
+                };
+                self.clips.insert(line.id.clone(), held);
             }
         }
-        self.tones.clear();
         Ok(())
     }
 
-    /// The clip held for `id`, at the sink's rate. When a reopened device
-    /// changed the rate mid-session, the held clip is brought to it once
-    /// here (the next preload starts again from the cache's original).
+    /// The clip held for `id`, at the sink's rate: brought to it once, the
+    /// first time it plays at that rate.
     fn held(&mut self, id: &PhraseId) -> Option<Clip> {
         let rate = self.sink.rate();
-        let clip = self.clips.get_mut(id)?;
-        if clip.rate != rate {
-            *clip = resample::to_rate(clip, rate);
-            self.second_hand.insert(id.clone());
+        let held = self.clips.get_mut(id)?;
+        if held.clip.rate != rate {
+            held.second_hand |= held.clip.rate != held.source_rate;
+            held.clip = resample::to_rate(&held.clip, rate);
         }
-        Some(clip.clone())
+        Some(held.clip.clone())
     }
 
     /// A cue's tone at the sink's rate, made once per rate.
     fn tone(&mut self, cue: Cue) -> Clip {
         let rate = self.sink.rate();
-        let tone = self
-            .tones
-            .entry(cue)
-            .or_insert_with(|| resample::to_rate(&cues::tone(cue), rate));
+        let tone = self.tones.entry(cue).or_insert_with(|| cues::tone(cue));
         if tone.rate != rate {
             *tone = resample::to_rate(&cues::tone(cue), rate);
         }
