@@ -262,7 +262,22 @@ fn run_until(
             .args(["-INT", &child.id().to_string()])
             .status();
     }
-    let status = child.wait().unwrap();
+    // It must end on its own; a hang is a failure, not a stuck test run.
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if asked.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "matcoach {args:?} did not end within 30 s of being asked to ({})",
+                if quit_with_q { "q" } else { "ctrl-c" }
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     for r in readers {
         let _ = r.join();
     }

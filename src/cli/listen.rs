@@ -1,7 +1,7 @@
 //! Speech-recognition commands: `hear`, `listen`, `setup-model`.
 
 use super::{load_config, Args};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use matcoach::content::Lang;
 use matcoach::hearing::Engine;
 use std::io::Write;
@@ -159,6 +159,35 @@ pub(super) fn listen(args: &Args, lang: Option<Lang>, engine: Option<Engine>) ->
         log::info!("{m}")
     });
     let device = voice.input_device.clone();
+    // Ctrl-c (or SIGTERM) ends the listening thread, which closes the
+    // channel below. Handled, not left to the signal's default action: a
+    // process started in the background of a script inherits SIGINT
+    // ignored, and would then listen on for ever.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal handler")?;
+    let (mut interrupt, mut terminate) = signals
+        .block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })
+        .context("handling ctrl-c")?;
+    std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            signals.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
+            stop.stop();
+        }
+    });
     eprintln!("listening on \"{device}\" ({lang}, {engine:?}); ctrl-c ends");
     let worker = std::thread::spawn({
         let stop = stop.clone();
