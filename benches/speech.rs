@@ -24,7 +24,7 @@
 use matcoach::audio::analysis;
 use matcoach::audio::Clip;
 use matcoach::content::{self, Content, Lang};
-use matcoach::devices::ClipSink;
+use matcoach::devices::{ClipSink, Reopen};
 use matcoach::session::{self, Input, Line, PhraseId, PlaybackId, Priority, SessionConfig};
 use matcoach::speaker::output::{RodioOutput, SCHEDULE_DELAY};
 use matcoach::speech::espeak::{TRIM_MARGIN, TRIM_THRESHOLD};
@@ -604,6 +604,9 @@ impl CountRun {
 /// Counts left out of the "settled" figures: the output's clock mapping
 /// is still converging after the stream opens.
 const SETTLE_COUNTS: usize = 30;
+/// The standby the paced output is opened with: shorter than the daemon's
+/// default, so that the trials are quick; closing and opening are the same.
+const STANDBY: Duration = Duration::from_millis(500);
 
 fn play_counts(
     handle: &impl ClipSink,
@@ -961,6 +964,7 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
     let n_counts = env_num("MATCOACH_BENCH_COUNTS", 300);
     let n_now = env_num("MATCOACH_BENCH_NOW_COUNTS", 30);
     let n_stops = env_num("MATCOACH_BENCH_STOP_TRIALS", 10);
+    let n_standby = env_num("MATCOACH_BENCH_STANDBY_TRIALS", 10);
 
     // The clips: counts one to ten, and a long instruction.
     let (_dir, speech) = fresh_speech()?;
@@ -985,9 +989,20 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
     let (long_line, long_clip) = long.ok_or("no instruction of 4 s or more found")?;
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Input>(4096);
-    let (output, handle) = RodioOutput::open(&device, 1.0, tx, None).map_err(|e| {
+    // A standby of STANDBY as the daemon has (forbidden until the last
+    // run, as while a session runs), kept by the daemon's keep_open.
+    let (output, handle) = RodioOutput::open(&device, 1.0, tx.clone(), None, STANDBY).map_err(|e| {
         format!("cannot open the output \"{device}\": {e}\n  (scripts/bench-speech points ALSA's default device at PulseAudio)")
     })?;
+    let standby = output.standby().ok_or("the output has no standby")?;
+    let (out_device, out_rate) = (output.device.clone(), output.rate);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let keeper = runtime.spawn(matcoach::session_loop::keep_open(
+        output,
+        tx,
+        matcoach::session_loop::DEVICE_RETRY,
+        |m: &str| eprintln!("   the output: {m}"),
+    ));
     let recorder = Recorder::start(epoch)?;
     // Let both streams settle, then check that what is played is heard.
     // (parec takes a good half second to deliver its first samples.)
@@ -1015,20 +1030,18 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
     }
     if !recorder.heard_anything() {
         return Err(format!(
-            "a test count played on \"{}\" was not heard on {SINK}.monitor: ALSA's default device does not lead to PulseAudio's {SINK}\n  fix: run scripts/bench-speech (it writes an .asoundrc with pcm.!default {{ type pulse }})",
-            output.device
+            "a test count played on \"{out_device}\" was not heard on {SINK}.monitor: ALSA's default device does not lead to PulseAudio's {SINK}\n  fix: run scripts/bench-speech (it writes an .asoundrc with pcm.!default {{ type pulse }})",
         ));
     }
 
     println!("\n2. Paced real-time playback");
     println!(
-        "   output: RodioOutput::open(\"{device}\") = ALSA device \"{}\" at {} Hz -> PulseAudio null sink {SINK};",
-        output.device, output.rate
+        "   output: RodioOutput::open(\"{device}\") = ALSA device \"{out_device}\" at {out_rate} Hz -> PulseAudio null sink {SINK};",
     );
     println!(
         "   recorded from {SINK}.monitor with parec ({REC_RATE} Hz mono, latency {REC_LATENCY_MS} ms)."
     );
-    let eta = n_counts + n_now + n_stops * 4 + 8;
+    let eta = n_counts + n_now + n_stops * 4 + n_standby * 2 + 8;
     println!("   playing for about {} min {} s ...", eta / 60, eta % 60);
 
     let mut runs = Vec::new();
@@ -1071,10 +1084,44 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
         });
         std::thread::sleep(Duration::from_millis(2000));
     }
+    // From standby: each count played (when = now) once the stream has
+    // been closed for having nothing to play.
+    standby.allow(true, Instant::now());
+    let mut from_standby = CountRun {
+        deadlines: Vec::new(),
+        words: Vec::new(),
+        wake_late_ms: Vec::new(),
+    };
+    for k in 0..n_standby {
+        let waiting = Instant::now();
+        while !standby.asleep() {
+            if waiting.elapsed() > STANDBY + Duration::from_secs(5) {
+                return Err("the output never went into standby".into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Not at the moment it closed: a little later, as a press would.
+        std::thread::sleep(Duration::from_millis(300 + 37 * k));
+        let word = k % counts.len() as u64;
+        let when = Instant::now();
+        next_id += 1;
+        handle.play(
+            PlaybackId(next_id),
+            counts[word as usize].clone(),
+            Priority::Count,
+            when,
+        );
+        from_standby
+            .deadlines
+            .push(when.duration_since(epoch).as_secs_f64());
+        from_standby.words.push(word + 1);
+        from_standby.wake_late_ms.push(0.0);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
     std::thread::sleep(Duration::from_millis(300));
     let rec = recorder.finish();
-    let (out_device, out_rate) = (output.device.clone(), output.rate);
-    drop(output);
+    keeper.abort();
+    drop(runtime);
     let mut finished = 0;
     while let Ok(Input::PlaybackFinished(_)) = rx.try_recv() {
         finished += 1;
@@ -1089,6 +1136,7 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
         runs.get(1).map(|r| analyse_counts(&rec, r)),
     ];
     let stops = analyse_stops(&rec, &long_clip, &trials);
+    let woken = (n_standby > 0).then(|| analyse_counts(&rec, &from_standby));
     let lead_ms = ms(SCHEDULE_DELAY) + ms(TRIM_MARGIN);
     let span = |v: &[f64]| match (v.first(), v.last()) {
         (Some(a), Some(b)) => format!("{a:.1}-{b:.1} s"),
@@ -1205,6 +1253,31 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
         stops.onset_latency.p50 - lead_ms
     );
 
+    if let Some(w) = &woken {
+        println!();
+        println!(
+            "   From standby: {} counts, each played (when = now) {:.0} ms or more after the stream closed for",
+            w.counts,
+            ms(STANDBY) + 300.0
+        );
+        println!(
+            "   having had nothing to play for {:.0} ms (daemon: audio.standby_secs); heard {}:",
+            ms(STANDBY),
+            w.heard
+        );
+        println!(
+            "   play (when) -> heard onset: mean ± std {:.1} ± {:.2} ms, min / max {:.1} / {:.1} ms",
+            w.latency.mean, w.latency.std, w.latency.min, w.latency.max
+        );
+        if let Some(now) = count_figs[2].as_ref() {
+            println!(
+                "   the same counts on the open stream (when = now, above): {:.1} ms; waking adds {:.1} ms",
+                now.latency.mean,
+                w.latency.mean - now.latency.mean
+            );
+        }
+    }
+
     println!();
     println!("   How these are measured:");
     for line in [
@@ -1270,6 +1343,7 @@ fn paced_bench(epoch: Instant, content: &Content) -> Res<Value> {
             v
         }),
         "counts_when_now": count_figs[2].as_ref().map(CountFigures::json),
+        "counts_from_standby": woken.as_ref().map(CountFigures::json),
         "stop": {
             "trials": stops.trials,
             "instruction": long_line.id.0,

@@ -197,6 +197,9 @@ pub struct Audio {
     pub output_device: String,
     /// 0.0 (silent) to 1.0 (full).
     pub volume: f32,
+    /// Seconds with nothing to play, while no session runs, before the
+    /// output is closed until the next sound (0: kept open).
+    pub standby_secs: u32,
 }
 
 impl Default for Audio {
@@ -204,6 +207,7 @@ impl Default for Audio {
         Audio {
             output_device: "default".into(),
             volume: 0.8,
+            standby_secs: 10,
         }
     }
 }
@@ -584,6 +588,16 @@ impl Config {
                     self.audio.volume
                 ),
                 "use a value from 0.0 (silent) to 1.0 (full)".into(),
+            ));
+        }
+        if self.audio.standby_secs > 3600 {
+            return Err(err(
+                "audio.standby_secs",
+                format!(
+                    "`audio.standby_secs` = {} is more than an hour",
+                    self.audio.standby_secs
+                ),
+                "use 0 to keep the speaker open, or up to 3600 seconds (the default is 10)".into(),
             ));
         }
         for (key, pin) in [

@@ -476,6 +476,7 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
             config.audio.volume,
             tx.clone(),
             Some(ref_tx),
+            Duration::from_secs(config.audio.standby_secs.into()),
         ) {
             Ok((out, handle)) => {
                 log::info!("speaking through {} ({} Hz)", out.device, out.rate);
@@ -516,6 +517,10 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
     };
     // Watch the speaker: when it is unplugged, the session pauses and the
     // LED shows it until it is back.
+    // Standby only while idle: pressing the button wakes the speaker while
+    // the session is being prepared, and a pause or a long rest never waits
+    // for it to open.
+    let standby = matcoach::devices::Reopen::standby(&output);
     let keeper = tokio::spawn(session_loop::keep_open(
         output,
         tx.clone(),
@@ -597,6 +602,9 @@ async fn daemon(base: Config, config: Config, content: Content) -> Result<()> {
             }
         };
         let actions = appliance.handle(now(), event);
+        if let Some(s) = &standby {
+            s.allow(appliance.idle(), now());
+        }
         live_tx.send_if_modified(|live| {
             // Every action applied (no short-circuit): any change is sent.
             let mut changed = false;

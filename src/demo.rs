@@ -306,6 +306,8 @@ fn device_speaker(
         config.audio.volume,
         tx.clone(),
         Some(ref_tx),
+        // One session, then the demo ends: never in standby.
+        std::time::Duration::ZERO,
     )
     .map_err(|e| format!("no sound: {e}"))?;
     let reference = matcoach::hearing::capture::Reference {

@@ -4,7 +4,7 @@
 //! Devices report back only by sending [`Input`]s into the one bounded
 //! channel the loop reads. Nothing here blocks the runtime.
 
-use crate::devices::{Indicator, Journal, Reopen, Speaker};
+use crate::devices::{Indicator, Journal, Reopen, Speaker, Standby};
 use crate::session::{
     Action, Cue, DeviceKind, EndReason, Input, Line, PlaybackId, Priority, Session,
 };
@@ -152,8 +152,11 @@ fn device_name(kind: DeviceKind) -> &'static str {
 /// Keep `device` (open now) working: when it fails, tell the session
 /// (`DeviceLost`), try to open it again every `retry.every`, and once that
 /// works, tell the session (`DeviceBack`). `log` gets one line per change
-/// and each new error (not every retry's). Runs until `inputs` closes;
-/// spawn it, and abort it at shutdown.
+/// and each new error (not every retry's). A device with a
+/// [`Standby`] is closed while it has had nothing to do for a while (and
+/// the shell allows it) and opened again as soon as something is queued
+/// for it; one that cannot be opened then is lost as above. Runs until
+/// `inputs` closes; spawn it, and abort it at shutdown.
 pub async fn keep_open<D: Reopen>(
     mut device: D,
     inputs: mpsc::Sender<Input>,
@@ -162,30 +165,58 @@ pub async fn keep_open<D: Reopen>(
 ) {
     let kind = device.kind();
     let name = device_name(kind);
+    let standby = device.standby();
     loop {
-        while !device.failed() {
+        // Watch it until it fails (or fails to wake from standby).
+        let woken = loop {
             if inputs.is_closed() {
                 return;
             }
+            if device.failed() {
+                break None;
+            }
+            if let Some(s) = &standby {
+                let asked = s.asked_count();
+                if s.due(Instant::now().into_std(), asked) {
+                    let Some((d, woke)) = rest(device, s, asked, &inputs).await else {
+                        return log(&format!("the {name} could not be put in standby"));
+                    };
+                    device = d;
+                    match woke {
+                        Ok(what) => log::debug!("the {name} is awake: {what}"),
+                        Err(_) if inputs.is_closed() => return,
+                        Err(e) => break Some(e),
+                    }
+                    continue;
+                }
+            }
             tokio::time::sleep(retry.watch).await;
-        }
-        device = match tokio::task::spawn_blocking(move || {
-            device.close();
-            device
-        })
-        .await
-        {
-            Ok(d) => d,
-            Err(e) => return log(&format!("the {name} could not be closed: {e}")),
         };
+        if woken.is_none() {
+            device = match tokio::task::spawn_blocking(move || {
+                device.close();
+                device
+            })
+            .await
+            {
+                Ok(d) => d,
+                Err(e) => return log(&format!("the {name} could not be closed: {e}")),
+            };
+        }
+        let mut retrying = crate::devices::Retrying::default();
+        let why = woken.map(|e| {
+            // The first error is told here; the retries tell only new ones.
+            let _ = retrying.failed(&e);
+            format!(" ({e})")
+        });
         log(&format!(
-            "the {name} is gone; trying again every {} s",
+            "the {name} is gone{}; trying again every {} s",
+            why.unwrap_or_default(),
             retry.every.as_secs_f32()
         ));
         if inputs.send(Input::DeviceLost(kind)).await.is_err() {
             return;
         }
-        let mut retrying = crate::devices::Retrying::default();
         loop {
             tokio::time::sleep(retry.every).await;
             if inputs.is_closed() {
@@ -204,6 +235,9 @@ pub async fn keep_open<D: Reopen>(
             match tried {
                 Ok(what) => {
                     log(&format!("the {name} is back: {what}"));
+                    if let Some(s) = &standby {
+                        s.opened(Instant::now().into_std());
+                    }
                     break;
                 }
                 Err(e) => {
@@ -217,6 +251,48 @@ pub async fn keep_open<D: Reopen>(
             return;
         }
     }
+}
+
+/// Standby: close `device`, wait until it is wanted again (something
+/// queued since `asked` commands, or standby no longer allowed) and open it
+/// again, keeping what was queued. Returns the device and how waking went;
+/// None when the blocking pool is gone. While `inputs` closes, it stays
+/// closed.
+async fn rest<D: Reopen>(
+    mut device: D,
+    standby: &Standby,
+    asked: u64,
+    inputs: &mpsc::Sender<Input>,
+) -> Option<(D, Result<String, String>)> {
+    device = tokio::task::spawn_blocking(move || {
+        device.close();
+        device
+    })
+    .await
+    .ok()?;
+    standby.set_asleep(true);
+    loop {
+        let changed = standby.changed();
+        tokio::pin!(changed);
+        // Registered before the check: a command queued after it wakes us.
+        changed.as_mut().enable();
+        if standby.wanted(asked) {
+            break;
+        }
+        tokio::select! {
+            _ = changed => {}
+            _ = inputs.closed() => return Some((device, Err("shutting down".into()))),
+        }
+    }
+    let (device, woke) = tokio::task::spawn_blocking(move || {
+        let r = device.wake().map_err(|e| e.to_string());
+        (device, r)
+    })
+    .await
+    .ok()?;
+    standby.opened(Instant::now().into_std());
+    standby.set_asleep(false);
+    Some((device, woke))
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

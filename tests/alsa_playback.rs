@@ -11,7 +11,7 @@ use matcoach::audio::{analysis, Clip};
 use matcoach::devices::ClipSink;
 use matcoach::session::{PlaybackId, Priority};
 use matcoach::speaker::output::RodioOutput;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// A clip with a distinct tone and length, so each is recognisable.
@@ -45,8 +45,8 @@ fn clips_reach_alsa_in_order_and_intact() {
 
     let clips = [tone(440.0, 300), tone(880.0, 150), tone(660.0, 450)];
     let (tx, mut rx) = mpsc::channel(64);
-    let (output, handle) =
-        RodioOutput::open("default", 1.0, tx, None).expect("open the ALSA file PCM");
+    let (output, handle) = RodioOutput::open("default", 1.0, tx, None, Duration::ZERO)
+        .expect("open the ALSA file PCM");
     let rate = output.rate;
     // Like the session: the next phrase once the last has finished.
     for (i, clip) in clips.iter().enumerate() {

@@ -9,26 +9,43 @@ use common::wait_finished;
 use matcoach::audio::Clip;
 use matcoach::devices::ClipSink;
 use matcoach::devices::Reopen;
-use matcoach::session::{DeviceKind, PlaybackId, Priority};
+use matcoach::session::{DeviceKind, Input, PlaybackId, Priority};
+use matcoach::session_loop;
 use matcoach::speaker::output::RodioOutput;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// ALSA's default device is its `null` PCM, for every test here (ALSA
+/// reads ~/.asoundrc when first used, once per process).
+fn null_pcm() {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".asoundrc"),
+            "pcm.!default {\n  type null\n}\n",
+        )
+        .unwrap();
+        std::env::set_var("HOME", dir.path());
+        dir
+    });
+}
+
+/// Empty the reference ring; how many samples it held.
+fn drain(reference: &mut rtrb::Consumer<f32>) -> usize {
+    let n = reference.slots();
+    reference.read_chunk(n).unwrap().commit_all();
+    n
+}
 
 #[test]
 fn a_reopened_output_plays_through_the_same_handle() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".asoundrc"),
-        "pcm.!default {\n  type null\n}\n",
-    )
-    .unwrap();
-    // ALSA reads ~/.asoundrc when first used; this test has its own process.
-    std::env::set_var("HOME", dir.path());
+    null_pcm();
 
     let (ref_tx, mut ref_rx) = rtrb::RingBuffer::new(1 << 20);
     let (tx, mut rx) = mpsc::channel(64);
-    let (mut output, handle) =
-        RodioOutput::open("default", 1.0, tx, Some(ref_tx)).expect("open the ALSA null PCM");
+    let (mut output, handle) = RodioOutput::open("default", 1.0, tx, Some(ref_tx), Duration::ZERO)
+        .expect("open the ALSA null PCM");
     assert_eq!(output.kind(), DeviceKind::Speaker);
     assert!(!output.failed());
     let clip = Clip::new(22_050, vec![8_000; 2_205]);
@@ -48,12 +65,101 @@ fn a_reopened_output_plays_through_the_same_handle() {
     assert!(!output.failed());
     // Empty the reference ring (the null PCM may run faster than real
     // time), then look for new samples.
-    let n = ref_rx.slots();
-    ref_rx.read_chunk(n).unwrap().commit_all();
+    drain(&mut ref_rx);
     handle.play(PlaybackId(2), clip, Priority::Instruction, Instant::now());
     wait_finished(&mut rx, PlaybackId(2));
     assert!(
         ref_rx.slots() > 0,
         "the echo reference goes on after a reopen"
     );
+}
+
+/// Every input the output sends until `id` has finished (10 s at most).
+fn inputs_until_finished(rx: &mut mpsc::Receiver<Input>, id: PlaybackId) -> Vec<Input> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(i) => {
+                got.push(i);
+                if i == Input::PlaybackFinished(id) {
+                    return got;
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    panic!("{id:?} never finished; got {got:?}");
+}
+
+#[test]
+fn an_idle_output_stands_by_and_the_next_phrase_wakes_it() {
+    null_pcm();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (ref_tx, mut ref_rx) = rtrb::RingBuffer::new(1 << 22);
+    let (tx, mut rx) = mpsc::channel(64);
+    let (output, handle) = RodioOutput::open(
+        "default",
+        1.0,
+        tx.clone(),
+        Some(ref_tx),
+        Duration::from_millis(300),
+    )
+    .expect("open the ALSA null PCM");
+    let standby = output.standby().expect("the speaker has a standby");
+    standby.allow(true, Instant::now());
+    let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let lines = log.clone();
+    let keeper = runtime.spawn(session_loop::keep_open(
+        output,
+        tx,
+        session_loop::DEVICE_RETRY,
+        move |m| lines.lock().unwrap().push(m.to_string()),
+    ));
+    let clip = Clip::new(22_050, vec![8_000; 2_205]);
+    handle.play(
+        PlaybackId(1),
+        clip.clone(),
+        Priority::Instruction,
+        Instant::now(),
+    );
+    let first = inputs_until_finished(&mut rx, PlaybackId(1));
+    assert_eq!(first, vec![Input::PlaybackFinished(PlaybackId(1))]);
+
+    // 300 ms after the phrase, the stream is closed: nothing more is
+    // rendered (the null PCM, faster than real time, would fill the
+    // reference ring at once).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !standby.asleep() {
+        assert!(Instant::now() < deadline, "never went into standby");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drain(&mut ref_rx);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(drain(&mut ref_rx), 0, "a stream in standby renders nothing");
+
+    // The next phrase wakes it, plays whole through the same handle, and
+    // feeds the echo reference again.
+    let asked = Instant::now();
+    handle.play(PlaybackId(2), clip, Priority::Instruction, asked);
+    let second = inputs_until_finished(&mut rx, PlaybackId(2));
+    println!("woken and played a 100 ms phrase in {:?}", asked.elapsed());
+    assert_eq!(
+        second,
+        vec![Input::PlaybackFinished(PlaybackId(2))],
+        "no loss told"
+    );
+    assert!(!standby.asleep());
+    assert!(
+        drain(&mut ref_rx) >= 4_800,
+        "the echo reference goes on after standby"
+    );
+
+    // A session starting forbids standby: it stays awake, however quiet.
+    standby.allow(false, Instant::now());
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(!standby.asleep(), "no standby while a session runs");
+    assert!(drain(&mut ref_rx) > 0, "the stream plays on");
+    keeper.abort();
+    assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
 }

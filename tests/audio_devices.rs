@@ -11,7 +11,7 @@ use matcoach::speaker::output::RodioOutput;
 #[test]
 fn an_unknown_output_device_is_named_with_the_alternatives() {
     let (tx, _rx) = tokio::sync::mpsc::channel(4);
-    match RodioOutput::open("no-such-speaker", 1.0, tx, None) {
+    match RodioOutput::open("no-such-speaker", 1.0, tx, None, std::time::Duration::ZERO) {
         Err(e @ AudioError::UnknownDevice { .. }) => {
             let text = e.to_string();
             assert!(text.contains("\"no-such-speaker\" not found"), "{text}");

@@ -419,6 +419,16 @@ const BAD: &[Bad] = &[
         },
     },
     Bad {
+        name: "audio.standby_secs = 7200",
+        edit: ("[audio]", "standby_secs = ", "standby_secs = 7200"),
+        want: Want::Error {
+            needle: "standby_secs = 7200",
+            skip: 0,
+            message: "`audio.standby_secs` = 7200 is more than an hour",
+            fix: "use 0 to keep the speaker open, or up to 3600 seconds (the default is 10)",
+        },
+    },
+    Bad {
         name: "timing.get_ready_secs = 0",
         edit: ("[timing]", "get_ready_secs = ", "get_ready_secs = 0"),
         want: Want::Error {

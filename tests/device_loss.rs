@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use matcoach::content::Lang;
-use matcoach::devices::{Indicator, Journal, Reopen};
+use matcoach::devices::{Indicator, Journal, Reopen, Standby};
 use matcoach::session::{DeviceKind, EndReason, Input, JournalEvent, Led};
 use matcoach::session_loop::{self, PacedSpeaker, Shown};
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,9 @@ struct Plug {
     open: bool,
     /// When the shell tried to open it, and whether that worked.
     attempts: Vec<(Duration, bool)>,
+    /// What the shell did to it, and when: "close", "wake", "reopen"
+    /// (failed tries included).
+    calls: Vec<(Duration, &'static str)>,
 }
 
 /// A device whose faults the test injects.
@@ -55,6 +58,7 @@ struct FakeDevice {
     kind: DeviceKind,
     t0: Instant,
     plug: Arc<Mutex<Plug>>,
+    standby: Option<Arc<Standby>>,
 }
 
 #[derive(Debug)]
@@ -75,7 +79,26 @@ impl FakeDevice {
                 open: true,
                 ..Plug::default()
             })),
+            standby: None,
         }
+    }
+
+    /// The device with a standby after `after`, allowed from the start.
+    fn with_standby(kind: DeviceKind, t0: Instant, after: Duration) -> FakeDevice {
+        let standby = Standby::new(after, t0.into_std());
+        standby.allow(true, t0.into_std());
+        FakeDevice {
+            standby: Some(standby),
+            ..FakeDevice::new(kind, t0)
+        }
+    }
+
+    fn call(&self, what: &'static str) {
+        self.plug
+            .lock()
+            .unwrap()
+            .calls
+            .push((self.t0.elapsed(), what));
     }
 
     fn unplug(&self) {
@@ -101,10 +124,29 @@ impl Reopen for FakeDevice {
     }
 
     fn close(&mut self) {
+        self.call("close");
         self.plug.lock().unwrap().open = false;
     }
 
+    fn standby(&self) -> Option<Arc<Standby>> {
+        self.standby.clone()
+    }
+
+    fn wake(&mut self) -> Result<String, Unplugged> {
+        self.call("wake");
+        let mut p = self.plug.lock().unwrap();
+        if p.unplugged {
+            return Err(Unplugged);
+        }
+        p.open = true;
+        Ok("fake device".into())
+    }
+
     fn reopen(&mut self) -> Result<String, Unplugged> {
+        self.call("reopen");
+        if let Some(s) = &self.standby {
+            s.forget_queued();
+        }
         let mut p = self.plug.lock().unwrap();
         let ok = !p.unplugged;
         p.attempts.push((self.t0.elapsed(), ok));
@@ -444,4 +486,171 @@ async fn the_keeper_ends_when_the_coach_is_gone() {
     drop(rx);
     tokio::time::sleep(s(4)).await;
     assert!(keeper.is_finished(), "it stops at the next retry");
+}
+
+/// What a standby scenario does to the device, at a virtual time.
+#[derive(Clone, Copy, Debug)]
+enum Use {
+    /// A sound of this length queued and played (taken at once while the
+    /// device is open, else once it has woken).
+    Play(Duration),
+    /// A command queued that the device does not take until the next
+    /// `Play` (a stream that has not come round to it yet).
+    Queue,
+    /// Standby allowed (idle) or not (a session runs).
+    Allow(bool),
+    Unplug,
+    PlugIn,
+}
+
+struct StandbyCase {
+    name: &'static str,
+    script: &'static [(u64, Use)],
+    /// Run until (ms).
+    until: u64,
+    /// What keep_open did to the device, each within 100 ms after the time
+    /// given (ms): the watch looks every 100 ms.
+    calls: &'static [(u64, &'static str)],
+    /// The inputs it sent the session.
+    told: &'static [Input],
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const STANDBY_CASES: &[StandbyCase] = &[
+    StandbyCase {
+        name: "standby 10 s after the last sound; the next sound wakes it at once",
+        script: &[
+            (1_000, Use::Play(ms(2_000))),
+            (20_000, Use::Play(ms(1_000))),
+        ],
+        until: 40_000,
+        calls: &[(13_000, "close"), (20_000, "wake"), (31_000, "close")],
+        told: &[],
+    },
+    StandbyCase {
+        name: "never while a session runs, however long it is quiet",
+        script: &[(0, Use::Allow(false)), (1_000, Use::Play(ms(2_000)))],
+        until: 60_000,
+        calls: &[],
+        told: &[],
+    },
+    StandbyCase {
+        name: "a session starting (standby forbidden) wakes it before its first sound",
+        script: &[(15_000, Use::Allow(false)), (30_000, Use::Allow(true))],
+        until: 45_000,
+        calls: &[(10_000, "close"), (15_000, "wake"), (40_000, "close")],
+        told: &[],
+    },
+    StandbyCase {
+        name: "a command queued and not yet taken keeps it open",
+        script: &[(0, Use::Queue), (30_000, Use::Play(ms(0)))],
+        until: 45_000,
+        calls: &[(40_000, "close")],
+        told: &[],
+    },
+    StandbyCase {
+        name: "unplugged in standby: the sound that wakes it finds it gone, and it is retried",
+        script: &[
+            (12_000, Use::Unplug),
+            (15_000, Use::Play(ms(500))),
+            (19_000, Use::PlugIn),
+        ],
+        until: 40_000,
+        calls: &[
+            (10_000, "close"),
+            (15_000, "wake"),
+            (18_000, "reopen"),
+            (21_000, "reopen"),
+            (31_000, "close"),
+        ],
+        told: &[
+            Input::DeviceLost(DeviceKind::Speaker),
+            Input::DeviceBack(DeviceKind::Speaker),
+        ],
+    },
+];
+
+/// Run one standby scenario under `keep_open` in virtual time.
+async fn standby_case(case: &'static StandbyCase) {
+    let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
+    let t0 = Instant::now();
+    let device = FakeDevice::with_standby(DeviceKind::Speaker, t0, s(10));
+    let standby = device.standby.clone().unwrap();
+    let keeper = tokio::spawn(session_loop::keep_open(
+        device.clone(),
+        tx.clone(),
+        session_loop::DEVICE_RETRY,
+        |_| {},
+    ));
+    // The device's audio thread: takes what is queued while it is open,
+    // and is busy while a sound plays.
+    let fake = device.clone();
+    let player = tokio::spawn(async move {
+        let mut playing_until: Option<Instant> = None;
+        let mut waiting = 0u64;
+        let mut held = 0u64;
+        let mut script = case.script.iter().peekable();
+        loop {
+            let now = Instant::now();
+            while let Some((at, what)) = script.next_if(|(at, _)| t0 + ms(*at) <= now) {
+                let _ = at;
+                match *what {
+                    Use::Play(d) => {
+                        waiting += 1 + std::mem::take(&mut held);
+                        standby.asked();
+                        playing_until = Some(now + d);
+                    }
+                    Use::Queue => {
+                        held += 1;
+                        standby.asked();
+                    }
+                    Use::Allow(a) => standby.allow(a, now.into_std()),
+                    Use::Unplug => fake.unplug(),
+                    Use::PlugIn => fake.plug_in(),
+                }
+            }
+            if fake.plug.lock().unwrap().open {
+                let busy = playing_until.is_some_and(|u| now <= u);
+                standby.took(now.into_std(), std::mem::take(&mut waiting), busy);
+            }
+            // A block every 20 ms, as an audio callback.
+            tokio::time::sleep(ms(20)).await;
+        }
+    });
+    tokio::time::sleep(ms(case.until)).await;
+    keeper.abort();
+    player.abort();
+    let calls = device.plug.lock().unwrap().calls.clone();
+    let names: Vec<&str> = calls.iter().map(|(_, c)| *c).collect();
+    let want: Vec<&str> = case.calls.iter().map(|(_, c)| *c).collect();
+    assert_eq!(names, want, "{}: {calls:?}", case.name);
+    for ((t, c), (at, _)) in calls.iter().zip(case.calls) {
+        assert!(
+            *t >= ms(*at) && *t <= ms(*at + 120),
+            "{}: {c} at {t:?}, wanted {at} ms (+100): {calls:?}",
+            case.name
+        );
+    }
+    let mut told = Vec::new();
+    while let Ok(i) = rx.try_recv() {
+        told.push(i);
+    }
+    assert_eq!(told, case.told, "{}", case.name);
+    let asleep_at_end = calls.last().is_some_and(|(_, c)| *c == "close");
+    assert_eq!(
+        device.standby.unwrap().asleep(),
+        asleep_at_end,
+        "{}: the flag follows the calls",
+        case.name
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_speaker_stands_by_and_wakes_when_wanted() {
+    for case in STANDBY_CASES {
+        standby_case(case).await;
+    }
 }

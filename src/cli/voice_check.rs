@@ -67,6 +67,7 @@ mod live {
             l.config.audio.volume,
             tx,
             None,
+            std::time::Duration::ZERO,
         )?;
         let json = o.json;
         let mut audio = LiveAudio::new(

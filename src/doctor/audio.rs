@@ -10,11 +10,16 @@ pub fn audio_output(config: &Config, tone: bool) -> Check {
     const NAME: &str = "audio output";
     let wanted = &config.audio.output_device;
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let (out, handle) =
-        match crate::speaker::output::RodioOutput::open(wanted, config.audio.volume, tx, None) {
-            Ok(x) => x,
-            Err(e) => return busy_hint(Check::from_error(NAME, &e)),
-        };
+    let (out, handle) = match crate::speaker::output::RodioOutput::open(
+        wanted,
+        config.audio.volume,
+        tx,
+        None,
+        std::time::Duration::ZERO,
+    ) {
+        Ok(x) => x,
+        Err(e) => return busy_hint(Check::from_error(NAME, &e)),
+    };
     let what = format!("\"{}\" opens as {} ({} Hz)", wanted, out.device, out.rate);
     if !tone {
         return Check::ok(NAME, format!("{what}; `--tone` plays a test tone"));

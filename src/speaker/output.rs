@@ -9,8 +9,7 @@
 
 use crate::audio::mixer::{MixEvent, Mixer};
 use crate::audio::{resample, AudioError, Clip};
-use crate::devices::ClipSink;
-use crate::devices::Reopen;
+use crate::devices::{ClipSink, Reopen, Standby};
 use crate::session::{DeviceKind, Input, PlaybackId, Priority};
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::Source;
@@ -89,7 +88,12 @@ impl Clock {
 /// The mixer as a never-ending rodio source.
 struct LiveSource {
     mixer: Mixer,
-    commands: rtrb::Consumer<Command>,
+    /// Always Some while the stream plays; goes back to `commands_home`
+    /// when it ends, so that a stream opened after standby takes what was
+    /// queued meanwhile.
+    commands: Option<rtrb::Consumer<Command>>,
+    commands_home: Arc<Mutex<Option<rtrb::Consumer<Command>>>>,
+    standby: Arc<Standby>,
     inputs: mpsc::Sender<Input>,
     block: Vec<f32>,
     next: usize,
@@ -109,13 +113,21 @@ impl Drop for LiveSource {
                 *home = Some(r);
             }
         }
+        if let Some(c) = self.commands.take() {
+            if let Ok(mut home) = self.commands_home.try_lock() {
+                *home = Some(c);
+            }
+        }
     }
 }
 
 impl LiveSource {
     fn refill(&mut self) {
-        self.clock.observe(Instant::now(), self.mixer.pos());
-        while let Ok(cmd) = self.commands.pop() {
+        let now = Instant::now();
+        self.clock.observe(now, self.mixer.pos());
+        let mut taken = 0;
+        while let Some(cmd) = self.commands.as_mut().and_then(|c| c.pop().ok()) {
+            taken += 1;
             match cmd {
                 Command::Speak {
                     id,
@@ -135,6 +147,7 @@ impl LiveSource {
             }
         }
         self.mixer.render(&mut self.block);
+        self.standby.took(now, taken, self.mixer.is_busy());
         if let Some(r) = self.reference.as_mut() {
             // Drop what the listener has not taken: it fell behind.
             for s in &self.block {
@@ -291,6 +304,9 @@ pub struct RodioOutput {
     /// The open stream's rate, shared with the handles.
     stream_rate: Arc<AtomicU32>,
     reference: Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+    /// Where the command queue's reading end waits while no stream plays.
+    commands_home: Arc<Mutex<Option<rtrb::Consumer<Command>>>>,
+    standby: Arc<Standby>,
     /// Set by the stream's error callback when the device is gone.
     lost: Arc<AtomicBool>,
 }
@@ -304,6 +320,8 @@ pub struct OutputHandle {
     retired: Arc<Mutex<rtrb::Consumer<Clip>>>,
     /// The open stream's rate: clips reach the audio thread at it.
     rate: Arc<AtomicU32>,
+    /// Told of every command, to wake the device from standby.
+    standby: Arc<Standby>,
 }
 
 /// A stream playing our mixer.
@@ -311,8 +329,16 @@ struct Stream {
     sink: rodio::MixerDeviceSink,
     device: String,
     rate: u32,
-    commands: rtrb::Producer<Command>,
     retired: rtrb::Consumer<Clip>,
+}
+
+/// What a new stream shares with the output that opens it.
+struct Shared<'a> {
+    inputs: &'a mpsc::Sender<Input>,
+    reference: &'a Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+    commands_home: &'a Arc<Mutex<Option<rtrb::Consumer<Command>>>>,
+    standby: &'a Arc<Standby>,
+    lost: &'a Arc<AtomicBool>,
 }
 
 /// Whether a stream error means the device is gone (unplugged, or its
@@ -324,18 +350,25 @@ fn is_loss(kind: cpal::ErrorKind) -> bool {
     )
 }
 
-/// Open `wanted` and start our mixer on it. The reference producer is taken
-/// from `reference` only once the stream is open (and, with
-/// `reference_rate`, only if the stream plays at that rate, the one the
-/// listener expects), and goes back there when the stream ends.
+/// Open `wanted` and start our mixer on it, reading `commands`. The
+/// reference producer is taken from `reference` only once the stream is open
+/// (and, with `reference_rate`, only if the stream plays at that rate, the
+/// one the listener expects), and goes back there when the stream ends, as
+/// `commands` goes back to `commands_home`.
 fn start(
     wanted: &str,
     volume: f32,
-    inputs: &mpsc::Sender<Input>,
-    reference: &Arc<Mutex<Option<rtrb::Producer<f32>>>>,
+    commands: rtrb::Consumer<Command>,
+    shared: Shared,
     reference_rate: Option<u32>,
-    lost: &Arc<AtomicBool>,
 ) -> Result<Stream, AudioError> {
+    let Shared {
+        inputs,
+        reference,
+        commands_home,
+        standby,
+        lost,
+    } = shared;
     let dev = find_output(wanted)?;
     let name = device_name(&dev);
     let failed = |e: &dyn std::fmt::Display| {
@@ -375,14 +408,15 @@ fn start(
     let mut sink = builder.open_sink_or_fallback().map_err(|e| failed(&e))?;
     sink.log_on_drop(false);
     let rate = sink.config().sample_rate().get();
-    let (producer, consumer) = rtrb::RingBuffer::new(256);
     // Every clip sent can come back: as many as commands, and more.
     let (retire, retired) = rtrb::RingBuffer::new(1024);
     let mut mixer = Mixer::new(rate, volume);
     mixer.hand_back(retire);
     let source = LiveSource {
         mixer,
-        commands: consumer,
+        commands: Some(commands),
+        commands_home: commands_home.clone(),
+        standby: standby.clone(),
         inputs: inputs.clone(),
         block: vec![0.0; BLOCK],
         next: BLOCK,
@@ -399,9 +433,13 @@ fn start(
         sink,
         device: name,
         rate,
-        commands: producer,
         retired,
     })
+}
+
+/// Commands waiting for the audio thread: 256 unread mean it is stuck.
+fn command_queue() -> (rtrb::Producer<Command>, rtrb::Consumer<Command>) {
+    rtrb::RingBuffer::new(256)
 }
 
 impl RodioOutput {
@@ -409,16 +447,34 @@ impl RodioOutput {
     /// with a small buffer so that "stop" is quick. Finished phrases are
     /// reported on `inputs`. With `reference`, every sample played is also
     /// pushed there (mono, at [`RodioOutput::rate`]) for echo cancellation.
+    /// After `standby` with nothing to play (zero: never) the stream may be
+    /// closed, when the shell allows it (see [`Standby`]).
     pub fn open(
         device: &str,
         volume: f32,
         inputs: mpsc::Sender<Input>,
         reference: Option<rtrb::Producer<f32>>,
+        standby: Duration,
     ) -> Result<(RodioOutput, OutputHandle), AudioError> {
         let reference = Arc::new(Mutex::new(reference));
         let lost = Arc::new(AtomicBool::new(false));
-        let stream = start(device, volume, &inputs, &reference, None, &lost)?;
-        let commands = Arc::new(Mutex::new(stream.commands));
+        let commands_home = Arc::new(Mutex::new(None));
+        let standby = Standby::new(standby, Instant::now());
+        let (producer, consumer) = command_queue();
+        let stream = start(
+            device,
+            volume,
+            consumer,
+            Shared {
+                inputs: &inputs,
+                reference: &reference,
+                commands_home: &commands_home,
+                standby: &standby,
+                lost: &lost,
+            },
+            None,
+        )?;
+        let commands = Arc::new(Mutex::new(producer));
         let retired = Arc::new(Mutex::new(stream.retired));
         let stream_rate = Arc::new(AtomicU32::new(stream.rate));
         Ok((
@@ -433,14 +489,73 @@ impl RodioOutput {
                 retired: retired.clone(),
                 stream_rate: stream_rate.clone(),
                 reference,
+                commands_home,
+                standby: standby.clone(),
                 lost,
             },
             OutputHandle {
                 commands,
                 retired,
                 rate: stream_rate,
+                standby,
             },
         ))
+    }
+
+    /// Open the device again, reading `commands` (after standby: what was
+    /// queued meanwhile) or, without them, a new queue (after a loss: what
+    /// waited for the old stream is dropped with it).
+    fn start_again(
+        &mut self,
+        commands: Option<rtrb::Consumer<Command>>,
+    ) -> Result<String, AudioError> {
+        self.sink = None;
+        self.lost.store(false, Ordering::Relaxed);
+        let (producer, consumer) = match commands {
+            Some(c) => (None, c),
+            None => {
+                let (p, c) = command_queue();
+                (Some(p), c)
+            }
+        };
+        let stream = start(
+            &self.wanted,
+            self.volume,
+            consumer,
+            Shared {
+                inputs: &self.inputs,
+                reference: &self.reference,
+                commands_home: &self.commands_home,
+                standby: &self.standby,
+                lost: &self.lost,
+            },
+            Some(self.rate),
+        )?;
+        self.stream_rate.store(stream.rate, Ordering::Relaxed);
+        if let Some(p) = producer {
+            // The handle's queue now feeds the new stream. What was queued
+            // for the lost one is dropped with it: counted as taken under
+            // the lock, so every command pushed to the old queue is
+            // counted and none pushed to the new one is.
+            if let Ok(mut commands) = self.commands.lock() {
+                *commands = p;
+                self.standby.forget_queued();
+            }
+        }
+        if let Ok(mut retired) = self.retired.lock() {
+            *retired = stream.retired;
+        }
+        self.sink = Some(Box::new(stream.sink));
+        let mut what = format!("{} ({} Hz)", stream.device, stream.rate);
+        if stream.rate != self.rate {
+            // `rate` stays the first stream's: the listener's reference rate.
+            what.push_str(&format!(
+                "; not the {} Hz it had before, so echo cancellation is off until matcoach restarts",
+                self.rate
+            ));
+        }
+        self.device = stream.device;
+        Ok(what)
     }
 }
 
@@ -461,36 +576,23 @@ impl Reopen for RodioOutput {
     }
 
     fn reopen(&mut self) -> Result<String, AudioError> {
-        self.sink = None;
-        self.lost.store(false, Ordering::Relaxed);
-        let stream = start(
-            &self.wanted,
-            self.volume,
-            &self.inputs,
-            &self.reference,
-            Some(self.rate),
-            &self.lost,
-        )?;
-        // The handle's queue now feeds the new stream; what waited for the
-        // old one is dropped with it.
-        self.stream_rate.store(stream.rate, Ordering::Relaxed);
-        if let Ok(mut commands) = self.commands.lock() {
-            *commands = stream.commands;
+        // What waited for the lost stream is dropped with it.
+        if let Ok(mut home) = self.commands_home.lock() {
+            *home = None;
         }
-        if let Ok(mut retired) = self.retired.lock() {
-            *retired = stream.retired;
+        self.start_again(None)
+    }
+
+    fn standby(&self) -> Option<Arc<Standby>> {
+        Some(self.standby.clone())
+    }
+
+    fn wake(&mut self) -> Result<String, AudioError> {
+        let waiting = self.commands_home.lock().ok().and_then(|mut h| h.take());
+        if waiting.is_none() {
+            log::warn!("the speaker's queue was not handed back at standby; what was queued since is dropped");
         }
-        self.sink = Some(Box::new(stream.sink));
-        let mut what = format!("{} ({} Hz)", stream.device, stream.rate);
-        if stream.rate != self.rate {
-            // `rate` stays the first stream's: the listener's reference rate.
-            what.push_str(&format!(
-                "; not the {} Hz it had before, so echo cancellation is off until matcoach restarts",
-                self.rate
-            ));
-        }
-        self.device = stream.device;
-        Ok(what)
+        self.start_again(waiting)
     }
 }
 
@@ -508,7 +610,11 @@ impl OutputHandle {
         // dropping a command then is better than blocking the coach.
         if producer.push(cmd).is_err() {
             log::warn!("audio command queue full; a phrase was dropped");
+            return;
         }
+        // After the push, and under the lock (see `start_again`): a stream
+        // opened on this queue sees the command.
+        self.standby.asked();
     }
 
     pub fn set_volume(&self, volume: f32) {
