@@ -11,7 +11,7 @@ use matcoach::devices::ClipSink;
 use matcoach::devices::Reopen;
 use matcoach::session::{DeviceKind, Input, PlaybackId, Priority};
 use matcoach::session_loop;
-use matcoach::speaker::output::RodioOutput;
+use matcoach::speaker::output::{OutputHandle, RodioOutput};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -31,6 +31,31 @@ fn null_pcm() {
     });
 }
 
+/// The real output on the null PCM, with its echo reference and its
+/// inputs; standby after `standby` (zero: never).
+fn open_null(
+    standby: Duration,
+) -> (
+    RodioOutput,
+    OutputHandle,
+    rtrb::Consumer<f32>,
+    mpsc::Sender<Input>,
+    mpsc::Receiver<Input>,
+) {
+    null_pcm();
+    let (ref_tx, ref_rx) = rtrb::RingBuffer::new(1 << 22);
+    let (tx, rx) = mpsc::channel(64);
+    let (output, handle) = RodioOutput::open("default", 1.0, tx.clone(), Some(ref_tx), standby)
+        .expect("open the ALSA null PCM");
+    (output, handle, ref_rx, tx, rx)
+}
+
+/// A 100 ms phrase, played now.
+fn play_now(handle: &OutputHandle, id: u64) {
+    let clip = Clip::new(22_050, vec![8_000; 2_205]);
+    handle.play(PlaybackId(id), clip, Priority::Instruction, Instant::now());
+}
+
 /// Empty the reference ring; how many samples it held.
 fn drain(reference: &mut rtrb::Consumer<f32>) -> usize {
     let n = reference.slots();
@@ -40,21 +65,10 @@ fn drain(reference: &mut rtrb::Consumer<f32>) -> usize {
 
 #[test]
 fn a_reopened_output_plays_through_the_same_handle() {
-    null_pcm();
-
-    let (ref_tx, mut ref_rx) = rtrb::RingBuffer::new(1 << 20);
-    let (tx, mut rx) = mpsc::channel(64);
-    let (mut output, handle) = RodioOutput::open("default", 1.0, tx, Some(ref_tx), Duration::ZERO)
-        .expect("open the ALSA null PCM");
+    let (mut output, handle, mut ref_rx, _tx, mut rx) = open_null(Duration::ZERO);
     assert_eq!(output.kind(), DeviceKind::Speaker);
     assert!(!output.failed());
-    let clip = Clip::new(22_050, vec![8_000; 2_205]);
-    handle.play(
-        PlaybackId(1),
-        clip.clone(),
-        Priority::Instruction,
-        Instant::now(),
-    );
+    play_now(&handle, 1);
     wait_finished(&mut rx, PlaybackId(1));
     assert!(ref_rx.slots() > 0, "the echo reference is fed");
 
@@ -66,7 +80,7 @@ fn a_reopened_output_plays_through_the_same_handle() {
     // Empty the reference ring (the null PCM may run faster than real
     // time), then look for new samples.
     drain(&mut ref_rx);
-    handle.play(PlaybackId(2), clip, Priority::Instruction, Instant::now());
+    play_now(&handle, 2);
     wait_finished(&mut rx, PlaybackId(2));
     assert!(
         ref_rx.slots() > 0,
@@ -94,18 +108,8 @@ fn inputs_until_finished(rx: &mut mpsc::Receiver<Input>, id: PlaybackId) -> Vec<
 
 #[test]
 fn an_idle_output_stands_by_and_the_next_phrase_wakes_it() {
-    null_pcm();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (ref_tx, mut ref_rx) = rtrb::RingBuffer::new(1 << 22);
-    let (tx, mut rx) = mpsc::channel(64);
-    let (output, handle) = RodioOutput::open(
-        "default",
-        1.0,
-        tx.clone(),
-        Some(ref_tx),
-        Duration::from_millis(300),
-    )
-    .expect("open the ALSA null PCM");
+    let (output, handle, mut ref_rx, tx, mut rx) = open_null(Duration::from_millis(300));
     let standby = output.standby().expect("the speaker has a standby");
     standby.allow(true, Instant::now());
     let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
@@ -116,13 +120,7 @@ fn an_idle_output_stands_by_and_the_next_phrase_wakes_it() {
         session_loop::DEVICE_RETRY,
         move |m| lines.lock().unwrap().push(m.to_string()),
     ));
-    let clip = Clip::new(22_050, vec![8_000; 2_205]);
-    handle.play(
-        PlaybackId(1),
-        clip.clone(),
-        Priority::Instruction,
-        Instant::now(),
-    );
+    play_now(&handle, 1);
     let first = inputs_until_finished(&mut rx, PlaybackId(1));
     assert_eq!(first, vec![Input::PlaybackFinished(PlaybackId(1))]);
 
@@ -141,7 +139,7 @@ fn an_idle_output_stands_by_and_the_next_phrase_wakes_it() {
     // The next phrase wakes it, plays whole through the same handle, and
     // feeds the echo reference again.
     let asked = Instant::now();
-    handle.play(PlaybackId(2), clip, Priority::Instruction, asked);
+    play_now(&handle, 2);
     let second = inputs_until_finished(&mut rx, PlaybackId(2));
     println!("woken and played a 100 ms phrase in {:?}", asked.elapsed());
     assert_eq!(

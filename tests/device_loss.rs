@@ -416,12 +416,7 @@ async fn a_speaker_lost_and_back_between_sessions_changes_only_the_led() {
     let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = Instant::now();
     let device = FakeDevice::new(DeviceKind::Speaker, t0);
-    let keeper = tokio::spawn(session_loop::keep_open(
-        device.clone(),
-        tx.clone(),
-        session_loop::DEVICE_RETRY,
-        |_| {},
-    ));
+    let keeper = keep_quietly(device.clone(), tx.clone());
     let fake = device.clone();
     tokio::spawn(async move {
         for (at, step) in script {
@@ -462,12 +457,7 @@ async fn a_speaker_lost_and_back_between_sessions_changes_only_the_led() {
 async fn the_keeper_ends_when_the_coach_is_gone() {
     let (tx, rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let device = FakeDevice::new(DeviceKind::Speaker, Instant::now());
-    let keeper = tokio::spawn(session_loop::keep_open(
-        device.clone(),
-        tx,
-        session_loop::DEVICE_RETRY,
-        |_| {},
-    ));
+    let keeper = keep_quietly(device.clone(), tx);
     tokio::time::sleep(s(1)).await;
     assert!(!keeper.is_finished());
     drop(rx);
@@ -476,12 +466,7 @@ async fn the_keeper_ends_when_the_coach_is_gone() {
     // Also while it retries a lost device.
     let (tx, rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     device.unplug();
-    let keeper = tokio::spawn(session_loop::keep_open(
-        device,
-        tx,
-        session_loop::DEVICE_RETRY,
-        |_| {},
-    ));
+    let keeper = keep_quietly(device, tx);
     tokio::time::sleep(s(1)).await;
     drop(rx);
     tokio::time::sleep(s(4)).await;
@@ -573,18 +558,23 @@ const STANDBY_CASES: &[StandbyCase] = &[
     },
 ];
 
+/// `keep_open` on `device`, its log ignored.
+fn keep_quietly(device: FakeDevice, tx: mpsc::Sender<Input>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(session_loop::keep_open(
+        device,
+        tx,
+        session_loop::DEVICE_RETRY,
+        |_| {},
+    ))
+}
+
 /// Run one standby scenario under `keep_open` in virtual time.
 async fn standby_case(case: &'static StandbyCase) {
     let (tx, mut rx) = mpsc::channel(session_loop::INPUT_QUEUE);
     let t0 = Instant::now();
     let device = FakeDevice::with_standby(DeviceKind::Speaker, t0, s(10));
     let standby = device.standby.clone().unwrap();
-    let keeper = tokio::spawn(session_loop::keep_open(
-        device.clone(),
-        tx.clone(),
-        session_loop::DEVICE_RETRY,
-        |_| {},
-    ));
+    let keeper = keep_quietly(device.clone(), tx.clone());
     // The device's audio thread: takes what is queued while it is open,
     // and is busy while a sound plays.
     let fake = device.clone();
