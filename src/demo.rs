@@ -98,8 +98,8 @@ pub enum Sound {
     Silent,
     /// Through the configured output device (text only if there is none).
     Device(Speech),
-    /// Into a WAV file, in real time.
-    File(Speech, PathBuf),
+    /// Into a WAV file at this sample rate, in real time.
+    File(Speech, PathBuf, u32),
 }
 
 /// Shows each phrase as it is handed to the real speaker.
@@ -185,9 +185,9 @@ pub fn run(session: Session, content: &Content, config: &Config, sound: Sound) -
     };
     let (speaker, keep): (Box<dyn Speaker>, Keep) = match sound {
         Sound::Silent => (text_only(None), Keep::None),
-        Sound::File(speech, path) => {
+        Sound::File(speech, path, rate) => {
             speech.check(lang)?;
-            let sink = FileSink::create(&path, 22_050, volume, tx.clone())?;
+            let sink = FileSink::create(&path, rate, volume, tx.clone())?;
             let mut clip = ClipSpeaker::new(sink.clone(), Arc::new(speech), lang, tx.clone());
             say(false, "preparing the voice…");
             clip.preload(&lines_of(&session, content))?;

@@ -281,6 +281,23 @@ fn an_unknown_language_is_refused() {
 }
 
 #[test]
+fn a_sample_rate_out_of_range_is_refused_with_the_range() {
+    for args in [
+        &["render-session", "quick", "--out", "x.wav", "--rate", "5"][..],
+        &["demo", "quick", "--out", "x.wav", "--rate", "500000"],
+    ] {
+        run(args)
+            .expect_code(2)
+            .stderr_has("--rate")
+            .stderr_has("8000..=192000");
+    }
+    // A rate means nothing without a file to write.
+    run(&["demo", "quick", "--rate", "48000"])
+        .expect_code(2)
+        .stderr_has("--out");
+}
+
+#[test]
 fn a_missing_content_dir_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("no_content");

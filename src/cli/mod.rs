@@ -101,6 +101,10 @@ enum Cmd {
         /// Write the sound to this WAV file instead of a device
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Sample rate of the file (with --out): 48000 holds the phrases as
+        /// a 48 kHz speaker does
+        #[arg(long, default_value_t = 22_050, value_parser = rate_parser(), requires = "out")]
+        rate: u32,
         /// Show the text only; no sound
         #[arg(long)]
         silent: bool,
@@ -116,7 +120,7 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Sample rate of the file
-        #[arg(long, default_value_t = 22_050)]
+        #[arg(long, default_value_t = 22_050, value_parser = rate_parser())]
         rate: u32,
         /// Also print the session's actions as JSON lines
         #[arg(long)]
@@ -296,6 +300,11 @@ enum PhaseAction {
     Stop,
 }
 
+/// A sound file's sample rate: what the resampler and WAV writer serve.
+fn rate_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(8_000..=192_000)
+}
+
 fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse(s).map_err(|e| e.to_string())
 }
@@ -440,8 +449,15 @@ fn run_command(args: &Args) -> Result<ExitCode> {
             program,
             lang,
             out,
+            rate,
             silent,
-        } => sound::demo(args, program.as_deref(), *lang, out.as_deref(), *silent),
+        } => sound::demo(
+            args,
+            program.as_deref(),
+            *lang,
+            out.as_deref().map(|o| (o, *rate)),
+            *silent,
+        ),
         Cmd::RenderSession {
             program,
             lang,
