@@ -368,7 +368,7 @@ fn rss_child(engine: &str, gated: bool) {
             println!(
                 "step\t{peak}\tpeak while building it (the dictionary and language model in memory)"
             );
-            matcoach::hearing::sphinx::release_free_memory();
+            matcoach::memory::release_free_memory();
             step("the freed pages given back (malloc_trim)");
             let rec =
                 SphinxRecognizer::with_vocabulary(&v, &opts).unwrap_or_else(|e| panic!("{e}"));
@@ -659,12 +659,12 @@ fn continuous(engine: &Engine, shape: Shape) -> Vec<i16> {
 
 /// The whole program while it coaches with PocketSphinx: `matcoach demo
 /// morning_mobility` (the session, its clips preloaded, the listener on
-/// the microphone; the sound written to a WAV file in real time, so no
-/// echo reference), with an ALSA file PCM as the microphone playing faint
-/// noise and prose. Its resident memory sampled every 250 ms for `secs`
-/// once the session has started: (peak, last, anonymous, file-backed) kB
-/// of the last sample.
-fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
+/// the microphone; the sound written to a WAV file in real time at 48 kHz,
+/// so every phrase is held at a 48 kHz speaker's rate once it has played;
+/// no echo reference), with an ALSA file PCM as the microphone playing faint
+/// noise and prose. Its resident memory sampled every 250 ms once the
+/// session has started, until the session ends or `secs` have passed.
+fn coaching_rss(secs: u64) -> Option<Coaching> {
     use std::io::{BufRead, BufReader};
     let home = tempfile::tempdir().ok()?;
     let prose = continuous(&Engine::Sphinx, Shape::Conversation);
@@ -703,6 +703,8 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
         "en".as_ref(),
         "--out".as_ref(),
         out.as_os_str(),
+        "--rate".as_ref(),
+        "48000".as_ref(),
     ]);
     let mut child = bin_support::in_home(&mut c, home.path())
         .env("XDG_CACHE_HOME", cache)
@@ -740,13 +742,16 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
     };
     let mut peak = 0;
     let mut last = (0, 0, 0);
+    let mut ended = false;
+    let t = Instant::now();
     if coaching {
-        let t = Instant::now();
         while t.elapsed() < Duration::from_secs(secs) {
             std::thread::sleep(Duration::from_millis(250));
             while rx.try_recv().is_ok() {}
             let rss = field("status", "VmRSS");
             if rss == 0 {
+                // The demo exits when its session ends.
+                ended = true;
                 break;
             }
             peak = peak.max(rss);
@@ -759,7 +764,25 @@ fn coaching_rss(secs: u64) -> Option<(u64, u64, u64, u64)> {
     }
     let _ = child.kill();
     let _ = child.wait();
-    (coaching && peak > 0).then_some((peak, last.0, last.1, last.2))
+    (coaching && peak > 0).then_some(Coaching {
+        peak,
+        last: last.0,
+        anon: last.1,
+        file: last.2,
+        secs: t.elapsed().as_secs(),
+        ended,
+    })
+}
+
+/// What [`coaching_rss`] measured: resident kB at the peak and at the last
+/// sample (anonymous and file-backed), over `secs` of coaching.
+struct Coaching {
+    peak: u64,
+    last: u64,
+    anon: u64,
+    file: u64,
+    secs: u64,
+    ended: bool,
 }
 
 fn main() {
@@ -798,20 +821,26 @@ fn main() {
             UNSEEN_VOICES.join(", ")
         ));
         report_engine(&sphinx, "pocketsphinx", idle_secs);
+        // By default the whole session: the speaker holds the most (every
+        // phrase, at the stream's rate) by its end.
         let coach_secs: u64 = std::env::var("MATCOACH_BENCH_COACH_SECS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(90);
+            .unwrap_or(3600);
         match coaching_rss(coach_secs) {
-            Some((peak, last, anon, file)) => println!(
-                "  the whole program coaching (matcoach demo morning_mobility, {coach_secs} s, \
-             PocketSphinx listening): resident {:.1} MB at the end ({:.1} MB anonymous, {:.1} MB \
-             file-backed), peak {:.1} MB",
-                mb(last),
-                mb(anon),
-                mb(file),
-                mb(peak)
-            ),
+            Some(c) => {
+                println!(
+                "  the whole program coaching (matcoach demo morning_mobility at 48 kHz, {} s{}, \
+             PocketSphinx listening): resident {:.1} MB at the last sample ({:.1} MB anonymous, \
+             {:.1} MB file-backed), peak {:.1} MB",
+                c.secs,
+                if c.ended { ", to the session's end" } else { ", cut short" },
+                mb(c.last),
+                mb(c.anon),
+                mb(c.file),
+                mb(c.peak)
+            )
+            }
             None => println!("  the whole program coaching: not measured (the demo did not start)"),
         }
     }

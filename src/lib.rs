@@ -29,6 +29,7 @@ pub mod fix;
 pub mod journal;
 pub mod lang;
 pub mod logging;
+pub mod memory;
 pub mod render;
 pub mod session;
 pub mod session_loop;

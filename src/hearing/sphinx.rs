@@ -132,16 +132,6 @@ impl Default for SphinxOptions {
     }
 }
 
-/// Give the heap's free pages back to the system (glibc keeps them
-/// otherwise: a freed dictionary stays resident).
-pub fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only walks glibc's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Serialises decoder set-up: sphinxbase's logging switch is a global.
 static INIT: Mutex<()> = Mutex::new(());
 
@@ -277,7 +267,7 @@ impl SphinxRecognizer {
         // Building the vocabulary read the whole pronouncing dictionary and
         // language model (tens of MB), all freed now; give the pages back
         // so that they do not stay resident for the life of the daemon.
-        release_free_memory();
+        crate::memory::release_free_memory();
         Ok(rec)
     }
 
@@ -415,7 +405,7 @@ impl SphinxRecognizer {
         let words = self.segments();
         if self.since_trim >= TRIM_EVERY {
             self.since_trim = 0;
-            release_free_memory();
+            crate::memory::release_free_memory();
         }
         Ok(words)
     }

@@ -39,6 +39,8 @@ struct Held {
     /// Brought from one output rate to another (a device reopened at a new
     /// one), not from the original: the next preload reads it again.
     second_hand: bool,
+    /// Times it has played since it was loaded.
+    plays: u32,
 }
 
 impl<S: ClipSink> ClipSpeaker<S> {
@@ -73,6 +75,7 @@ impl<S: ClipSink> ClipSpeaker<S> {
                     source_rate: clip.rate,
                     clip,
                     second_hand: false,
+                    plays: 0,
                 };
                 self.clips.insert(line.id.clone(), held);
             }
@@ -80,16 +83,26 @@ impl<S: ClipSink> ClipSpeaker<S> {
         Ok(())
     }
 
-    /// The clip held for `id`, at the sink's rate: brought to it once, the
-    /// first time it plays at that rate.
-    fn held(&mut self, id: &PhraseId) -> Option<Clip> {
+    /// The clip held for `id`, at the sink's rate. A phrase said again in
+    /// a session (a count, "hold", "relax") is kept at that rate from its
+    /// second play on, so that it is resampled at most twice; one said once
+    /// (most instructions) is resampled as it plays and kept as rendered,
+    /// which at a 48 kHz output takes less than half the memory
+    /// (docs/voice.md, "Where PocketSphinx's memory went").
+    /// Also whether it was resampled now.
+    fn held(&mut self, id: &PhraseId) -> Option<(Clip, bool)> {
         let rate = self.sink.rate();
         let held = self.clips.get_mut(id)?;
-        if held.clip.rate != rate {
-            held.second_hand |= held.clip.rate != held.source_rate;
-            held.clip = resample::to_rate(&held.clip, rate);
+        held.plays = held.plays.saturating_add(1);
+        if held.clip.rate == rate {
+            return Some((held.clip.clone(), false));
         }
-        Some(held.clip.clone())
+        let at_rate = resample::to_rate(&held.clip, rate);
+        if held.plays > 1 {
+            held.second_hand |= held.clip.rate != held.source_rate;
+            held.clip = at_rate.clone();
+        }
+        Some((at_rate, true))
     }
 
     /// A cue's tone at the sink's rate, made once per rate.
@@ -106,8 +119,14 @@ impl<S: ClipSink> ClipSpeaker<S> {
 impl<S: ClipSink> Speaker for ClipSpeaker<S> {
     fn speak(&mut self, id: PlaybackId, line: &Line, priority: Priority) {
         let when = Instant::now();
-        if let Some(clip) = self.held(&line.id) {
+        if let Some((clip, resampled)) = self.held(&line.id) {
             self.sink.play(id, clip, priority, when);
+            if resampled {
+                // The resampler's buffers, and the clips played and freed
+                // since, go back to the system: glibc would keep them
+                // (docs/voice.md, "Where PocketSphinx's memory went").
+                crate::memory::release_free_memory();
+            }
             return;
         }
         // Not preloaded (e.g. the closing summary, whose numbers come at the
@@ -330,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn phrases_and_tones_are_resampled_once_at_the_sinks_rate() {
+    fn phrases_said_again_and_tones_are_kept_at_the_sinks_rate() {
         let dir = tempfile::tempdir().unwrap();
         let speech = Arc::new(Speech::new(
             Box::new(Tone),
@@ -348,11 +367,15 @@ mod tests {
         speaker.preload(std::slice::from_ref(&line)).unwrap();
         let native = speech.clip(&line, Lang::En).unwrap();
 
-        // Played twice: the same samples, made once, at the sink's rate.
+        // Played once: at the sink's rate, and only the original is held.
         speaker.speak(PlaybackId(1), &line, Priority::Count);
+        assert_eq!(speaker.clips[&line.id].clip, native);
+        // Played again: kept at the sink's rate, the same samples from then on.
+        speaker.speak(PlaybackId(2), &line, Priority::Count);
         speaker.speak(PlaybackId(2), &line, Priority::Count);
         let (a, b) = sink.last_two();
         assert_eq!(a, resample::to_rate(&native, 48_000));
+        assert_eq!(sink.clips.lock().unwrap()[0], a);
         assert!(Arc::ptr_eq(&a.samples, &b.samples));
         speaker.cue(Cue::HoldEnd);
         speaker.cue(Cue::HoldEnd);
