@@ -37,7 +37,16 @@
 //! lowers the VAD's margin where the room is noisy: that brings back words
 //! a low rumble had hidden from the default VAD, but under a steady mains
 //! hum it heard fewer of them (docs/voice.md, "Calibration"), so it is
-//! kept only where the takes show it helps. In a room that noisy, the fitted settings also make every
+//! kept only where the takes show it helps. With Vosk, the speech level
+//! comes with the check's sound-alikes added to the recogniser's grammar
+//! as decoys ([`decoys_of`], `Recognizer::also_know`): Vosk takes a word
+//! one sound away from a command for that command, with full confidence,
+//! when the grammar offers nothing nearer, and the VAD that lets the
+//! user's words through lets those through too. A decoy can also swallow
+//! the command it resembles, which the setting's score on the user's
+//! takes shows; each decoy's own take is scored by a recogniser without
+//! that word, as the next sound-alike would be heard (one that knows the
+//! very word refuses it by construction). In a room that noisy, the fitted settings also make every
 //! command word but "stop" and "pain" wait for its final result
 //! ([`finals_only`]): with more of the room let through, the decider's
 //! early firing of those words from partial results, which carry no
@@ -118,6 +127,12 @@ pub struct Calibration {
     /// then count as the command.
     #[serde(default)]
     pub heard_as: BTreeMap<Command, Vec<String>>,
+    /// Vosk: the check's sound-alikes (single words the user said that are
+    /// not commands), added to the recogniser's grammar so that a word like
+    /// them is named as itself instead of as the command it resembles
+    /// (`Recognizer::also_know`).
+    #[serde(default)]
+    pub decoys: Vec<String>,
 }
 
 impl Calibration {
@@ -133,6 +148,7 @@ impl Calibration {
             after: Score::default(),
             command_prior: BTreeMap::new(),
             heard_as: BTreeMap::new(),
+            decoys: Vec::new(),
         }
     }
 
@@ -141,6 +157,7 @@ impl Calibration {
         self.min_confidence.is_empty()
             && self.command_prior.is_empty()
             && self.heard_as.is_empty()
+            && self.decoys.is_empty()
             && self.speech_level_dbfs.is_none()
     }
 
@@ -487,8 +504,42 @@ pub fn fit_with(
                cfg: DeciderConfig|
      -> Result<Vec<Vec<Detection>>, VoiceError> {
         let none = Calibration::none(lang, engine);
-        let p = Pipeline::calibrated(open(cal.unwrap_or(&none), false)?, front()?, lang, cfg, cal);
+        let mut rec = open(cal.unwrap_or(&none), false)?;
+        if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
+            rec.also_know(&c.decoys)?;
+        }
+        let p = Pipeline::calibrated(rec, front()?, lang, cfg, cal);
         run_takes(takes, p)
+    };
+    // A setting's score on the takes. With decoys, each take of a decoy is
+    // heard by a recogniser that lacks that one word (the others it
+    // keeps): a recogniser that knows the very word refuses it by
+    // construction, which says nothing of the next sound-alike.
+    let score_with = |open: &mut OpenRecognizer<'_>,
+                      c: &Calibration,
+                      cfg: &DeciderConfig|
+     -> Result<Score, VoiceError> {
+        let mut dets = run(open, Some(c), cfg.clone())?;
+        for (t, d) in takes.iter().zip(dets.iter_mut()) {
+            let Asked::Other(word) = &t.asked else {
+                continue;
+            };
+            if !c.decoys.contains(word) {
+                continue;
+            }
+            let without = Calibration {
+                decoys: c.decoys.iter().filter(|w| *w != word).cloned().collect(),
+                ..c.clone()
+            };
+            let mut rec = open(&without, false)?;
+            rec.also_know(&without.decoys)?;
+            let p = Pipeline::calibrated(rec, front()?, lang, cfg.clone(), Some(&without));
+            *d = run_takes(std::slice::from_ref(t), p)?
+                .into_iter()
+                .flatten()
+                .collect();
+        }
+        Ok(Score::of(takes, &dets))
     };
     // Permissive: every final, any confidence (partials carry none).
     let permissive = DeciderConfig {
@@ -559,6 +610,20 @@ pub fn fit_with(
             ..cal.clone()
         });
     }
+    // Vosk names a word one sound away from a command as that command,
+    // with full confidence, when its grammar offers nothing nearer. The
+    // default VAD hid such words in a noisy room along with the commands;
+    // a setting that lets more of the room through (the calibrated speech
+    // level) lets them through too, so it comes with the check's
+    // sound-alikes in the grammar.
+    if engine == Engine::Vosk {
+        for c in candidates
+            .iter_mut()
+            .filter(|c| c.speech_level_dbfs.is_some())
+        {
+            c.decoys = decoys_of(takes, lang);
+        }
+    }
     let mut best = (
         Calibration {
             noise_floor_dbfs: cal.noise_floor_dbfs,
@@ -567,7 +632,7 @@ pub fn fit_with(
         cal.before,
     );
     for c in candidates {
-        let s = Score::of(takes, &run(open, Some(&c), base.clone())?);
+        let s = score_with(open, &c, &base)?;
         let better = s.heard > best.1.heard
             || (s.heard == best.1.heard && s.false_accepts < best.1.false_accepts);
         if better && s.false_accepts <= cal.before.false_accepts {
@@ -578,6 +643,25 @@ pub fn fit_with(
     chosen.before = cal.before;
     chosen.after = after;
     Ok(chosen)
+}
+
+/// The check's sound-alikes that can be decoys: the single words the user
+/// was asked to say that are not command words, each once.
+pub fn decoys_of(takes: &[Take], lang: Lang) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in takes {
+        if let Asked::Other(text) = &t.asked {
+            let word = text.trim().to_lowercase();
+            let single = !word.is_empty() && !word.contains(char::is_whitespace);
+            if single
+                && crate::hearing::grammar::parse(&word, lang).is_none()
+                && !out.contains(&word)
+            {
+                out.push(word);
+            }
+        }
+    }
+    out
 }
 
 /// Whether the takes' room is so noisy that a calibrated speech level
@@ -921,6 +1005,35 @@ mod tests {
         assert!(noisy(&room(-16.0, -32.0)));
         assert!(!noisy(&room(-16.0, -60.0)));
         assert!(!noisy(&Calibration::none(Lang::En, Engine::Vosk)));
+    }
+
+    #[test]
+    fn decoys_are_the_single_words_that_are_not_commands() {
+        let other = |t: &str| Take {
+            asked: Asked::Other(t.into()),
+            pcm: Vec::new(),
+        };
+        let takes = [
+            Take {
+                asked: Asked::Command(Command::Stop),
+                pcm: Vec::new(),
+            },
+            other("top"),
+            other("Paint "),
+            other("next door"),
+            other("the water is warm today"),
+            other("top"),
+            other("stop"),
+        ];
+        assert_eq!(decoys_of(&takes, Lang::En), vec!["top", "paint"]);
+        let nl: Vec<Take> = crate::hearing::check::others(Lang::Nl)
+            .iter()
+            .map(|t| other(t))
+            .collect();
+        assert_eq!(
+            decoys_of(&nl, Lang::Nl),
+            vec!["top", "fijn", "paus", "verhaal"]
+        );
     }
 
     #[test]

@@ -134,6 +134,10 @@ impl Recognizer for Gated {
         self.inner.name()
     }
 
+    fn also_know(&mut self, others: &[String]) -> Result<(), VoiceError> {
+        self.inner.also_know(others)
+    }
+
     fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
         let n = pcm.len() as u64;
         let energy = mean_square(pcm).max(1e-10);

@@ -86,6 +86,14 @@ pub trait Recognizer: Send {
     /// 16, item 4: the gate on long speech stands aside then, so that a
     /// user talking over a long phrase is still heard). Most ignore it.
     fn coach_playing(&mut self, _playing: bool) {}
+    /// Also know `others`, words that are not commands (a calibration's
+    /// `decoys`: the sound-alikes the user said in the voice check), so
+    /// that speech like them is named as them, reported as `[unk]`, rather
+    /// than as the command it resembles. Engines whose vocabulary already
+    /// holds every word ignore it.
+    fn also_know(&mut self, _others: &[String]) -> Result<(), VoiceError> {
+        Ok(())
+    }
 }
 
 pub use crate::config::Engine;
@@ -195,12 +203,15 @@ impl Choice {
         cal: Option<&calibrate::Calibration>,
     ) -> Result<pipeline::Pipeline, VoiceError> {
         let cal = cal.filter(|c| c.fits(lang, self.engine));
-        let rec = match cal {
+        let mut rec = match cal {
             Some(c) if self.engine == Engine::Pocketsphinx && recogniser_side(c) => {
                 open_recognizer_calibrated(self.engine, lang, cfg, Some(c))?
             }
             _ => self.recognizer,
         };
+        if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
+            rec.also_know(&c.decoys)?;
+        }
         pipeline_around(rec, self.engine, lang, cfg, echo, cal)
     }
 
@@ -450,12 +461,17 @@ pub fn open_recognizer_calibrated(
     cfg: &crate::config::Voice,
     cal: Option<&calibrate::Calibration>,
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
-    match cal.filter(|c| c.fits(lang, engine)) {
+    let cal = cal.filter(|c| c.fits(lang, engine));
+    let mut rec = match cal {
         Some(c) if engine == Engine::Pocketsphinx && recogniser_side(c) => {
-            open_sphinx_with(lang, &grammar::words(lang), c, false)
+            open_sphinx_with(lang, &grammar::words(lang), c, false)?
         }
-        _ => open_recognizer(engine, lang, cfg),
+        _ => open_recognizer(engine, lang, cfg)?,
+    };
+    if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
+        rec.also_know(&c.decoys)?;
     }
+    Ok(rec)
 }
 
 /// Whether a calibration changes the recogniser (PocketSphinx's priors and
@@ -595,6 +611,57 @@ mod tests {
                 }
                 (w, g) => panic!("{case}: wanted {w:?}, got {g:?}"),
             }
+        }
+    }
+
+    /// A recogniser that only remembers what it was told to also know.
+    struct Remembers(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl Recognizer for Remembers {
+        fn name(&self) -> &'static str {
+            "remembers"
+        }
+        fn accept(&mut self, _: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {
+            Ok(None)
+        }
+        fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
+            Ok(None)
+        }
+        fn also_know(&mut self, others: &[String]) -> Result<(), VoiceError> {
+            self.0.lock().unwrap().extend(others.iter().cloned());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_daemons_recogniser_knows_the_calibrations_decoys() {
+        let cal = |engine, lang| calibrate::Calibration {
+            decoys: vec!["top".into(), "paint".into()],
+            ..calibrate::Calibration::none(lang, engine)
+        };
+        // (the calibration's engine and language, the decoys known)
+        let cases: [(Engine, Lang, &[&str]); 3] = [
+            (Engine::Vosk, Lang::En, &["top", "paint"]),
+            (Engine::Vosk, Lang::Nl, &[]),
+            (Engine::Pocketsphinx, Lang::En, &[]),
+        ];
+        for (engine, lang, want) in cases {
+            let known = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let choice = Choice {
+                engine: Engine::Vosk,
+                instead_of: None,
+                recognizer: Box::new(Remembers(known.clone())),
+            };
+            let c = cal(engine, lang);
+            choice
+                .into_pipeline_calibrated(
+                    Lang::En,
+                    &crate::config::Voice::default(),
+                    false,
+                    Some(&c),
+                )
+                .unwrap();
+            assert_eq!(*known.lock().unwrap(), want, "{engine:?} {lang}");
         }
     }
 }

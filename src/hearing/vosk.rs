@@ -136,8 +136,11 @@ pub struct VoskRecognizer {
     /// The words reported as themselves; every other word Vosk hears (the
     /// model's unknown word, fillers) is reported as `[unk]`.
     words: Vec<String>,
+    /// The fillers it was made with, to make it again with more
+    /// (`Recognizer::also_know`).
+    fillers: Vec<String>,
     /// The model must outlive the recogniser that uses it.
-    _model: Arc<VoskModel>,
+    model: Arc<VoskModel>,
 }
 
 impl VoskRecognizer {
@@ -215,7 +218,8 @@ impl VoskRecognizer {
         Ok(VoskRecognizer {
             rec,
             words: words.iter().map(|w| (*w).to_string()).collect(),
-            _model: model,
+            fillers: fillers.iter().map(|f| (*f).to_string()).collect(),
+            model,
         })
     }
 
@@ -256,6 +260,21 @@ fn secs_to_ms(s: f32) -> u64 {
 impl Recognizer for VoskRecognizer {
     fn name(&self) -> &'static str {
         ENGINE
+    }
+
+    /// Makes the recogniser again with `others` among its fillers (Vosk's
+    /// grammar is fixed when it is made); words the model lacks are left
+    /// out, as fillers are. Call it before the first audio.
+    fn also_know(&mut self, others: &[String]) -> Result<(), VoiceError> {
+        let words: Vec<&str> = self.words.iter().map(String::as_str).collect();
+        let fillers: Vec<&str> = self
+            .fillers
+            .iter()
+            .chain(others)
+            .map(String::as_str)
+            .collect();
+        *self = VoskRecognizer::with_model(self.model.clone(), &words, &fillers)?;
+        Ok(())
     }
 
     fn accept(&mut self, pcm: &[i16]) -> Result<Option<Hypothesis>, VoiceError> {

@@ -225,4 +225,7 @@ impl Recognizer for AsEnglish {
     fn flush(&mut self) -> Result<Option<Hypothesis>, VoiceError> {
         Ok(self.0.flush()?.map(in_english))
     }
+    fn also_know(&mut self, others: &[String]) -> Result<(), VoiceError> {
+        self.0.also_know(others)
+    }
 }
