@@ -173,7 +173,21 @@ fn calibration_hears_more_of_other_takes_without_more_false_commands() {
 #[test]
 #[ignore]
 fn calibration_table() {
-    let voices = [
+    let only = std::env::var("CALIBRATION_ONLY").unwrap_or_default();
+    println!("{}", altered::TABLE_HEADER);
+    for v in table_voices()
+        .iter()
+        .filter(|v| v.name.contains(only.as_str()))
+    {
+        let m = measure(v);
+        println!("{}", altered::table_row(v.name, &m.before, &m.after));
+        eprintln!("  {:?} ({:.0} s)", m.cal, m.secs);
+    }
+}
+
+/// The voices of the tables in docs/voice.md.
+fn table_voices() -> [Voice; 5] {
+    [
         low_klatt(),
         in_room(
             "flite kal (8 kHz), RT60 400 ms, pink noise 15 dB SNR",
@@ -195,14 +209,7 @@ fn calibration_table() {
                 &["pitch", "-400", "tempo", "0.9"],
             )
         },
-    ];
-    let only = std::env::var("CALIBRATION_ONLY").unwrap_or_default();
-    println!("{}", altered::TABLE_HEADER);
-    for v in voices.iter().filter(|v| v.name.contains(only.as_str())) {
-        let m = measure(v);
-        println!("{}", altered::table_row(v.name, &m.before, &m.after));
-        eprintln!("  {:?} ({:.0} s)", m.cal, m.secs);
-    }
+    ]
 }
 
 /// Diagnosis aid (ignored): what PocketSphinx alone hears in each take of
@@ -228,4 +235,295 @@ fn explore_voices() {
             println!("{} {:?}: {:?}", v.name, t.asked, h);
         }
     }
+}
+
+/// Speaker adaptation, evaluated (issue 16, item 2: "evaluate real speaker
+/// adaptation from the takes … and keep it only if it measurably helps";
+/// docs/voice.md, "Speaker adaptation (MLLR)"). Ignored: it needs Debian's
+/// `sphinxtrain`, `sphinxbase-utils` and `pocketsphinx` packages, which the
+/// coach does not. For each voice of [`calibration_table`]: an MLLR
+/// transform from the check's takes (all of them, with what was asked as
+/// the transcript: `sphinx_fe`, `bw`, `mllr_solve`), then the voice's other
+/// takes scored four ways: the defaults, the defaults with the transform,
+/// the fitted calibration, and the calibration with the transform.
+/// `cargo test --features voice-pocketsphinx,voice-aec --test
+/// voice_calibration -- --ignored --nocapture mllr_table`.
+#[test]
+#[ignore]
+fn mllr_table() {
+    use matcoach::hearing::calibrate::{Asked, Calibration};
+    use matcoach::hearing::pipeline::Pipeline;
+    use matcoach::hearing::sphinx::{SphinxOptions, SphinxRecognizer};
+    let model = tempfile::tempdir().unwrap();
+    adaptable_model(model.path());
+    let only = std::env::var("CALIBRATION_ONLY").unwrap_or_default();
+    println!("| voice | defaults | defaults + MLLR | calibrated | calibrated + MLLR |\n|---|---|---|---|---|");
+    for v in table_voices()
+        .iter()
+        .filter(|v| v.name.contains(only.as_str()))
+    {
+        let words = command_words();
+        let alikes_fit = ["top", "paint", "nest", "stock", "pose", "report"];
+        let mut fit_takes = takes(v, &words, &[140, 180, 220], 1);
+        let fit_others: Vec<&str> = alikes_fit
+            .iter()
+            .copied()
+            .chain(PROSE[..2].iter().copied())
+            .collect();
+        fit_takes.extend(takes(v, &fit_others, &[160], 100));
+        let mut eval = takes(v, &words, &[120, 160, 200], 1000);
+        let others: Vec<&str> = voice_data::NON_COMMANDS
+            .iter()
+            .copied()
+            .filter(|w| !alikes_fit.contains(w))
+            .chain(PROSE[2..].iter().copied())
+            .collect();
+        eval.extend(takes(v, &others, &[170], 2000));
+        let work = tempfile::tempdir().unwrap();
+        let transcript = |a: &Asked| match a {
+            Asked::Command(c) => c.words(Lang::En)[0].to_string(),
+            Asked::Other(t) => t.to_string(),
+        };
+        let mllr = adapt(model.path(), work.path(), &fit_takes, &transcript);
+        let voice = matcoach::config::Voice {
+            engine: Engine::Pocketsphinx,
+            ..matcoach::config::Voice::default()
+        };
+        let cal = fit(&fit_takes, Lang::En, Engine::Pocketsphinx, &voice).unwrap();
+        let cfg = matcoach::hearing::decider_config(Engine::Pocketsphinx, &voice);
+        let score = |c: Option<&Calibration>, with_mllr: bool| {
+            let c = c.filter(|c| !c.is_empty());
+            let opts = SphinxOptions {
+                extra: if with_mllr {
+                    vec![("-mllr".into(), mllr.display().to_string())]
+                } else {
+                    Vec::new()
+                },
+                word_prior: c
+                    .map(|c| {
+                        c.command_prior
+                            .iter()
+                            .flat_map(|(cmd, f)| {
+                                cmd.words(Lang::En)
+                                    .iter()
+                                    .map(|w| (w.to_string(), f64::from(*f)))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                aliases: c
+                    .map(|c| {
+                        c.heard_as
+                            .iter()
+                            .flat_map(|(cmd, heard)| {
+                                heard
+                                    .iter()
+                                    .map(move |h| (h.clone(), cmd.words(Lang::En)[0].to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                ..SphinxOptions::default()
+            };
+            let rec =
+                SphinxRecognizer::with_options(Lang::En, &grammar::words(Lang::En), &opts).unwrap();
+            let p = Pipeline::calibrated(
+                matcoach::hearing::gated(Box::new(rec)),
+                matcoach::hearing::open_front_end(Engine::Pocketsphinx, false).unwrap(),
+                Lang::En,
+                cfg.clone(),
+                c,
+            );
+            let s = Score::of(&eval, &run_takes(&eval, p).unwrap());
+            format!(
+                "{}/{}, {}/{} taken",
+                s.heard, s.commands, s.false_accepts, s.others
+            )
+        };
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            v.name,
+            score(None, false),
+            score(None, true),
+            score(Some(&cal), false),
+            score(Some(&cal), true)
+        );
+    }
+}
+
+/// Debian's en-us model with what SphinxTrain's `bw` needs and the package
+/// lacks: the mixture weights as `mixture_weights` (the package ships them
+/// only quantised, as PocketSphinx's `sendump`) and a text `mdef`.
+fn adaptable_model(dir: &std::path::Path) {
+    let src = std::path::Path::new("/usr/share/pocketsphinx/model/en-us/en-us");
+    for f in std::fs::read_dir(src).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+    }
+    sendump_to_mixw(&src.join("sendump"), &dir.join("mixture_weights"));
+    run(std::process::Command::new("pocketsphinx_mdef_convert")
+        .arg("-text")
+        .arg(dir.join("mdef"))
+        .arg(dir.join("mdef.txt")));
+}
+
+/// PocketSphinx's quantised mixture weights (`sendump`) as a SphinxTrain
+/// `mixture_weights` file, after SphinxTrain's `python/cmusphinx/sendump.py`
+/// and `s3file.py` (Python 2 there; no crate reads either format). Each
+/// weight is a byte `q`: 1.0001^-(q << mixw_shift).
+fn sendump_to_mixw(src: &std::path::Path, dst: &std::path::Path) {
+    let b = std::fs::read(src).unwrap();
+    let mut at = 0usize;
+    let u32_at = |at: &mut usize| {
+        let v = u32::from_le_bytes(b[*at..*at + 4].try_into().unwrap());
+        *at += 4;
+        v as usize
+    };
+    let mut header = Vec::new();
+    loop {
+        let n = u32_at(&mut at);
+        if n == 0 {
+            break;
+        }
+        header.push(String::from_utf8_lossy(&b[at..at + n - 1]).to_string());
+        at += n;
+    }
+    let field = |name: &str| {
+        header
+            .iter()
+            .filter_map(|h| h.strip_prefix(name))
+            .find_map(|v| v.trim().parse::<usize>().ok())
+    };
+    let shift = field("mixw_shift").unwrap_or(10);
+    let feats = field("feature_count").unwrap();
+    assert_eq!(
+        field("cluster_count").unwrap_or(0),
+        0,
+        "a clustered sendump"
+    );
+    let codewords = u32_at(&mut at);
+    let senones = u32_at(&mut at);
+    // sendump: [feature][codeword][senone]; mixture_weights: [senone][feature][codeword].
+    let mut w = vec![0f32; senones * feats * codewords];
+    for f in 0..feats {
+        for c in 0..codewords {
+            for s in 0..senones {
+                let q = u32::from(b[at]) << shift;
+                at += 1;
+                w[(s * feats + f) * codewords + c] = 1.0001f64.powf(-f64::from(q)) as f32;
+            }
+        }
+    }
+    let mut out = b"s3\nversion 1.0\n".to_vec();
+    let pad = (4 - (out.len() + "endhdr\n".len()) % 4) % 4;
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.extend(b"endhdr\n");
+    out.extend(0x1122_3344u32.to_le_bytes());
+    for d in [senones, feats, codewords, senones * feats * codewords] {
+        out.extend((d as u32).to_le_bytes());
+    }
+    for x in w {
+        out.extend(x.to_le_bytes());
+    }
+    std::fs::write(dst, out).unwrap();
+}
+
+/// An MLLR transform for the speaker of `takes`, made in `work`: the
+/// takes as WAV files, their features (`sphinx_fe`), the statistics
+/// (`bw`), the transform (`mllr_solve`).
+fn adapt(
+    model: &std::path::Path,
+    work: &std::path::Path,
+    takes: &[Take],
+    transcript: &dyn Fn(&matcoach::hearing::calibrate::Asked) -> String,
+) -> std::path::PathBuf {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let (mut ids, mut trans) = (String::new(), String::new());
+    for (i, t) in takes.iter().enumerate() {
+        let id = format!("take{i:03}");
+        let mut w = hound::WavWriter::create(work.join(format!("{id}.wav")), spec).unwrap();
+        for s in &t.pcm {
+            w.write_sample(*s).unwrap();
+        }
+        w.finalize().unwrap();
+        let words: String = transcript(&t.asked)
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'')
+            .collect();
+        ids.push_str(&format!("{id}\n"));
+        trans.push_str(&format!("<s> {} </s> ({id})\n", words.trim()));
+    }
+    std::fs::write(work.join("fileids"), ids).unwrap();
+    std::fs::write(work.join("transcription"), trans).unwrap();
+    let m = |f: &str| model.join(f).display().to_string();
+    run(std::process::Command::new("sphinx_fe")
+        .current_dir(work)
+        .args([
+            "-argfile",
+            &m("feat.params"),
+            "-samprate",
+            "16000",
+            "-c",
+            "fileids",
+        ])
+        .args([
+            "-di", ".", "-do", ".", "-ei", "wav", "-eo", "mfc", "-mswav", "yes",
+        ]));
+    let sphinxtrain = std::path::Path::new("/usr/lib/sphinxtrain");
+    run(std::process::Command::new(sphinxtrain.join("bw"))
+        .current_dir(work)
+        .args([
+            "-hmmdir",
+            &m(""),
+            "-moddeffn",
+            &m("mdef.txt"),
+            "-ts2cbfn",
+            ".ptm.",
+        ])
+        .args([
+            "-feat",
+            "1s_c_d_dd",
+            "-svspec",
+            "0-12/13-25/26-38",
+            "-cmn",
+            "batch",
+            "-agc",
+            "none",
+        ])
+        .args([
+            "-dictfn",
+            "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
+        ])
+        .args([
+            "-ctlfn",
+            "fileids",
+            "-lsnfn",
+            "transcription",
+            "-accumdir",
+            ".",
+        ]));
+    run(std::process::Command::new(sphinxtrain.join("mllr_solve"))
+        .current_dir(work)
+        .args(["-meanfn", &m("means"), "-varfn", &m("variances")])
+        .args(["-outmllrfn", "mllr_matrix", "-accumdir", "."]));
+    work.join("mllr_matrix")
+}
+
+/// Runs a tool of the adaptation; its output only if it fails.
+fn run(cmd: &mut std::process::Command) {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("{cmd:?}: {e} (apt install sphinxtrain sphinxbase-utils pocketsphinx)")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
