@@ -1084,7 +1084,10 @@ mod tests {
             speech_level_dbfs: Some(-30.0),
             ..cal.clone()
         };
-        let dutch = Calibration::none(Lang::Nl, Engine::Vosk);
+        let dutch = Calibration {
+            decoys: vec!["fijn".into(), "paus".into()],
+            ..Calibration::none(Lang::Nl, Engine::Vosk)
+        };
         let at = crate::journal::Stamp(1_000_000);
         store.save_calibration(&older, at).unwrap();
         store
@@ -1107,6 +1110,13 @@ mod tests {
             crate::journal::voice_checks::latest_calibration(&path, Lang::En, Engine::Vosk)
                 .unwrap(),
             None
+        );
+        // One stored before calibrations had decoys still reads.
+        let mut old = serde_json::to_value(Calibration::none(Lang::En, Engine::Vosk)).unwrap();
+        old.as_object_mut().unwrap().remove("decoys").unwrap();
+        assert_eq!(
+            serde_json::from_value::<Calibration>(old).unwrap(),
+            Calibration::none(Lang::En, Engine::Vosk)
         );
         // No journal yet: no calibration, no error.
         assert_eq!(
