@@ -44,8 +44,7 @@ struct Measured {
 /// a few sound-alikes and two sentences. The evaluation: the same words at
 /// three other speeds (other noise), the other sound-alikes, two other
 /// sentences.
-fn measure(v: &Voice) -> Measured {
-    let t0 = std::time::Instant::now();
+fn check_and_other_takes(v: &Voice) -> (Vec<Take>, Vec<Take>) {
     let words = command_words();
     let alikes_fit = ["top", "paint", "nest", "stock", "pose", "report"];
     let mut fit_takes = takes(v, &words, &[140, 180, 220], 1);
@@ -67,6 +66,13 @@ fn measure(v: &Voice) -> Measured {
         .chain(PROSE[2..].iter().copied())
         .collect();
     eval.extend(takes(v, &others, &[170], 2000));
+    (fit_takes, eval)
+}
+
+/// Calibrate on [`check_and_other_takes`]'s first set, score on its second.
+fn measure(v: &Voice) -> Measured {
+    let t0 = std::time::Instant::now();
+    let (fit_takes, eval) = check_and_other_takes(v);
     let voice = matcoach::config::Voice {
         engine: Engine::Pocketsphinx,
         ..matcoach::config::Voice::default()
@@ -262,23 +268,7 @@ fn mllr_table() {
         .iter()
         .filter(|v| v.name.contains(only.as_str()))
     {
-        let words = command_words();
-        let alikes_fit = ["top", "paint", "nest", "stock", "pose", "report"];
-        let mut fit_takes = takes(v, &words, &[140, 180, 220], 1);
-        let fit_others: Vec<&str> = alikes_fit
-            .iter()
-            .copied()
-            .chain(PROSE[..2].iter().copied())
-            .collect();
-        fit_takes.extend(takes(v, &fit_others, &[160], 100));
-        let mut eval = takes(v, &words, &[120, 160, 200], 1000);
-        let others: Vec<&str> = voice_data::NON_COMMANDS
-            .iter()
-            .copied()
-            .filter(|w| !alikes_fit.contains(w))
-            .chain(PROSE[2..].iter().copied())
-            .collect();
-        eval.extend(takes(v, &others, &[170], 2000));
+        let (fit_takes, eval) = check_and_other_takes(v);
         let work = tempfile::tempdir().unwrap();
         let transcript = |a: &Asked| match a {
             Asked::Command(c) => c.words(Lang::En)[0].to_string(),
@@ -293,37 +283,14 @@ fn mllr_table() {
         let cfg = matcoach::hearing::decider_config(Engine::Pocketsphinx, &voice);
         let score = |c: Option<&Calibration>, with_mllr: bool| {
             let c = c.filter(|c| !c.is_empty());
+            let none = Calibration::none(Lang::En, Engine::Pocketsphinx);
             let opts = SphinxOptions {
                 extra: if with_mllr {
                     vec![("-mllr".into(), mllr.display().to_string())]
                 } else {
                     Vec::new()
                 },
-                word_prior: c
-                    .map(|c| {
-                        c.command_prior
-                            .iter()
-                            .flat_map(|(cmd, f)| {
-                                cmd.words(Lang::En)
-                                    .iter()
-                                    .map(|w| (w.to_string(), f64::from(*f)))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                aliases: c
-                    .map(|c| {
-                        c.heard_as
-                            .iter()
-                            .flat_map(|(cmd, heard)| {
-                                heard
-                                    .iter()
-                                    .map(move |h| (h.clone(), cmd.words(Lang::En)[0].to_string()))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                ..SphinxOptions::default()
+                ..matcoach::hearing::sphinx_options(Lang::En, c.unwrap_or(&none))
             };
             let rec =
                 SphinxRecognizer::with_options(Lang::En, &grammar::words(Lang::En), &opts).unwrap();

@@ -325,7 +325,8 @@ fn reseed() {
 /// (`Choice::into_pipeline_calibrated`).
 fn knowing(mut rec: Box<dyn Recognizer>, cal: Option<&Calibration>) -> Box<dyn Recognizer> {
     if let Some(c) = cal {
-        rec.also_know(&c.decoys).unwrap_or_else(|e| panic!("{e}"));
+        c.teach_decoys(rec.as_mut())
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     rec
 }

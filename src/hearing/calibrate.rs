@@ -161,6 +161,15 @@ impl Calibration {
             && self.speech_level_dbfs.is_none()
     }
 
+    /// Tells `rec` this calibration's decoys (`Recognizer::also_know`);
+    /// with none, leaves it as it is.
+    pub fn teach_decoys(&self, rec: &mut dyn Recognizer) -> Result<(), VoiceError> {
+        if self.decoys.is_empty() {
+            return Ok(());
+        }
+        rec.also_know(&self.decoys)
+    }
+
     /// Whether it was made for this language and engine (a confidence of
     /// one engine means nothing to the other).
     pub fn fits(&self, lang: Lang, engine: Engine) -> bool {
@@ -501,13 +510,13 @@ pub fn fit_with(
     let front = || crate::hearing::open_front_end(engine, false);
     let run = |open: &mut OpenRecognizer<'_>,
                cal: Option<&Calibration>,
-               cfg: DeciderConfig|
+               cfg: DeciderConfig,
+               takes: &[Take]|
      -> Result<Vec<Vec<Detection>>, VoiceError> {
         let none = Calibration::none(lang, engine);
-        let mut rec = open(cal.unwrap_or(&none), false)?;
-        if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
-            rec.also_know(&c.decoys)?;
-        }
+        let trial = cal.unwrap_or(&none);
+        let mut rec = open(trial, false)?;
+        trial.teach_decoys(rec.as_mut())?;
         let p = Pipeline::calibrated(rec, front()?, lang, cfg, cal);
         run_takes(takes, p)
     };
@@ -519,7 +528,7 @@ pub fn fit_with(
                       c: &Calibration,
                       cfg: &DeciderConfig|
      -> Result<Score, VoiceError> {
-        let mut dets = run(open, Some(c), cfg.clone())?;
+        let mut dets = run(open, Some(c), cfg.clone(), takes)?;
         for (t, d) in takes.iter().zip(dets.iter_mut()) {
             let Asked::Other(word) = &t.asked else {
                 continue;
@@ -531,10 +540,7 @@ pub fn fit_with(
                 decoys: c.decoys.iter().filter(|w| *w != word).cloned().collect(),
                 ..c.clone()
             };
-            let mut rec = open(&without, false)?;
-            rec.also_know(&without.decoys)?;
-            let p = Pipeline::calibrated(rec, front()?, lang, cfg.clone(), Some(&without));
-            *d = run_takes(std::slice::from_ref(t), p)?
+            *d = run(open, Some(&without), cfg.clone(), std::slice::from_ref(t))?
                 .into_iter()
                 .flatten()
                 .collect();
@@ -566,7 +572,7 @@ pub fn fit_with(
                 .collect(),
             ..cal.clone()
         };
-        let dets = run(open, Some(&trial), permissive.clone())?;
+        let dets = run(open, Some(&trial), permissive.clone(), takes)?;
         for &cmd in &commands {
             let mut c = Candidates::default();
             for (t, d) in takes.iter().zip(&dets) {
@@ -593,7 +599,7 @@ pub fn fit_with(
             cal.min_confidence.insert(*cmd, t);
         }
     }
-    cal.before = Score::of(takes, &run(open, None, base.clone())?);
+    cal.before = Score::of(takes, &run(open, None, base.clone(), takes)?);
     // The settings to choose from (see the module documentation), each
     // measured on the takes as the daemon would listen with it. The
     // defaults come first and stay unless another hears more of the user's

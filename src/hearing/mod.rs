@@ -205,12 +205,12 @@ impl Choice {
         let cal = cal.filter(|c| c.fits(lang, self.engine));
         let mut rec = match cal {
             Some(c) if self.engine == Engine::Pocketsphinx && recogniser_side(c) => {
-                open_recognizer_calibrated(self.engine, lang, cfg, Some(c))?
+                open_sphinx_with(lang, &grammar::words(lang), c, false)?
             }
             _ => self.recognizer,
         };
-        if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
-            rec.also_know(&c.decoys)?;
+        if let Some(c) = cal {
+            c.teach_decoys(rec.as_mut())?;
         }
         pipeline_around(rec, self.engine, lang, cfg, echo, cal)
     }
@@ -468,8 +468,8 @@ pub fn open_recognizer_calibrated(
         }
         _ => open_recognizer(engine, lang, cfg)?,
     };
-    if let Some(c) = cal.filter(|c| !c.decoys.is_empty()) {
-        rec.also_know(&c.decoys)?;
+    if let Some(c) = cal {
+        c.teach_decoys(rec.as_mut())?;
     }
     Ok(rec)
 }
@@ -489,6 +489,19 @@ pub(crate) fn open_sphinx_with(
     cal: &calibrate::Calibration,
     garbage_words: bool,
 ) -> Result<Box<dyn Recognizer>, VoiceError> {
+    let opts = sphinx::SphinxOptions {
+        garbage_words,
+        ..sphinx_options(lang, cal)
+    };
+    Ok(Box::new(sphinx::SphinxRecognizer::with_options(
+        lang, words, &opts,
+    )?))
+}
+
+/// PocketSphinx's options with a calibration's priors and aliases, the
+/// rest as by default.
+#[cfg(feature = "voice-pocketsphinx")]
+pub fn sphinx_options(lang: Lang, cal: &calibrate::Calibration) -> sphinx::SphinxOptions {
     let word_prior = cal
         .command_prior
         .iter()
@@ -503,15 +516,11 @@ pub(crate) fn open_sphinx_with(
                 .map(move |h| (h.clone(), c.words(lang)[0].to_string()))
         })
         .collect();
-    let opts = sphinx::SphinxOptions {
+    sphinx::SphinxOptions {
         word_prior,
         aliases,
-        garbage_words,
         ..sphinx::SphinxOptions::default()
-    };
-    Ok(Box::new(sphinx::SphinxRecognizer::with_options(
-        lang, words, &opts,
-    )?))
+    }
 }
 
 #[cfg(not(feature = "voice-pocketsphinx"))]
